@@ -1,0 +1,194 @@
+/**
+ * One pipelined RESP connection: requests are written as they come, replies are matched to
+ * requests in order. A bounded number of requests is in flight; the rest wait in a local queue.
+ */
+import net from 'node:net';
+import { RespError, RespReader, RespWriter, type RespValue } from '../protocol/resp';
+import { ClientError } from './errors';
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  /** Sent as AUTH right after connecting. */
+  adminToken?: string;
+  connectTimeoutMs?: number;
+  /** A request without a reply for this long fails with TIMEOUT and the connection is dropped. */
+  requestTimeoutMs?: number;
+  maxInFlight?: number;
+  /** Wraps the socket (e.g. network emulation); must return a duplex that behaves like the socket. */
+  wrapSocket?: (socket: net.Socket) => net.Socket;
+}
+
+interface Pending {
+  resolve(value: RespValue): void;
+  reject(err: Error): void;
+  sentAt: number;
+}
+
+interface Waiting {
+  args: ReadonlyArray<Buffer | Uint8Array | string>;
+  pending: Pending;
+}
+
+export class RespConnection {
+  private socket: net.Socket | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly inFlight: Pending[] = [];
+  private readonly waiting: Waiting[] = [];
+  private reader = new RespReader('reply');
+  private readonly writer = new RespWriter();
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Bytes of sockets that were replaced after a reconnect, so the counters stay cumulative. */
+  private pastBytesRead = 0;
+  private pastBytesWritten = 0;
+
+  constructor(readonly options: ConnectionOptions) {}
+
+  get address(): string {
+    return `${this.options.host}:${this.options.port}`;
+  }
+
+  get bytesRead(): number {
+    return this.pastBytesRead + (this.socket?.bytesRead ?? 0);
+  }
+
+  get bytesWritten(): number {
+    return this.pastBytesWritten + (this.socket?.bytesWritten ?? 0);
+  }
+
+  /** Sends one command; resolves with its reply (error replies resolve as RespError values). */
+  async send(args: ReadonlyArray<Buffer | Uint8Array | string>): Promise<RespValue> {
+    if (this.closed) throw new ClientError('CLOSED', `connection to ${this.address} is closed`);
+    if (!this.socket) await this.connect();
+    return new Promise<RespValue>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, sentAt: 0 };
+      if (this.inFlight.length < (this.options.maxInFlight ?? 256)) this.write(args, pending);
+      else this.waiting.push({ args, pending });
+    });
+  }
+
+  /** Like send, but an error reply is thrown as a ClientError carrying the server's code. */
+  async call(args: ReadonlyArray<Buffer | Uint8Array | string>): Promise<RespValue> {
+    const reply = await this.send(args);
+    if (reply instanceof RespError) throw ClientError.fromReply(reply, this.address);
+    return reply;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.fail(new ClientError('CLOSED', `connection to ${this.address} closed by the client`));
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting) return this.connecting;
+    this.connecting = new Promise<void>((resolve, reject) => {
+      const raw = net.connect({ host: this.options.host, port: this.options.port });
+      const socket = this.options.wrapSocket ? this.options.wrapSocket(raw) : raw;
+      raw.setNoDelay(true);
+      const timeout = setTimeout(() => {
+        raw.destroy();
+        reject(new ClientError('UNAVAILABLE', `connect to ${this.address} timed out`));
+      }, this.options.connectTimeoutMs ?? 2000);
+      raw.once('connect', () => {
+        clearTimeout(timeout);
+        this.socket = socket;
+        this.reader = new RespReader('reply');
+        this.startTimer();
+        resolve();
+      });
+      raw.once('error', (err) => {
+        clearTimeout(timeout);
+        if (this.socket !== socket) reject(new ClientError('UNAVAILABLE', `cannot connect to ${this.address}: ${err.message}`));
+      });
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      raw.on('close', () => {
+        clearTimeout(timeout);
+        if (this.socket === socket) {
+          this.pastBytesRead += raw.bytesRead;
+          this.pastBytesWritten += raw.bytesWritten;
+          this.socket = undefined;
+          this.fail(new ClientError('UNAVAILABLE', `connection to ${this.address} lost`));
+        }
+        this.connecting = undefined;
+      });
+    }).then(async () => {
+      if (this.options.adminToken !== undefined) {
+        const reply = await new Promise<RespValue>((resolve, reject) => this.write(['AUTH', this.options.adminToken!], { resolve, reject, sentAt: 0 }));
+        if (reply instanceof RespError) throw ClientError.fromReply(reply, this.address);
+      }
+    });
+    this.connecting.catch(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  private write(args: ReadonlyArray<Buffer | Uint8Array | string>, pending: Pending): void {
+    const socket = this.socket;
+    if (!socket) {
+      pending.reject(new ClientError('UNAVAILABLE', `connection to ${this.address} lost`));
+      return;
+    }
+    pending.sentAt = Date.now();
+    this.inFlight.push(pending);
+    this.writer.command(args);
+    // Coalesce commands issued in the same tick into one socket write.
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      process.nextTick(() => {
+        this.flushScheduled = false;
+        if (this.writer.length > 0 && this.socket) this.socket.write(this.writer.take());
+      });
+    }
+  }
+
+  private onData(chunk: Buffer): void {
+    this.reader.push(chunk);
+    for (;;) {
+      let value: RespValue | undefined;
+      try {
+        value = this.reader.next();
+      } catch (err) {
+        this.socket?.destroy();
+        this.fail(new ClientError('PROTOCOL', `bad reply from ${this.address}: ${(err as Error).message}`));
+        return;
+      }
+      if (value === undefined) break;
+      const pending = this.inFlight.shift();
+      if (!pending) {
+        this.socket?.destroy();
+        return;
+      }
+      pending.resolve(value);
+    }
+    while (this.waiting.length > 0 && this.inFlight.length < (this.options.maxInFlight ?? 256)) {
+      const next = this.waiting.shift()!;
+      this.write(next.args, next.pending);
+    }
+  }
+
+  private startTimer(): void {
+    const timeoutMs = this.options.requestTimeoutMs;
+    if (!timeoutMs || this.timer) return;
+    this.timer = setInterval(() => {
+      const oldest = this.inFlight[0];
+      if (oldest && Date.now() - oldest.sentAt > timeoutMs) {
+        this.socket?.destroy();
+        this.fail(new ClientError('TIMEOUT', `no reply from ${this.address} within ${timeoutMs} ms`));
+      }
+    }, Math.min(1000, Math.max(50, timeoutMs / 4)));
+    this.timer.unref();
+  }
+
+  private fail(err: Error): void {
+    const all = [...this.inFlight.splice(0), ...this.waiting.splice(0).map((w) => w.pending)];
+    for (const p of all) p.reject(err);
+    if (this.closed && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+    if (this.closed) this.socket?.destroy();
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * The embedded default: starts a placement service and N storage nodes as separate OS processes on
+ * loopback, each in its own data directory, and hands back their addresses, process control
+ * (kill -9, restart, add a node) and `stop()`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, closeSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { RespConnection } from '../client/connection';
+import { decodeClusterMap, type ClusterMap } from '../placement/cluster-map';
+
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface LocalClusterOptions {
+  nodes?: number;
+  /** Where data lives; a fresh temp dir (deleted by stop) when omitted. */
+  dataDir?: string;
+  host?: string;
+  adminToken?: string;
+  splitKeys?: number;
+  splitBytes?: number;
+  autoBalance?: boolean;
+  autoSplit?: boolean;
+  heartbeatMs?: number;
+  nodeTimeoutMs?: number;
+  /** Ms to wait for a process to print its ready line. */
+  startTimeoutMs?: number;
+}
+
+export interface ProcessHandle {
+  role: 'placement' | 'node';
+  id: number;
+  host: string;
+  port: number;
+  pid: number;
+  dataDir: string;
+  logFile: string;
+  child: ChildProcess;
+  exited: Promise<number | null>;
+}
+
+/** Launches engine process entry points with ts-node in transpile-only mode (no type check at start-up). */
+function spawnEntry(entry: string, args: string[], logFile: string): ChildProcess {
+  const log = openSync(logFile, 'a');
+  try {
+    return spawn(process.execPath, ['--require', require.resolve('ts-node/register/transpile-only'), path.join(REPO_ROOT, entry), ...args], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'pipe', log],
+      env: { ...process.env, TS_NODE_PROJECT: path.join(REPO_ROOT, 'tsconfig.json') },
+    });
+  } finally {
+    closeSync(log);
+  }
+}
+
+function waitReady(child: ChildProcess, logFile: string, timeoutMs: number): Promise<{ port: number; pid: number }> {
+  return new Promise((resolve, reject) => {
+    const lines = readline.createInterface({ input: child.stdout! });
+    const fail = (why: string): void => {
+      clearTimeout(timer);
+      let tail = '';
+      try {
+        tail = readFileSync(logFile, 'utf8').split('\n').slice(-20).join('\n');
+      } catch {
+        /* no log yet */
+      }
+      reject(new Error(`${why}; log ${logFile}:\n${tail}`));
+    };
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      fail(`process did not become ready within ${timeoutMs} ms`);
+    }, timeoutMs);
+    lines.on('line', (line) => {
+      try {
+        const msg = JSON.parse(line) as { ready?: boolean; port: number; pid: number };
+        if (msg.ready) {
+          clearTimeout(timer);
+          resolve({ port: msg.port, pid: msg.pid });
+        }
+      } catch {
+        /* not the ready line */
+      }
+    });
+    child.once('exit', (code) => fail(`process exited with code ${code} before it was ready`));
+  });
+}
+
+export class LocalCluster {
+  readonly adminToken: string;
+  readonly host: string;
+  placement!: ProcessHandle;
+  readonly nodes = new Map<number, ProcessHandle>();
+  private readonly ownsDir: boolean;
+  private stopped = false;
+  private readonly exitHook = (): void => this.killAllNow();
+
+  private constructor(
+    readonly dataDir: string,
+    private readonly options: LocalClusterOptions,
+  ) {
+    this.ownsDir = options.dataDir === undefined;
+    this.adminToken = options.adminToken ?? randomBytes(16).toString('hex');
+    this.host = options.host ?? '127.0.0.1';
+  }
+
+  /** Starts placement and the nodes, and waits until every node is up in the map. */
+  static async start(options: LocalClusterOptions = {}): Promise<LocalCluster> {
+    const dataDir = options.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'copbench-'));
+    mkdirSync(dataDir, { recursive: true });
+    const cluster = new LocalCluster(dataDir, options);
+    process.once('exit', cluster.exitHook);
+    try {
+      await cluster.startPlacement();
+      const count = options.nodes ?? 3;
+      await Promise.all(Array.from({ length: count }, (_, i) => cluster.startNode(i + 1)));
+      await cluster.waitForNodesUp(count);
+    } catch (err) {
+      await cluster.stop();
+      throw err;
+    }
+    return cluster;
+  }
+
+  get placementAddress(): string {
+    return `${this.placement.host}:${this.placement.port}`;
+  }
+
+  nodeAddress(id: number): string {
+    const n = this.nodes.get(id);
+    if (!n) throw new Error(`no node ${id}`);
+    return `${n.host}:${n.port}`;
+  }
+
+  /** Starts (or restarts, on the same port and data) the placement service. */
+  async startPlacement(): Promise<ProcessHandle> {
+    const dir = path.join(this.dataDir, 'placement');
+    mkdirSync(dir, { recursive: true });
+    const o = this.options;
+    const args = ['--data-dir', dir, '--host', this.host, '--port', String(this.placement?.port ?? 0), '--admin-token', this.adminToken];
+    if (o.splitKeys !== undefined) args.push('--split-keys', String(o.splitKeys));
+    if (o.splitBytes !== undefined) args.push('--split-bytes', String(o.splitBytes));
+    if (o.nodeTimeoutMs !== undefined) args.push('--node-timeout-ms', String(o.nodeTimeoutMs));
+    if (o.autoBalance === false) args.push('--no-balance');
+    if (o.autoSplit === false) args.push('--no-split');
+    this.placement = await this.launch('placement', 0, 'engine/placement/main.ts', args, dir);
+    return this.placement;
+  }
+
+  /** Starts node `id` (a restart reuses its data dir and port). */
+  async startNode(id: number): Promise<ProcessHandle> {
+    const dir = path.join(this.dataDir, `node-${id}`);
+    const previous = this.nodes.get(id);
+    const args = ['--node-id', String(id), '--data-dir', dir, '--host', this.host, '--port', String(previous?.port ?? 0), '--placement', this.placementAddress, '--admin-token', this.adminToken];
+    if (this.options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(this.options.heartbeatMs));
+    const handle = await this.launch('node', id, 'engine/node/main.ts', args, dir);
+    this.nodes.set(id, handle);
+    return handle;
+  }
+
+  /** Adds a node with the next free id and waits until placement sees it up. */
+  async addNode(): Promise<ProcessHandle> {
+    const id = Math.max(0, ...this.nodes.keys()) + 1;
+    const handle = await this.startNode(id);
+    await this.waitForNodesUp(this.nodes.size);
+    return handle;
+  }
+
+  private async launch(role: ProcessHandle['role'], id: number, entry: string, args: string[], dir: string): Promise<ProcessHandle> {
+    mkdirSync(dir, { recursive: true });
+    const logFile = path.join(this.dataDir, `${role === 'node' ? `node-${id}` : 'placement'}.log`);
+    const child = spawnEntry(entry, args, logFile);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const ready = await waitReady(child, logFile, this.options.startTimeoutMs ?? 20_000);
+    return { role, id, host: this.host, port: ready.port, pid: ready.pid, dataDir: dir, logFile, child, exited };
+  }
+
+  /** Sends a signal to a node (default SIGKILL) and waits for the process to exit. */
+  async killNode(id: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const node = this.nodes.get(id);
+    if (!node) throw new Error(`no node ${id}`);
+    node.child.kill(signal);
+    await node.exited;
+  }
+
+  async killPlacement(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    this.placement.child.kill(signal);
+    await this.placement.exited;
+  }
+
+  /** The map as the placement service has it now. */
+  async fetchMap(): Promise<ClusterMap> {
+    const conn = new RespConnection({ host: this.placement.host, port: this.placement.port, requestTimeoutMs: 5000 });
+    try {
+      const reply = await conn.call(['PD.MAP']);
+      return decodeClusterMap((reply as Buffer).toString('utf8'));
+    } finally {
+      conn.close();
+    }
+  }
+
+  /** Waits until `count` nodes are registered and up (and a first region exists). */
+  async waitForNodesUp(count: number, timeoutMs = 20_000): Promise<ClusterMap> {
+    const deadline = Date.now() + timeoutMs;
+    let last = '';
+    for (;;) {
+      try {
+        const map = await this.fetchMap();
+        const up = map.nodes.filter((n) => n.up).length;
+        if (up >= count && map.regions.length > 0) return map;
+        last = `${up}/${count} nodes up`;
+      } catch (err) {
+        last = (err as Error).message;
+      }
+      if (Date.now() > deadline) throw new Error(`cluster not ready within ${timeoutMs} ms: ${last}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /** Stops every process (SIGTERM, then SIGKILL after a grace period) and removes a temp data dir. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    process.removeListener('exit', this.exitHook);
+    const all = [...this.nodes.values(), ...(this.placement ? [this.placement] : [])];
+    await Promise.all(
+      all.map(async (p) => {
+        if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+        p.child.kill('SIGTERM');
+        const timer = setTimeout(() => p.child.kill('SIGKILL'), 3000);
+        await p.exited;
+        clearTimeout(timer);
+      }),
+    );
+    if (this.ownsDir) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  private killAllNow(): void {
+    for (const p of [...this.nodes.values(), this.placement]) if (p && p.child.exitCode === null) p.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,42 @@
+/** Entry point of a storage node process. Prints one JSON line `{"ready":true,...}` once serving. */
+import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
+import { NodeServer } from './node-server';
+
+const FLAGS = {
+  'node-id': { type: 'number', help: 'this node\'s id (stable across restarts; stored in the data dir)', value: '<n>' },
+  'data-dir': { type: 'string', help: 'LMDB environment directory', value: '<dir>' },
+  host: { type: 'string', help: 'address to bind', default: '127.0.0.1', value: '<addr>' },
+  port: { type: 'number', help: 'port to bind (0 = any free port)', default: 0, value: '<port>' },
+  placement: { type: 'string', help: 'placement service address', value: '<host:port>' },
+  'admin-token': { type: 'string', help: 'the cluster\'s admin token (or env COPBENCH_ADMIN_TOKEN)', value: '<token>' },
+  'heartbeat-ms': { type: 'number', help: 'heartbeat interval', default: 500, value: '<ms>' },
+} as const;
+
+const USAGE = 'node engine/node/main.ts --node-id <n> --data-dir <dir> --placement <host:port> [options]';
+
+runCli(async () => {
+  const flags = parseFlags(process.argv.slice(2), FLAGS);
+  if (flags.help) {
+    process.stdout.write(formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS));
+    return;
+  }
+  const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
+  if (flags['node-id'] === undefined) throw new UsageError('--node-id is required');
+  if (!flags['data-dir']) throw new UsageError('--data-dir is required');
+  if (!flags.placement) throw new UsageError('--placement is required');
+  if (!adminToken) throw new UsageError('--admin-token (or COPBENCH_ADMIN_TOKEN) is required');
+  const node = new NodeServer({
+    nodeId: flags['node-id'],
+    dataDir: flags['data-dir'],
+    host: flags.host,
+    port: flags.port,
+    placement: flags.placement,
+    adminToken,
+    heartbeatMs: flags['heartbeat-ms'],
+  });
+  const port = await node.start(() => process.exit(0));
+  process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: flags.host, port, pid: process.pid })}\n`);
+  const shutdown = (): void => void node.stop().then(() => process.exit(0));
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}, 'run with --help for usage');

@@ -1,0 +1,477 @@
+/**
+ * A storage node: serves RESP2 on its own port, stores rows in its LMDB environment, serves only
+ * the regions the placement service assigned to it, and reports region sizes in heartbeats so the
+ * placement service can split and balance.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { RespError, type RespValue } from '../protocol/resp';
+import { CommandError, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
+import { RespWriter } from '../protocol/resp';
+import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
+import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
+import { RespConnection } from '../client/connection';
+import { NodeRouting } from './routing';
+import { subtractRanges } from './ranges';
+import { formatInfo } from './info';
+
+export interface NodeServerOptions {
+  nodeId: number;
+  dataDir: string;
+  host: string;
+  port: number;
+  /** host:port of the placement service. */
+  placement: string;
+  adminToken: string;
+  heartbeatMs?: number;
+  /** Largest batch a single SCANRANGE returns. */
+  maxScanRows?: number;
+  maxScanBytes?: number;
+}
+
+/** Per-region size bookkeeping: an exact count from a scan plus the writes seen since. */
+interface RegionSize {
+  counted: boolean;
+  keys: number;
+  bytes: number;
+  writesSince: number;
+  bytesWrittenSince: number;
+}
+
+/** What a node reports about each region it owns. */
+export interface RegionReport {
+  id: number;
+  epoch: number;
+  keys: number;
+  bytes: number;
+  /** Present when the region is over the split threshold: keys to split it at (hex). */
+  splitKeys?: string[];
+}
+
+const DEFAULT_SCAN_ROWS = 1000;
+const MAX_SCAN_ROWS = 100_000;
+const DEFAULT_SCAN_BYTES = 1024 * 1024;
+
+export class NodeServer {
+  readonly routing: NodeRouting;
+  private readonly store: NodeStore;
+  private readonly server: RespServer;
+  private placementConn: RespConnection | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly inFlightWrites = new Set<Promise<unknown>>();
+  private readonly sizes = new Map<number, RegionSize>();
+  private mapChain: Promise<unknown> = Promise.resolve();
+  private readonly startedAt = Date.now();
+  private port = 0;
+  private stopping = false;
+  private onShutdown: (() => void) | undefined;
+
+  constructor(private readonly options: NodeServerOptions) {
+    this.routing = new NodeRouting(options.nodeId);
+    this.store = NodeStore.open(options.dataDir);
+    const storedId = this.store.getMeta<number>('nodeId');
+    if (storedId !== undefined && storedId !== options.nodeId) {
+      throw new Error(`data dir ${options.dataDir} belongs to node ${storedId}, not node ${options.nodeId}`);
+    }
+    this.server = new RespServer({ host: options.host, port: options.port, handler: (args, conn) => this.handle(args, conn) });
+  }
+
+  /** Starts serving and registering with placement; resolves with the bound port. */
+  async start(onShutdown?: () => void): Promise<number> {
+    this.onShutdown = onShutdown;
+    await this.store.putMeta('nodeId', this.options.nodeId);
+    this.port = await this.server.listen();
+    const [host, port] = splitAddress(this.options.placement);
+    this.placementConn = new RespConnection({ host, port, adminToken: this.options.adminToken, requestTimeoutMs: 5000 });
+    void this.heartbeat();
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 500);
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    this.placementConn?.close();
+    await this.server.close();
+    await Promise.allSettled([...this.inFlightWrites]);
+    await this.store.close();
+  }
+
+  // ---- heartbeats and region stats -------------------------------------------------------------
+
+  private heartbeatBusy = false;
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeatBusy || this.stopping || !this.placementConn) return;
+    this.heartbeatBusy = true;
+    try {
+      const report = JSON.stringify({ regions: this.regionReports(), info: this.infoFields() });
+      const args = ['PD.HEARTBEAT', String(this.options.nodeId), this.options.host, String(this.port), report];
+      const reply = await this.placementConn.send(args);
+      if (reply instanceof RespError && reply.code === 'UNKNOWN') {
+        await this.placementConn.call(['PD.REGISTER', String(this.options.nodeId), this.options.host, String(this.port)]);
+      }
+    } catch {
+      // Placement unreachable: keep serving what we have and try again next beat.
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+
+  private regionReports(): RegionReport[] {
+    const map = this.routing.current;
+    if (!map) return [];
+    const reports: RegionReport[] = [];
+    let recountBudget = 1; // at most one full recount per beat keeps heartbeats cheap
+    for (const region of this.routing.ownedRegions()) {
+      const size = this.sizeOf(region.id);
+      const approxKeys = size.keys + size.writesSince;
+      const approxBytes = size.bytes + size.bytesWrittenSince;
+      const overThreshold = approxKeys > map.policy.splitKeys || approxBytes > map.policy.splitBytes;
+      const report: RegionReport = { id: region.id, epoch: region.epoch, keys: approxKeys, bytes: approxBytes };
+      if ((!size.counted || (overThreshold && size.writesSince > 0)) && recountBudget > 0 && region.state === 'serving') {
+        recountBudget--;
+        const range = { start: region.start, end: region.end };
+        const stats = this.store.rangeStats(range, Number.MAX_SAFE_INTEGER);
+        Object.assign(size, { counted: true, keys: stats.keys, bytes: stats.bytes, writesSince: 0, bytesWrittenSince: 0 });
+        report.keys = stats.keys;
+        report.bytes = stats.bytes;
+        const pieces = Math.ceil(2 * Math.max(stats.keys / map.policy.splitKeys, stats.bytes / map.policy.splitBytes));
+        if (pieces >= 3 && stats.keys >= 2) {
+          const cut = this.store.rangeStats(range, Math.max(1, Math.ceil(stats.keys / pieces)));
+          report.splitKeys = cut.splitKeys.map((k) => k.toString('hex'));
+        }
+      }
+      reports.push(report);
+    }
+    return reports;
+  }
+
+  private sizeOf(regionId: number): RegionSize {
+    let size = this.sizes.get(regionId);
+    if (!size) {
+      size = { counted: false, keys: 0, bytes: 0, writesSince: 0, bytesWrittenSince: 0 };
+      this.sizes.set(regionId, size);
+    }
+    return size;
+  }
+
+  // ---- cluster map -----------------------------------------------------------------------------
+
+  /** Applies a new map: drains writes to regions that start moving away, clears ranges we no longer hold. */
+  private installMap(map: ClusterMap): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (map.version <= this.routing.version) return;
+      const before = this.routing.current;
+      const heldBefore = [...this.routing.ownedRegions(before), ...this.routing.importingRegions(before)];
+      const heldAfter = [...this.routing.ownedRegions(map), ...this.routing.importingRegions(map)];
+      const newlyImporting = this.routing.importingRegions(map).filter((r) => !this.routing.importingRegions(before).some((b) => b.id === r.id));
+      const startedMovingOut = this.routing.ownedRegions(map).filter((r) => r.state === 'moving');
+      this.routing.install(map);
+      for (const r of this.routing.ownedRegions(map)) if (!before || !before.regions.some((b) => b.id === r.id && b.nodeId === this.options.nodeId)) this.sizes.delete(r.id);
+      if (startedMovingOut.length > 0) await Promise.allSettled([...this.inFlightWrites]);
+      // Rows of ranges we gave away, or stale rows where an import is about to land, are deleted.
+      const stale = [...subtractRanges(heldBefore, heldAfter), ...newlyImporting.map((r) => ({ start: r.start, end: r.end }))];
+      for (const range of stale) await this.store.clearRange(range);
+    };
+    const next = this.mapChain.then(run, run);
+    this.mapChain = next.catch(() => undefined);
+    return next;
+  }
+
+  // ---- commands --------------------------------------------------------------------------------
+
+  private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> {
+    const name = args[0]!.toString('latin1').toUpperCase();
+    const command = COMMANDS[name];
+    if (!command) throw new CommandError('ERR', `unknown command '${args[0]!.toString('latin1').slice(0, 64)}'`);
+    if (command.arity > 0 ? args.length !== command.arity : args.length < -command.arity) {
+      throw new CommandError('ERR', `wrong number of arguments for '${name.toLowerCase()}' command`);
+    }
+    if (command.admin && !conn.admin) throw new CommandError('NOAUTH', `${name} is an admin command: AUTH with the cluster's admin token first`);
+    try {
+      return command.run.call(this, args, conn);
+    } catch (err) {
+      if (err instanceof StorageError) throw new CommandError('ERR', err.message);
+      throw err;
+    }
+  }
+
+  private trackWrite<T>(p: Promise<T>): Promise<T> {
+    this.inFlightWrites.add(p);
+    const done = (): void => {
+      this.inFlightWrites.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private noteWrite(region: RegionInfo, key: Buffer, value: Buffer | undefined): void {
+    const size = this.sizeOf(region.id);
+    size.writesSince++;
+    size.bytesWrittenSince += key.length + (value?.length ?? 0);
+  }
+
+  cmdGet(args: Buffer[]): Reply {
+    const key = args[1]!;
+    this.routing.forRead(key);
+    return this.store.get(key) ?? null;
+  }
+
+  cmdSet(args: Buffer[]): Promise<Reply> {
+    if (args.length !== 3) throw new CommandError('ERR', 'SET options (EX, PX, NX, XX, ...) are not supported: use SET key value');
+    const key = args[1]!;
+    const value = args[2]!;
+    checkKey(key);
+    const region = this.routing.forWrite(key);
+    this.noteWrite(region, key, value);
+    return this.trackWrite(this.store.put(Buffer.from(key), Buffer.from(value))).then(() => 'OK');
+  }
+
+  cmdMset(args: Buffer[]): Promise<Reply> {
+    if (args.length % 2 !== 1) throw new CommandError('ERR', "wrong number of arguments for 'mset' command");
+    const rows: Row[] = [];
+    for (let i = 1; i < args.length; i += 2) {
+      const key = args[i]!;
+      checkKey(key);
+      rows.push({ key: Buffer.from(key), value: Buffer.from(args[i + 1]!) });
+    }
+    // Check every key before writing any, so an MSET is all-or-nothing on this node.
+    const regions = rows.map((r) => this.routing.forWrite(r.key));
+    rows.forEach((r, i) => this.noteWrite(regions[i]!, r.key, r.value));
+    return this.trackWrite(this.store.putMany(rows)).then(() => 'OK');
+  }
+
+  cmdDel(args: Buffer[]): Promise<Reply> {
+    const keys = args.slice(1).map((k) => Buffer.from(k));
+    const regions = keys.map((k) => this.routing.forWrite(k));
+    keys.forEach((k, i) => this.noteWrite(regions[i]!, k, undefined));
+    return this.trackWrite(this.store.removeMany(keys));
+  }
+
+  cmdMget(args: Buffer[]): Reply {
+    const keys = args.slice(1);
+    for (const k of keys) this.routing.forRead(k);
+    return keys.map((k) => this.store.get(k) ?? null);
+  }
+
+  cmdExists(args: Buffer[]): Reply {
+    let n = 0;
+    for (const k of args.slice(1)) {
+      this.routing.forRead(k);
+      if (this.store.exists(k)) n++;
+    }
+    return n;
+  }
+
+  /**
+   * SCANRANGE start end [LIMIT n] [MAXBYTES b] [REVERSE] [REGION id epoch]
+   * Replies [next, [k1, v1, k2, v2, ...]]: `next` is where to continue (empty when the requested
+   * range is exhausted within this region's part of it). A scan never crosses a region boundary:
+   * the reply stops at the region's end and `next` is the region's end, where the next region begins.
+   */
+  cmdScanRange(args: Buffer[]): Reply {
+    const start = args[1]!;
+    const end = args[2]!;
+    let limit = DEFAULT_SCAN_ROWS;
+    let maxBytes = this.options.maxScanBytes ?? DEFAULT_SCAN_BYTES;
+    let reverse = false;
+    let regionRef: { id: number; epoch: number } | undefined;
+    for (let i = 3; i < args.length; i++) {
+      const opt = args[i]!.toString('latin1').toUpperCase();
+      if (opt === 'LIMIT') limit = parseCount(args[++i], 'LIMIT', this.options.maxScanRows ?? MAX_SCAN_ROWS);
+      else if (opt === 'MAXBYTES') maxBytes = parseCount(args[++i], 'MAXBYTES', 64 * 1024 * 1024);
+      else if (opt === 'REVERSE') reverse = true;
+      else if (opt === 'REGION') regionRef = { id: parseCount(args[++i], 'REGION id', Number.MAX_SAFE_INTEGER), epoch: parseCount(args[++i], 'REGION epoch', Number.MAX_SAFE_INTEGER) };
+      else throw new CommandError('ERR', `SCANRANGE: unknown option '${opt.slice(0, 32)}' (expected LIMIT, MAXBYTES, REVERSE or REGION)`);
+    }
+    if (reverse) return this.scanReverse(start, end, limit, maxBytes, regionRef);
+    const region = regionRef ? this.routing.forRegionRequest(regionRef.id, regionRef.epoch, { start, end }) : this.routing.forScanStart(start);
+    const clippedEnd = minEnd(end, region.end);
+    let rows = 0;
+    let bytes = 0;
+    let last: Buffer | undefined;
+    const body = new RespWriter(64 * 1024);
+    for (const row of this.store.scan({ start, end: clippedEnd }, { limit, maxBytes })) {
+      body.bulk(row.key).bulk(row.value);
+      rows++;
+      bytes += row.key.length + row.value.length;
+      last = row.key;
+    }
+    let next: Buffer;
+    if (last && (rows >= limit || bytes >= maxBytes)) next = Buffer.concat([last, ZERO_BYTE]);
+    else if (endReaches(region.end, end)) next = EMPTY;
+    else next = region.end;
+    const header = new RespWriter(next.length + 64).arrayHeader(2).bulk(next).arrayHeader(rows * 2);
+    return new EncodedReply(header.take(), body.take());
+  }
+
+  private scanReverse(start: Buffer, end: Buffer, limit: number, maxBytes: number, regionRef: { id: number; epoch: number } | undefined): Reply {
+    if (!regionRef) throw new CommandError('ERR', 'SCANRANGE REVERSE needs REGION id epoch');
+    const region = this.routing.forRegionRequest(regionRef.id, regionRef.epoch, { start, end });
+    const rows: Buffer[] = [];
+    let bytes = 0;
+    let count = 0;
+    for (const row of this.store.scan({ start, end: minEnd(end, region.end) }, { limit, maxBytes, reverse: true })) {
+      rows.push(row.key, row.value);
+      bytes += row.key.length + row.value.length;
+      count++;
+    }
+    const last = rows[rows.length - 2];
+    const next = last && (count >= limit || bytes >= maxBytes) ? last : EMPTY;
+    return [next, rows];
+  }
+
+  cmdInfo(args: Buffer[]): Reply {
+    const section = args[1]?.toString('latin1').toLowerCase();
+    return Buffer.from(formatInfo(this.infoFields(), section));
+  }
+
+  infoFields(): Record<string, Record<string, string | number>> {
+    const traffic = this.server.traffic();
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    const owned = this.routing.ownedRegions();
+    return {
+      server: { copbench_role: 'node', node_id: this.options.nodeId, tcp_port: this.port, process_id: process.pid, uptime_in_seconds: Math.floor((Date.now() - this.startedAt) / 1000), uptime_ms: Date.now() - this.startedAt },
+      clients: { connected_clients: traffic.connectionsOpen },
+      memory: { used_memory_rss: mem.rss, used_memory_heap: mem.heapUsed },
+      stats: { total_connections_received: traffic.connectionsTotal, total_commands_processed: traffic.commandsProcessed, total_net_input_bytes: traffic.bytesIn, total_net_output_bytes: traffic.bytesOut },
+      cpu: { used_cpu_user_us: cpu.user, used_cpu_sys_us: cpu.system, used_cpu_user: (cpu.user / 1e6).toFixed(6), used_cpu_sys: (cpu.system / 1e6).toFixed(6) },
+      keyspace: { keys: this.store.countAll(), regions: owned.length, map_version: this.routing.version },
+    };
+  }
+
+  cmdAuth(args: Buffer[], conn: Connection): Reply {
+    const token = args[args.length - 1]!;
+    const expected = Buffer.from(this.options.adminToken);
+    if (token.length !== expected.length || !timingSafeEqual(token, expected)) {
+      conn.admin = false;
+      throw new CommandError('WRONGPASS', 'invalid admin token');
+    }
+    conn.admin = true;
+    return 'OK';
+  }
+
+  cmdSetMap(args: Buffer[]): Promise<Reply> {
+    let map: ClusterMap;
+    try {
+      map = decodeClusterMap(args[1]!.toString('utf8'));
+    } catch (err) {
+      throw new CommandError('ERR', `CLUSTER.SETMAP: invalid map: ${(err as Error).message}`);
+    }
+    return this.installMap(map).then(() => 'OK');
+  }
+
+  /** CLUSTER.EXPORT region epoch host:port — copies a moving region's rows to the importing node. */
+  async cmdExport(args: Buffer[]): Promise<Reply> {
+    const regionId = parseCount(args[1], 'region', Number.MAX_SAFE_INTEGER);
+    const epoch = parseCount(args[2], 'epoch', Number.MAX_SAFE_INTEGER);
+    const region = this.routing.ownedRegions().find((r) => r.id === regionId);
+    if (!region || region.epoch !== epoch || region.state !== 'moving') throw new CommandError('EPOCH', `region ${regionId}@${epoch} is not moving out of this node`);
+    const [host, port] = splitAddress(args[3]!.toString('latin1'));
+    const target = new RespConnection({ host, port, adminToken: this.options.adminToken, requestTimeoutMs: 30_000 });
+    try {
+      let copied = 0;
+      let batch: Buffer[] = [];
+      let batchBytes = 0;
+      const sends: Promise<RespValue>[] = [];
+      const sendBatch = async (): Promise<void> => {
+        sends.push(target.call(['CLUSTER.INGEST', String(regionId), ...batch]));
+        batch = [];
+        batchBytes = 0;
+        if (sends.length >= 4) await sends.shift();
+      };
+      for (const row of this.store.scan({ start: region.start, end: region.end })) {
+        batch.push(Buffer.from(row.key), Buffer.from(row.value));
+        batchBytes += row.key.length + row.value.length;
+        copied++;
+        if (batch.length >= 2000 || batchBytes >= 1024 * 1024) await sendBatch();
+      }
+      if (batch.length > 0) await sendBatch();
+      await Promise.all(sends);
+      return copied;
+    } finally {
+      target.close();
+    }
+  }
+
+  /** CLUSTER.INGEST region k v ... — rows of a region being imported into this node. */
+  cmdIngest(args: Buffer[]): Promise<Reply> {
+    const regionId = parseCount(args[1], 'region', Number.MAX_SAFE_INTEGER);
+    if (!this.routing.importingRegions().some((r) => r.id === regionId)) throw new CommandError('EPOCH', `region ${regionId} is not being imported into this node`);
+    if (args.length % 2 !== 0) throw new CommandError('ERR', 'CLUSTER.INGEST needs key/value pairs');
+    const rows: Row[] = [];
+    for (let i = 2; i < args.length; i += 2) rows.push({ key: Buffer.from(args[i]!), value: Buffer.from(args[i + 1]!) });
+    return this.trackWrite(this.store.putMany(rows)).then(() => rows.length);
+  }
+
+  cmdRegions(): Reply {
+    return this.routing.ownedRegions().map((r) => [r.id, r.epoch, r.start, r.end, r.state] as RespValue[]);
+  }
+
+  cmdShutdown(): Reply {
+    setImmediate(() => {
+      void this.stop().then(() => this.onShutdown?.());
+    });
+    return 'OK';
+  }
+}
+
+interface CommandSpec {
+  /** Positive: exact argument count including the name; negative: at least that many. */
+  arity: number;
+  admin?: boolean;
+  run: (this: NodeServer, args: Buffer[], conn: Connection) => Reply | Promise<Reply>;
+}
+
+const COMMANDS: Record<string, CommandSpec> = {
+  PING: { arity: -1, run: (args) => (args[1] ? args[1] : 'PONG') },
+  ECHO: { arity: 2, run: (args) => args[1]! },
+  QUIT: {
+    arity: 1,
+    run: (_args, conn) => {
+      conn.closeAfterReply = true;
+      return 'OK';
+    },
+  },
+  GET: { arity: 2, run: NodeServer.prototype.cmdGet },
+  SET: { arity: -3, run: NodeServer.prototype.cmdSet },
+  DEL: { arity: -2, run: NodeServer.prototype.cmdDel },
+  MGET: { arity: -2, run: NodeServer.prototype.cmdMget },
+  MSET: { arity: -3, run: NodeServer.prototype.cmdMset },
+  EXISTS: { arity: -2, run: NodeServer.prototype.cmdExists },
+  SCANRANGE: { arity: -3, run: NodeServer.prototype.cmdScanRange },
+  INFO: { arity: -1, run: NodeServer.prototype.cmdInfo },
+  DBSIZE: { arity: 1, run: function () { return Number(this.infoFields().keyspace!.keys); } },
+  AUTH: { arity: -2, run: NodeServer.prototype.cmdAuth },
+  // redis-cli and redis-benchmark probe these at start-up; empty answers keep them quiet.
+  COMMAND: { arity: -1, run: () => [] },
+  CONFIG: { arity: -2, run: () => [] },
+  CLIENT: { arity: -2, run: () => 'OK' },
+  'CLUSTER.REGIONS': { arity: 1, run: NodeServer.prototype.cmdRegions },
+  'CLUSTER.SETMAP': { arity: 2, admin: true, run: NodeServer.prototype.cmdSetMap },
+  'CLUSTER.EXPORT': { arity: 4, admin: true, run: NodeServer.prototype.cmdExport },
+  'CLUSTER.INGEST': { arity: -2, admin: true, run: NodeServer.prototype.cmdIngest },
+  SHUTDOWN: { arity: -1, admin: true, run: NodeServer.prototype.cmdShutdown },
+};
+
+const EMPTY = Buffer.alloc(0);
+const ZERO_BYTE = Buffer.from([0]);
+
+function parseCount(arg: Buffer | undefined, what: string, max: number): number {
+  const text = arg?.toString('latin1') ?? '';
+  if (!/^\d{1,15}$/.test(text)) throw new CommandError('ERR', `${what} must be a non-negative integer, got '${text.slice(0, 32)}'`);
+  const n = Number(text);
+  if (n > max) throw new CommandError('ERR', `${what} ${n} is over the limit of ${max}`);
+  return n;
+}
+
+export function splitAddress(address: string): [string, number] {
+  const colon = address.lastIndexOf(':');
+  const port = Number(address.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid address '${address}': expected host:port`);
+  return [address.slice(0, colon), port];
+}
+
+export type { KeyRange };

@@ -1,0 +1,327 @@
+/**
+ * RESP2 (the Redis serialization protocol): an incremental reader that survives any chunking of the
+ * byte stream, and a writer that builds replies into one buffer. Nodes and the placement service
+ * speak it, so `redis-cli` and `redis-benchmark` work against them.
+ */
+
+/** An error reply (`-CODE message`). Kept distinct from simple strings so callers can branch on it. */
+export class RespError {
+  constructor(readonly message: string) {}
+  /** The first word of the message, e.g. `MOVED`, `EPOCH`, `ERR`. */
+  get code(): string {
+    const space = this.message.indexOf(' ');
+    return space < 0 ? this.message : this.message.slice(0, space);
+  }
+}
+
+/** A decoded RESP2 value. Bulk strings stay binary (Buffer); simple strings are text. */
+export type RespValue = string | number | Buffer | null | RespError | RespValue[];
+
+/** Thrown for bytes that are not RESP: the connection cannot be resynchronised and must close. */
+export class RespProtocolError extends Error {
+  readonly code = 'PROTOCOL';
+}
+
+export interface RespReaderLimits {
+  /** Largest bulk string accepted ($n). */
+  maxBulkBytes: number;
+  /** Largest array accepted (*n). */
+  maxArrayLength: number;
+  /** Longest header or inline line without CRLF. */
+  maxLineBytes: number;
+  /** Deepest array nesting. */
+  maxDepth: number;
+}
+
+export const DEFAULT_READER_LIMITS: RespReaderLimits = {
+  maxBulkBytes: 64 * 1024 * 1024,
+  maxArrayLength: 1024 * 1024,
+  maxLineBytes: 64 * 1024,
+  maxDepth: 32,
+};
+
+const CR = 13;
+const LF = 10;
+const EMPTY = Buffer.alloc(0);
+const INCOMPLETE = Symbol('incomplete');
+
+interface OpenArray {
+  items: RespValue[];
+  left: number;
+}
+
+/**
+ * Incremental RESP2 reader. `push` bytes as they arrive, then call `next` until it returns
+ * `undefined`. A partially received array keeps its decoded prefix, so a large reply arriving in
+ * many chunks is parsed once, not re-parsed per chunk.
+ *
+ * In `request` mode (servers) a top-level value must be an array of bulk strings or an inline
+ * command line, and the result is `Buffer[]`.
+ */
+export class RespReader {
+  private buf: Buffer = EMPTY;
+  private pos = 0;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes that must be buffered past `pos` before parsing can make progress. */
+  private needBytes = 1;
+  private stack: OpenArray[] = [];
+  private readonly limits: RespReaderLimits;
+
+  constructor(private readonly mode: 'request' | 'reply', limits: Partial<RespReaderLimits> = {}) {
+    this.limits = { ...DEFAULT_READER_LIMITS, ...limits };
+  }
+
+  push(chunk: Buffer): void {
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+  }
+
+  /** Bytes received but not yet consumed by a complete value. */
+  get bufferedBytes(): number {
+    return this.buf.length - this.pos + this.pendingBytes;
+  }
+
+  /** The next complete value, or `undefined` when more bytes are needed. Throws RespProtocolError. */
+  next(): RespValue | undefined {
+    if (this.bufferedBytes < this.needBytes) return undefined;
+    this.compact();
+    for (;;) {
+      const start = this.pos;
+      const value = this.stack.length === 0 && this.mode === 'request' ? this.readRequest() : this.readValue();
+      if (value === INCOMPLETE) {
+        this.pos = start;
+        return undefined;
+      }
+      this.needBytes = 1;
+      const done = this.completeValue(value);
+      if (done !== INCOMPLETE) return done;
+      if (this.pos >= this.buf.length) return undefined;
+    }
+  }
+
+  private compact(): void {
+    if (this.pending.length === 0) return;
+    const rest = this.buf.subarray(this.pos);
+    this.buf = rest.length === 0 && this.pending.length === 1 ? this.pending[0]! : Buffer.concat([rest, ...this.pending]);
+    this.pos = 0;
+    this.pending = [];
+    this.pendingBytes = 0;
+  }
+
+  /** Attach a finished value to the innermost open array; returns the top-level value once complete. */
+  private completeValue(value: RespValue | OpenArray): RespValue | typeof INCOMPLETE {
+    let current: RespValue | OpenArray = value;
+    for (;;) {
+      if (isOpenArray(current)) {
+        if (current.left > 0) {
+          if (this.stack.length >= this.limits.maxDepth) throw new RespProtocolError('Protocol error: nesting too deep');
+          this.stack.push(current);
+          return INCOMPLETE;
+        }
+        current = current.items;
+      }
+      const parent = this.stack[this.stack.length - 1];
+      if (!parent) return current as RespValue;
+      parent.items.push(current as RespValue);
+      parent.left--;
+      if (parent.left > 0) return INCOMPLETE;
+      this.stack.pop();
+      current = parent.items;
+    }
+  }
+
+  private readLine(): string | typeof INCOMPLETE {
+    const end = this.buf.indexOf(LF, this.pos);
+    if (end < 0) {
+      if (this.buf.length - this.pos > this.limits.maxLineBytes) throw new RespProtocolError('Protocol error: line too long');
+      this.needBytes = this.buf.length - this.pos + 1;
+      return INCOMPLETE;
+    }
+    if (end - this.pos > this.limits.maxLineBytes) throw new RespProtocolError('Protocol error: line too long');
+    const lineEnd = end > this.pos && this.buf[end - 1] === CR ? end - 1 : end;
+    const line = this.buf.toString('latin1', this.pos, lineEnd);
+    this.pos = end + 1;
+    return line;
+  }
+
+  private readInteger(line: string, what: string): number {
+    if (!/^-?\d{1,18}$/.test(line)) throw new RespProtocolError(`Protocol error: invalid ${what} '${line.slice(0, 32)}'`);
+    return Number(line);
+  }
+
+  private readRequest(): RespValue | OpenArray | typeof INCOMPLETE {
+    if (this.buf[this.pos] === 0x2a /* '*' */) {
+      const header = this.readValue();
+      if (header === INCOMPLETE || isOpenArray(header)) return header;
+      if (header === null) return [];
+      throw new RespProtocolError('Protocol error: expected an array of bulk strings');
+    }
+    if (this.stack.length === 0 && this.buf[this.pos] !== undefined && '+-:$'.includes(String.fromCharCode(this.buf[this.pos]!))) {
+      throw new RespProtocolError("Protocol error: expected '*' or an inline command");
+    }
+    const line = this.readLine();
+    if (line === INCOMPLETE) return INCOMPLETE;
+    // Inline command (telnet style): space-separated words. Empty lines are ignored by returning [].
+    const words = line.split(' ').filter((w) => w.length > 0);
+    return words.map((w) => Buffer.from(w, 'latin1'));
+  }
+
+  private readValue(): RespValue | OpenArray | typeof INCOMPLETE {
+    if (this.pos >= this.buf.length) {
+      this.needBytes = 1;
+      return INCOMPLETE;
+    }
+    const type = this.buf[this.pos]!;
+    const headerStart = this.pos;
+    this.pos++;
+    const line = this.readLine();
+    if (line === INCOMPLETE) {
+      this.pos = headerStart;
+      this.needBytes += 1;
+      return INCOMPLETE;
+    }
+    const inRequestArray = this.mode === 'request';
+    switch (type) {
+      case 0x24 /* '$' */: {
+        const length = this.readInteger(line, 'bulk length');
+        if (length === -1 && !inRequestArray) return null;
+        if (length < 0) throw new RespProtocolError('Protocol error: invalid bulk length');
+        if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`Protocol error: bulk length ${length} over the limit of ${this.limits.maxBulkBytes}`);
+        if (this.buf.length - this.pos < length + 2) {
+          this.needBytes = this.pos - headerStart + length + 2;
+          this.pos = headerStart;
+          return INCOMPLETE;
+        }
+        const data = this.buf.subarray(this.pos, this.pos + length);
+        if (this.buf[this.pos + length] !== CR || this.buf[this.pos + length + 1] !== LF) {
+          throw new RespProtocolError('Protocol error: bulk string not followed by CRLF');
+        }
+        this.pos += length + 2;
+        return data;
+      }
+      case 0x2a /* '*' */: {
+        const length = this.readInteger(line, 'multibulk length');
+        if (length === -1 && !inRequestArray) return null;
+        if (length < 0) throw new RespProtocolError('Protocol error: invalid multibulk length');
+        if (length > this.limits.maxArrayLength) throw new RespProtocolError(`Protocol error: array of ${length} over the limit of ${this.limits.maxArrayLength}`);
+        if (inRequestArray && this.stack.length > 0) throw new RespProtocolError('Protocol error: nested arrays in a request');
+        return { items: [], left: length };
+      }
+      default:
+        if (inRequestArray) throw new RespProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(type)}'`);
+        switch (type) {
+          case 0x2b /* '+' */:
+            return line;
+          case 0x2d /* '-' */:
+            return new RespError(line);
+          case 0x3a /* ':' */:
+            return this.readInteger(line, 'integer');
+          default:
+            throw new RespProtocolError(`Protocol error: unknown type byte 0x${type.toString(16)}`);
+        }
+    }
+  }
+}
+
+function isOpenArray(v: unknown): v is OpenArray {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Buffer) && !(v instanceof RespError);
+}
+
+/**
+ * Builds RESP2 output into one growing buffer, so a reply with thousands of elements is one write.
+ */
+export class RespWriter {
+  private buf: Buffer;
+  private len = 0;
+
+  constructor(initialBytes = 0) {
+    this.buf = initialBytes > 0 ? Buffer.allocUnsafe(initialBytes) : EMPTY;
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  private ensure(extra: number): void {
+    if (this.len + extra <= this.buf.length) return;
+    let size = Math.max(16 * 1024, this.buf.length * 2);
+    while (size < this.len + extra) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buf.copy(grown, 0, 0, this.len);
+    this.buf = grown;
+  }
+
+  private ascii(text: string): void {
+    this.ensure(text.length);
+    this.len += this.buf.write(text, this.len, 'latin1');
+  }
+
+  simple(text: string): this {
+    this.ascii(`+${text.replace(/[\r\n]/g, ' ')}\r\n`);
+    return this;
+  }
+
+  error(message: string): this {
+    this.ascii(`-${message.replace(/[\r\n]/g, ' ')}\r\n`);
+    return this;
+  }
+
+  integer(n: number): this {
+    this.ascii(`:${Math.trunc(n)}\r\n`);
+    return this;
+  }
+
+  bulk(data: Buffer | Uint8Array | string | null): this {
+    if (data === null) {
+      this.ascii('$-1\r\n');
+      return this;
+    }
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    this.ascii(`$${bytes.length}\r\n`);
+    this.ensure(bytes.length + 2);
+    this.buf.set(bytes, this.len);
+    this.len += bytes.length;
+    this.buf[this.len++] = CR;
+    this.buf[this.len++] = LF;
+    return this;
+  }
+
+  arrayHeader(count: number | null): this {
+    this.ascii(count === null ? '*-1\r\n' : `*${count}\r\n`);
+    return this;
+  }
+
+  /** Writes any RespValue; strings become simple strings. */
+  value(v: RespValue): this {
+    if (v === null) return this.bulk(null);
+    if (typeof v === 'string') return this.simple(v);
+    if (typeof v === 'number') return this.integer(v);
+    if (v instanceof RespError) return this.error(v.message);
+    if (Buffer.isBuffer(v)) return this.bulk(v);
+    this.arrayHeader(v.length);
+    for (const item of v) this.value(item);
+    return this;
+  }
+
+  /** A request: an array of bulk strings. */
+  command(args: ReadonlyArray<Buffer | Uint8Array | string>): this {
+    this.arrayHeader(args.length);
+    for (const a of args) this.bulk(a);
+    return this;
+  }
+
+  /** Returns the written bytes (a copy-free view) and resets the writer. */
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    // The next write starts a fresh buffer: `out` stays valid while the socket still holds it.
+    this.buf = EMPTY;
+    this.len = 0;
+    return out;
+  }
+}
+
+/** Encodes one request as a standalone buffer. */
+export function encodeCommand(args: ReadonlyArray<Buffer | Uint8Array | string>): Buffer {
+  return new RespWriter(256).command(args).take();
+}

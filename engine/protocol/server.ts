@@ -1,0 +1,223 @@
+/**
+ * A RESP2 TCP server: parses pipelined requests, calls a handler per command, and writes replies
+ * in request order even when handlers finish out of order (writes wait for their LMDB commit,
+ * reads answer at once). Malformed input gets an error reply and the connection is closed; the
+ * server and its other connections carry on.
+ */
+import net from 'node:net';
+import { RespError, RespProtocolError, RespReader, RespWriter, type RespReaderLimits, type RespValue } from './resp';
+
+/** A reply already encoded as RESP bytes (used for large replies such as range scans). */
+export class EncodedReply {
+  readonly parts: Buffer[];
+  constructor(...parts: Buffer[]) {
+    this.parts = parts;
+  }
+}
+
+export type Reply = RespValue | EncodedReply;
+
+/** Per-connection state visible to command handlers. */
+export interface Connection {
+  readonly id: number;
+  readonly remoteAddress: string;
+  /** Set by AUTH with the admin token. */
+  admin: boolean;
+  /** Close the connection after the current reply (QUIT). */
+  closeAfterReply: boolean;
+}
+
+export type CommandHandler = (args: Buffer[], conn: Connection) => Reply | Promise<Reply>;
+
+export interface RespServerOptions {
+  host: string;
+  port: number;
+  handler: CommandHandler;
+  readerLimits?: Partial<RespReaderLimits>;
+  /** Requests parsed but not yet answered on one connection before reading pauses. */
+  maxPendingPerConnection?: number;
+  maxConnections?: number;
+}
+
+interface Slot {
+  done: boolean;
+  reply: Reply;
+}
+
+/** Byte and connection counters (socket counters, i.e. the real bytes on the wire). */
+export interface ServerTraffic {
+  bytesIn: number;
+  bytesOut: number;
+  connectionsTotal: number;
+  connectionsOpen: number;
+  commandsProcessed: number;
+}
+
+export class RespServer {
+  private server: net.Server | undefined;
+  private readonly sockets = new Set<net.Socket>();
+  private closedBytesIn = 0;
+  private closedBytesOut = 0;
+  private connectionsTotal = 0;
+  private commandsProcessed = 0;
+  private nextConnectionId = 1;
+
+  constructor(private readonly options: RespServerOptions) {}
+
+  /** Starts listening; resolves with the bound port (useful with port 0). */
+  listen(): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const server = net.createServer((socket) => this.accept(socket));
+      server.maxConnections = this.options.maxConnections ?? 10_000;
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', reject);
+        this.server = server;
+        resolve((server.address() as net.AddressInfo).port);
+      });
+    });
+  }
+
+  traffic(): ServerTraffic {
+    let bytesIn = this.closedBytesIn;
+    let bytesOut = this.closedBytesOut;
+    for (const s of this.sockets) {
+      bytesIn += s.bytesRead;
+      bytesOut += s.bytesWritten;
+    }
+    return { bytesIn, bytesOut, connectionsTotal: this.connectionsTotal, connectionsOpen: this.sockets.size, commandsProcessed: this.commandsProcessed };
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = undefined;
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  private accept(socket: net.Socket): void {
+    this.connectionsTotal++;
+    this.sockets.add(socket);
+    socket.setNoDelay(true);
+    const conn: Connection = { id: this.nextConnectionId++, remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`, admin: false, closeAfterReply: false };
+    const reader = new RespReader('request', this.options.readerLimits);
+    const maxPending = this.options.maxPendingPerConnection ?? 4096;
+    const queue: Slot[] = [];
+    let out = new RespWriter();
+    let closing = false;
+    let pausedForPending = false;
+
+    const flush = (): void => {
+      if (out.length === 0 || socket.destroyed) return;
+      const ok = socket.write(out.take());
+      if (!ok && !socket.isPaused()) {
+        socket.pause();
+        socket.once('drain', () => {
+          if (!pausedForPending && !closing) socket.resume();
+        });
+      }
+    };
+
+    const emit = (reply: Reply): void => {
+      if (reply instanceof EncodedReply) {
+        if (out.length > 0) flush();
+        if (!socket.destroyed) for (const part of reply.parts) socket.write(part);
+      } else {
+        out.value(reply);
+      }
+    };
+
+    const drainQueue = (): void => {
+      while (queue.length > 0 && queue[0]!.done) emit(queue.shift()!.reply);
+      flush();
+      if (pausedForPending && queue.length < maxPending / 2) {
+        pausedForPending = false;
+        if (!socket.writableNeedDrain) socket.resume();
+      }
+      if (conn.closeAfterReply && queue.length === 0) socket.end();
+    };
+
+    const run = (args: Buffer[]): void => {
+      this.commandsProcessed++;
+      let result: Reply | Promise<Reply>;
+      try {
+        result = this.options.handler(args, conn);
+      } catch (err) {
+        result = errorReply(err);
+      }
+      if (result instanceof Promise) {
+        const slot: Slot = { done: false, reply: null };
+        queue.push(slot);
+        result.then(
+          (reply) => {
+            slot.done = true;
+            slot.reply = reply;
+            drainQueue();
+          },
+          (err: unknown) => {
+            slot.done = true;
+            slot.reply = errorReply(err);
+            drainQueue();
+          },
+        );
+      } else if (queue.length === 0) {
+        emit(result);
+      } else {
+        queue.push({ done: true, reply: result });
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      if (closing) return;
+      reader.push(chunk);
+      try {
+        for (;;) {
+          const request = reader.next();
+          if (request === undefined) break;
+          const args = request as Buffer[];
+          if (args.length === 0) continue;
+          run(args);
+          if (conn.closeAfterReply) break;
+        }
+      } catch (err) {
+        // The stream cannot be resynchronised after a framing error: answer, then close (as Redis does).
+        closing = true;
+        out.error(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
+        flush();
+        socket.end();
+        return;
+      }
+      flush();
+      if (queue.length >= maxPending && !pausedForPending) {
+        pausedForPending = true;
+        socket.pause();
+      }
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      this.closedBytesIn += socket.bytesRead;
+      this.closedBytesOut += socket.bytesWritten;
+      this.sockets.delete(socket);
+      out = new RespWriter();
+    });
+  }
+}
+
+/** Turns a thrown value into an error reply; errors carrying a `code` keep it as the reply's first word. */
+export function errorReply(err: unknown): RespError {
+  if (err instanceof RespError) return err;
+  if (err instanceof CommandError) return new RespError(`${err.code} ${err.message}`);
+  const message = err instanceof Error ? err.message : String(err);
+  return new RespError(`ERR ${message}`);
+}
+
+/** An error a command handler throws to answer with `-CODE message`. */
+export class CommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
