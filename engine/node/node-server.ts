@@ -35,6 +35,8 @@ interface RegionSize {
   bytes: number;
   writesSince: number;
   bytesWrittenSince: number;
+  /** Split keys (hex) proposed for this region at its current epoch. */
+  splitKeys?: string[];
 }
 
 /** What a node reports about each region it owns. */
@@ -100,17 +102,22 @@ export class NodeServer {
   // ---- heartbeats and region stats -------------------------------------------------------------
 
   private heartbeatBusy = false;
+  private registered = false;
 
   private async heartbeat(): Promise<void> {
     if (this.heartbeatBusy || this.stopping || !this.placementConn) return;
     this.heartbeatBusy = true;
     try {
+      // Register on start and whenever placement has forgotten us (its restart): registration is
+      // what makes placement push this node the map.
+      if (!this.registered) {
+        await this.placementConn.call(['PD.REGISTER', String(this.options.nodeId), this.options.host, String(this.port)]);
+        this.registered = true;
+      }
       const report = JSON.stringify({ regions: this.regionReports(), info: this.infoFields() });
       const args = ['PD.HEARTBEAT', String(this.options.nodeId), this.options.host, String(this.port), report];
       const reply = await this.placementConn.send(args);
-      if (reply instanceof RespError && reply.code === 'UNKNOWN') {
-        await this.placementConn.call(['PD.REGISTER', String(this.options.nodeId), this.options.host, String(this.port)]);
-      }
+      if (reply instanceof RespError && reply.code === 'UNKNOWN') this.registered = false;
     } catch {
       // Placement unreachable: keep serving what we have and try again next beat.
     } finally {
@@ -118,30 +125,33 @@ export class NodeServer {
     }
   }
 
+  /**
+   * Sizes of the regions we own. A region's rows are counted by a scan once after it appears and
+   * again when writes may have pushed it past the split threshold (at most one scan per beat keeps
+   * heartbeats cheap); in between, sizes are the count plus the writes seen since. While a region is
+   * over the threshold its split keys are repeated in every report until placement splits it.
+   */
   private regionReports(): RegionReport[] {
     const map = this.routing.current;
     if (!map) return [];
     const reports: RegionReport[] = [];
-    let recountBudget = 1; // at most one full recount per beat keeps heartbeats cheap
+    let recountBudget = 1;
     for (const region of this.routing.ownedRegions()) {
       const size = this.sizeOf(region.id);
-      const approxKeys = size.keys + size.writesSince;
-      const approxBytes = size.bytes + size.bytesWrittenSince;
-      const overThreshold = approxKeys > map.policy.splitKeys || approxBytes > map.policy.splitBytes;
-      const report: RegionReport = { id: region.id, epoch: region.epoch, keys: approxKeys, bytes: approxBytes };
-      if ((!size.counted || (overThreshold && size.writesSince > 0)) && recountBudget > 0 && region.state === 'serving') {
+      const overThreshold = (s: RegionSize): boolean => s.keys + s.writesSince > map.policy.splitKeys || s.bytes + s.bytesWrittenSince > map.policy.splitBytes;
+      if ((!size.counted || (overThreshold(size) && size.writesSince > 0)) && recountBudget > 0 && region.state === 'serving') {
         recountBudget--;
         const range = { start: region.start, end: region.end };
         const stats = this.store.rangeStats(range, Number.MAX_SAFE_INTEGER);
-        Object.assign(size, { counted: true, keys: stats.keys, bytes: stats.bytes, writesSince: 0, bytesWrittenSince: 0 });
-        report.keys = stats.keys;
-        report.bytes = stats.bytes;
+        Object.assign(size, { counted: true, keys: stats.keys, bytes: stats.bytes, writesSince: 0, bytesWrittenSince: 0, splitKeys: undefined });
         const pieces = Math.ceil(2 * Math.max(stats.keys / map.policy.splitKeys, stats.bytes / map.policy.splitBytes));
         if (pieces >= 3 && stats.keys >= 2) {
           const cut = this.store.rangeStats(range, Math.max(1, Math.ceil(stats.keys / pieces)));
-          report.splitKeys = cut.splitKeys.map((k) => k.toString('hex'));
+          size.splitKeys = cut.splitKeys.map((k) => k.toString('hex'));
         }
       }
+      const report: RegionReport = { id: region.id, epoch: region.epoch, keys: size.keys + size.writesSince, bytes: size.bytes + size.bytesWrittenSince };
+      if (size.splitKeys && size.splitKeys.length > 0) report.splitKeys = size.splitKeys;
       reports.push(report);
     }
     return reports;
@@ -168,7 +178,8 @@ export class NodeServer {
       const newlyImporting = this.routing.importingRegions(map).filter((r) => !this.routing.importingRegions(before).some((b) => b.id === r.id));
       const startedMovingOut = this.routing.ownedRegions(map).filter((r) => r.state === 'moving');
       this.routing.install(map);
-      for (const r of this.routing.ownedRegions(map)) if (!before || !before.regions.some((b) => b.id === r.id && b.nodeId === this.options.nodeId)) this.sizes.delete(r.id);
+      // Size bookkeeping is per region incarnation: a split or a move (new epoch) starts it afresh.
+      for (const r of this.routing.ownedRegions(map)) if (!before || !before.regions.some((b) => b.id === r.id && b.epoch === r.epoch && b.nodeId === this.options.nodeId)) this.sizes.delete(r.id);
       if (startedMovingOut.length > 0) await Promise.allSettled([...this.inFlightWrites]);
       // Rows of ranges we gave away, or stale rows where an import is about to land, are deleted.
       const stale = [...subtractRanges(heldBefore, heldAfter), ...newlyImporting.map((r) => ({ start: r.start, end: r.end }))];
@@ -447,7 +458,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   AUTH: { arity: -2, run: NodeServer.prototype.cmdAuth },
   // redis-cli and redis-benchmark probe these at start-up; empty answers keep them quiet.
   COMMAND: { arity: -1, run: () => [] },
-  CONFIG: { arity: -2, run: () => [] },
+  CONFIG: { arity: -2, run: (args) => (args[1]!.toString('latin1').toUpperCase() === 'GET' ? configGet(args.slice(2)) : []) },
   CLIENT: { arity: -2, run: () => 'OK' },
   'CLUSTER.REGIONS': { arity: 1, run: NodeServer.prototype.cmdRegions },
   'CLUSTER.SETMAP': { arity: 2, admin: true, run: NodeServer.prototype.cmdSetMap },
@@ -458,6 +469,46 @@ const COMMANDS: Record<string, CommandSpec> = {
 
 const EMPTY = Buffer.alloc(0);
 const ZERO_BYTE = Buffer.from([0]);
+
+/**
+ * What CONFIG GET reports. redis-benchmark reads `save` and `appendonly` before a run and expects
+ * [name, value] pairs (an empty array makes it warn "Could not fetch server CONFIG"). Durability
+ * here is an LMDB commit per write, not RDB snapshots or an AOF.
+ */
+const CONFIG_VALUES: Record<string, string> = { save: '', appendonly: 'no' };
+
+/** CONFIG GET pattern [pattern ...]: matching [name, value] pairs; glob `*` and `?`, case-insensitive. */
+function configGet(patterns: Buffer[]): Reply {
+  const out: Buffer[] = [];
+  for (const [name, value] of Object.entries(CONFIG_VALUES)) {
+    if (patterns.some((p) => globMatch(p.toString('latin1').toLowerCase(), name))) out.push(Buffer.from(name), Buffer.from(value));
+  }
+  return out;
+}
+
+/** Glob match with `*` and `?` in O(pattern × text) (no regex: patterns come off the wire). */
+function globMatch(pattern: string, text: string): boolean {
+  let p = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === text[t])) {
+      p++;
+      t++;
+    } else if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      mark = t;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}
 
 function parseCount(arg: Buffer | undefined, what: string, max: number): number {
   const text = arg?.toString('latin1') ?? '';
