@@ -38,7 +38,7 @@ export function parseFlags<T extends FlagTable>(argv: string[], table: T): Parse
     }
     const eq = arg.indexOf('=');
     const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const spec = table[name];
+    const spec = Object.hasOwn(table, name) ? table[name] : undefined;
     if (!spec) throw new UsageError(`unknown option --${name}`);
     let raw: string | undefined = eq < 0 ? undefined : arg.slice(eq + 1);
     if (spec.type === 'boolean') {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { RespConnection } from '../client/connection';
 import { decodeClusterMap, type ClusterMap } from '../placement/cluster-map';
+import { parseInfo } from '../node/info';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -208,7 +209,9 @@ export class LocalCluster {
       try {
         const map = await this.fetchMap();
         const up = map.nodes.filter((n) => n.up).length;
-        if (up >= count && map.regions.length > 0) return map;
+        // Placement lists a node as up as soon as it registers, a moment before the node has
+        // installed its first map; only a node that has one can serve.
+        if (up >= count && map.regions.length > 0 && (await this.allNodesHaveMap())) return map;
         last = `${up}/${count} nodes up`;
       } catch (err) {
         last = (err as Error).message;
@@ -216,6 +219,21 @@ export class LocalCluster {
       if (Date.now() > deadline) throw new Error(`cluster not ready within ${timeoutMs} ms: ${last}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+
+  private async allNodesHaveMap(): Promise<boolean> {
+    const versions = await Promise.all(
+      [...this.nodes.values()].map(async (n) => {
+        const conn = new RespConnection({ host: n.host, port: n.port, requestTimeoutMs: 5000 });
+        try {
+          const info = parseInfo(((await conn.call(['INFO', 'keyspace'])) as Buffer).toString());
+          return Number(info.keyspace?.map_version ?? -1);
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+    return versions.every((v) => v > 0);
   }
 
   /** Stops every process (SIGTERM, then SIGKILL after a grace period) and removes a temp data dir. */

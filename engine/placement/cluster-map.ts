@@ -101,6 +101,11 @@ export function validateRegions(regions: ReadonlyArray<RegionInfo>): string | un
   for (let i = 1; i < regions.length; i++) {
     if (!regions[i - 1]!.end.equals(regions[i]!.start)) return `gap or overlap between regions ${regions[i - 1]!.id} and ${regions[i]!.id}`;
   }
+  // Contiguity alone accepts out-of-order or empty regions (e.g. two regions both ["", +inf)).
+  for (let i = 0; i + 1 < regions.length; i++) {
+    const r = regions[i]!;
+    if (r.end.length === 0 || Buffer.compare(r.start, r.end) >= 0) return `region ${r.id} is empty or out of order`;
+  }
   if (regions[regions.length - 1]!.end.length !== 0) return 'last region does not reach +infinity';
   return undefined;
 }

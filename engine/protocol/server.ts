@@ -182,13 +182,26 @@ export class RespServer {
         }
       } catch (err) {
         // The stream cannot be resynchronised after a framing error: answer, then close (as Redis does).
+        // The error goes after the replies of the requests before it, which may still be waiting on a commit.
         closing = true;
-        out.error(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
+        conn.closeAfterReply = true;
+        const reply = new RespError(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
+        if (queue.length > 0) {
+          queue.push({ done: true, reply });
+          return;
+        }
+        out.value(reply);
         flush();
         socket.end();
         return;
       }
       flush();
+      if (conn.closeAfterReply) {
+        // QUIT: ignore anything after it, close once every earlier reply is written.
+        closing = true;
+        if (queue.length === 0) socket.end();
+        return;
+      }
       if (queue.length >= maxPending && !pausedForPending) {
         pausedForPending = true;
         socket.pause();
