@@ -1,0 +1,843 @@
+/**
+ * copbench benchmark suite: `npm run bench [-- --quick]`.
+ *
+ * Every number is measured side by side in the same run against a baseline on the same machine, and
+ * reported as a ratio (copbench / baseline):
+ *
+ * 1. point GET / SET through ClusterClient against a 1-node cluster, `concurrency` operations in
+ *    flight, next to raw lmdb `get` / durable `put` driven by the same worker loop in this process;
+ * 2. full-range scan rows/s through `ClusterClient.scanBatches()` on a 1-node and a 3-node cluster,
+ *    next to raw lmdb `getRange` over the same rows (binary keys and values);
+ * 3. tinybench micro-benchmarks of hot paths (RESP parsing, RESP encoding, region lookup);
+ * 4. `redis-benchmark -t get,set` against the 1-node cluster's node, when it is on PATH.
+ *
+ * Breakdown rows help locate a gap: GET over one raw RespConnection (no client routing), bulk
+ * re-load through MSET, and NodeStore.scan in process (the node's storage layer without the wire).
+ *
+ * Results are printed as a table and written to `results/bench/<timestamp>/` as `results.json` and
+ * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
+ * also on errors and on Ctrl-C.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { accessSync, constants as fsConstants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { formatHelp, parseFlags, UsageError } from '../engine/cli/flags';
+import { ClusterClient } from '../engine/client/cluster-client';
+import { RespConnection } from '../engine/client/connection';
+import { LocalCluster } from '../engine/cluster/local-cluster';
+import { regionForKey, type ClusterMap, type RegionInfo } from '../engine/placement/cluster-map';
+import { RespReader, RespWriter, RespError, encodeCommand } from '../engine/protocol/resp';
+import { NodeStore } from '../engine/storage/store';
+
+const REPO_ROOT = path.resolve(__dirname, '..');
+const HOST = '127.0.0.1';
+
+// ---- command line ------------------------------------------------------------------------------
+
+const FLAGS = {
+  quick: { type: 'boolean', help: 'short run (~15-30 s) with fewer rows and shorter timings (CI smoke)' },
+  concurrency: { type: 'number', help: 'point operations in flight', default: 64, value: '<n>' },
+  seconds: { type: 'number', help: 'seconds per point-operation measurement (default 3, quick 1)', value: '<s>' },
+  reps: { type: 'number', help: 'repetitions of each cluster/baseline pair; the median is reported (default 3, quick 1)', value: '<n>' },
+  rows: { type: 'number', help: 'rows loaded for the scan benchmark (default 200000, quick 50000)', value: '<n>' },
+  'redis-requests': { type: 'number', help: 'redis-benchmark -n (default 50000, quick 5000)', value: '<n>' },
+  'no-redis-benchmark': { type: 'boolean', help: 'skip the redis-benchmark step' },
+  out: { type: 'string', help: 'directory that receives <timestamp>/results.{json,md}', default: 'results/bench', value: '<dir>' },
+} as const;
+
+const USAGE = 'npm run bench -- [--quick] [options]';
+
+interface BenchConfig {
+  quick: boolean;
+  concurrency: number;
+  pointSeconds: number;
+  warmupSeconds: number;
+  reps: number;
+  pointKeys: number;
+  scanRows: number;
+  keyBytes: number;
+  valueBytes: number;
+  loadChunkRows: number;
+  tinybenchTimeMs: number;
+  redisRequests: number;
+  redisClients: number;
+  runRedisBenchmark: boolean;
+  outRoot: string;
+}
+
+function configFrom(argv: string[]): BenchConfig | undefined {
+  const flags = parseFlags(argv, FLAGS);
+  if (flags.help) {
+    process.stdout.write(
+      formatHelp(USAGE, 'Measures copbench against raw lmdb (and redis-benchmark) side by side and writes results/bench/<timestamp>/.', FLAGS),
+    );
+    return undefined;
+  }
+  if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+  const quick = flags.quick === true;
+  const positive = (name: string, v: number | undefined, fallback: number): number => {
+    const value = v ?? fallback;
+    if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a positive number, got ${value}`);
+    return value;
+  };
+  return {
+    quick,
+    concurrency: Math.round(positive('concurrency', flags.concurrency, 64)),
+    pointSeconds: positive('seconds', flags.seconds, quick ? 1 : 3),
+    warmupSeconds: quick ? 0.3 : 0.7,
+    reps: Math.round(positive('reps', flags.reps, quick ? 1 : 3)),
+    pointKeys: 10_000,
+    scanRows: Math.round(positive('rows', flags.rows, quick ? 50_000 : 200_000)),
+    keyBytes: 16,
+    valueBytes: 100,
+    loadChunkRows: 5_000,
+    tinybenchTimeMs: quick ? 250 : 1_000,
+    redisRequests: Math.round(positive('redis-requests', flags['redis-requests'], quick ? 5_000 : 50_000)),
+    redisClients: 50,
+    runRedisBenchmark: flags['no-redis-benchmark'] !== true,
+    outRoot: path.resolve(REPO_ROOT, flags.out),
+  };
+}
+
+// ---- results -----------------------------------------------------------------------------------
+
+/** One line of the results table. `ratio` = copbench / baseline (higher is better for copbench). */
+interface ResultRow {
+  group: 'point' | 'scan' | 'load' | 'micro' | 'redis-benchmark';
+  measurement: string;
+  unit: string;
+  copbench: number | null;
+  baseline: number | null;
+  baselineName: string;
+  ratio: number | null;
+  /** Every repetition, in run order, so the spread is visible in results.json. */
+  copbenchSamples?: number[];
+  baselineSamples?: number[];
+  note?: string;
+}
+
+class Results {
+  readonly rows: ResultRow[] = [];
+  readonly notes: string[] = [];
+
+  add(row: Omit<ResultRow, 'ratio'> & { ratio?: number | null }): void {
+    const ratio = row.ratio !== undefined ? row.ratio : row.copbench !== null && row.baseline !== null && row.baseline > 0 ? row.copbench / row.baseline : null;
+    const full: ResultRow = { ...row, ratio };
+    this.rows.push(full);
+    process.stdout.write(`  ${full.measurement}: ${fmtRate(full.copbench, full.unit)}${full.baseline !== null ? ` vs ${fmtRate(full.baseline, full.unit)} (${full.baselineName}) → ratio ${fmtRatio(full.ratio)}` : ''}\n`);
+  }
+
+  note(text: string): void {
+    this.notes.push(text);
+    process.stdout.write(`  note: ${text}\n`);
+  }
+}
+
+function fmtRate(v: number | null, unit: string): string {
+  if (v === null) return '—';
+  const abs = Math.abs(v);
+  const s = abs >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : abs >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : abs >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1);
+  return `${s} ${unit}`;
+}
+
+function fmtRatio(r: number | null): string {
+  if (r === null) return '—';
+  return r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toFixed(3);
+}
+
+function median(values: number[]): number {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+function table(rows: ResultRow[]): { text: string; markdown: string } {
+  const header = ['measurement', 'copbench', 'baseline', 'ratio', 'baseline is'];
+  const body = rows.map((r) => [r.measurement, fmtRate(r.copbench, r.unit), fmtRate(r.baseline, r.unit), fmtRatio(r.ratio), r.baselineName + (r.note ? ` (${r.note})` : '')]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const right = [false, true, true, true, false];
+  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+  const esc = (c: string): string => c.replace(/\|/g, '\\|');
+  const markdown = [
+    `| ${header.join(' | ')} |`,
+    `| ${right.map((r) => (r ? '---:' : ':---')).join(' | ')} |`,
+    ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
+  ].join('\n');
+  return { text, markdown };
+}
+
+// ---- cleanup -----------------------------------------------------------------------------------
+
+/** Cleanup actions run in reverse order on normal exit, errors and signals. */
+class Cleanup {
+  private readonly actions: Array<{ name: string; run: () => Promise<void> | void }> = [];
+  private running: Promise<void> | undefined;
+
+  push(name: string, run: () => Promise<void> | void): void {
+    this.actions.push({ name, run });
+  }
+
+  /** Runs one registered action now (and forgets it). */
+  async runOne(name: string): Promise<void> {
+    const i = this.actions.findIndex((a) => a.name === name);
+    if (i < 0) return;
+    const [action] = this.actions.splice(i, 1);
+    await action!.run();
+  }
+
+  runAll(): Promise<void> {
+    this.running ??= (async () => {
+      while (this.actions.length > 0) {
+        const action = this.actions.pop()!;
+        try {
+          await action.run();
+        } catch (err) {
+          process.stderr.write(`cleanup of ${action.name} failed: ${(err as Error).message}\n`);
+        }
+      }
+    })();
+    return this.running;
+  }
+}
+
+function tempDir(cleanup: Cleanup, label: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `copbench-bench-${label}-`));
+  cleanup.push(`dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function startCluster(cleanup: Cleanup, name: string, nodes: number): Promise<LocalCluster> {
+  // Splits and balancing are done by hand below, so both clusters have the same region layout.
+  const cluster = await LocalCluster.start({ nodes, host: HOST, autoSplit: false, autoBalance: false });
+  cleanup.push(name, () => cluster.stop());
+  return cluster;
+}
+
+// ---- data --------------------------------------------------------------------------------------
+
+/** mulberry32: a small seeded PRNG, so every run loads the same bytes. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A `bytes`-long ASCII key: prefix + zero-padded index, so keys sort in index order. */
+function makeKey(prefix: string, i: number, bytes: number): Buffer {
+  return Buffer.from(prefix + String(i).padStart(bytes - prefix.length, '0'), 'latin1');
+}
+
+function makeValues(count: number, bytes: number, seed: number): Buffer[] {
+  const rand = prng(seed);
+  const out: Buffer[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const v = Buffer.allocUnsafe(bytes);
+    for (let j = 0; j < bytes; j++) v[j] = 32 + Math.floor(rand() * 95);
+    out[i] = v;
+  }
+  return out;
+}
+
+interface Dataset {
+  keys: Buffer[];
+  values: Buffer[];
+  /** `[start, end)` covering exactly these keys. */
+  start: Buffer;
+  end: Buffer;
+  bytes: number;
+}
+
+function makeDataset(prefix: string, count: number, cfg: BenchConfig, seed: number): Dataset {
+  const keys = Array.from({ length: count }, (_, i) => makeKey(prefix, i, cfg.keyBytes));
+  const values = makeValues(count, cfg.valueBytes, seed);
+  const next = String.fromCharCode(prefix.charCodeAt(0) + 1);
+  return { keys, values, start: Buffer.from(prefix, 'latin1'), end: Buffer.from(next, 'latin1'), bytes: count * (cfg.keyBytes + cfg.valueBytes) };
+}
+
+/** Raw lmdb, opened exactly as NodeStore opens a node's environment. */
+interface RawLmdb {
+  root: RootDatabase;
+  rows: Database<Buffer, Buffer>;
+}
+
+function openRaw(dir: string): RawLmdb {
+  const root = open({ path: dir, maxDbs: 4, mapSize: 64 * 1024 * 1024 * 1024, separateFlushed: true } as never) as RootDatabase;
+  const rows = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' }) as unknown as Database<Buffer, Buffer>;
+  return { root, rows };
+}
+
+/** Resolves when an lmdb write is committed and flushed to disk (what a node waits for before it acks). */
+async function durable(write: Promise<unknown>): Promise<void> {
+  const w = write as Promise<unknown> & { flushed?: Promise<unknown> };
+  await w;
+  if (w.flushed) await w.flushed;
+}
+
+async function rawLoad(raw: RawLmdb, data: Dataset, chunk: number): Promise<void> {
+  for (let i = 0; i < data.keys.length; i += chunk) {
+    const end = Math.min(data.keys.length, i + chunk);
+    await durable(
+      raw.rows.batch(() => {
+        for (let j = i; j < end; j++) void raw.rows.put(data.keys[j]!, data.values[j]!);
+      }),
+    );
+  }
+}
+
+async function clusterLoad(client: ClusterClient, data: Dataset, chunk: number, parallel = 4): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (;;) {
+      const i = next;
+      next += chunk;
+      if (i >= data.keys.length) return;
+      const pairs: Array<[Buffer, Buffer]> = [];
+      for (let j = i; j < Math.min(data.keys.length, i + chunk); j++) pairs.push([data.keys[j]!, data.values[j]!]);
+      await client.mset(pairs);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+}
+
+/** Splits the cluster's single region at the given keys and places piece i on node `placeOn(i)`. */
+async function layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void> {
+  const pd = new RespConnection({ host: cluster.placement.host, port: cluster.placement.port, adminToken: cluster.adminToken, requestTimeoutMs: 30_000 });
+  try {
+    const map = await cluster.fetchMap();
+    if (map.regions.length !== 1) throw new Error(`expected a fresh cluster with 1 region, found ${map.regions.length}`);
+    const ids = (await pd.call(['PD.SPLIT', String(map.regions[0]!.id), ...splitAt])) as number[];
+    for (let i = 0; i < ids.length; i++) {
+      const target = placeOn(i);
+      const current = (await cluster.fetchMap()).regions.find((r) => r.id === ids[i]);
+      if (current && current.nodeId !== target) await pd.call(['PD.MOVE', String(ids[i]), String(target)]);
+    }
+  } finally {
+    pd.close();
+  }
+}
+
+/**
+ * Refreshes the client's map after a layout change and gives the nodes a moment to install theirs.
+ * Any request that still races the change is retried by the client, and `noteRetries` reports it.
+ */
+async function settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap> {
+  const map = await cluster.fetchMap();
+  await client.refreshMap();
+  await new Promise((r) => setTimeout(r, 300));
+  return map;
+}
+
+/** Retries mean the measurement included routing churn (MOVED/EPOCH/TRYAGAIN): worth knowing. */
+function noteRetries(results: Results, name: string, client: ClusterClient): void {
+  const entries = Object.entries(client.retries);
+  if (entries.length > 0) results.note(`${name} cluster client retried during the run: ${entries.map(([code, n]) => `${code}×${n}`).join(', ')}`);
+}
+
+// ---- measurement loops -------------------------------------------------------------------------
+
+interface Throughput {
+  ops: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/** Runs `op(i)` from `concurrency` async workers until `seconds` have passed. */
+async function runFor(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Throughput> {
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < deadline) {
+      await op(next++);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const elapsed = (performance.now() - started) / 1000;
+  return { ops: done, seconds: elapsed, perSecond: done / elapsed };
+}
+
+/** Runs each contender `reps` times, alternating (A B A B ...), after one warm-up each. */
+async function sideBySide(cfg: BenchConfig, contenders: Array<() => Promise<number>>, warmups: Array<() => Promise<unknown>>): Promise<number[][]> {
+  for (const w of warmups) await w();
+  const samples: number[][] = contenders.map(() => []);
+  for (let r = 0; r < cfg.reps; r++) {
+    for (let c = 0; c < contenders.length; c++) samples[c]!.push(await contenders[c]!());
+  }
+  return samples;
+}
+
+// ---- 1. point operations -----------------------------------------------------------------------
+
+async function benchPoint(cfg: BenchConfig, results: Results, client: ClusterClient, cluster: LocalCluster, raw: RawLmdb): Promise<void> {
+  process.stdout.write(`\npoint GET/SET, ${cfg.concurrency} in flight, ${cfg.reps} × ${cfg.pointSeconds}s each\n`);
+  const data = makeDataset('p', cfg.pointKeys, cfg, 7);
+  await clusterLoad(client, data, cfg.loadChunkRows);
+  await rawLoad(raw, data, cfg.loadChunkRows);
+  const n = data.keys.length;
+  // A fixed stride over the key set: deterministic, touches every key, not sequential.
+  const keyAt = (i: number): Buffer => data.keys[(i * 7919) % n]!;
+  const valueAt = (i: number): Buffer => data.values[(i * 104_729) % n]!;
+
+  const clusterGet = async (i: number): Promise<void> => {
+    if ((await client.get(keyAt(i))) === undefined) throw new Error('cluster GET missed a loaded key');
+  };
+  const rawGet = async (i: number): Promise<void> => {
+    if (raw.rows.get(keyAt(i)) === undefined) throw new Error('raw GET missed a loaded key');
+  };
+  const clusterSet = (i: number): Promise<void> => client.set(keyAt(i), valueAt(i));
+  const rawSet = (i: number): Promise<void> => durable(raw.rows.put(keyAt(i), valueAt(i)));
+
+  const measure = (op: (i: number) => Promise<unknown>) => async (): Promise<number> => (await runFor(cfg.pointSeconds, cfg.concurrency, op)).perSecond;
+  const warm = (op: (i: number) => Promise<unknown>) => (): Promise<Throughput> => runFor(cfg.warmupSeconds, cfg.concurrency, op);
+
+  const [cg, rg] = await sideBySide(cfg, [measure(clusterGet), measure(rawGet)], [warm(clusterGet), warm(rawGet)]);
+  results.add({ group: 'point', measurement: `GET 1-node cluster, ${cfg.concurrency} in flight`, unit: 'ops/s', copbench: median(cg!), baseline: median(rg!), baselineName: 'raw lmdb get, same worker loop', copbenchSamples: cg, baselineSamples: rg });
+
+  // Breakdown: the same GETs over one pipelined RespConnection straight to the node (no routing,
+  // no retry wrapper), to see how much of the gap is the client and how much the server + socket.
+  const node = cluster.nodes.get(1)!;
+  const conn = new RespConnection({ host: node.host, port: node.port, requestTimeoutMs: 10_000, maxInFlight: 256 });
+  try {
+    const directGet = async (i: number): Promise<void> => {
+      const reply = await conn.send(['GET', keyAt(i)]);
+      if (reply === null || reply instanceof RespError) throw new Error(`direct GET failed: ${reply === null ? 'nil' : reply.message}`);
+    };
+    const [dg, rg2] = await sideBySide(cfg, [measure(directGet), measure(rawGet)], [warm(directGet)]);
+    results.add({ group: 'point', measurement: `GET via RespConnection to the node (no client routing)`, unit: 'ops/s', copbench: median(dg!), baseline: median(rg2!), baselineName: 'raw lmdb get, same worker loop', copbenchSamples: dg, baselineSamples: rg2 });
+  } finally {
+    conn.close();
+  }
+
+  const [cs, rs] = await sideBySide(cfg, [measure(clusterSet), measure(rawSet)], [warm(clusterSet), warm(rawSet)]);
+  results.add({ group: 'point', measurement: `SET 1-node cluster, ${cfg.concurrency} in flight (durable)`, unit: 'ops/s', copbench: median(cs!), baseline: median(rs!), baselineName: 'raw lmdb put + flushed, same worker loop', copbenchSamples: cs, baselineSamples: rs });
+}
+
+// ---- 2. range scans ----------------------------------------------------------------------------
+
+interface ScanCount {
+  rows: number;
+  bytes: number;
+}
+
+async function scanCluster(client: ClusterClient, data: Dataset): Promise<ScanCount> {
+  let rows = 0;
+  let bytes = 0;
+  for await (const batch of client.scanBatches(data.start, data.end)) {
+    rows += batch.length;
+    for (const kv of batch) bytes += kv.key.length + kv.value.length;
+  }
+  return { rows, bytes };
+}
+
+function scanRaw(raw: RawLmdb, data: Dataset): ScanCount {
+  let rows = 0;
+  let bytes = 0;
+  for (const { key, value } of raw.rows.getRange({ start: data.start, end: data.end })) {
+    rows++;
+    bytes += (key as Buffer).length + (value as Buffer).length;
+  }
+  return { rows, bytes };
+}
+
+function scanNodeStore(store: NodeStore, data: Dataset): ScanCount {
+  let rows = 0;
+  let bytes = 0;
+  for (const row of store.scan({ start: data.start, end: data.end })) {
+    rows++;
+    bytes += row.key.length + row.value.length;
+  }
+  return { rows, bytes };
+}
+
+/** Times a scan and checks it returned exactly the loaded rows; returns rows/s. */
+async function timedScan(what: string, data: Dataset, scan: () => ScanCount | Promise<ScanCount>): Promise<number> {
+  const t0 = performance.now();
+  const got = await scan();
+  const seconds = (performance.now() - t0) / 1000;
+  if (got.rows !== data.keys.length || got.bytes !== data.bytes) {
+    throw new Error(`${what} returned ${got.rows} rows / ${got.bytes} bytes, expected ${data.keys.length} / ${data.bytes}`);
+  }
+  return got.rows / seconds;
+}
+
+function splitKeysFor(data: Dataset, pieces: number): Buffer[] {
+  return Array.from({ length: pieces - 1 }, (_, i) => data.keys[Math.floor(((i + 1) * data.keys.length) / pieces)]!);
+}
+
+/**
+ * Loads the rows once untimed (this also warms fresh node processes), then times re-loads of the
+ * same rows (in-place overwrites) against raw lmdb batches, alternating.
+ */
+async function benchLoad(cfg: BenchConfig, results: Results, clusterName: string, client: ClusterClient, raw: RawLmdb, data: Dataset): Promise<void> {
+  await clusterLoad(client, data, cfg.loadChunkRows);
+  const timed = (load: () => Promise<void>) => async (): Promise<number> => {
+    const t0 = performance.now();
+    await load();
+    return data.keys.length / ((performance.now() - t0) / 1000);
+  };
+  const [c, r] = await sideBySide(cfg, [timed(() => clusterLoad(client, data, cfg.loadChunkRows)), timed(() => rawLoad(raw, data, cfg.loadChunkRows))], []);
+  results.add({ group: 'load', measurement: `re-load ${data.keys.length} rows, ${clusterName} cluster (MSET ${cfg.loadChunkRows}-row chunks, 4 in flight)`, unit: 'rows/s', copbench: median(c!), baseline: median(r!), baselineName: `raw lmdb ${cfg.loadChunkRows}-row batches, durable`, copbenchSamples: c, baselineSamples: r });
+}
+
+async function benchScan(cfg: BenchConfig, results: Results, clusterName: string, client: ClusterClient, raw: RawLmdb, data: Dataset, extra?: { store: NodeStore }): Promise<void> {
+  const label = `${clusterName} cluster`;
+  const cluster = (): Promise<number> => timedScan(label, data, () => scanCluster(client, data));
+  const base = (): Promise<number> => timedScan('raw getRange', data, () => scanRaw(raw, data));
+  const contenders = [cluster, base];
+  if (extra) contenders.push(() => timedScan('NodeStore.scan', data, () => scanNodeStore(extra.store, data)));
+  const samples = await sideBySide(cfg, contenders, [cluster, base]);
+  const [c, r] = samples;
+  results.add({ group: 'scan', measurement: `scan ${data.keys.length} rows, ${label} (scanBatches)`, unit: 'rows/s', copbench: median(c!), baseline: median(r!), baselineName: 'raw lmdb getRange, in process', copbenchSamples: c, baselineSamples: r });
+  if (extra) {
+    const s = samples[2]!;
+    results.add({ group: 'scan', measurement: `scan ${data.keys.length} rows, NodeStore.scan in process (storage layer only)`, unit: 'rows/s', copbench: median(s), baseline: median(r!), baselineName: 'raw lmdb getRange, in process', copbenchSamples: s, baselineSamples: r });
+  }
+}
+
+// ---- 3. micro-benchmarks -----------------------------------------------------------------------
+
+async function benchMicro(cfg: BenchConfig, results: Results): Promise<void> {
+  process.stdout.write(`\ntinybench micro-benchmarks (${cfg.tinybenchTimeMs} ms per task)\n`);
+  // tinybench is ESM-only: with "module": "node16" TypeScript keeps this import() as a real dynamic
+  // import in our CommonJS output (it is not rewritten into require()).
+  const { Bench } = await import('tinybench');
+
+  // RespReader: one pipelined batch of 100 GET requests, parsed as a server would.
+  const getKeys = Array.from({ length: 100 }, (_, i) => makeKey('p', i * 97, cfg.keyBytes));
+  const pipelined = Buffer.concat(getKeys.map((k) => encodeCommand(['GET', k])));
+  const parseBatch = (): number => {
+    const reader = new RespReader('request');
+    reader.push(pipelined);
+    let n = 0;
+    while (reader.next() !== undefined) n++;
+    return n;
+  };
+  if (parseBatch() !== 100) throw new Error('RespReader did not parse 100 requests');
+
+  // RespWriter: a SCANRANGE reply of 1000 rows (16-byte keys, 100-byte values), encoded as the node does.
+  const replyRows = makeDataset('r', 1000, cfg, 11);
+  const encodeReply = (): number => {
+    const body = new RespWriter(64 * 1024);
+    for (let i = 0; i < 1000; i++) body.bulk(replyRows.keys[i]!).bulk(replyRows.values[i]!);
+    const next = Buffer.concat([replyRows.keys[999]!, Buffer.from([0])]);
+    const header = new RespWriter(next.length + 64).arrayHeader(2).bulk(next).arrayHeader(2000);
+    return header.take().length + body.take().length;
+  };
+  const expectedReplyBytes = encodeReply();
+
+  // regionForKey over a map of 1000 regions (uniform split of a 16-byte key space), 1024 probe keys.
+  const regionCount = 1000;
+  const span = 1e15;
+  const regions: RegionInfo[] = Array.from({ length: regionCount }, (_, i) => ({
+    id: i + 1,
+    start: i === 0 ? Buffer.alloc(0) : makeKey('r', Math.floor((i * span) / regionCount), cfg.keyBytes),
+    end: i === regionCount - 1 ? Buffer.alloc(0) : makeKey('r', Math.floor(((i + 1) * span) / regionCount), cfg.keyBytes),
+    epoch: 1,
+    nodeId: (i % 3) + 1,
+    state: 'serving',
+  }));
+  const map: ClusterMap = { version: 1, regions, nodes: [1, 2, 3].map((id) => ({ id, host: HOST, port: 1 + id, up: true })), policy: { splitKeys: 1, splitBytes: 1 } };
+  const rand = prng(3);
+  const probes = Array.from({ length: 1024 }, () => makeKey('r', Math.floor(rand() * span), cfg.keyBytes));
+  let probe = 0;
+  let sink = 0;
+
+  const bench = new Bench({ time: cfg.tinybenchTimeMs, warmupTime: Math.min(250, cfg.tinybenchTimeMs / 2) });
+  bench.add('RespReader: pipelined batch of 100 GET requests', () => {
+    sink += parseBatch();
+  });
+  bench.add('RespWriter: 1000-row SCANRANGE reply', () => {
+    sink += encodeReply();
+  });
+  bench.add('regionForKey: 1000 regions', () => {
+    sink += regionForKey(map, probes[probe++ & 1023]!).id;
+  });
+  await bench.run();
+  if (sink === 0) throw new Error('micro-benchmarks did no work');
+
+  const perItem = [100, 1000, 1];
+  const units = ['requests/s', 'rows/s', 'lookups/s'];
+  const notes = ['100 GET commands per op', `1000 rows per op, ${(expectedReplyBytes / 1024).toFixed(0)} KiB per reply`, 'binary search, 16-byte keys'];
+  bench.tasks.forEach((task, i) => {
+    const result = task.result;
+    if (result.state !== 'completed') {
+      results.note(`${task.name}: tinybench state ${result.state}${result.state === 'errored' ? `: ${result.error.message}` : ''}`);
+      return;
+    }
+    // period = totalTime / runs: the mean time per op, so items/s = perItem * 1000 / period.
+    const perSecond = (perItem[i]! * 1000) / result.period;
+    results.add({
+      group: 'micro',
+      measurement: task.name,
+      unit: units[i]!,
+      copbench: perSecond,
+      baseline: null,
+      baselineName: '—',
+      ratio: null,
+      note: `${notes[i]}; mean ${(result.period * 1000).toFixed(2)} µs/op ±${result.latency.rme.toFixed(1)}%`,
+    });
+  });
+}
+
+// ---- 4. redis-benchmark ------------------------------------------------------------------------
+
+function onPath(command: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (!dir) continue;
+    const candidate = path.join(dir, command);
+    try {
+      accessSync(candidate, fsConstants.X_OK);
+      return candidate;
+    } catch {
+      /* not here */
+    }
+  }
+  return undefined;
+}
+
+async function benchRedis(cfg: BenchConfig, results: Results, cluster: LocalCluster): Promise<void> {
+  process.stdout.write(`\nredis-benchmark against the 1-node cluster\n`);
+  if (!cfg.runRedisBenchmark) {
+    results.note('redis-benchmark skipped (--no-redis-benchmark)');
+    return;
+  }
+  const exe = onPath('redis-benchmark');
+  if (!exe) {
+    results.note('redis-benchmark is not on PATH: step skipped (install redis-tools to include it)');
+    return;
+  }
+  const node = cluster.nodes.get(1)!;
+  const args = ['-h', node.host, '-p', String(node.port), '-t', 'get,set', '-n', String(cfg.redisRequests), '-c', String(cfg.redisClients), '-q'];
+  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.once('exit', (c) => {
+      clearTimeout(timer);
+      resolve({ code: c, stdout: out, stderr: err });
+    });
+  });
+  // -q prints progress with \r and one final line per test: "SET: 12345.67 requests per second, p50=0.327 msec".
+  const lines = stdout.split(/[\r\n]+/).filter((l) => /requests per second/.test(l));
+  const found = new Map<string, { rps: number; p50?: number }>();
+  for (const l of lines) {
+    const m = /^\s*(\w+):\s+([\d.]+) requests per second(?:, p50=([\d.]+) msec)?/.exec(l);
+    if (m) found.set(m[1]!.toUpperCase(), { rps: Number(m[2]), ...(m[3] ? { p50: Number(m[3]) } : {}) });
+  }
+  for (const test of ['SET', 'GET']) {
+    const r = found.get(test);
+    if (!r) continue;
+    results.add({
+      group: 'redis-benchmark',
+      measurement: `redis-benchmark ${test} (-n ${cfg.redisRequests} -c ${cfg.redisClients}) on the 1-node cluster`,
+      unit: 'req/s',
+      copbench: r.rps,
+      baseline: null,
+      baselineName: '— (no redis-server run)',
+      ratio: null,
+      ...(r.p50 !== undefined ? { note: `p50 ${r.p50} ms` } : {}),
+    });
+  }
+  if (found.size < 2) results.note(`redis-benchmark exited ${code} without both results; stdout: ${stdout.replace(/\r/g, '\n').trim().slice(-400)} stderr: ${stderr.trim().slice(-400)}`);
+  else if (stderr.trim()) results.note(`redis-benchmark stderr: ${stderr.trim().slice(0, 300)}`);
+}
+
+// ---- main --------------------------------------------------------------------------------------
+
+function machine(): Record<string, unknown> {
+  const git = (args: string[]): string | undefined => {
+    try {
+      return execFileSync('git', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const cpus = os.cpus();
+  let lmdbVersion: string | undefined;
+  try {
+    lmdbVersion = (require('lmdb/package.json') as { version: string }).version;
+  } catch {
+    lmdbVersion = undefined;
+  }
+  return {
+    node: process.version,
+    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+    cpus: cpus.length,
+    cpuModel: cpus[0]?.model,
+    totalMemBytes: os.totalmem(),
+    lmdb: lmdbVersion,
+    gitCommit: git(['rev-parse', 'HEAD']),
+    gitDirty: (git(['status', '--porcelain']) ?? '').length > 0,
+  };
+}
+
+/** Fraction of all cpus' time spent busy (user+nice+sys+irq) over `ms`, system-wide. */
+async function cpuBusyFraction(ms: number): Promise<number> {
+  const sample = (): { busy: number; total: number } => {
+    let busy = 0;
+    let total = 0;
+    for (const c of os.cpus()) {
+      const t = c.times;
+      busy += t.user + t.nice + t.sys + t.irq;
+      total += t.user + t.nice + t.sys + t.irq + t.idle;
+    }
+    return { busy, total };
+  };
+  const a = sample();
+  await new Promise((r) => setTimeout(r, ms));
+  const b = sample();
+  return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+}
+
+async function main(): Promise<number> {
+  let cfg: BenchConfig | undefined;
+  try {
+    cfg = configFrom(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\nrun with --help for usage\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (!cfg) return 0;
+
+  const startedAt = new Date();
+  const t0 = performance.now();
+  const loadAvgAtStart = os.loadavg();
+  const results = new Results();
+  const cleanup = new Cleanup();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    process.stderr.write(`\n${signal}: cleaning up\n`);
+    void cleanup.runAll().then(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  process.stdout.write(`copbench bench${cfg.quick ? ' (quick)' : ''}: ${os.cpus().length} cpus, node ${process.version}\n`);
+  // Other processes skew absolute numbers (ratios less so, being measured side by side): say so.
+  const cpuBusyBeforeRun = await cpuBusyFraction(500);
+  if (cpuBusyBeforeRun > 0.2) {
+    results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
+  }
+  let failure: unknown;
+  try {
+    // Raw lmdb baseline (and a NodeStore for the storage-layer breakdown) live for the whole run.
+    const raw = openRaw(tempDir(cleanup, 'raw'));
+    cleanup.push('raw lmdb', () => raw.root.close());
+    const store = NodeStore.open(tempDir(cleanup, 'store'));
+    cleanup.push('node store', () => store.close());
+
+    const scanData = makeDataset('r', cfg.scanRows, cfg, 42);
+    const splitAt = splitKeysFor(scanData, 3);
+
+    // ---- 1-node cluster: point ops, scan, redis-benchmark
+    process.stdout.write(`\nstarting a 1-node cluster\n`);
+    const one = await startCluster(cleanup, 'cluster-1', 1);
+    await layoutRegions(one, splitAt, () => 1);
+    const client1 = await ClusterClient.connect({ placement: one.placementAddress });
+    cleanup.push('client-1', () => client1.close());
+    await settle(client1, one);
+
+    await benchPoint(cfg, results, client1, one, raw);
+
+    process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
+    // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
+    await rawLoad(raw, scanData, cfg.loadChunkRows);
+    for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
+      await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
+    }
+    await benchLoad(cfg, results, '1-node', client1, raw, scanData);
+    await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
+
+    noteRetries(results, '1-node', client1);
+    await benchRedis(cfg, results, one);
+    await cleanup.runOne('client-1');
+    await cleanup.runOne('cluster-1');
+
+    // ---- 3-node cluster: scan (regions split at the same keys, one per node)
+    process.stdout.write(`\nstarting a 3-node cluster\n`);
+    const three = await startCluster(cleanup, 'cluster-3', 3);
+    await layoutRegions(three, splitAt, (piece) => piece + 1);
+    const client3 = await ClusterClient.connect({ placement: three.placementAddress });
+    cleanup.push('client-3', () => client3.close());
+    const map3 = await settle(client3, three);
+    const owners = new Set(map3.regions.map((r) => r.nodeId));
+    if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
+    await benchLoad(cfg, results, '3-node', client3, raw, scanData);
+    await benchScan(cfg, results, '3-node', client3, raw, scanData);
+    noteRetries(results, '3-node', client3);
+
+    // Micro-benchmarks last, with no cluster processes competing for the two cores.
+    await cleanup.runOne('client-3');
+    await cleanup.runOne('cluster-3');
+    await benchMicro(cfg, results);
+  } catch (err) {
+    failure = err;
+  } finally {
+    await cleanup.runAll();
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+
+  const durationSeconds = (performance.now() - t0) / 1000;
+  const loadAvgAtEnd = os.loadavg();
+  if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
+
+  const order: ResultRow['group'][] = ['point', 'redis-benchmark', 'load', 'scan', 'micro'];
+  const rows = [...results.rows].sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  const { text, markdown } = table(rows);
+  process.stdout.write(`\n${text}\n`);
+  if (results.notes.length > 0) process.stdout.write(`\nnotes:\n${results.notes.map((n) => `- ${n}`).join('\n')}\n`);
+
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const outDir = path.join(cfg.outRoot, stamp);
+  mkdirSync(outDir, { recursive: true });
+  const { outRoot: _outRoot, ...config } = cfg;
+  const summary = { startedAt: startedAt.toISOString(), durationSeconds, ok: failure === undefined, config, machine: { ...machine(), cpuBusyBeforeRun, loadAvgAtStart, loadAvgAtEnd }, rows, notes: results.notes };
+  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeFileSync(
+    path.join(outDir, 'results.md'),
+    [
+      `# copbench bench ${startedAt.toISOString()}${cfg.quick ? ' (quick)' : ''}`,
+      '',
+      `${os.cpus().length} cpus, node ${process.version}, ${durationSeconds.toFixed(0)} s. Ratio = copbench / baseline (higher is better for copbench); medians of ${cfg.reps} alternating repetitions.`,
+      '',
+      markdown,
+      '',
+      ...(results.notes.length > 0 ? ['Notes:', '', ...results.notes.map((n) => `- ${n.replace(/\n/g, ' ')}`), ''] : []),
+    ].join('\n'),
+  );
+  process.stdout.write(`\nwrote ${path.relative(process.cwd(), outDir) || outDir}/results.{json,md} in ${durationSeconds.toFixed(1)} s\n`);
+  if (failure) {
+    process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(`bench crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
