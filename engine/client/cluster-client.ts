@@ -87,6 +87,11 @@ export class ClusterClient {
     return this.refreshing;
   }
 
+  /** Sends a command to the placement service; error replies throw ClientError. */
+  placementCall(args: Array<Buffer | string>): Promise<RespValue> {
+    return this.placement.call(args);
+  }
+
   /** The connection to a node (one pipelined connection per node address). */
   connectionTo(node: NodeInfo): RespConnection {
     const address = `${node.host}:${node.port}`;

@@ -12,6 +12,7 @@ import readline from 'node:readline';
 import { RespConnection } from '../client/connection';
 import { decodeClusterMap, type ClusterMap } from '../placement/cluster-map';
 import { parseInfo } from '../node/info';
+import { deployDirectory, watchDirectory, type DeployOutcome } from './plugin-deployer';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -29,6 +30,12 @@ export interface LocalClusterOptions {
   nodeTimeoutMs?: number;
   /** Ms to wait for a process to print its ready line. */
   startTimeoutMs?: number;
+  /** Plugins deployed at start (default: the repository's plugins/); false deploys none. */
+  pluginsDir?: string | false;
+  /** Redeploy a plugin file when it changes (hot reload). */
+  watchPlugins?: boolean;
+  /** Extra flags for every node process (e.g. coprocessor limits). */
+  nodeArgs?: string[];
 }
 
 export interface ProcessHandle {
@@ -96,6 +103,10 @@ export class LocalCluster {
   private readonly ownsDir: boolean;
   private stopped = false;
   private readonly exitHook = (): void => this.killAllNow();
+  /** What deploying the plugin directory at start (and later hot reloads) reported, per file. */
+  readonly pluginDeployments: DeployOutcome[] = [];
+  private stopWatching: (() => void) | undefined;
+  private adminLink: RespConnection | undefined;
 
   private constructor(
     readonly dataDir: string,
@@ -117,11 +128,25 @@ export class LocalCluster {
       const count = options.nodes ?? 3;
       await Promise.all(Array.from({ length: count }, (_, i) => cluster.startNode(i + 1)));
       await cluster.waitForNodesUp(count);
+      await cluster.deployPlugins();
     } catch (err) {
       await cluster.stop();
       throw err;
     }
     return cluster;
+  }
+
+  /** An authenticated connection to placement, for admin commands (kept open until stop). */
+  placementAdmin(): RespConnection {
+    if (!this.adminLink) this.adminLink = new RespConnection({ host: this.placement.host, port: this.placement.port, adminToken: this.adminToken, requestTimeoutMs: 60_000 });
+    return this.adminLink;
+  }
+
+  private async deployPlugins(): Promise<void> {
+    const dir = this.options.pluginsDir === undefined ? path.join(REPO_ROOT, 'plugins') : this.options.pluginsDir;
+    if (dir === false) return;
+    this.pluginDeployments.push(...(await deployDirectory(this.placementAdmin(), dir)));
+    if (this.options.watchPlugins) this.stopWatching = watchDirectory(this.placementAdmin(), dir, (o) => this.pluginDeployments.push(o));
   }
 
   get placementAddress(): string {
@@ -155,6 +180,7 @@ export class LocalCluster {
     const previous = this.nodes.get(id);
     const args = ['--node-id', String(id), '--data-dir', dir, '--host', this.host, '--port', String(previous?.port ?? 0), '--placement', this.placementAddress, '--admin-token', this.adminToken];
     if (this.options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(this.options.heartbeatMs));
+    if (this.options.nodeArgs) args.push(...this.options.nodeArgs);
     const handle = await this.launch('node', id, 'engine/node/main.ts', args, dir);
     this.nodes.set(id, handle);
     return handle;
@@ -241,6 +267,8 @@ export class LocalCluster {
     if (this.stopped) return;
     this.stopped = true;
     process.removeListener('exit', this.exitHook);
+    this.stopWatching?.();
+    this.adminLink?.close();
     const all = [...this.nodes.values(), ...(this.placement ? [this.placement] : [])];
     await Promise.all(
       all.map(async (p) => {

@@ -1,6 +1,7 @@
 /** Entry point of a storage node process. Prints one JSON line `{"ready":true,...}` once serving. */
 import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
 import { NodeServer } from './node-server';
+import { DEFAULT_COPR_LIMITS } from './coprocessor-host';
 
 const FLAGS = {
   'node-id': { type: 'number', help: 'this node\'s id (stable across restarts; stored in the data dir)', value: '<n>' },
@@ -10,6 +11,10 @@ const FLAGS = {
   placement: { type: 'string', help: 'placement service address', value: '<host:port>' },
   'admin-token': { type: 'string', help: 'the cluster\'s admin token (or env COPBENCH_ADMIN_TOKEN)', value: '<token>' },
   'heartbeat-ms': { type: 'number', help: 'heartbeat interval', default: 500, value: '<ms>' },
+  'copr-workers': { type: 'number', help: 'plugin worker threads', default: DEFAULT_COPR_LIMITS.workers, value: '<n>' },
+  'copr-heap-mb': { type: 'number', help: 'heap limit of each plugin worker', default: DEFAULT_COPR_LIMITS.heapMb, value: '<MiB>' },
+  'copr-deadline-ms': { type: 'number', help: 'default deadline of a plugin call', default: DEFAULT_COPR_LIMITS.deadlineMs, value: '<ms>' },
+  'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
 } as const;
 
 const USAGE = 'node engine/node/main.ts --node-id <n> --data-dir <dir> --placement <host:port> [options]';
@@ -33,6 +38,7 @@ runCli(async () => {
     placement: flags.placement,
     adminToken,
     heartbeatMs: flags['heartbeat-ms'],
+    coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'] },
   });
   const port = await node.start(() => process.exit(0));
   process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: flags.host, port, pid: process.pid })}\n`);

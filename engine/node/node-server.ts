@@ -13,6 +13,7 @@ import { RespConnection } from '../client/connection';
 import { NodeRouting } from './routing';
 import { subtractRanges } from './ranges';
 import { formatInfo } from './info';
+import { CoprocessorHost, DEFAULT_COPR_LIMITS, type CoprocessorLimits } from './coprocessor-host';
 
 export interface NodeServerOptions {
   nodeId: number;
@@ -26,6 +27,8 @@ export interface NodeServerOptions {
   /** Largest batch a single SCANRANGE returns. */
   maxScanRows?: number;
   maxScanBytes?: number;
+  /** Worker pool size and per-call limits of the coprocessor. */
+  coprocessor?: Partial<CoprocessorLimits>;
 }
 
 /** Per-region size bookkeeping: an exact count from a scan plus the writes seen since. */
@@ -55,6 +58,7 @@ const DEFAULT_SCAN_BYTES = 1024 * 1024;
 
 export class NodeServer {
   readonly routing: NodeRouting;
+  readonly coprocessor: CoprocessorHost;
   private readonly store: NodeStore;
   private readonly server: RespServer;
   private placementConn: RespConnection | undefined;
@@ -75,6 +79,7 @@ export class NodeServer {
       throw new Error(`data dir ${options.dataDir} belongs to node ${storedId}, not node ${options.nodeId}`);
     }
     this.server = new RespServer({ host: options.host, port: options.port, handler: (args, conn) => this.handle(args, conn) });
+    this.coprocessor = new CoprocessorHost(options.dataDir, this.routing, { ...DEFAULT_COPR_LIMITS, ...options.coprocessor }, (p) => this.trackWrite(p));
   }
 
   /** Starts serving and registering with placement; resolves with the bound port. */
@@ -95,6 +100,7 @@ export class NodeServer {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     this.placementConn?.close();
     await this.server.close();
+    await this.coprocessor.close();
     await Promise.allSettled([...this.inFlightWrites]);
     await this.store.close();
   }
@@ -139,7 +145,10 @@ export class NodeServer {
     for (const region of this.routing.ownedRegions()) {
       const size = this.sizeOf(region.id);
       const overThreshold = (s: RegionSize): boolean => s.keys + s.writesSince > map.policy.splitKeys || s.bytes + s.bytesWrittenSince > map.policy.splitBytes;
-      if ((!size.counted || (overThreshold(size) && size.writesSince > 0)) && recountBudget > 0 && region.state === 'serving') {
+      // Recount only after a meaningful amount of new writes (a quarter of the threshold), so a region
+      // that stays oversized (a split pending, or auto-split off) is not rescanned on every beat.
+      const enoughNewWrites = size.writesSince * 4 >= map.policy.splitKeys || size.bytesWrittenSince * 4 >= map.policy.splitBytes;
+      if ((!size.counted || (overThreshold(size) && enoughNewWrites)) && recountBudget > 0 && region.state === 'serving') {
         recountBudget--;
         const range = { start: region.start, end: region.end };
         const stats = this.store.rangeStats(range, Number.MAX_SAFE_INTEGER);
@@ -350,6 +359,7 @@ export class NodeServer {
       stats: { total_connections_received: traffic.connectionsTotal, total_commands_processed: traffic.commandsProcessed, total_net_input_bytes: traffic.bytesIn, total_net_output_bytes: traffic.bytesOut },
       cpu: { used_cpu_user_us: cpu.user, used_cpu_sys_us: cpu.system, used_cpu_user: (cpu.user / 1e6).toFixed(6), used_cpu_sys: (cpu.system / 1e6).toFixed(6) },
       keyspace: { keys: this.store.countAll(), regions: owned.length, map_version: this.routing.version },
+      coprocessor: { plugins: this.coprocessor.registry.loaded().length, ...prefixKeys('copr_', this.coprocessor.poolCounters()) },
     };
   }
 
@@ -465,9 +475,17 @@ const COMMANDS: Record<string, CommandSpec> = {
   'CLUSTER.EXPORT': { arity: 4, admin: true, run: NodeServer.prototype.cmdExport },
   'CLUSTER.INGEST': { arity: -2, admin: true, run: NodeServer.prototype.cmdIngest },
   SHUTDOWN: { arity: -1, admin: true, run: NodeServer.prototype.cmdShutdown },
+  'COPR.EXEC': { arity: -7, run: function (args) { return this.coprocessor.exec(args); } },
+  'COPR.LIST': { arity: 1, run: function () { return this.coprocessor.list(); } },
+  'COPR.INSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.install(args); } },
+  'COPR.UNINSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.uninstall(args); } },
 };
 
 const EMPTY = Buffer.alloc(0);
+
+function prefixKeys(prefix: string, fields: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(fields).map(([k, v]) => [`${prefix}${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, v]));
+}
 const ZERO_BYTE = Buffer.from([0]);
 
 /**

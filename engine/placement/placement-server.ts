@@ -10,6 +10,9 @@ import { RespConnection } from '../client/connection';
 import { CommandError, RespServer, type Connection, type Reply } from '../protocol/server';
 import { encodeClusterMap, nodeById, showKey, validateRegions, type ClusterMap, type NodeInfo, type RegionInfo, type SplitPolicy } from './cluster-map';
 import { MapStore } from './map-store';
+import { PluginStore } from './plugin-store';
+import { PluginLoadError } from '../coprocessor/loader';
+import { PluginNotFoundError } from '../coprocessor/registry';
 import type { RegionReport } from '../node/node-server';
 
 export interface PlacementOptions {
@@ -38,6 +41,7 @@ interface NodeLive {
 export class PlacementServer {
   private map: ClusterMap;
   private readonly store: MapStore;
+  private readonly plugins: PluginStore;
   private readonly server: RespServer;
   private readonly live = new Map<number, NodeLive>();
   private queue: Promise<unknown> = Promise.resolve();
@@ -49,6 +53,7 @@ export class PlacementServer {
 
   constructor(private readonly options: PlacementOptions) {
     this.store = new MapStore(options.dataDir);
+    this.plugins = new PluginStore(options.dataDir);
     const loaded = this.store.load();
     const policy = { ...DEFAULT_POLICY, ...options.policy };
     if (loaded) {
@@ -292,12 +297,56 @@ export class PlacementServer {
         needAdmin();
         setImmediate(() => void this.stop().then(() => this.onShutdown?.()));
         return 'OK';
+      case 'PD.PLUGIN.DEPLOY':
+        needAdmin();
+        needArgs(3);
+        return this.deployPlugin(text(1), text(2));
+      case 'PD.PLUGIN.UNDEPLOY':
+        needAdmin();
+        needArgs(3);
+        return this.undeployPlugin(text(1), text(2));
+      case 'PD.PLUGIN.LIST':
+        return Buffer.from(JSON.stringify(this.plugins.all().map(({ source: _source, ...rest }) => rest)));
+      case 'PD.PLUGIN.GET': {
+        needArgs(2);
+        try {
+          return Buffer.from(JSON.stringify(this.plugins.resolve(text(1), args[2] ? text(2) : '*')));
+        } catch (err) {
+          if (err instanceof PluginNotFoundError) throw new CommandError('COPR_NOT_FOUND', err.message);
+          throw err;
+        }
+      }
       case 'COMMAND':
       case 'CONFIG':
         return [];
       default:
         throw new CommandError('ERR', `unknown command '${name.slice(0, 64).toLowerCase()}'`);
     }
+  }
+
+  /** Validates and stores a plugin, then installs it on every live node; replies name@version sha256 and the node count. */
+  private deployPlugin(file: string, source: string): Promise<Reply> {
+    return this.serialize(async () => {
+      let artifact;
+      try {
+        artifact = this.plugins.deploy(source, file);
+      } catch (err) {
+        if (err instanceof PluginLoadError) throw new CommandError('COPR_LOAD', `${err.code} ${err.message}`);
+        throw err;
+      }
+      const installs = [...this.live.values()].map((l) => l.link.call(['COPR.INSTALL', artifact.file, artifact.source]));
+      await Promise.all(installs);
+      return `${artifact.name}@${artifact.version} ${artifact.sha256} nodes=${installs.length}`;
+    });
+  }
+
+  private undeployPlugin(name: string, version: string): Promise<Reply> {
+    return this.serialize(async () => {
+      const removed = this.plugins.undeploy(name, version);
+      if (!removed) throw new CommandError('COPR_NOT_FOUND', `${name}@${version} is not deployed`);
+      await Promise.all([...this.live.values()].map((l) => l.link.call(['COPR.UNINSTALL', name, version])));
+      return 'OK';
+    });
   }
 
   private register(nodeId: number, host: string, port: number): Promise<Reply> {
@@ -312,6 +361,9 @@ export class PlacementServer {
       // The first node to join bootstraps the keyspace as one region.
       const regions: RegionInfo[] = this.map.regions.length > 0 ? this.map.regions : [{ id: this.nextRegionId++, start: Buffer.alloc(0), end: Buffer.alloc(0), epoch: 1, nodeId, state: 'serving' }];
       await this.commit({ ...this.map, nodes, regions }, [nodeId]);
+      // Every deployed plugin, so a node that joins (or restarts) runs the same code as the others.
+      // A plugin the node refuses stays listed as failed there (COPR.LIST); it must not block the node joining.
+      for (const artifact of this.plugins.all()) await link.call(['COPR.INSTALL', artifact.file, artifact.source]).catch(() => undefined);
       return 'OK';
     });
   }

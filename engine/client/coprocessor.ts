@@ -1,0 +1,244 @@
+/**
+ * Runs a plugin over a key range in one of two modes, with the same plugin code:
+ * - `pushdown`: one COPR.EXEC per region (bounded concurrency); nodes run `handle` next to the data
+ *   and send back only partial results; a region that split or moved is re-split and retried.
+ * - `client`: the plugin module is loaded in this process (the artifact the cluster deployed, same
+ *   sha256), and `handle` runs per region over storage that pulls the region's rows over the wire.
+ * Both then call the plugin's `merge` on the partials in key order.
+ */
+import { pack, unpack } from 'msgpackr';
+import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../coprocessor/loader';
+import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
+import type { KeyRange, KV } from '../plugin-api';
+import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
+import type { NodeCallStats } from '../node/coprocessor-host';
+import { ClientError } from './errors';
+import type { ClusterClient, KeyLike } from './cluster-client';
+
+export type CoprocessorMode = 'pushdown' | 'client';
+
+export interface CoprocessorCall<Req> {
+  plugin: string;
+  /** Semver range; newest matching version wins (default: any). */
+  version?: string;
+  request: Req;
+  start?: KeyLike;
+  end?: KeyLike;
+  mode: CoprocessorMode;
+  /** Regions processed at once (default 4). */
+  concurrency?: number;
+  deadlineMs?: number;
+  /** Scan budget per region call. */
+  maxRowsScanned?: number;
+}
+
+/** Per-region numbers; node-side fields are absent in client mode. */
+export interface RegionCallStats {
+  regionId: number;
+  rowsScanned: number;
+  bytesScanned: number;
+  /** Plugin CPU: the node's worker thread (pushdown) or this process (client mode, approximate). */
+  pluginCpuUs: number;
+  /** Round trip as the client saw it. */
+  wallUs: number;
+  node?: NodeCallStats;
+}
+
+export interface CoprocessorOutcome<Res> {
+  result: Res;
+  mode: CoprocessorMode;
+  plugin: { name: string; version: string; sha256: string };
+  /** Every code version that answered (more than one only if the plugin was redeployed mid-run). */
+  sha256s: string[];
+  regions: RegionCallStats[];
+  totals: { rowsScanned: number; bytesScanned: number; pluginCpuUs: number; rowsReturned?: number };
+  /** This process's CPU during the call (user + system). */
+  clientCpuUs: number;
+  /** Bytes this client read from and wrote to node sockets during the call. */
+  wireBytesIn: number;
+  wireBytesOut: number;
+  wallMs: number;
+}
+
+interface RangePiece {
+  region: RegionInfo;
+  range: { start: Buffer; end: Buffer };
+}
+
+const toBuf = (k: KeyLike | undefined): Buffer => (k === undefined ? Buffer.alloc(0) : typeof k === 'string' ? Buffer.from(k) : k);
+
+/** The parts of `[start, end)` in each region of the map, in key order. */
+export function splitByRegions(map: ClusterMap, start: Buffer, end: Buffer): RangePiece[] {
+  const pieces: RangePiece[] = [];
+  for (const region of map.regions) {
+    if (region.end.length > 0 && Buffer.compare(region.end, start) <= 0) continue;
+    if (end.length > 0 && Buffer.compare(region.start, end) >= 0) break;
+    const s = Buffer.compare(region.start, start) > 0 ? region.start : start;
+    pieces.push({ region, range: { start: s, end: minEnd(end, region.end) } });
+    if (endReaches(region.end, end)) break;
+  }
+  return pieces;
+}
+
+/** A counting semaphore: at most `limit` calls of `run` at once. */
+function limiter(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
+  let active = 0;
+  const waiting: Array<() => void> = [];
+  return async (run) => {
+    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    active++;
+    try {
+      return await run();
+    } finally {
+      active--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+export class Coprocessor {
+  private readonly modules = new Map<string, LoadedPlugin>();
+
+  constructor(private readonly client: ClusterClient) {}
+
+  async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {
+    const cpu0 = process.cpuUsage();
+    const wire0 = this.wireBytes();
+    const t0 = process.hrtime.bigint();
+    const { parts, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call) : await this.clientSide(call);
+    const result = plugin.plugin.merge(parts, unpack(pack(call.request)) as Req) as Res;
+    const cpu = process.cpuUsage(cpu0);
+    const wire = this.wireBytes();
+    return {
+      result,
+      mode: call.mode,
+      plugin: { name: plugin.artifact.name, version: plugin.artifact.version, sha256: plugin.artifact.sha256 },
+      sha256s,
+      regions,
+      totals: {
+        rowsScanned: regions.reduce((n, r) => n + r.rowsScanned, 0),
+        bytesScanned: regions.reduce((n, r) => n + r.bytesScanned, 0),
+        pluginCpuUs: regions.reduce((n, r) => n + r.pluginCpuUs, 0),
+      },
+      clientCpuUs: cpu.user + cpu.system,
+      wireBytesIn: wire.in - wire0.in,
+      wireBytesOut: wire.out - wire0.out,
+      wallMs: Number(process.hrtime.bigint() - t0) / 1e6,
+    };
+  }
+
+  /** The deployed artifact for name + range, compiled in this process (cached by sha256). */
+  async loadPlugin(name: string, range = '*'): Promise<LoadedPlugin> {
+    const reply = await this.client.withRetry(() => this.client.placementCall(['PD.PLUGIN.GET', name, range]));
+    const artifact = JSON.parse((reply as Buffer).toString('utf8')) as PluginArtifact;
+    let loaded = this.modules.get(artifact.sha256);
+    if (!loaded) {
+      loaded = loadPluginSource(artifact.source, artifact.file);
+      this.modules.set(artifact.sha256, loaded);
+    }
+    return loaded;
+  }
+
+  private wireBytes(): { in: number; out: number } {
+    let read = 0;
+    let written = 0;
+    for (const c of this.client.nodeConnections()) {
+      read += c.bytesRead;
+      written += c.bytesWritten;
+    }
+    return { in: read, out: written };
+  }
+
+  // ---- pushdown ---------------------------------------------------------------------------------
+
+  private async pushdown<Req>(call: CoprocessorCall<Req>): Promise<{ parts: unknown[]; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+    const plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
+    const payload = pack(call.request);
+    const slot = limiter(call.concurrency ?? 4);
+    const regions: RegionCallStats[] = [];
+    const shas = new Set<string>();
+    const runRange = (start: Buffer, end: Buffer): Promise<unknown[]> =>
+      this.client.withRetry(async () => {
+        const map = await this.client.getMap();
+        const pieces = splitByRegions(map, start, end);
+        // The range now spans several regions (a split since we planned): fan out again.
+        if (pieces.length !== 1) return (await Promise.all(pieces.map((p) => runRange(p.range.start, p.range.end)))).flat();
+        const piece = pieces[0]!;
+        const node = nodeById(map, piece.region.nodeId);
+        if (!node) throw new ClientError('UNAVAILABLE', `node ${piece.region.nodeId} is not in the map`);
+        const args: Array<Buffer | string> = ['COPR.EXEC', call.plugin, call.version ?? '*', String(piece.region.id), String(piece.region.epoch), payload, pack([[piece.range.start, piece.range.end]])];
+        if (call.deadlineMs !== undefined) args.push('DEADLINE', String(call.deadlineMs));
+        if (call.maxRowsScanned !== undefined) args.push('MAXROWS', String(call.maxRowsScanned));
+        const sent = process.hrtime.bigint();
+        const reply = await slot(() => this.client.connectionTo(node).call(args));
+        const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
+        const [partial, statsJson, , sha] = reply as [Buffer, string, string, string];
+        const stats = JSON.parse(statsJson) as NodeCallStats;
+        shas.add(sha);
+        regions.push({ regionId: piece.region.id, rowsScanned: stats.rowsScanned, bytesScanned: stats.bytesScanned, pluginCpuUs: stats.cpuUs, wallUs, node: stats });
+        return [unpack(partial)];
+      });
+    const map = await this.client.getMap();
+    const initial = splitByRegions(map, toBuf(call.start), toBuf(call.end));
+    const parts = (await Promise.all(initial.map((p) => runRange(p.range.start, p.range.end)))).flat();
+    return { parts, regions, sha256s: [...shas], plugin };
+  }
+
+  // ---- client side ------------------------------------------------------------------------------
+
+  private async clientSide<Req>(call: CoprocessorCall<Req>): Promise<{ parts: unknown[]; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+    const plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
+    const payload = pack(call.request);
+    const slot = limiter(call.concurrency ?? 4);
+    const map = await this.client.getMap();
+    const pieces = splitByRegions(map, toBuf(call.start), toBuf(call.end));
+    const regions: RegionCallStats[] = [];
+    const rows = this.remoteRows();
+    const deadlineMs = call.deadlineMs ?? 600_000;
+    const parts = await Promise.all(
+      pieces.map((piece) =>
+        slot(async () => {
+          const started = process.hrtime.bigint();
+          const cpu0 = process.cpuUsage();
+          const ranges: KeyRange[] = [piece.range];
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(), deadlineMs);
+          const storage = new CheckedStorage(rows, ranges, plugin.plugin.writes === true, { maxRowsScanned: call.maxRowsScanned ?? Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
+          try {
+            // The request and the partial cross a msgpack boundary as they do in pushdown, so
+            // `handle` and `merge` see the same types in both modes.
+            const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
+            const cpu = process.cpuUsage(cpu0);
+            regions.push({
+              regionId: piece.region.id,
+              rowsScanned: storage.counters.rowsScanned,
+              bytesScanned: storage.counters.bytesScanned,
+              pluginCpuUs: cpu.user + cpu.system,
+              wallUs: Number(process.hrtime.bigint() - started) / 1000,
+            });
+            return unpack(pack(partial)) as unknown;
+          } finally {
+            clearTimeout(timer);
+          }
+        }),
+      ),
+    );
+    return { parts, regions, sha256s: [plugin.artifact.sha256], plugin };
+  }
+
+  /** Rows over the wire: the cluster client's streamed, split-safe range scans. */
+  private remoteRows(): RowSource {
+    const client = this.client;
+    return {
+      get: (key) => client.get(Buffer.from(key)),
+      async *scanBatches(range, options): AsyncIterable<KV[]> {
+        if (options.reverse) throw new ClientError('SERVER', 'reverse scans are not supported in client mode yet');
+        yield* client.scanBatches(Buffer.from(range.start), Buffer.from(range.end));
+      },
+      put: (key, value) => client.set(Buffer.from(key), Buffer.from(value)),
+      delete: async (key) => {
+        await client.del(Buffer.from(key));
+      },
+    };
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * Deploys plugin files through the placement service (which validates, stores and installs them on
+ * every node), and keeps a directory deployed: a changed file is redeployed (hot reload), a deleted
+ * one undeployed.
+ */
+import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import path from 'node:path';
+import type { RespConnection } from '../client/connection';
+import { ClientError } from '../client/errors';
+
+export interface DeployOutcome {
+  file: string;
+  ok: boolean;
+  /** `name@version sha256 nodes=N` on success, the typed load error otherwise. */
+  message: string;
+}
+
+/** Deploys one file; a load failure is returned (typed message), not thrown. */
+export async function deployFile(placement: RespConnection, file: string): Promise<DeployOutcome> {
+  const name = path.basename(file);
+  try {
+    const reply = await placement.call(['PD.PLUGIN.DEPLOY', name, readFileSync(file, 'utf8')]);
+    return { file: name, ok: true, message: String(reply) };
+  } catch (err) {
+    if (err instanceof ClientError && err.serverCode === 'COPR_LOAD') return { file: name, ok: false, message: err.message.replace(/^[^ ]+ COPR_LOAD /, '') };
+    throw err;
+  }
+}
+
+export function pluginFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts') && !f.endsWith('.d.ts'))
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+export async function deployDirectory(placement: RespConnection, dir: string): Promise<DeployOutcome[]> {
+  const outcomes: DeployOutcome[] = [];
+  for (const file of pluginFiles(dir)) outcomes.push(await deployFile(placement, file));
+  return outcomes;
+}
+
+/**
+ * Watches a plugin directory; each changed file is redeployed after `debounceMs` of quiet, so an
+ * editor's several writes make one deployment. Returns a function that stops watching.
+ */
+export function watchDirectory(placement: RespConnection, dir: string, onOutcome: (o: DeployOutcome) => void, debounceMs = 150): () => void {
+  const timers = new Map<string, NodeJS.Timeout>();
+  const deployed = new Map<string, string>(); // file → name@version it last provided
+  const redeploy = async (file: string): Promise<void> => {
+    const full = path.join(dir, file);
+    if (existsSync(full)) {
+      const outcome = await deployFile(placement, full).catch((err: unknown) => ({ file, ok: false, message: String(err) }));
+      if (outcome.ok) deployed.set(file, outcome.message.split(' ')[0]!);
+      onOutcome(outcome);
+      return;
+    }
+    const nameAtVersion = deployed.get(file);
+    if (!nameAtVersion) return;
+    deployed.delete(file);
+    const at = nameAtVersion.lastIndexOf('@');
+    await placement.call(['PD.PLUGIN.UNDEPLOY', nameAtVersion.slice(0, at), nameAtVersion.slice(at + 1)]).catch(() => undefined);
+    onOutcome({ file, ok: true, message: `undeployed ${nameAtVersion}` });
+  };
+  const watcher: FSWatcher = watch(dir, (_event, filename) => {
+    if (!filename || !filename.endsWith('.ts') || filename.endsWith('.test.ts')) return;
+    clearTimeout(timers.get(filename));
+    timers.set(
+      filename,
+      setTimeout(() => {
+        timers.delete(filename);
+        void redeploy(filename);
+      }, debounceMs),
+    );
+  });
+  return () => {
+    watcher.close();
+    for (const t of timers.values()) clearTimeout(t);
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The plugin `Storage` for one call, over any row source: the node's LMDB (pushdown) or the wire
+ * (client-side). Both modes get the same checks (reads and writes only inside the call's ranges,
+ * writes only for plugins that declare them, a scan budget) and the same counters, so the two
+ * modes differ only in where the rows come from.
+ */
+import { compareBytes, inRange, type KeyRange, type KV, type ScanOptions, type Storage } from '../plugin-api';
+import { CoprError, type ExecLimits } from './sandbox/messages';
+
+/** Where rows come from. Batches arrive in key order (reverse order when asked). */
+export interface RowSource {
+  get(key: Uint8Array): Promise<Uint8Array | undefined> | Uint8Array | undefined;
+  scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): AsyncIterable<KV[]> | Iterable<KV[]>;
+  put?(key: Uint8Array, value: Uint8Array): Promise<void>;
+  delete?(key: Uint8Array): Promise<void>;
+}
+
+export interface StorageCounters {
+  rowsScanned: number;
+  bytesScanned: number;
+  rowsWritten: number;
+}
+
+export class CheckedStorage implements Storage {
+  readonly counters: StorageCounters = { rowsScanned: 0, bytesScanned: 0, rowsWritten: 0 };
+
+  constructor(
+    private readonly source: RowSource,
+    private readonly ranges: ReadonlyArray<KeyRange>,
+    private readonly writes: boolean,
+    private readonly limits: Pick<ExecLimits, 'maxRowsScanned' | 'maxBytesScanned'>,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    this.checkKey(key, 'read');
+    const value = await this.source.get(key);
+    if (value) this.count(1, key.length + value.length);
+    return value;
+  }
+
+  async *scan(range: KeyRange, options: ScanOptions = {}): AsyncIterable<KV[]> {
+    this.checkRange(range);
+    const limit = options.limit ?? Infinity;
+    let returned = 0;
+    for await (const batch of this.source.scanBatches(range, { limit, reverse: options.reverse ?? false })) {
+      if (this.signal?.aborted) throw new CoprError('COPR_DEADLINE', 'the call was aborted');
+      let bytes = 0;
+      for (const row of batch) bytes += row.key.length + row.value.length;
+      this.count(batch.length, bytes);
+      const room = limit - returned;
+      if (batch.length >= room) {
+        if (room > 0) yield batch.length === room ? batch : batch.slice(0, room);
+        return;
+      }
+      returned += batch.length;
+      if (batch.length > 0) yield batch;
+    }
+  }
+
+  async put(key: Uint8Array, value: Uint8Array): Promise<void> {
+    this.checkWrite(key);
+    await this.source.put!(key, value);
+    this.counters.rowsWritten++;
+  }
+
+  async delete(key: Uint8Array): Promise<void> {
+    this.checkWrite(key);
+    await this.source.delete!(key);
+    this.counters.rowsWritten++;
+  }
+
+  private checkWrite(key: Uint8Array): void {
+    if (!this.writes || !this.source.put) throw new CoprError('COPR_READ_ONLY', 'this plugin did not declare `writes: true`; its storage is read-only');
+    this.checkKey(key, 'write');
+  }
+
+  private checkKey(key: Uint8Array, what: 'read' | 'write'): void {
+    if (!this.ranges.some((r) => inRange(key, r))) throw new CoprError('COPR_OUT_OF_RANGE', `${what} of key ${showBytes(key)} outside the call's ranges ${this.describeRanges()}`);
+  }
+
+  /** A scan must lie inside one of the call's ranges. */
+  private checkRange(range: KeyRange): void {
+    const inside = this.ranges.some(
+      (r) => compareBytes(range.start, r.start) >= 0 && (r.end.length === 0 || (range.end.length > 0 && compareBytes(range.end, r.end) <= 0)),
+    );
+    if (!inside) throw new CoprError('COPR_OUT_OF_RANGE', `scan of [${showBytes(range.start)}, ${range.end.length ? showBytes(range.end) : '+inf'}) reaches outside the call's ranges ${this.describeRanges()}`);
+  }
+
+  private count(rows: number, bytes: number): void {
+    this.counters.rowsScanned += rows;
+    this.counters.bytesScanned += bytes;
+    if (this.counters.rowsScanned > this.limits.maxRowsScanned) throw new CoprError('COPR_SCAN_BUDGET', `scanned more than ${this.limits.maxRowsScanned} rows`);
+    if (this.counters.bytesScanned > this.limits.maxBytesScanned) throw new CoprError('COPR_SCAN_BUDGET', `scanned more than ${this.limits.maxBytesScanned} bytes`);
+  }
+
+  private describeRanges(): string {
+    return this.ranges.map((r) => `[${showBytes(r.start)}, ${r.end.length ? showBytes(r.end) : '+inf'})`).join(' ');
+  }
+}
+
+function showBytes(b: Uint8Array): string {
+  const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1');
+  return /^[\x20-\x7e]*$/.test(text) ? JSON.stringify(text) : `0x${Buffer.from(b).toString('hex')}`;
+}

@@ -1,0 +1,67 @@
+/** Messages between a node's main thread and its plugin worker threads. */
+
+/** Error codes a coprocessor call can end with; each is the first word of the RESP error reply. */
+export type CoprErrorCode =
+  | 'COPR_NOT_FOUND' // no plugin with that name, or no version matching the range
+  | 'COPR_BAD_REQUEST' // malformed COPR.EXEC arguments or payload
+  | 'COPR_PLUGIN_ERROR' // the plugin threw
+  | 'COPR_DEADLINE' // the call ran past its deadline; the worker was terminated and replaced
+  | 'COPR_HEAP' // the worker ran out of its heap limit; it was replaced
+  | 'COPR_SCAN_BUDGET' // the call scanned more rows or bytes than allowed
+  | 'COPR_RESULT_TOO_LARGE' // the partial result is over the size cap
+  | 'COPR_READ_ONLY' // a write from a plugin that did not declare `writes`
+  | 'COPR_OUT_OF_RANGE' // a read or write outside the call's ranges
+  | 'COPR_WORKER_CRASH'; // the worker died for another reason; it was replaced
+
+export class CoprError extends Error {
+  constructor(
+    readonly code: CoprErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CoprError';
+  }
+}
+
+export interface WireRange {
+  start: Uint8Array;
+  end: Uint8Array;
+}
+
+export interface ExecLimits {
+  maxRowsScanned: number;
+  maxBytesScanned: number;
+  maxResultBytes: number;
+}
+
+export interface ExecTask {
+  type: 'exec';
+  id: number;
+  sha256: string;
+  /** Compiled plugin JavaScript (the worker caches the evaluated module by sha256). */
+  js: string;
+  file: string;
+  /** msgpack-encoded request. */
+  request: Uint8Array;
+  ranges: WireRange[];
+  limits: ExecLimits;
+}
+
+/** What the worker measured about one call. */
+export interface WorkerStats {
+  rowsScanned: number;
+  bytesScanned: number;
+  rowsWritten: number;
+  /** CPU time of the worker thread during the call (from /proc/thread-self/schedstat). */
+  cpuUs: number;
+  /** Wall time inside the worker, from task receipt to result ready. */
+  runUs: number;
+}
+
+export type ExecReply =
+  | { type: 'done'; id: number; partial: Uint8Array; stats: WorkerStats }
+  | { type: 'failed'; id: number; code: CoprErrorCode; message: string; stats: WorkerStats };
+
+export interface WorkerInit {
+  dataDir: string;
+}

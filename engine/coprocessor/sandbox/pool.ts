@@ -1,0 +1,182 @@
+/**
+ * The node's plugin worker pool. Plugin code never runs on the node's event loop: each call goes to
+ * a worker thread, one call per worker at a time, queued when all are busy. A call past its
+ * deadline terminates its worker (a replacement starts), a worker that runs out of heap is replaced,
+ * and either way the caller gets a clear error and the node keeps serving.
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { CoprError, type CoprErrorCode, type ExecLimits, type ExecReply, type ExecTask, type WireRange, type WorkerStats } from './messages';
+
+export interface PoolOptions {
+  dataDir: string;
+  /** Worker threads (default: 2). */
+  size?: number;
+  /** V8 old-generation heap limit per worker. */
+  heapMb?: number;
+}
+
+export interface ExecRequest {
+  sha256: string;
+  js: string;
+  file: string;
+  request: Uint8Array;
+  ranges: WireRange[];
+  limits: ExecLimits;
+  deadlineMs: number;
+}
+
+/** Timing of one call as seen by the pool, next to what the worker measured. */
+export interface ExecStats extends WorkerStats {
+  /** Waiting for a free worker. */
+  queueUs: number;
+  /** From handing the task to a worker until its result is back, minus the worker's own run time. */
+  handoffUs: number;
+}
+
+export interface ExecOutcome {
+  partial: Uint8Array;
+  stats: ExecStats;
+}
+
+export class CoprExecError extends CoprError {
+  constructor(
+    code: CoprErrorCode,
+    message: string,
+    readonly stats?: Partial<ExecStats>,
+  ) {
+    super(code, message);
+  }
+}
+
+interface Job {
+  id: number;
+  req: ExecRequest;
+  enqueuedNs: bigint;
+  resolve(outcome: ExecOutcome): void;
+  reject(err: Error): void;
+}
+
+interface Slot {
+  worker: Worker;
+  /** Set once the worker has opened the store and said so. */
+  ready: boolean;
+  job?: Job;
+  dispatchedNs?: bigint;
+  timer?: NodeJS.Timeout;
+}
+
+const ENTRY = path.join(__dirname, 'worker-entry.js');
+
+export class WorkerPool {
+  private readonly slots: Slot[] = [];
+  private readonly queue: Job[] = [];
+  private nextId = 1;
+  private closed = false;
+  readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0 };
+
+  constructor(private readonly options: PoolOptions) {
+    for (let i = 0; i < (options.size ?? 2); i++) this.slots.push(this.spawn());
+  }
+
+  /** Runs one plugin call; rejects with CoprExecError on any limit or plugin failure. */
+  exec(req: ExecRequest): Promise<ExecOutcome> {
+    if (this.closed) return Promise.reject(new CoprExecError('COPR_WORKER_CRASH', 'the worker pool is closed'));
+    this.counters.calls++;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, req, enqueuedNs: process.hrtime.bigint(), resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  get busy(): number {
+    return this.slots.filter((s) => s.job).length;
+  }
+
+  get queued(): number {
+    return this.queue.length;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.reject(new CoprExecError('COPR_WORKER_CRASH', 'the node is shutting down'));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+
+  private spawn(): Slot {
+    this.counters.workersStarted++;
+    const heapMb = this.options.heapMb ?? 256;
+    const worker = new Worker(ENTRY, {
+      workerData: { dataDir: this.options.dataDir },
+      resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: Math.max(16, Math.min(64, heapMb / 4)) },
+      stdout: false,
+      stderr: false,
+    });
+    const slot: Slot = { worker, ready: false };
+    worker.on('message', (msg: ExecReply | { type: 'ready' }) => {
+      if (msg.type === 'ready') {
+        slot.ready = true;
+        this.dispatch();
+      } else this.finish(slot, msg);
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
+      if (oom) this.counters.heapFailures++;
+      else this.counters.crashes++;
+      this.replace(slot, oom ? 'COPR_HEAP' : 'COPR_WORKER_CRASH', oom ? `the plugin ran out of its ${heapMb} MiB heap limit; the worker was replaced` : `the plugin worker crashed (${err.message}); it was replaced`);
+    });
+    worker.on('exit', () => {
+      if (!this.closed && this.slots.includes(slot)) this.replace(slot, 'COPR_WORKER_CRASH', 'the plugin worker exited; it was replaced');
+    });
+    worker.unref();
+    return slot;
+  }
+
+  /** Fails the slot's job (if any) and puts a fresh worker in its place. */
+  private replace(slot: Slot, code: CoprErrorCode, message: string): void {
+    const index = this.slots.indexOf(slot);
+    if (index < 0) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    const job = slot.job;
+    slot.job = undefined;
+    void slot.worker.terminate();
+    if (this.closed) return;
+    this.slots[index] = this.spawn();
+    job?.reject(new CoprExecError(code, message, this.timing(job, slot)));
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    for (const slot of this.slots) {
+      if (this.queue.length === 0) return;
+      if (slot.job || !slot.ready) continue;
+      const job = this.queue.shift()!;
+      slot.job = job;
+      slot.dispatchedNs = process.hrtime.bigint();
+      const task: ExecTask = { type: 'exec', id: job.id, sha256: job.req.sha256, js: job.req.js, file: job.req.file, request: job.req.request, ranges: job.req.ranges, limits: job.req.limits };
+      slot.timer = setTimeout(() => {
+        this.counters.deadlines++;
+        this.replace(slot, 'COPR_DEADLINE', `the plugin ran past its ${job.req.deadlineMs} ms deadline; the worker was terminated and replaced`);
+      }, job.req.deadlineMs);
+      slot.worker.postMessage(task);
+    }
+  }
+
+  private timing(job: Job, slot: Slot, runUs = 0): Partial<ExecStats> {
+    const now = process.hrtime.bigint();
+    const dispatched = slot.dispatchedNs ?? now;
+    return { queueUs: Number(dispatched - job.enqueuedNs) / 1000, handoffUs: Math.max(0, Number(now - dispatched) / 1000 - runUs) };
+  }
+
+  private finish(slot: Slot, reply: ExecReply): void {
+    const job = slot.job;
+    if (!job || job.id !== reply.id) return;
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.job = undefined;
+    const timing = this.timing(job, slot, reply.stats.runUs);
+    const stats: ExecStats = { ...reply.stats, queueUs: timing.queueUs ?? 0, handoffUs: timing.handoffUs ?? 0 };
+    if (reply.type === 'done') job.resolve({ partial: reply.partial, stats });
+    else job.reject(new CoprExecError(reply.code, reply.message, stats));
+    this.dispatch();
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * A plugin worker thread: opens the node's LMDB environment, evaluates plugin code (cached by
+ * sha256), and runs one `handle` call at a time over CheckedStorage, reporting rows/bytes scanned
+ * and the thread's CPU time. Deadlines and heap limits are enforced from outside (terminate,
+ * resourceLimits); scan budgets, range checks and the result cap from inside.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { pack, unpack } from 'msgpackr';
+import { NodeStore } from '../../storage/store';
+import { evaluatePlugin } from '../loader';
+import { CheckedStorage, type RowSource } from '../checked-storage';
+import { threadCpuUs } from './thread-cpu';
+import { CoprError, type ExecReply, type ExecTask, type WorkerInit } from './messages';
+import type { KeyRange, KV, Plugin } from '../../plugin-api';
+
+const init = workerData as WorkerInit;
+const store = NodeStore.open(init.dataDir);
+const plugins = new Map<string, Plugin>();
+const BATCH_ROWS = 1024;
+const BATCH_BYTES = 256 * 1024;
+
+const lmdbRows: RowSource = {
+  get: (key) => store.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength)),
+  *scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): Iterable<KV[]> {
+    let batch: KV[] = [];
+    let bytes = 0;
+    const r = { start: Buffer.from(range.start), end: Buffer.from(range.end) };
+    for (const row of store.scan(r, { limit: options.limit, reverse: options.reverse })) {
+      batch.push(row);
+      bytes += row.key.length + row.value.length;
+      if (batch.length >= BATCH_ROWS || bytes >= BATCH_BYTES) {
+        yield batch;
+        batch = [];
+        bytes = 0;
+      }
+    }
+    if (batch.length > 0) yield batch;
+  },
+  put: (key, value) => store.put(Buffer.from(key), Buffer.from(value)),
+  delete: async (key) => {
+    await store.removeMany([Buffer.from(key)]);
+  },
+};
+
+function pluginFor(task: ExecTask): Plugin {
+  let plugin = plugins.get(task.sha256);
+  if (!plugin) {
+    plugin = evaluatePlugin(task.js, task.file);
+    plugins.set(task.sha256, plugin);
+  }
+  return plugin;
+}
+
+async function run(task: ExecTask): Promise<ExecReply> {
+  const startedNs = process.hrtime.bigint();
+  const cpuStart = threadCpuUs();
+  const ranges = task.ranges.map((r) => ({ start: Buffer.from(r.start), end: Buffer.from(r.end) }));
+  let storage: CheckedStorage | undefined;
+  const stats = (): ExecReply['stats'] => ({
+    rowsScanned: storage?.counters.rowsScanned ?? 0,
+    bytesScanned: storage?.counters.bytesScanned ?? 0,
+    rowsWritten: storage?.counters.rowsWritten ?? 0,
+    cpuUs: threadCpuUs() - cpuStart,
+    runUs: Number(process.hrtime.bigint() - startedNs) / 1000,
+  });
+  try {
+    const plugin = pluginFor(task);
+    storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits);
+    const controller = new AbortController();
+    const partial = await plugin.handle(unpack(task.request), { ranges, storage, signal: controller.signal, where: 'node' });
+    // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
+    const encoded = new Uint8Array(pack(partial));
+    if (encoded.length > task.limits.maxResultBytes) {
+      throw new CoprError('COPR_RESULT_TOO_LARGE', `partial result of ${encoded.length} bytes is over the cap of ${task.limits.maxResultBytes} bytes`);
+    }
+    return { type: 'done', id: task.id, partial: encoded, stats: stats() };
+  } catch (err) {
+    if (err instanceof CoprError) return { type: 'failed', id: task.id, code: err.code, message: err.message, stats: stats() };
+    const e = err as { name?: string; message?: string; code?: string };
+    const where = e.name === 'PluginLoadError' ? `could not load: ${e.message}` : `threw ${e?.name ?? 'a value'}: ${e?.message ?? String(err)}`;
+    return { type: 'failed', id: task.id, code: 'COPR_PLUGIN_ERROR', message: `plugin ${where}`, stats: stats() };
+  }
+}
+
+parentPort!.on('message', (task: ExecTask) => {
+  void run(task).then((reply) => {
+    if (reply.type === 'done') parentPort!.postMessage(reply, [reply.partial.buffer as ArrayBuffer]);
+    else parentPort!.postMessage(reply);
+  });
+});
+parentPort!.postMessage({ type: 'ready' });

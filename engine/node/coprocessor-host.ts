@@ -1,0 +1,175 @@
+/**
+ * The coprocessor side of a node: installed plugins (registry), the worker pool that runs them, and
+ * the COPR.* commands. A call names plugin + semver range, region id + epoch and key ranges inside
+ * that region; the node checks the region, runs `handle` in a worker and replies with the msgpack
+ * partial result and the call's stats.
+ */
+import { unpack } from 'msgpackr';
+import { CommandError, type Reply } from '../protocol/server';
+import type { RespValue } from '../protocol/resp';
+import { PluginRegistry, PluginNotFoundError } from '../coprocessor/registry';
+import { PluginLoadError } from '../coprocessor/loader';
+import { WorkerPool, CoprExecError } from '../coprocessor/sandbox/pool';
+import type { WireRange } from '../coprocessor/sandbox/messages';
+import { rangeContains } from '../placement/cluster-map';
+import type { NodeRouting } from './routing';
+
+export interface CoprocessorLimits {
+  workers: number;
+  heapMb: number;
+  /** Default and largest deadline a call may ask for. */
+  deadlineMs: number;
+  maxDeadlineMs: number;
+  maxRowsScanned: number;
+  maxBytesScanned: number;
+  maxResultBytes: number;
+}
+
+export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
+  workers: 2,
+  heapMb: 256,
+  deadlineMs: 30_000,
+  maxDeadlineMs: 600_000,
+  maxRowsScanned: Number.MAX_SAFE_INTEGER,
+  maxBytesScanned: Number.MAX_SAFE_INTEGER,
+  maxResultBytes: 32 * 1024 * 1024,
+};
+
+/** Stats a node returns with every COPR.EXEC reply. */
+export interface NodeCallStats {
+  rowsScanned: number;
+  bytesScanned: number;
+  rowsWritten: number;
+  cpuUs: number;
+  runUs: number;
+  queueUs: number;
+  handoffUs: number;
+  /** From the command's arrival to its reply, on the node. */
+  nodeUs: number;
+}
+
+export class CoprocessorHost {
+  readonly registry = new PluginRegistry();
+  private readonly pool: WorkerPool;
+
+  constructor(
+    dataDir: string,
+    private readonly routing: NodeRouting,
+    private readonly limits: CoprocessorLimits,
+    /** Registers writes so a region move waits for them (see NodeServer.trackWrite). */
+    private readonly trackWrite: <T>(p: Promise<T>) => Promise<T>,
+  ) {
+    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb });
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+
+  poolCounters(): Record<string, number> {
+    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued };
+  }
+
+  /**
+   * COPR.EXEC name range region epoch payload ranges [DEADLINE ms] [MAXROWS n]
+   * `payload` is the msgpack request; `ranges` a msgpack array of [start, end] byte strings.
+   * Replies [partial (msgpack), stats (JSON), "name@version", sha256].
+   */
+  exec(args: Buffer[]): Promise<Reply> {
+    const arrived = process.hrtime.bigint();
+    const name = args[1]!.toString('utf8');
+    const versionRange = args[2]!.toString('utf8');
+    const regionId = toInt(args[3]!, 'region');
+    const epoch = toInt(args[4]!, 'epoch');
+    const payload = args[5]!;
+    const ranges = decodeRanges(args[6]!);
+    let deadlineMs = this.limits.deadlineMs;
+    let maxRows = this.limits.maxRowsScanned;
+    for (let i = 7; i < args.length; i += 2) {
+      const opt = args[i]!.toString('latin1').toUpperCase();
+      const value = args[i + 1];
+      if (!value) throw new CommandError('COPR_BAD_REQUEST', `option ${opt} needs a value`);
+      if (opt === 'DEADLINE') deadlineMs = Math.min(this.limits.maxDeadlineMs, toInt(value, 'DEADLINE'));
+      else if (opt === 'MAXROWS') maxRows = Math.min(maxRows, toInt(value, 'MAXROWS'));
+      else throw new CommandError('COPR_BAD_REQUEST', `unknown COPR.EXEC option '${opt.slice(0, 32)}' (expected DEADLINE or MAXROWS)`);
+    }
+    let loaded;
+    try {
+      loaded = this.registry.resolve(name, versionRange);
+    } catch (err) {
+      if (err instanceof PluginNotFoundError) throw new CommandError('COPR_NOT_FOUND', err.message);
+      throw new CommandError('COPR_BAD_REQUEST', `invalid version range '${versionRange}'`);
+    }
+    if (ranges.length === 0) throw new CommandError('COPR_BAD_REQUEST', 'no key ranges given');
+    const region = this.routing.forRegionRequest(regionId, epoch, { start: Buffer.from(ranges[0]!.start), end: Buffer.from(ranges[0]!.end) });
+    for (const r of ranges) {
+      const endInside = region.end.length === 0 ? true : r.end.length > 0 && Buffer.compare(Buffer.from(r.end), region.end) <= 0;
+      if (!rangeContains(region.start, region.end, Buffer.from(r.start)) || !endInside) {
+        throw new CommandError('EPOCH', `a requested range is not inside region ${regionId}; refresh the region map`);
+      }
+    }
+    if (loaded.plugin.writes && region.state !== 'serving') throw new CommandError('TRYAGAIN', `region ${regionId} is moving; a writing plugin must wait`);
+    const run = this.pool
+      .exec({
+        sha256: loaded.artifact.sha256,
+        js: loaded.js,
+        file: loaded.artifact.file,
+        request: payload,
+        ranges,
+        limits: { maxRowsScanned: maxRows, maxBytesScanned: this.limits.maxBytesScanned, maxResultBytes: this.limits.maxResultBytes },
+        deadlineMs,
+      })
+      .then(
+        (outcome): Reply => {
+          const stats: NodeCallStats = { ...outcome.stats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000 };
+          return [Buffer.from(outcome.partial.buffer, outcome.partial.byteOffset, outcome.partial.byteLength), JSON.stringify(stats), `${loaded.artifact.name}@${loaded.artifact.version}`, loaded.artifact.sha256];
+        },
+        (err: unknown) => {
+          if (err instanceof CoprExecError) throw new CommandError(err.code, `${loaded.artifact.name}@${loaded.artifact.version} on region ${regionId}: ${err.message}`);
+          throw err;
+        },
+      );
+    return loaded.plugin.writes ? this.trackWrite(run) : run;
+  }
+
+  /** COPR.INSTALL file source — compile, validate and add (replaces the same file's earlier code). */
+  install(args: Buffer[]): Reply {
+    const file = args[1]!.toString('utf8');
+    try {
+      const loaded = this.registry.install(args[2]!.toString('utf8'), file);
+      return `${loaded.artifact.name}@${loaded.artifact.version} ${loaded.artifact.sha256}`;
+    } catch (err) {
+      if (err instanceof PluginLoadError) throw new CommandError('COPR_LOAD', `${err.code} ${err.message}`);
+      throw err;
+    }
+  }
+
+  /** COPR.UNINSTALL name version */
+  uninstall(args: Buffer[]): Reply {
+    return this.registry.remove(args[1]!.toString('utf8'), args[2]!.toString('utf8')) ? 1 : 0;
+  }
+
+  /** COPR.LIST — [name, version, sha256, state, file, error] per plugin (and per failed file). */
+  list(): Reply {
+    return this.registry.list().map((p) => [p.name, p.version, p.sha256, p.state, p.file, p.error ?? ''] as RespValue[]);
+  }
+}
+
+function toInt(arg: Buffer, what: string): number {
+  const text = arg.toString('latin1');
+  if (!/^\d{1,15}$/.test(text)) throw new CommandError('COPR_BAD_REQUEST', `${what} must be a non-negative integer, got '${text.slice(0, 32)}'`);
+  return Number(text);
+}
+
+function decodeRanges(arg: Buffer): WireRange[] {
+  let raw: unknown;
+  try {
+    raw = unpack(arg);
+  } catch {
+    throw new CommandError('COPR_BAD_REQUEST', 'ranges must be a msgpack array of [start, end] byte strings');
+  }
+  if (!Array.isArray(raw) || !raw.every((r) => Array.isArray(r) && r.length === 2 && r.every((b) => b instanceof Uint8Array))) {
+    throw new CommandError('COPR_BAD_REQUEST', 'ranges must be a msgpack array of [start, end] byte strings');
+  }
+  return (raw as Array<[Uint8Array, Uint8Array]>).map(([start, end]) => ({ start, end }));
+}

@@ -1,0 +1,316 @@
+/**
+ * The copbench plugin API — the one file a plugin imports.
+ *
+ * A plugin is one file in plugins/ whose default export is `definePlugin({...})`. Its `handle` runs
+ * once per region: in-node (on the storage node, over its LMDB rows, in a worker thread) or
+ * client-side (in the client process, over rows pulled through the wire). Either way it sees the
+ * same `PluginContext`, so the same code answers in both modes; `merge` combines the per-region
+ * partial results on the client.
+ *
+ * ```ts
+ * import { definePlugin } from '../engine/plugin-api';
+ * export default definePlugin({
+ *   name: 'count', version: '1.0.0', apiVersion: 1,
+ *   async handle(_req: {}, ctx) {
+ *     let n = 0;
+ *     for (const range of ctx.ranges) for await (const batch of ctx.storage.scan(range)) n += batch.length;
+ *     return n;
+ *   },
+ *   merge: (parts: number[]) => parts.reduce((a, b) => a + b, 0),
+ * });
+ * ```
+ */
+
+/** The API version this file defines. A plugin declaring another one is refused at load. */
+export const API_VERSION = 1 as const;
+
+/** A half-open key range `[start, end)`; an empty `end` means "to the end of the keyspace". */
+export interface KeyRange {
+  start: Uint8Array;
+  end: Uint8Array;
+}
+
+/** One row. Keys and values are raw bytes; use a `RecordCodec` to read dataset records. */
+export interface KV {
+  key: Uint8Array;
+  value: Uint8Array;
+}
+
+export interface ScanOptions {
+  /** Stop after this many rows. */
+  limit?: number;
+  /** Highest key first. */
+  reverse?: boolean;
+}
+
+/**
+ * Rows of the regions a call covers. `scan` yields rows in batches (arrays of rows, in key order):
+ * one `await` per batch, not per row, so the same loop is fast in-node and over the wire.
+ * Reads outside the call's `ranges` are refused.
+ */
+export interface Storage {
+  get(key: Uint8Array): Promise<Uint8Array | undefined>;
+  scan(range: KeyRange, options?: ScanOptions): AsyncIterable<KV[]>;
+  /** Present only for plugins that declare `writes: true`; keys must lie inside the call's ranges. */
+  put?(key: Uint8Array, value: Uint8Array): Promise<void>;
+  delete?(key: Uint8Array): Promise<void>;
+}
+
+export interface PluginContext {
+  /** The key ranges of this call, all inside one region. */
+  ranges: KeyRange[];
+  storage: Storage;
+  /** Aborted when the call passes its deadline or the caller gives up. */
+  signal: AbortSignal;
+  /** Where the call runs: `node` (pushdown) or `client` (fetch and compute on the client). */
+  where: 'node' | 'client';
+}
+
+/** An example request, used by the conformance test (pushdown and client answers must be equal). */
+export interface PluginExample<Req> {
+  name: string;
+  request: Req;
+}
+
+export interface PluginDefinition<Req, Partial, Result> {
+  /** Lower-case letters, digits and dashes; starts with a letter. */
+  name: string;
+  /** Semantic version `MAJOR.MINOR.PATCH`. */
+  version: string;
+  apiVersion: typeof API_VERSION;
+  description?: string;
+  /** Declares that `handle` writes; storage is read-only otherwise. */
+  writes?: boolean;
+  /** Runs once per region; returns a partial result (must be msgpack-serialisable). */
+  handle(request: Req, ctx: PluginContext): Partial | Promise<Partial>;
+  /** Combines the partials of every region (in key order) into the answer. */
+  merge(parts: Partial[], request: Req): Result;
+  /** Example requests, run by the shared conformance test in both modes. */
+  examples?: Array<PluginExample<Req>>;
+}
+
+/** A loaded plugin definition (what a plugin file default-exports). */
+export type Plugin<Req = unknown, Partial = unknown, Result = unknown> = Readonly<PluginDefinition<Req, Partial, Result>> & { readonly __copbenchPlugin: true };
+
+/** Declares a plugin. Validation of name, version and apiVersion happens when the file is loaded. */
+export function definePlugin<Req, Partial, Result>(definition: PluginDefinition<Req, Partial, Result>): Plugin<Req, Partial, Result> {
+  return Object.freeze({ ...definition, __copbenchPlugin: true as const });
+}
+
+// ---- records --------------------------------------------------------------------------------
+
+/** Column types of dataset records. Numbers are little-endian. */
+export type ColumnType = 'f64' | 'i32' | 'u32' | 'bool' | 'string';
+
+export interface Column {
+  name: string;
+  type: ColumnType;
+}
+
+/** A dataset's record layout; datasets publish theirs and requests carry it. */
+export interface Schema {
+  name: string;
+  columns: Column[];
+}
+
+export type RecordValue = number | string | boolean;
+export type DataRecord = Record<string, RecordValue>;
+
+const FIXED_WIDTH: Record<Exclude<ColumnType, 'string'>, number> = { f64: 8, i32: 4, u32: 4, bool: 1 };
+const FORMAT_V1 = 1;
+const utf8Decoder = new TextDecoder();
+const utf8Encoder = new TextEncoder();
+
+function view(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/**
+ * Encodes and decodes records of one schema. Layout: a format byte, the fixed-width columns at
+ * fixed offsets (so one column is read without decoding the rest), then each string column as a
+ * u16 length and UTF-8 bytes, then optional padding.
+ */
+export class RecordCodec {
+  private readonly offsets = new Map<string, { type: ColumnType; offset: number; stringIndex: number }>();
+  private readonly fixedBytes: number;
+  private readonly stringColumns: string[] = [];
+
+  constructor(readonly schema: Schema) {
+    let offset = 1;
+    for (const column of schema.columns) {
+      if (this.offsets.has(column.name)) throw new Error(`schema ${schema.name}: duplicate column ${column.name}`);
+      if (column.type === 'string') {
+        this.offsets.set(column.name, { type: column.type, offset: -1, stringIndex: this.stringColumns.length });
+        this.stringColumns.push(column.name);
+      } else {
+        if (!(column.type in FIXED_WIDTH)) throw new Error(`schema ${schema.name}: unknown column type ${String(column.type)}`);
+        this.offsets.set(column.name, { type: column.type, offset, stringIndex: -1 });
+        offset += FIXED_WIDTH[column.type];
+      }
+    }
+    this.fixedBytes = offset;
+  }
+
+  /** Encodes a record; `padToBytes` appends filler so the value has at least that size. */
+  encode(record: DataRecord, padToBytes = 0): Uint8Array {
+    const strings = this.stringColumns.map((name) => utf8Encoder.encode(String(record[name] ?? '')));
+    const size = Math.max(padToBytes, this.fixedBytes + strings.reduce((n, s) => n + 2 + s.length, 0));
+    const out = new Uint8Array(size);
+    const dv = view(out);
+    out[0] = FORMAT_V1;
+    for (const column of this.schema.columns) {
+      const slot = this.offsets.get(column.name)!;
+      const v = record[column.name];
+      switch (slot.type) {
+        case 'f64':
+          dv.setFloat64(slot.offset, Number(v ?? 0), true);
+          break;
+        case 'i32':
+          dv.setInt32(slot.offset, Number(v ?? 0), true);
+          break;
+        case 'u32':
+          dv.setUint32(slot.offset, Number(v ?? 0), true);
+          break;
+        case 'bool':
+          out[slot.offset] = v ? 1 : 0;
+          break;
+        default:
+          break;
+      }
+    }
+    let pos = this.fixedBytes;
+    for (const s of strings) {
+      if (s.length > 0xffff) throw new Error('string column longer than 65535 bytes');
+      dv.setUint16(pos, s.length, true);
+      out.set(s, pos + 2);
+      pos += 2 + s.length;
+    }
+    return out;
+  }
+
+  /** Decodes every column. */
+  decode(bytes: Uint8Array): DataRecord {
+    const out: DataRecord = {};
+    for (const column of this.schema.columns) out[column.name] = this.read(bytes, column.name);
+    return out;
+  }
+
+  /** Reads one column. */
+  read(bytes: Uint8Array, column: string): RecordValue {
+    return this.accessor(column)(bytes);
+  }
+
+  /** A fast reader of one column, to hoist out of a scan loop. */
+  accessor(column: string): (bytes: Uint8Array) => RecordValue {
+    const slot = this.offsets.get(column);
+    if (!slot) throw new Error(`schema ${this.schema.name} has no column '${column}' (columns: ${this.schema.columns.map((c) => c.name).join(', ')})`);
+    return this.columnReader(slot);
+  }
+
+  /** A reader of a numeric column (f64, i32, u32, bool as 0/1). */
+  numberAccessor(column: string): (bytes: Uint8Array) => number {
+    const slot = this.offsets.get(column);
+    if (!slot || slot.type === 'string') throw new Error(`schema ${this.schema.name} has no numeric column '${column}'`);
+    return this.columnReader(slot) as (bytes: Uint8Array) => number;
+  }
+
+  private columnReader(slot: { type: ColumnType; offset: number; stringIndex: number }): (bytes: Uint8Array) => RecordValue {
+    const { offset } = slot;
+    switch (slot.type) {
+      case 'f64':
+        return (b) => view(b).getFloat64(offset, true);
+      case 'i32':
+        return (b) => view(b).getInt32(offset, true);
+      case 'u32':
+        return (b) => view(b).getUint32(offset, true);
+      case 'bool':
+        return (b) => b[offset] === 1;
+      case 'string': {
+        const index = slot.stringIndex;
+        const start = this.fixedBytes;
+        return (b) => {
+          const dv = view(b);
+          let pos = start;
+          for (let i = 0; i < index; i++) pos += 2 + dv.getUint16(pos, true);
+          const length = dv.getUint16(pos, true);
+          return utf8Decoder.decode(b.subarray(pos + 2, pos + 2 + length));
+        };
+      }
+    }
+  }
+}
+
+// ---- keys -----------------------------------------------------------------------------------
+
+/** Bytes of a UTF-8 string (for keys in requests). */
+export function utf8(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/** True when `key` lies in `[range.start, range.end)`. */
+export function inRange(key: Uint8Array, range: KeyRange): boolean {
+  return compareBytes(key, range.start) >= 0 && (range.end.length === 0 || compareBytes(key, range.end) < 0);
+}
+
+/** Byte-wise comparison (the order the storage keeps keys in). */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+// ---- predicates -----------------------------------------------------------------------------
+
+/** One comparison on a record column; a list of them is a conjunction (AND). */
+export interface Condition {
+  column: string;
+  op: '<' | '<=' | '>' | '>=' | '==' | '!=';
+  value: RecordValue;
+}
+
+/** Compiles conditions into a fast test over encoded records (columns read in place). */
+export function compilePredicate(codec: RecordCodec, conditions: ReadonlyArray<Condition> = []): (value: Uint8Array) => boolean {
+  const tests = conditions.map((c) => {
+    const read = codec.accessor(c.column);
+    const v = c.value;
+    switch (c.op) {
+      case '<':
+        return (b: Uint8Array) => read(b) < v;
+      case '<=':
+        return (b: Uint8Array) => read(b) <= v;
+      case '>':
+        return (b: Uint8Array) => read(b) > v;
+      case '>=':
+        return (b: Uint8Array) => read(b) >= v;
+      case '==':
+        return (b: Uint8Array) => read(b) === v;
+      case '!=':
+        return (b: Uint8Array) => read(b) !== v;
+      default:
+        throw new Error(`unknown operator '${String((c as Condition).op)}' (expected <, <=, >, >=, ==, !=)`);
+    }
+  });
+  if (tests.length === 0) return () => true;
+  if (tests.length === 1) return tests[0]!;
+  return (b) => {
+    for (const t of tests) if (!t(b)) return false;
+    return true;
+  };
+}
+
+// ---- the sample dataset -----------------------------------------------------------------------
+
+/**
+ * The synthetic dataset's record schema (keys `row:<9-digit id>`). Plugin `examples` are run
+ * against a generated dataset of this schema by the conformance test, in both modes.
+ */
+export const SAMPLE_SCHEMA: Schema = {
+  name: 'synthetic',
+  columns: [
+    { name: 'id', type: 'u32' },
+    { name: 'amount', type: 'f64' },
+    { name: 'quantity', type: 'i32' },
+    { name: 'flag', type: 'bool' },
+    { name: 'category', type: 'string' },
+  ],
+};

@@ -1,0 +1,93 @@
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
+
+export interface AggregateRequest {
+  schema: Schema;
+  /** The numeric column to aggregate. */
+  column: string;
+  /** Group by this column (any type); one group when absent. */
+  groupBy?: string;
+  /** Only rows matching all conditions. */
+  where?: Condition[];
+}
+
+/** Mergeable per-group state: count, mean and M2 (Chan et al.), so stddev stays accurate. */
+interface GroupState {
+  n: number;
+  mean: number;
+  m2: number;
+  sum: number;
+  min: number;
+  max: number;
+}
+
+export interface GroupResult {
+  group: string;
+  count: number;
+  sum: number;
+  avg: number;
+  min: number;
+  max: number;
+  /** Sample standard deviation (n - 1); 0 for a single row. */
+  stddev: number;
+}
+
+function combine(a: GroupState, b: GroupState): GroupState {
+  const n = a.n + b.n;
+  const delta = b.mean - a.mean;
+  return { n, mean: a.mean + (delta * b.n) / n, m2: a.m2 + b.m2 + (delta * delta * a.n * b.n) / n, sum: a.sum + b.sum, min: Math.min(a.min, b.min), max: Math.max(a.max, b.max) };
+}
+
+/** count, sum, avg, min, max and stddev of a column, optionally per group. */
+export default definePlugin({
+  name: 'aggregate',
+  version: '1.0.0',
+  apiVersion: 1,
+  description: 'count/sum/avg/min/max/stddev of a numeric column, optionally grouped by another column.',
+  async handle(request: AggregateRequest, ctx): Promise<Record<string, GroupState>> {
+    const codec = new RecordCodec(request.schema);
+    const value = codec.numberAccessor(request.column);
+    const group = request.groupBy ? codec.accessor(request.groupBy) : undefined;
+    const matches = compilePredicate(codec, request.where);
+    const groups = new Map<string, GroupState>();
+    for (const range of ctx.ranges) {
+      for await (const batch of ctx.storage.scan(range)) {
+        for (const row of batch) {
+          if (!matches(row.value)) continue;
+          const key = group ? String(group(row.value)) : '';
+          const x = value(row.value);
+          const g = groups.get(key);
+          if (!g) {
+            groups.set(key, { n: 1, mean: x, m2: 0, sum: x, min: x, max: x });
+            continue;
+          }
+          // Welford's update.
+          g.n++;
+          const delta = x - g.mean;
+          g.mean += delta / g.n;
+          g.m2 += delta * (x - g.mean);
+          g.sum += x;
+          if (x < g.min) g.min = x;
+          if (x > g.max) g.max = x;
+        }
+      }
+    }
+    return Object.fromEntries(groups);
+  },
+  merge(parts: Array<Record<string, GroupState>>): GroupResult[] {
+    const total = new Map<string, GroupState>();
+    for (const part of parts) {
+      for (const [key, state] of Object.entries(part)) {
+        const seen = total.get(key);
+        total.set(key, seen ? combine(seen, state) : state);
+      }
+    }
+    return [...total]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([group, s]) => ({ group, count: s.n, sum: s.sum, avg: s.mean, min: s.min, max: s.max, stddev: s.n > 1 ? Math.sqrt(s.m2 / (s.n - 1)) : 0 }));
+  },
+  examples: [
+    { name: 'amount overall', request: { schema: SAMPLE_SCHEMA, column: 'amount' } },
+    { name: 'amount by category', request: { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' } },
+    { name: 'quantity by flag where amount > 250', request: { schema: SAMPLE_SCHEMA, column: 'quantity', groupBy: 'flag', where: [{ column: 'amount', op: '>', value: 250 }] } },
+  ],
+});

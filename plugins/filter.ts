@@ -1,0 +1,55 @@
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
+
+export interface FilterRequest {
+  schema: Schema;
+  /** Conditions on record columns, all of which must hold. */
+  where: Condition[];
+  /** `count`: only how many rows match; `rows`: the matching rows themselves (default). */
+  output?: 'count' | 'rows';
+  /** Keep at most this many rows (in key order). */
+  limit?: number;
+}
+
+type FilterPartial = { count: number; rows?: Array<[Uint8Array, Uint8Array]> };
+
+export interface FilterResult {
+  count: number;
+  rows?: Array<[Uint8Array, Uint8Array]>;
+}
+
+/** Returns the rows (or the number of rows) whose record matches every condition. */
+export default definePlugin({
+  name: 'filter',
+  version: '1.0.0',
+  apiVersion: 1,
+  description: 'Rows whose record columns satisfy a conjunction of comparisons.',
+  async handle(request: FilterRequest, ctx): Promise<FilterPartial> {
+    const matches = compilePredicate(new RecordCodec(request.schema), request.where);
+    const keepRows = request.output !== 'count';
+    const limit = request.limit ?? Infinity;
+    const rows: Array<[Uint8Array, Uint8Array]> = [];
+    let count = 0;
+    for (const range of ctx.ranges) {
+      for await (const batch of ctx.storage.scan(range)) {
+        for (const row of batch) {
+          if (!matches(row.value)) continue;
+          count++;
+          if (keepRows && rows.length < limit) rows.push([row.key, row.value]);
+        }
+      }
+    }
+    return keepRows ? { count, rows } : { count };
+  },
+  merge(parts: FilterPartial[], request: FilterRequest): FilterResult {
+    const count = parts.reduce((n, p) => n + p.count, 0);
+    if (request.output === 'count') return { count };
+    const rows = parts.flatMap((p) => p.rows ?? []);
+    return { count, rows: request.limit === undefined ? rows : rows.slice(0, request.limit) };
+  },
+  examples: [
+    { name: 'count amount > 500', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: 500 }], output: 'count' } },
+    { name: 'rows of category c3 with flag', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'category', op: '==', value: 'c3' }, { column: 'flag', op: '==', value: true }] } },
+    { name: 'first 50 rows with quantity <= 2', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'quantity', op: '<=', value: 2 }], limit: 50 } },
+    { name: 'nothing matches', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '<', value: -1 }], output: 'count' } },
+  ],
+});
