@@ -128,14 +128,26 @@ export class RespServer {
       }
     };
 
+    // Writes commit in groups (one LMDB transaction for many requests) and their promises settle in
+    // one burst: collect the replies of a burst and write them with one socket write.
+    let flushScheduled = false;
+    const scheduleFlush = (): void => {
+      if (flushScheduled) return;
+      flushScheduled = true;
+      process.nextTick(() => {
+        flushScheduled = false;
+        flush();
+        if (conn.closeAfterReply && queue.length === 0) socket.end();
+      });
+    };
+
     const drainQueue = (): void => {
       while (queue.length > 0 && queue[0]!.done) emit(queue.shift()!.reply);
-      flush();
+      scheduleFlush();
       if (pausedForPending && queue.length < maxPending / 2) {
         pausedForPending = false;
         if (!socket.writableNeedDrain) socket.resume();
       }
-      if (conn.closeAfterReply && queue.length === 0) socket.end();
     };
 
     const run = (args: Buffer[]): void => {
