@@ -360,10 +360,12 @@ export class PlacementServer {
       const nodes = existing ? this.map.nodes.map((n) => (n.id === nodeId ? node : n)) : [...this.map.nodes, node].sort((a, b) => a.id - b.id);
       // The first node to join bootstraps the keyspace as one region.
       const regions: RegionInfo[] = this.map.regions.length > 0 ? this.map.regions : [{ id: this.nextRegionId++, start: Buffer.alloc(0), end: Buffer.alloc(0), epoch: 1, nodeId, state: 'serving' }];
-      await this.commit({ ...this.map, nodes, regions }, [nodeId]);
       // Every deployed plugin, so a node that joins (or restarts) runs the same code as the others.
+      // Installed before the map that marks the node up and routes to it, so no coprocessor call
+      // reaches it while it still lacks a plugin (it would answer COPR_NOT_FOUND).
       // A plugin the node refuses stays listed as failed there (COPR.LIST); it must not block the node joining.
       for (const artifact of this.plugins.all()) await link.call(['COPR.INSTALL', artifact.file, artifact.source]).catch(() => undefined);
+      await this.commit({ ...this.map, nodes, regions }, [nodeId]);
       return 'OK';
     });
   }
