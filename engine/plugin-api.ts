@@ -51,7 +51,10 @@ export interface ScanOptions {
 export interface Storage {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   scan(range: KeyRange, options?: ScanOptions): AsyncIterable<KV[]>;
-  /** Present only for plugins that declare `writes: true`; keys must lie inside the call's ranges. */
+  /**
+   * Writes are allowed only for plugins that declare `writes: true` (otherwise they fail with
+   * COPR_READ_ONLY), and only to keys inside the call's ranges (otherwise COPR_OUT_OF_RANGE).
+   */
   put?(key: Uint8Array, value: Uint8Array): Promise<void>;
   delete?(key: Uint8Array): Promise<void>;
 }
@@ -143,7 +146,7 @@ export class RecordCodec {
         this.offsets.set(column.name, { type: column.type, offset: -1, stringIndex: this.stringColumns.length });
         this.stringColumns.push(column.name);
       } else {
-        if (!(column.type in FIXED_WIDTH)) throw new Error(`schema ${schema.name}: unknown column type ${String(column.type)}`);
+        if (!Object.hasOwn(FIXED_WIDTH, column.type)) throw new Error(`schema ${schema.name}: unknown column type ${String(column.type)}`);
         this.offsets.set(column.name, { type: column.type, offset, stringIndex: -1 });
         offset += FIXED_WIDTH[column.type];
       }

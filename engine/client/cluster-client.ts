@@ -92,9 +92,13 @@ export class ClusterClient {
     return this.placement.call(args);
   }
 
-  /** The connection to a node (one pipelined connection per node address). */
-  connectionTo(node: NodeInfo): RespConnection {
-    const address = `${node.host}:${node.port}`;
+  /**
+   * The connection to a node: one pipelined connection per node address and lane. Point and scan
+   * requests use the `data` lane; coprocessor calls use lanes of their own so a long call does not
+   * hold up the replies behind it.
+   */
+  connectionTo(node: NodeInfo, lane = 'data'): RespConnection {
+    const address = `${node.host}:${node.port}#${lane}`;
     let conn = this.connections.get(address);
     if (!conn) {
       conn = new RespConnection({ host: node.host, port: node.port, requestTimeoutMs: this.options.requestTimeoutMs ?? 10_000, maxInFlight: this.options.maxInFlight ?? 256, wrapSocket: this.options.wrapSocket });

@@ -13,6 +13,7 @@ import type { KeyRange, KV } from '../plugin-api';
 import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import type { NodeCallStats } from '../node/coprocessor-host';
 import { ClientError } from './errors';
+import { CoprError } from '../coprocessor/sandbox/messages';
 import type { ClusterClient, KeyLike } from './cluster-client';
 
 export type CoprocessorMode = 'pushdown' | 'client';
@@ -80,17 +81,28 @@ export function splitByRegions(map: ClusterMap, start: Buffer, end: Buffer): Ran
   return pieces;
 }
 
-/** A counting semaphore: at most `limit` calls of `run` at once. */
-function limiter(limit: number): <T>(run: () => Promise<T>) => Promise<T> {
-  let active = 0;
+/**
+ * Client-mode failures take the shape pushdown failures have: a ClientError whose `serverCode` is
+ * the COPR_* code (a storage check's own code, or COPR_PLUGIN_ERROR for whatever `handle` threw).
+ */
+function asClientError(err: unknown, where: string): ClientError {
+  if (err instanceof ClientError) return err;
+  if (err instanceof CoprError) return new ClientError('SERVER', `${where}: ${err.message}`, err.code);
+  const e = err as { name?: string; message?: string };
+  return new ClientError('SERVER', `${where}: plugin threw ${e?.name ?? 'a value'}: ${e?.message ?? String(err)}`, 'COPR_PLUGIN_ERROR');
+}
+
+/** A counting semaphore: at most `limit` calls of `run` at once; each gets a free lane number < limit. */
+function limiter(limit: number): <T>(run: (lane: number) => Promise<T>) => Promise<T> {
+  const freeLanes = Array.from({ length: limit }, (_, i) => limit - 1 - i);
   const waiting: Array<() => void> = [];
   return async (run) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    active++;
+    if (freeLanes.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
+    const lane = freeLanes.pop()!;
     try {
-      return await run();
+      return await run(lane);
     } finally {
-      active--;
+      freeLanes.push(lane);
       waiting.shift()?.();
     }
   };
@@ -170,7 +182,9 @@ export class Coprocessor {
         if (call.deadlineMs !== undefined) args.push('DEADLINE', String(call.deadlineMs));
         if (call.maxRowsScanned !== undefined) args.push('MAXROWS', String(call.maxRowsScanned));
         const sent = process.hrtime.bigint();
-        const reply = await slot(() => this.client.connectionTo(node).call(args));
+        // Each concurrent call has its own connection (lane): replies on one connection come back
+        // in order, so a slow region must not hold up another region's reply, nor point reads.
+        const reply = await slot((lane) => this.client.connectionTo(node, `copr-${lane}`).call(args));
         const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
         const [partial, statsJson, , sha] = reply as [Buffer, string, string, string];
         const stats = JSON.parse(statsJson) as NodeCallStats;
@@ -217,6 +231,8 @@ export class Coprocessor {
               wallUs: Number(process.hrtime.bigint() - started) / 1000,
             });
             return unpack(pack(partial)) as unknown;
+          } catch (err) {
+            throw asClientError(err, `${plugin.artifact.name}@${plugin.artifact.version} on region ${piece.region.id} (client mode)`);
           } finally {
             clearTimeout(timer);
           }
