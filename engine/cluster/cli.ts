@@ -1,9 +1,13 @@
 /**
  * `npm run cluster -- --nodes 3 --data-dir data/`: starts a long-lived local cluster (placement +
- * N nodes on loopback), prints where everything is, and shuts down cleanly on Ctrl-C.
+ * N nodes on loopback), deploys plugins/ and redeploys a plugin file whenever it changes (hot
+ * reload), prints where everything is, and shuts down cleanly on Ctrl-C.
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
 import { LocalCluster } from './local-cluster';
+import { watchDirectory, type DeployOutcome } from './plugin-deployer';
 
 const FLAGS = {
   nodes: { type: 'number', help: 'number of storage nodes', default: 3, value: '<n>' },
@@ -13,6 +17,8 @@ const FLAGS = {
   'split-keys': { type: 'number', help: 'split regions past this many keys', value: '<n>' },
   'split-bytes': { type: 'number', help: 'split regions past this many bytes', value: '<n>' },
   'no-balance': { type: 'boolean', help: 'do not move regions between nodes' },
+  'plugins-dir': { type: 'string', help: "plugins deployed at start and watched (default: this repository's plugins/)", value: '<dir>' },
+  'no-watch': { type: 'boolean', help: 'do not redeploy plugin files when they change' },
 } as const;
 
 const USAGE = 'npm run cluster -- [--nodes 3] [--data-dir data/] [options]';
@@ -25,6 +31,8 @@ runCli(async () => {
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
   if (!Number.isInteger(flags.nodes) || flags.nodes < 1 || flags.nodes > 64) throw new UsageError('--nodes must be an integer from 1 to 64');
+  const pluginsDir = path.resolve(flags['plugins-dir'] ?? path.join(__dirname, '..', '..', 'plugins'));
+  if (!existsSync(pluginsDir)) throw new UsageError(`--plugins-dir ${pluginsDir} does not exist`);
   process.stdout.write(`starting placement + ${flags.nodes} node(s)...\n`);
   const cluster = await LocalCluster.start({
     nodes: flags.nodes,
@@ -34,22 +42,35 @@ runCli(async () => {
     splitKeys: flags['split-keys'],
     splitBytes: flags['split-bytes'],
     autoBalance: !flags['no-balance'],
+    pluginsDir,
   });
+  // A load error reads `CODE file: CODE: reason`; the file is already on the line.
+  const showOutcome = (o: DeployOutcome): string => `${o.ok ? 'ok    ' : 'FAILED'} ${o.file}: ${o.message.replace(/^([A-Z_]+) \S+: \1: /, '$1: ').replace(/\s+/g, ' ')}`;
   const lines = [
     `placement  ${cluster.placementAddress}   (PD.MAP, PD.NODES, INFO; admin: PD.SPLIT, PD.MOVE)`,
     ...[...cluster.nodes.values()].sort((a, b) => a.id - b.id).map((n) => `node ${n.id}     ${n.host}:${n.port}   pid ${n.pid}   data ${n.dataDir}`),
     `admin token ${cluster.adminToken}`,
     `data dir   ${cluster.dataDir}${flags['data-dir'] ? '' : ' (temporary: removed at exit)'}`,
+    `plugins    ${pluginsDir}${flags['no-watch'] ? '' : ' (watched: a saved file is redeployed, a deleted one undeployed)'}`,
+    ...cluster.pluginDeployments.map((o) => `  ${showOutcome(o)}`),
+    '',
+    '# for npm run plugin (deploy, list, undeploy) in another shell:',
+    `export COPBENCH_PLACEMENT=${cluster.placementAddress} COPBENCH_ADMIN_TOKEN=${cluster.adminToken}`,
     '',
     `try: redis-cli -p ${[...cluster.nodes.values()][0]!.port} SET hello world`,
     '     (a key owned by another node answers MOVED <region> <host:port>)',
     'Ctrl-C stops the cluster.',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
+  // Hot reload: each outcome is printed as it happens (the cluster's own watcher would only record it).
+  const stopWatching = flags['no-watch']
+    ? undefined
+    : watchDirectory(cluster.placementAdmin(), pluginsDir, (o) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] plugin ${showOutcome(o)}\n`));
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
+    stopWatching?.();
     process.stdout.write('\nstopping cluster...\n');
     void cluster.stop().then(() => {
       process.stdout.write('stopped.\n');

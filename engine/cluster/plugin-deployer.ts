@@ -47,21 +47,24 @@ export async function deployDirectory(placement: RespConnection, dir: string): P
  */
 export function watchDirectory(placement: RespConnection, dir: string, onOutcome: (o: DeployOutcome) => void, debounceMs = 150): () => void {
   const timers = new Map<string, NodeJS.Timeout>();
-  const deployed = new Map<string, string>(); // file → name@version it last provided
   const redeploy = async (file: string): Promise<void> => {
     const full = path.join(dir, file);
     if (existsSync(full)) {
       const outcome = await deployFile(placement, full).catch((err: unknown) => ({ file, ok: false, message: String(err) }));
-      if (outcome.ok) deployed.set(file, outcome.message.split(' ')[0]!);
       onOutcome(outcome);
       return;
     }
-    const nameAtVersion = deployed.get(file);
-    if (!nameAtVersion) return;
-    deployed.delete(file);
-    const at = nameAtVersion.lastIndexOf('@');
-    await placement.call(['PD.PLUGIN.UNDEPLOY', nameAtVersion.slice(0, at), nameAtVersion.slice(at + 1)]).catch(() => undefined);
-    onOutcome({ file, ok: true, message: `undeployed ${nameAtVersion}` });
+    // Deleted: undeploy whatever placement holds from this file (deployed at start, by an earlier
+    // change, or by an earlier run against the same cluster).
+    try {
+      const artifacts = JSON.parse(String(await placement.call(['PD.PLUGIN.LIST']))) as Array<{ name: string; version: string; file: string }>;
+      for (const a of artifacts.filter((x) => x.file === file)) {
+        await placement.call(['PD.PLUGIN.UNDEPLOY', a.name, a.version]);
+        onOutcome({ file, ok: true, message: `undeployed ${a.name}@${a.version}` });
+      }
+    } catch (err) {
+      onOutcome({ file, ok: false, message: `undeploy failed: ${String(err)}` });
+    }
   };
   const watcher: FSWatcher = watch(dir, (_event, filename) => {
     if (!filename || !filename.endsWith('.ts') || filename.endsWith('.test.ts')) return;
