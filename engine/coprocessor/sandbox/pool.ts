@@ -100,6 +100,14 @@ export class WorkerPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const job of this.queue.splice(0)) job.reject(new CoprExecError('COPR_WORKER_CRASH', 'the node is shutting down'));
+    // Calls in flight die with their workers: fail them (and stop their deadline timers) rather than
+    // leave them pending forever (replace() does nothing once the pool is closed).
+    for (const slot of this.slots) {
+      if (slot.timer) clearTimeout(slot.timer);
+      const job = slot.job;
+      slot.job = undefined;
+      job?.reject(new CoprExecError('COPR_WORKER_CRASH', 'the node is shutting down', this.timing(job, slot)));
+    }
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
