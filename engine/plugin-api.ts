@@ -63,7 +63,10 @@ export interface PluginContext {
   /** The key ranges of this call, all inside one region. */
   ranges: KeyRange[];
   storage: Storage;
-  /** Aborted when the call passes its deadline or the caller gives up. */
+  /**
+   * Client-side, aborted when the call passes its deadline (checked between scan batches). In-node
+   * the deadline terminates the plugin's worker instead, so plugins need not poll this.
+   */
   signal: AbortSignal;
   /** Where the call runs: `node` (pushdown) or `client` (fetch and compute on the client). */
   where: 'node' | 'client';

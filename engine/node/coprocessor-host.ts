@@ -5,6 +5,7 @@
  * partial result and the call's stats.
  */
 import { unpack } from 'msgpackr';
+import semver from 'semver';
 import { CommandError, type Reply } from '../protocol/server';
 import type { RespValue } from '../protocol/resp';
 import { PluginRegistry, PluginNotFoundError } from '../coprocessor/registry';
@@ -93,12 +94,13 @@ export class CoprocessorHost {
       else if (opt === 'MAXROWS') maxRows = Math.min(maxRows, toInt(value, 'MAXROWS'));
       else throw new CommandError('COPR_BAD_REQUEST', `unknown COPR.EXEC option '${opt.slice(0, 32)}' (expected DEADLINE or MAXROWS)`);
     }
+    if (semver.validRange(versionRange) === null) throw new CommandError('COPR_BAD_REQUEST', `invalid version range '${versionRange.slice(0, 64)}' (examples: *, ^1.2.0, ~1.2, 1.0.0)`);
     let loaded;
     try {
       loaded = this.registry.resolve(name, versionRange);
     } catch (err) {
       if (err instanceof PluginNotFoundError) throw new CommandError('COPR_NOT_FOUND', err.message);
-      throw new CommandError('COPR_BAD_REQUEST', `invalid version range '${versionRange}'`);
+      throw err;
     }
     if (ranges.length === 0) throw new CommandError('COPR_BAD_REQUEST', 'no key ranges given');
     const region = this.routing.forRegionRequest(regionId, epoch, { start: Buffer.from(ranges[0]!.start), end: Buffer.from(ranges[0]!.end) });

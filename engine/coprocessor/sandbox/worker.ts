@@ -66,6 +66,8 @@ async function run(task: ExecTask): Promise<ExecReply> {
   try {
     const plugin = pluginFor(task);
     storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits);
+    // In-node, a deadline terminates the worker outright (a busy loop never yields to an abort), so
+    // this signal never fires here; it exists so plugins see the same context in both modes.
     const controller = new AbortController();
     const partial = await plugin.handle(unpack(task.request), { ranges, storage, signal: controller.signal, where: 'node' });
     // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
