@@ -8,6 +8,7 @@ import net from 'node:net';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { RespConnection } from '../engine/client/connection';
 import { RespError, RespReader, encodeCommand, type RespValue } from '../engine/protocol/resp';
+import { prng } from '../engine/util/seeded-random';
 
 const HOST = '127.0.0.1';
 let cluster: LocalCluster;
@@ -114,18 +115,6 @@ async function assertHealthy(): Promise<void> {
   } finally {
     conn.close();
   }
-}
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function garbage(seed: number, length: number): Buffer {

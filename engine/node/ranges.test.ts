@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subtractRanges } from './ranges';
 import type { KeyRange } from '../storage/store';
+import { prng } from '../util/seeded-random';
 
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
 const r = (start: string, end: string): KeyRange => ({ start: k(start), end: k(end) });
@@ -124,18 +125,6 @@ test('the input arrays are not modified', () => {
 });
 
 // ---- randomized property test ----
-
-/** Deterministic PRNG (mulberry32). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Small alphabet including the extreme bytes, so prefixes and 0x00/0xff edges are common. */
 const ALPHABET = [0x00, 0x01, 0x61, 0x62, 0xfe, 0xff];

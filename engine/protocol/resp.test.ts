@@ -5,18 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_READER_LIMITS, RespError, RespProtocolError, RespReader, RespWriter, encodeCommand, type RespValue } from './resp';
-
-/** Deterministic PRNG (mulberry32) so random chunkings are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../util/seeded-random';
 
 /** Feeds `chunks` one at a time, draining the reader after each, and returns every value read. */
 function readAll(mode: 'request' | 'reply', chunks: Iterable<Buffer>): RespValue[] {

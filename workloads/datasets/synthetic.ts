@@ -4,7 +4,7 @@
  */
 import { RecordCodec, SAMPLE_SCHEMA, type DataRecord } from '../../engine/plugin-api';
 import type { ClusterClient } from '../../engine/client/cluster-client';
-import { SeededRandom } from './random';
+import { SeededRandom } from '../../engine/util/seeded-random';
 
 export interface SyntheticOptions {
   rows: number;

@@ -19,3 +19,9 @@ export class SeededRandom {
     return Math.floor(this.next() * n);
   }
 }
+
+/** A seeded generator as a plain function returning numbers in [0, 1). */
+export function prng(seed: number): () => number {
+  const random = new SeededRandom(seed);
+  return () => random.next();
+}
