@@ -50,6 +50,8 @@ function run(binary: string, args: string[], opts: { input?: Buffer; timeoutMs?:
       }
       resolve({ code: err ? (err.code as number) : 0, stdout, stderr: stderr.toString() });
     });
+    // redis-cli may exit before it reads stdin (it only reads it with -x): a closed pipe is not an error here.
+    child.stdin?.on('error', () => undefined);
     child.stdin?.end(opts.input ?? Buffer.alloc(0));
   });
 }
