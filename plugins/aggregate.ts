@@ -6,6 +6,8 @@ export interface AggregateRequest {
   column: string;
   /** Group by this column (any type); one group when absent. */
   groupBy?: string;
+  /** With a numeric `groupBy`: group by its value modulo this (sweeps the number of groups). */
+  groupModulo?: number;
   /** Only rows matching all conditions. */
   where?: Condition[];
 }
@@ -40,13 +42,15 @@ function combine(a: GroupState, b: GroupState): GroupState {
 /** count, sum, avg, min, max and stddev of a column, optionally per group. */
 export default definePlugin({
   name: 'aggregate',
-  version: '1.0.0',
+  version: '1.1.0',
   apiVersion: 1,
   description: 'count/sum/avg/min/max/stddev of a numeric column, optionally grouped by another column.',
   async handle(request: AggregateRequest, ctx): Promise<Record<string, GroupState>> {
     const codec = new RecordCodec(request.schema);
     const value = codec.numberAccessor(request.column);
-    const group = request.groupBy ? codec.accessor(request.groupBy) : undefined;
+    const column = request.groupBy ? codec.accessor(request.groupBy) : undefined;
+    const modulo = request.groupModulo;
+    const group = column && modulo ? (b: Uint8Array) => Math.floor(Number(column(b))) % modulo : column;
     const matches = compilePredicate(codec, request.where);
     const groups = new Map<string, GroupState>();
     for (const range of ctx.ranges) {
@@ -89,5 +93,6 @@ export default definePlugin({
     { name: 'amount overall', request: { schema: SAMPLE_SCHEMA, column: 'amount' } },
     { name: 'amount by category', request: { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' } },
     { name: 'quantity by flag where amount > 250', request: { schema: SAMPLE_SCHEMA, column: 'quantity', groupBy: 'flag', where: [{ column: 'amount', op: '>', value: 250 }] } },
+    { name: 'amount by id modulo 97', request: { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'id', groupModulo: 97 } },
   ],
 });

@@ -333,7 +333,7 @@ test('an unknown plugin or a version range nothing satisfies: COPR_NOT_FOUND lis
   const region = (await cluster.fetchMap()).regions[0]!;
   const exec = (name: string, range: string): Promise<unknown> =>
     node.call(['COPR.EXEC', name, range, String(region.id), String(region.epoch), pack({}), pack([[Buffer.from(DATA.start), Buffer.from(DATA.end)]])]);
-  await pushdownFails(exec('no-such-plugin', '*'), 'COPR_NOT_FOUND', /no plugin named 'no-such-plugin'; loaded: .*aggregate@1\.0\.0.*filter@1\.0\.0/);
+  await pushdownFails(exec('no-such-plugin', '*'), 'COPR_NOT_FOUND', /no plugin named 'no-such-plugin'; loaded: .*aggregate@1\.1\.0.*filter@1\.0\.0/);
   await pushdownFails(exec('filter', '^9'), 'COPR_NOT_FOUND', /no version of 'filter' satisfies '\^9'; loaded: filter@1\.0\.0/);
   await assertHealthy();
 });
