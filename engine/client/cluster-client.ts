@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { RespError, type RespValue } from '../protocol/resp';
 import { decodeClusterMap, endReaches, minEnd, nodeById, regionForKey, regionIndexForKey, type ClusterMap, type NodeInfo, type RegionInfo } from '../placement/cluster-map';
-import { RespConnection } from './connection';
+import { RespConnection, type SocketLike } from './connection';
 import { ClientError } from './errors';
 
 export interface ClusterClientOptions {
@@ -24,7 +24,7 @@ export interface ClusterClientOptions {
   /** Key/value pairs per MSET command. */
   msetChunk?: number;
   /** Wraps node sockets (network emulation). */
-  wrapSocket?: (socket: net.Socket) => net.Socket;
+  wrapSocket?: (socket: net.Socket) => SocketLike;
 }
 
 export interface KV {
@@ -170,6 +170,16 @@ export class ClusterClient {
   async del(key: KeyLike): Promise<boolean> {
     const k = toBuf(key);
     return (await this.withRetry(() => this.sendToOwner(k, ['DEL', k]))) === 1;
+  }
+
+  /** Deletes many keys: one DEL per node and chunk; resolves with how many existed. */
+  async delMany(keys: KeyLike[]): Promise<number> {
+    const ks = keys.map(toBuf);
+    let deleted = 0;
+    await this.perNodeGroups(ks, 1000, async (map, nodeId, idx) => {
+      deleted += (await this.callNode(map, nodeId, ['DEL', ...idx.map((i) => ks[i]!)])) as number;
+    });
+    return deleted;
   }
 
   async exists(key: KeyLike): Promise<boolean> {
