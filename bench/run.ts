@@ -9,7 +9,10 @@
  * 2. full-range scan rows/s through `ClusterClient.scanBatches()` on a 1-node and a 3-node cluster,
  *    next to raw lmdb `getRange` over the same rows (binary keys and values);
  * 3. tinybench micro-benchmarks of hot paths (RESP parsing, RESP encoding, region lookup);
- * 4. `redis-benchmark -t get,set` against the 1-node cluster's node, when it is on PATH.
+ * 4. `redis-benchmark -t get,set` against the 1-node cluster's node, when it is on PATH;
+ * 5. the coprocessor (bench/coprocessor.ts): in-node filter scan rate next to raw getRange (with and
+ *    without the same predicate), client mode and aggregate for context, and the noop round trip
+ *    per region split into node queue / worker hand-off / worker run / wire + client.
  *
  * Breakdown rows help locate a gap: GET over one raw RespConnection (no client routing), bulk
  * re-load through MSET, and NodeStore.scan in process (the node's storage layer without the wire).
@@ -31,6 +34,7 @@ import { LocalCluster } from '../engine/cluster/local-cluster';
 import { regionForKey, type ClusterMap, type RegionInfo } from '../engine/placement/cluster-map';
 import { RespReader, RespWriter, RespError, encodeCommand } from '../engine/protocol/resp';
 import { NodeStore } from '../engine/storage/store';
+import { benchCoprocessor } from './coprocessor';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
@@ -45,8 +49,13 @@ const FLAGS = {
   rows: { type: 'number', help: 'rows loaded for the scan benchmark (default 200000, quick 50000)', value: '<n>' },
   'redis-requests': { type: 'number', help: 'redis-benchmark -n (default 50000, quick 5000)', value: '<n>' },
   'no-redis-benchmark': { type: 'boolean', help: 'skip the redis-benchmark step' },
+  'copr-rows': { type: 'number', help: 'rows of the coprocessor filter dataset (default 300000, quick 60000)', value: '<n>' },
+  only: { type: 'string', help: `run only these groups, comma-separated (${'point,load,scan,redis-benchmark,micro,coprocessor'})`, value: '<groups>' },
   out: { type: 'string', help: 'directory that receives <timestamp>/results.{json,md}', default: 'results/bench', value: '<dir>' },
 } as const;
+
+const GROUPS = ['point', 'load', 'scan', 'redis-benchmark', 'micro', 'coprocessor'] as const;
+type Group = (typeof GROUPS)[number];
 
 const USAGE = 'npm run bench -- [--quick] [options]';
 
@@ -65,6 +74,9 @@ interface BenchConfig {
   redisRequests: number;
   redisClients: number;
   runRedisBenchmark: boolean;
+  coprRows: number | undefined;
+  /** Groups to run (all unless --only). */
+  only: Group[];
   outRoot: string;
 }
 
@@ -78,6 +90,8 @@ function configFrom(argv: string[]): BenchConfig | undefined {
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
   const quick = flags.quick === true;
+  const only = flags.only === undefined ? [...GROUPS] : flags.only.split(',').map((g) => g.trim()).filter((g) => g.length > 0);
+  for (const g of only) if (!(GROUPS as readonly string[]).includes(g)) throw new UsageError(`--only: unknown group '${g}' (groups: ${GROUPS.join(', ')})`);
   const positive = (name: string, v: number | undefined, fallback: number): number => {
     const value = v ?? fallback;
     if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${name} must be a positive number, got ${value}`);
@@ -98,6 +112,8 @@ function configFrom(argv: string[]): BenchConfig | undefined {
     redisRequests: Math.round(positive('redis-requests', flags['redis-requests'], quick ? 5_000 : 50_000)),
     redisClients: 50,
     runRedisBenchmark: flags['no-redis-benchmark'] !== true,
+    coprRows: flags['copr-rows'] === undefined ? undefined : Math.round(positive('copr-rows', flags['copr-rows'], 1)),
+    only: only as Group[],
     outRoot: path.resolve(REPO_ROOT, flags.out),
   };
 }
@@ -106,7 +122,7 @@ function configFrom(argv: string[]): BenchConfig | undefined {
 
 /** One line of the results table. `ratio` = copbench / baseline (higher is better for copbench). */
 interface ResultRow {
-  group: 'point' | 'scan' | 'load' | 'micro' | 'redis-benchmark';
+  group: Group;
   measurement: string;
   unit: string;
   copbench: number | null;
@@ -740,6 +756,7 @@ async function main(): Promise<number> {
   }
   let failure: unknown;
   try {
+    const want = (...groups: Group[]): boolean => groups.some((g) => cfg.only.includes(g));
     // Raw lmdb baseline (and a NodeStore for the storage-layer breakdown) live for the whole run.
     const raw = openRaw(tempDir(cleanup, 'raw'));
     cleanup.push('raw lmdb', () => raw.root.close());
@@ -750,46 +767,76 @@ async function main(): Promise<number> {
     const splitAt = splitKeysFor(scanData, 3);
 
     // ---- 1-node cluster: point ops, scan, redis-benchmark
-    process.stdout.write(`\nstarting a 1-node cluster\n`);
-    const one = await startCluster(cleanup, 'cluster-1', 1);
-    await layoutRegions(one, splitAt, () => 1);
-    const client1 = await ClusterClient.connect({ placement: one.placementAddress });
-    cleanup.push('client-1', () => client1.close());
-    await settle(client1, one);
+    if (want('point', 'load', 'scan', 'redis-benchmark')) {
+      process.stdout.write(`\nstarting a 1-node cluster\n`);
+      const one = await startCluster(cleanup, 'cluster-1', 1);
+      await layoutRegions(one, splitAt, () => 1);
+      const client1 = await ClusterClient.connect({ placement: one.placementAddress });
+      cleanup.push('client-1', () => client1.close());
+      await settle(client1, one);
 
-    await benchPoint(cfg, results, client1, one, raw);
+      if (want('point')) await benchPoint(cfg, results, client1, one, raw);
 
-    process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
-    // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
-    await rawLoad(raw, scanData, cfg.loadChunkRows);
-    for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
-      await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
+      if (want('load', 'scan')) {
+        process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
+        // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
+        await rawLoad(raw, scanData, cfg.loadChunkRows);
+        for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
+          await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
+        }
+        if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
+        else await clusterLoad(client1, scanData, cfg.loadChunkRows);
+        if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
+      }
+
+      noteRetries(results, '1-node', client1);
+      if (want('redis-benchmark')) await benchRedis(cfg, results, one);
+      await cleanup.runOne('client-1');
+      await cleanup.runOne('cluster-1');
     }
-    await benchLoad(cfg, results, '1-node', client1, raw, scanData);
-    await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
-
-    noteRetries(results, '1-node', client1);
-    await benchRedis(cfg, results, one);
-    await cleanup.runOne('client-1');
-    await cleanup.runOne('cluster-1');
 
     // ---- 3-node cluster: scan (regions split at the same keys, one per node)
-    process.stdout.write(`\nstarting a 3-node cluster\n`);
-    const three = await startCluster(cleanup, 'cluster-3', 3);
-    await layoutRegions(three, splitAt, (piece) => piece + 1);
-    const client3 = await ClusterClient.connect({ placement: three.placementAddress });
-    cleanup.push('client-3', () => client3.close());
-    const map3 = await settle(client3, three);
-    const owners = new Set(map3.regions.map((r) => r.nodeId));
-    if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
-    await benchLoad(cfg, results, '3-node', client3, raw, scanData);
-    await benchScan(cfg, results, '3-node', client3, raw, scanData);
-    noteRetries(results, '3-node', client3);
+    if (want('load', 'scan')) {
+      process.stdout.write(`\nstarting a 3-node cluster\n`);
+      const three = await startCluster(cleanup, 'cluster-3', 3);
+      await layoutRegions(three, splitAt, (piece) => piece + 1);
+      const client3 = await ClusterClient.connect({ placement: three.placementAddress });
+      cleanup.push('client-3', () => client3.close());
+      const map3 = await settle(client3, three);
+      const owners = new Set(map3.regions.map((r) => r.nodeId));
+      if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
+      if (want('load')) await benchLoad(cfg, results, '3-node', client3, raw, scanData);
+      else await clusterLoad(client3, scanData, cfg.loadChunkRows);
+      if (want('scan')) await benchScan(cfg, results, '3-node', client3, raw, scanData);
+      noteRetries(results, '3-node', client3);
+      await cleanup.runOne('client-3');
+      await cleanup.runOne('cluster-3');
+    }
+
+    // ---- coprocessor: its own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop)
+    if (want('coprocessor')) {
+      const c = cfg;
+      await benchCoprocessor(
+        { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
+        {
+          add: (row) => results.add(row),
+          note: (text) => results.note(text),
+          onCleanup: (name, run) => cleanup.push(name, run),
+          cleanupNow: (name) => cleanup.runOne(name),
+          tempDir: (label) => tempDir(cleanup, label),
+          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+          layoutRegions,
+          settle,
+          sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
+          median,
+          openRaw,
+          noteRetries: (name, client) => noteRetries(results, name, client),
+        },
+      );
+    }
 
     // Micro-benchmarks last, with no cluster processes competing for the two cores.
-    await cleanup.runOne('client-3');
-    await cleanup.runOne('cluster-3');
-    await benchMicro(cfg, results);
+    if (want('micro')) await benchMicro(cfg, results);
   } catch (err) {
     failure = err;
   } finally {
@@ -802,7 +849,7 @@ async function main(): Promise<number> {
   const loadAvgAtEnd = os.loadavg();
   if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
 
-  const order: ResultRow['group'][] = ['point', 'redis-benchmark', 'load', 'scan', 'micro'];
+  const order: ResultRow['group'][] = ['point', 'redis-benchmark', 'load', 'scan', 'coprocessor', 'micro'];
   const rows = [...results.rows].sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
   const { text, markdown } = table(rows);
   process.stdout.write(`\n${text}\n`);

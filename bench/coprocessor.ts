@@ -1,0 +1,344 @@
+/**
+ * Coprocessor benchmarks, run by bench/run.ts (group `coprocessor`; `npm run bench -- --only coprocessor`).
+ *
+ * 1. In-node filter scan rate: a 1-node cluster holding the synthetic dataset (SAMPLE_SCHEMA,
+ *    100-byte values) pre-split into 4 regions on that node; `filter` with `output: 'count'` and a
+ *    selective predicate (amount > 990) in pushdown mode, 2 regions at a time (the node has 2
+ *    plugin workers). rows/s = rows scanned / call wall time. Side by side in the same run:
+ *    - raw lmdb getRange over the same rows in this process (binary keys and values, a separate env
+ *      opened with NodeStore's options), and
+ *    - raw getRange + the same predicate (RecordCodec numberAccessor), so the decode cost shows
+ *      on its own.
+ *    For context: pushdown with 1 region at a time (one worker, per-thread comparison), the rate
+ *    inside the workers (Σ rows / Σ worker run time), the same filter in client mode (rows pulled
+ *    over the wire; wire bytes in the note) and `aggregate` grouped by category in pushdown.
+ * 2. noop round trip per region: a 1-node cluster with 16 empty regions, `noop` pushdown called
+ *    many times at concurrency 1 and 4; median per-region client round trip and its split into
+ *    node queue, worker hand-off, worker run, node total, and wire + client (round trip - node total).
+ *
+ * Helpers that live in run.ts (cluster start, region layout, side-by-side repetitions, cleanup,
+ * results) are passed in, so this module has no import cycle with the script.
+ */
+import { performance } from 'node:perf_hooks';
+import type { Database, RootDatabase } from 'lmdb';
+import { ClusterClient } from '../engine/client/cluster-client';
+import { RespConnection } from '../engine/client/connection';
+import { Coprocessor, type CoprocessorOutcome, type RegionCallStats } from '../engine/client/coprocessor';
+import type { LocalCluster } from '../engine/cluster/local-cluster';
+import type { ClusterMap } from '../engine/placement/cluster-map';
+import type { NodeCallStats } from '../engine/node/coprocessor-host';
+import { RecordCodec, SAMPLE_SCHEMA, type Condition } from '../engine/plugin-api';
+import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
+import type { FilterRequest, FilterResult } from '../plugins/filter';
+import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
+
+export interface CoprBenchConfig {
+  quick: boolean;
+  /** Side-by-side repetitions; the median is reported. */
+  reps: number;
+  /** Rows of the filter dataset (default 300000, quick 60000). */
+  rows?: number;
+  /** noop calls per concurrency level (default 200, quick 50). */
+  noopCalls?: number;
+}
+
+/** A results-table row (the shape of run.ts's ResultRow, group `coprocessor`). */
+export interface CoprRow {
+  group: 'coprocessor';
+  measurement: string;
+  unit: string;
+  copbench: number | null;
+  baseline: number | null;
+  baselineName: string;
+  ratio?: number | null;
+  copbenchSamples?: number[];
+  baselineSamples?: number[];
+  note?: string;
+}
+
+interface RawLmdb {
+  root: RootDatabase;
+  rows: Database<Buffer, Buffer>;
+}
+
+/** What run.ts lends this module. */
+export interface CoprBenchDeps {
+  add(row: CoprRow): void;
+  note(text: string): void;
+  /** Registers a cleanup action (run in reverse order on exit, errors and signals). */
+  onCleanup(name: string, run: () => Promise<void> | void): void;
+  /** Runs one registered cleanup action now. */
+  cleanupNow(name: string): Promise<void>;
+  tempDir(label: string): string;
+  startCluster(name: string, nodes: number): Promise<LocalCluster>;
+  layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void>;
+  settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap>;
+  /** Runs each contender `reps` times alternating, after the warm-ups; samples per contender. */
+  sideBySide(contenders: Array<() => Promise<number>>, warmups: Array<() => Promise<unknown>>): Promise<number[][]>;
+  median(values: number[]): number;
+  openRaw(dir: string): RawLmdb;
+  noteRetries(name: string, client: ClusterClient): void;
+}
+
+const FILTER_REGIONS = 4;
+const NOOP_REGIONS = 16;
+const THRESHOLD = 990;
+const VALUE_BYTES = 100;
+/** The synthetic keys are `row:<9 digits>`: this range holds exactly the dataset. */
+const DATA_START = Buffer.from('row:');
+const DATA_END = Buffer.from('row;');
+
+export async function benchCoprocessor(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promise<void> {
+  for (const part of [benchFilterScan, benchNoopRoundTrip]) {
+    const t0 = performance.now();
+    await part(cfg, deps);
+    process.stdout.write(`  (${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
+  }
+}
+
+// ---- 1. in-node filter scan rate ---------------------------------------------------------------
+
+interface RawCount {
+  rows: number;
+  /** Rows matching the predicate; -1 when none was applied. */
+  matches: number;
+  bytes: number;
+}
+
+function rawGetRange(raw: RawLmdb): RawCount {
+  let rows = 0;
+  let bytes = 0;
+  for (const { key, value } of raw.rows.getRange({ start: DATA_START, end: DATA_END })) {
+    rows++;
+    bytes += (key as Buffer).length + (value as Buffer).length;
+  }
+  return { rows, matches: -1, bytes };
+}
+
+function rawGetRangeFilter(raw: RawLmdb, amount: (b: Uint8Array) => number): RawCount {
+  let rows = 0;
+  let matches = 0;
+  for (const { value } of raw.rows.getRange({ start: DATA_START, end: DATA_END })) {
+    rows++;
+    if (amount(value as Buffer) > THRESHOLD) matches++;
+  }
+  return { rows, matches, bytes: -1 };
+}
+
+async function rawLoad(raw: RawLmdb, rows: ReadonlyArray<{ key: Buffer; value: Buffer }>, chunk = 5000): Promise<void> {
+  for (let i = 0; i < rows.length; i += chunk) {
+    const w = raw.rows.batch(() => {
+      for (let j = i; j < Math.min(rows.length, i + chunk); j++) void raw.rows.put(rows[j]!.key, rows[j]!.value);
+    }) as Promise<unknown> & { flushed?: Promise<unknown> };
+    await w;
+    if (w.flushed) await w.flushed;
+  }
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promise<void> {
+  const n = Math.round(cfg.rows ?? (cfg.quick ? 60_000 : 300_000));
+  process.stdout.write(`\ncoprocessor: filter scan over ${n} synthetic rows (${VALUE_BYTES}-byte values), ${FILTER_REGIONS} regions on 1 node\n`);
+  const rows = [...syntheticRows({ rows: n, seed: 42, valueBytes: VALUE_BYTES })];
+  const amount = new RecordCodec(SAMPLE_SCHEMA).numberAccessor('amount');
+  const expectedMatches = rows.reduce((k, r) => k + (amount(r.value) > THRESHOLD ? 1 : 0), 0);
+
+  const raw = deps.openRaw(deps.tempDir('copr-raw'));
+  deps.onCleanup('copr raw lmdb', () => raw.root.close());
+  await rawLoad(raw, rows);
+
+  const cluster = await deps.startCluster('copr-filter-cluster', 1);
+  const splitAt = Array.from({ length: FILTER_REGIONS - 1 }, (_, i) => rows[Math.floor(((i + 1) * n) / FILTER_REGIONS)]!.key);
+  await deps.layoutRegions(cluster, splitAt, () => 1);
+  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
+  deps.onCleanup('copr-filter-client', () => client.close());
+  await deps.settle(client, cluster);
+  const loadT0 = performance.now();
+  await loadRows(client, rows, 5000, 4);
+  const loadSeconds = (performance.now() - loadT0) / 1000;
+  const map = await deps.settle(client, cluster);
+  const inRange = map.regions.filter((r) => Buffer.compare(r.start, DATA_END) < 0 && (r.end.length === 0 || Buffer.compare(r.end, DATA_START) > 0));
+  if (inRange.length !== FILTER_REGIONS) throw new Error(`expected the dataset in ${FILTER_REGIONS} regions, found ${inRange.length}`);
+
+  const copr = new Coprocessor(client);
+  const where: Condition[] = [{ column: 'amount', op: '>', value: THRESHOLD }];
+  const filterReq: FilterRequest = { schema: SAMPLE_SCHEMA, where, output: 'count' };
+  const aggReq: AggregateRequest = { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' };
+
+  const outcomes = new Map<string, CoprocessorOutcome<unknown>[]>();
+  const keep = (name: string, out: CoprocessorOutcome<unknown>): void => {
+    const list = outcomes.get(name) ?? [];
+    list.push(out);
+    outcomes.set(name, list);
+  };
+  const check = (what: string, scanned: number, matches: number): void => {
+    if (scanned !== n) throw new Error(`${what} scanned ${scanned} rows, expected ${n}`);
+    if (matches >= 0 && matches !== expectedMatches) throw new Error(`${what} counted ${matches} matches, expected ${expectedMatches}`);
+  };
+  const filter = (name: string, mode: 'pushdown' | 'client', concurrency: number) => async (): Promise<number> => {
+    const out = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: filterReq, start: DATA_START, end: DATA_END, mode, concurrency });
+    check(`filter ${name}`, out.totals.rowsScanned, out.result.count);
+    keep(name, out);
+    return out.totals.rowsScanned / (out.wallMs / 1000);
+  };
+  const aggregate = async (): Promise<number> => {
+    const out = await copr.run<AggregateRequest, GroupResult[]>({ plugin: 'aggregate', request: aggReq, start: DATA_START, end: DATA_END, mode: 'pushdown', concurrency: 2 });
+    check('aggregate', out.totals.rowsScanned, -1);
+    const counted = sum(out.result.map((g) => g.count));
+    if (counted !== n) throw new Error(`aggregate counted ${counted} rows over its groups, expected ${n}`);
+    keep('aggregate', out);
+    return out.totals.rowsScanned / (out.wallMs / 1000);
+  };
+  const timedRaw = (what: string, scan: () => RawCount) => async (): Promise<number> => {
+    const t0 = performance.now();
+    const got = scan();
+    const seconds = (performance.now() - t0) / 1000;
+    check(what, got.rows, got.matches);
+    return got.rows / seconds;
+  };
+  const rawScan = timedRaw('raw getRange', () => rawGetRange(raw));
+  const rawFilter = timedRaw('raw getRange + predicate', () => rawGetRangeFilter(raw, amount));
+  const push2 = filter('pushdown c2', 'pushdown', 2);
+  const push1 = filter('pushdown c1', 'pushdown', 1);
+  const clientMode = filter('client c2', 'client', 2);
+
+  // Warm-ups: the first calls after a load are several times slower (cold worker JIT and page
+  // mappings), so every worker thread and this process's loops run a few times before timing.
+  const times = (k: number, f: () => Promise<number>) => async (): Promise<void> => {
+    for (let i = 0; i < k; i++) await f();
+  };
+  const [p2, rs, rf, p1, cm, ag] = await deps.sideBySide(
+    [push2, rawScan, rawFilter, push1, clientMode, aggregate],
+    [times(4, push2), times(2, rawScan), times(2, rawFilter), times(2, push1), times(1, clientMode), times(3, aggregate)],
+  );
+  deps.noteRetries('coprocessor filter', client);
+
+  const m = deps.median;
+  const label = `${n} rows, ${FILTER_REGIONS} regions, 1 node`;
+  const rawName = 'raw lmdb getRange, in process';
+  const rawFilterName = 'raw getRange + same predicate (numberAccessor), in process';
+  const measured = (name: string): CoprocessorOutcome<unknown>[] => (outcomes.get(name) ?? []).slice(-cfg.reps);
+  const wire = (name: string): string => {
+    const outs = measured(name);
+    return `wire in ${fmtBytes(m(outs.map((o) => o.wireBytesIn)))}, out ${fmtBytes(m(outs.map((o) => o.wireBytesOut)))} per call`;
+  };
+  // Where the time of a pushdown call goes, from the per-region stats of the measured calls.
+  const split = (name: string): { workerRate: number; note: string } => {
+    const regions = measured(name).flatMap((o) => o.regions);
+    const stat = (f: (r: RegionCallStats) => number): number => m(regions.map(f));
+    const rowsScanned = sum(regions.map((r) => r.rowsScanned));
+    const runUs = sum(regions.map((r) => r.node?.runUs ?? 0));
+    const cpuUs = sum(regions.map((r) => r.node?.cpuUs ?? 0));
+    return {
+      workerRate: rowsScanned / (runUs / 1e6),
+      note: `per region median: client ${us(stat((r) => r.wallUs))}, node ${us(stat((r) => r.node?.nodeUs ?? 0))}, worker run ${us(stat((r) => r.node?.runUs ?? 0))} (cpu ${us(stat((r) => r.node?.cpuUs ?? 0))}), queue ${us(stat((r) => r.node?.queueUs ?? 0))}, hand-off ${us(stat((r) => r.node?.handoffUs ?? 0))}; worker cpu/run ${(cpuUs / runUs).toFixed(2)}`,
+    };
+  };
+  const s2 = split('pushdown c2');
+  const s1 = split('pushdown c1');
+
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown count(amount > ${THRESHOLD}), ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(p2!), baseline: m(rs!), baselineName: rawName, copbenchSamples: p2, baselineSamples: rs, note: `target ≥ 0.8; ${expectedMatches} matches; ${wire('pushdown c2')}` });
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown, 2 regions at a time, vs getRange + predicate`, unit: 'rows/s', copbench: m(p2!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p2, baselineSamples: rf, note: s2.note });
+  deps.add({ group: 'coprocessor', measurement: `raw getRange + predicate (decode cost, no copbench)`, unit: 'rows/s', copbench: m(rf!), baseline: m(rs!), baselineName: rawName, copbenchSamples: rf, baselineSamples: rs, note: 'f64 column read in place per row' });
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown, 1 region at a time (one worker busy)`, unit: 'rows/s', copbench: m(p1!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p1, baselineSamples: rf, note: s1.note });
+  deps.add({ group: 'coprocessor', measurement: `filter in-worker scan rate (Σ rows / Σ worker run time), 1 at a time`, unit: 'rows/s', copbench: s1.workerRate, baseline: m(rf!), baselineName: rawFilterName, note: 'the plugin loop over CheckedStorage + NodeStore.scan inside one worker, no wire or dispatch' });
+  deps.add({ group: 'coprocessor', measurement: `filter client mode (rows over the wire), 2 regions at a time`, unit: 'rows/s', copbench: m(cm!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: cm, baselineSamples: rf, note: `${wire('client c2')}; pushdown: ${wire('pushdown c2')}; pushdown/client ${(m(p2!) / m(cm!)).toFixed(2)}×` });
+  deps.add({ group: 'coprocessor', measurement: `aggregate pushdown amount by category, ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(ag!), baseline: m(rs!), baselineName: rawName, copbenchSamples: ag, baselineSamples: rs, note: `10 groups; ${split('aggregate').note}` });
+  deps.note(`coprocessor filter dataset: ${n} rows loaded through the cluster client in ${loadSeconds.toFixed(1)} s`);
+
+  await deps.cleanupNow('copr-filter-client');
+  await deps.cleanupNow('copr-filter-cluster');
+  await deps.cleanupNow('copr raw lmdb');
+}
+
+// ---- 2. noop round trip per region -------------------------------------------------------------
+
+async function benchNoopRoundTrip(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promise<void> {
+  const calls = Math.round(cfg.noopCalls ?? (cfg.quick ? 50 : 200));
+  process.stdout.write(`\ncoprocessor: noop pushdown round trip, ${NOOP_REGIONS} regions on 1 node, ${calls} calls per concurrency\n`);
+  const cluster = await deps.startCluster('copr-noop-cluster', 1);
+  const splitAt = Array.from({ length: NOOP_REGIONS - 1 }, (_, i) => Buffer.from(`n:${String(i + 1).padStart(2, '0')}`));
+  await deps.layoutRegions(cluster, splitAt, () => 1);
+  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
+  deps.onCleanup('copr-noop-client', () => client.close());
+  await deps.settle(client, cluster);
+  const copr = new Coprocessor(client);
+
+  // The client's per-region wallUs starts before the call waits for one of its `concurrency` slots,
+  // so it includes that wait. To get the round trip itself, every COPR.EXEC is timed where it is
+  // handed to its connection (whichever connection the client picks), until its reply.
+  const timed: Array<{ rttUs: number; node: NodeCallStats }> = [];
+  const untimedCall = RespConnection.prototype.call;
+  RespConnection.prototype.call = async function timedCall(this: RespConnection, args) {
+    if (String(args[0]) !== 'COPR.EXEC') return untimedCall.call(this, args);
+    const t0 = process.hrtime.bigint();
+    const reply = await untimedCall.call(this, args);
+    const rttUs = Number(process.hrtime.bigint() - t0) / 1000;
+    timed.push({ rttUs, node: JSON.parse(String((reply as unknown[])[1])) as NodeCallStats });
+    return reply;
+  };
+  deps.onCleanup('copr-noop-untime', () => {
+    RespConnection.prototype.call = untimedCall;
+  });
+
+  const run = async (concurrency: number): Promise<CoprocessorOutcome<null>> => {
+    const out = await copr.run<Record<string, never>, null>({ plugin: 'noop', request: {}, mode: 'pushdown', concurrency });
+    if (out.regions.length !== NOOP_REGIONS) throw new Error(`noop answered from ${out.regions.length} regions, expected ${NOOP_REGIONS}`);
+    return out;
+  };
+  // Warm-up: worker threads compile the plugin and reach steady state.
+  for (let i = 0; i < Math.max(10, calls / 10); i++) await run(4);
+
+  for (const concurrency of [1, 4]) {
+    const outs: CoprocessorOutcome<null>[] = [];
+    timed.length = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) outs.push(await run(concurrency));
+    const seconds = (performance.now() - t0) / 1000;
+    if (timed.length !== calls * NOOP_REGIONS) throw new Error(`timed ${timed.length} COPR.EXEC calls, expected ${calls * NOOP_REGIONS}`);
+    type Sample = (typeof timed)[number];
+    const med = (f: (r: Sample) => number): number => deps.median(timed.map(f));
+    const p90 = (f: (r: Sample) => number): number => quantile(timed.map(f), 0.9);
+    const tag = `noop c=${concurrency}`;
+    const row = (part: string, f: (r: Sample) => number): void =>
+      deps.add({ group: 'coprocessor', measurement: `${tag}: ${part}`, unit: 'µs', copbench: med(f), baseline: null, baselineName: '—', ratio: null, note: `median of ${timed.length} region calls, p90 ${p90(f).toFixed(0)} µs` });
+    row('region round trip (client, COPR.EXEC sent → reply)', (r) => r.rttUs);
+    row('node queue (waiting for a worker)', (r) => r.node.queueUs);
+    row('worker hand-off (postMessage both ways)', (r) => r.node.handoffUs);
+    row('worker run (handle + pack)', (r) => r.node.runUs);
+    row('node total (arrival → reply)', (r) => r.node.nodeUs);
+    row('wire + client (round trip - node total)', (r) => r.rttUs - r.node.nodeUs);
+    const callMs = outs.map((o) => o.wallMs);
+    const reported = outs.flatMap((o) => o.regions.map((r) => r.wallUs));
+    deps.add({
+      group: 'coprocessor',
+      measurement: `${tag}: whole call over ${NOOP_REGIONS} regions, per region`,
+      unit: 'µs',
+      copbench: (deps.median(callMs) * 1000) / NOOP_REGIONS,
+      baseline: null,
+      baselineName: '—',
+      ratio: null,
+      note: `call median ${deps.median(callMs).toFixed(2)} ms, p90 ${quantile(callMs, 0.9).toFixed(2)} ms; ${(calls / seconds).toFixed(0)} calls/s, ${((calls * NOOP_REGIONS) / seconds).toFixed(0)} region calls/s; the outcome's per-region wallUs median is ${deps.median(reported).toFixed(0)} µs (includes the wait for a client slot)`,
+    });
+  }
+  deps.noteRetries('coprocessor noop', client);
+  await deps.cleanupNow('copr-noop-untime');
+  await deps.cleanupNow('copr-noop-client');
+  await deps.cleanupNow('copr-noop-cluster');
+}
+
+// ---- formatting --------------------------------------------------------------------------------
+
+function quantile(values: number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
+}
+
+function us(v: number): string {
+  return v >= 10_000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(0)} µs`;
+}
+
+function fmtBytes(b: number): string {
+  return b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(1)} MiB` : b >= 1024 ? `${(b / 1024).toFixed(1)} KiB` : `${b.toFixed(0)} B`;
+}
