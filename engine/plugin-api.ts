@@ -131,6 +131,31 @@ function view(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+// Column reads in a scan loop copy the few bytes into a scratch word and read it through a typed
+// array: a DataView per row cost ~22% of a filter's CPU. Typed arrays use the machine's byte order,
+// so this path is taken only on little-endian machines (the record layout is little-endian).
+const scratch = new ArrayBuffer(8);
+const scratchBytes = new Uint8Array(scratch);
+const scratchF64 = new Float64Array(scratch);
+const scratchI32 = new Int32Array(scratch);
+const scratchU32 = new Uint32Array(scratch);
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function readF64(b: Uint8Array, offset: number): number {
+  for (let i = 0; i < 8; i++) scratchBytes[i] = b[offset + i]!;
+  return scratchF64[0]!;
+}
+
+function readI32(b: Uint8Array, offset: number): number {
+  for (let i = 0; i < 4; i++) scratchBytes[i] = b[offset + i]!;
+  return scratchI32[0]!;
+}
+
+function readU32(b: Uint8Array, offset: number): number {
+  for (let i = 0; i < 4; i++) scratchBytes[i] = b[offset + i]!;
+  return scratchU32[0]!;
+}
+
 /**
  * Encodes and decodes records of one schema. Layout: a format byte, the fixed-width columns at
  * fixed offsets (so one column is read without decoding the rest), then each string column as a
@@ -224,11 +249,11 @@ export class RecordCodec {
     const { offset } = slot;
     switch (slot.type) {
       case 'f64':
-        return (b) => view(b).getFloat64(offset, true);
+        return LITTLE_ENDIAN ? (b) => readF64(b, offset) : (b) => view(b).getFloat64(offset, true);
       case 'i32':
-        return (b) => view(b).getInt32(offset, true);
+        return LITTLE_ENDIAN ? (b) => readI32(b, offset) : (b) => view(b).getInt32(offset, true);
       case 'u32':
-        return (b) => view(b).getUint32(offset, true);
+        return LITTLE_ENDIAN ? (b) => readU32(b, offset) : (b) => view(b).getUint32(offset, true);
       case 'bool':
         return (b) => b[offset] === 1;
       case 'string': {

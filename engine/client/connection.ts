@@ -15,8 +15,18 @@ export interface ConnectionOptions {
   /** A request without a reply for this long fails with TIMEOUT and the connection is dropped. */
   requestTimeoutMs?: number;
   maxInFlight?: number;
-  /** Wraps the socket (e.g. network emulation); must return a duplex that behaves like the socket. */
-  wrapSocket?: (socket: net.Socket) => net.Socket;
+  /**
+   * Wraps the socket (e.g. network emulation). The connection reads and writes through the wrapper;
+   * connect/error/close events and the byte counters stay on the raw socket (the real wire bytes).
+   */
+  wrapSocket?: (socket: net.Socket) => SocketLike;
+}
+
+/** What a connection needs from a (possibly wrapped) socket. `net.Socket` is one. */
+export interface SocketLike {
+  on(event: 'data', listener: (chunk: Buffer) => void): unknown;
+  write(data: Buffer): unknown;
+  destroy(): unknown;
 }
 
 interface Pending {
@@ -31,7 +41,9 @@ interface Waiting {
 }
 
 export class RespConnection {
-  private socket: net.Socket | undefined;
+  private socket: SocketLike | undefined;
+  /** The raw socket under `socket` (the same object when there is no wrapper). */
+  private raw: net.Socket | undefined;
   private connecting: Promise<void> | undefined;
   private readonly inFlight: Pending[] = [];
   private readonly waiting: Waiting[] = [];
@@ -51,11 +63,11 @@ export class RespConnection {
   }
 
   get bytesRead(): number {
-    return this.pastBytesRead + (this.socket?.bytesRead ?? 0);
+    return this.pastBytesRead + (this.raw?.bytesRead ?? 0);
   }
 
   get bytesWritten(): number {
-    return this.pastBytesWritten + (this.socket?.bytesWritten ?? 0);
+    return this.pastBytesWritten + (this.raw?.bytesWritten ?? 0);
   }
 
   /** Sends one command; resolves with its reply (error replies resolve as RespError values). */
@@ -94,6 +106,7 @@ export class RespConnection {
       raw.once('connect', () => {
         clearTimeout(timeout);
         this.socket = socket;
+        this.raw = raw;
         this.reader = new RespReader('reply');
         this.startTimer();
         resolve();
@@ -102,13 +115,17 @@ export class RespConnection {
         clearTimeout(timeout);
         if (this.socket !== socket) reject(new ClientError('UNAVAILABLE', `cannot connect to ${this.address}: ${err.message}`));
       });
-      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // A wrapper may deliver data late (emulated delay): drop what arrives after this socket closed.
+      socket.on('data', (chunk: Buffer) => {
+        if (this.socket === socket) this.onData(chunk);
+      });
       raw.on('close', () => {
         clearTimeout(timeout);
         if (this.socket === socket) {
           this.pastBytesRead += raw.bytesRead;
           this.pastBytesWritten += raw.bytesWritten;
           this.socket = undefined;
+          this.raw = undefined;
           this.fail(new ClientError('UNAVAILABLE', `connection to ${this.address} lost`));
         }
         this.connecting = undefined;

@@ -82,7 +82,9 @@ export class CoprocessorHost {
     const versionRange = args[2]!.toString('utf8');
     const regionId = toInt(args[3]!, 'region');
     const epoch = toInt(args[4]!, 'epoch');
-    const payload = args[5]!;
+    // An exact-size copy: args are slices of the socket's read buffer, and posting a slice to a
+    // worker copies the whole buffer behind it.
+    const payload = new Uint8Array(args[5]!);
     const ranges = decodeRanges(args[6]!);
     let deadlineMs = this.limits.deadlineMs;
     let maxRows = this.limits.maxRowsScanned;
@@ -173,5 +175,5 @@ function decodeRanges(arg: Buffer): WireRange[] {
   if (!Array.isArray(raw) || !raw.every((r) => Array.isArray(r) && r.length === 2 && r.every((b) => b instanceof Uint8Array))) {
     throw new CommandError('COPR_BAD_REQUEST', 'ranges must be a msgpack array of [start, end] byte strings');
   }
-  return (raw as Array<[Uint8Array, Uint8Array]>).map(([start, end]) => ({ start, end }));
+  return (raw as Array<[Uint8Array, Uint8Array]>).map(([start, end]) => ({ start: new Uint8Array(start), end: new Uint8Array(end) }));
 }
