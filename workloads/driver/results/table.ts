@@ -1,0 +1,58 @@
+/**
+ * Plain-text tables for the console summary: a header, a rule, and columns padded to their widest
+ * cell; numeric columns right-aligned.
+ */
+
+/** One column of a table. */
+export interface TableColumn<Row> {
+  /** The row property shown (also the header when `label` is absent). */
+  key: keyof Row & string;
+  label?: string;
+  /** Default: right for columns whose values are all numbers (or empty), left otherwise. */
+  align?: 'left' | 'right';
+  /** Fixed decimals for numbers (default: by magnitude, see formatNumber). */
+  decimals?: number;
+  /** Custom cell text (overrides `decimals`). */
+  format?: (value: Row[keyof Row & string], row: Row) => string;
+}
+
+/**
+ * A number for a table: integers with thousands separators; other values with `decimals`, or by
+ * magnitude (≥ 100: 1 decimal, ≥ 1: 2 decimals, else 3 significant digits); NaN as '-'.
+ */
+export function formatNumber(value: number, decimals?: number): string {
+  if (Number.isNaN(value)) return '-';
+  if (!Number.isFinite(value)) return value > 0 ? 'inf' : '-inf';
+  if (decimals !== undefined) return value.toLocaleString('en-US', { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+  if (Number.isInteger(value)) return value.toLocaleString('en-US');
+  const abs = Math.abs(value);
+  if (abs >= 100) return value.toLocaleString('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+  if (abs >= 1) return value.toFixed(2);
+  return value.toPrecision(3);
+}
+
+function cellText<Row>(column: TableColumn<Row>, row: Row): string {
+  const value = row[column.key];
+  if (column.format) return column.format(value, row);
+  if (value === null || value === undefined) return '-';
+  if (typeof value === 'number') return formatNumber(value, column.decimals);
+  return String(value);
+}
+
+/**
+ * Renders rows as a text table (lines joined by \n, no final newline). `columns` may be plain keys.
+ * Cells must not contain line breaks.
+ */
+export function formatTable<Row extends object>(rows: ReadonlyArray<Row>, columns: ReadonlyArray<TableColumn<Row> | (keyof Row & string)>): string {
+  const cols = columns.map((c): TableColumn<Row> => (typeof c === 'string' ? { key: c } : c));
+  const headers = cols.map((c) => c.label ?? c.key);
+  const cells = rows.map((row) => cols.map((c) => cellText(c, row)));
+  const right = cols.map((c) => c.align === 'right' || (c.align === undefined && rows.length > 0 && rows.every((r) => typeof r[c.key] === 'number' || r[c.key] === null || r[c.key] === undefined)));
+  const widths = cols.map((_, i) => Math.max(headers[i]!.length, ...cells.map((r) => r[i]!.length)));
+  const line = (texts: string[]): string =>
+    texts
+      .map((t, i) => (right[i] ? t.padStart(widths[i]!) : t.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
