@@ -5,9 +5,10 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
 
 export type Mode = 'pushdown' | 'client' | 'client-cached' | 'adaptive';
-export type WorkloadKindName = 'filter' | 'aggregate' | 'noop' | 'ycsb';
+export type WorkloadKindName = 'filter' | 'aggregate' | 'noop' | 'ycsb' | 'ml-train';
 
 export interface ClusterSpec {
   nodes: number;
@@ -17,12 +18,35 @@ export interface ClusterSpec {
   coprWorkers: number;
 }
 
+/**
+ * The dataset. `synthetic` (SAMPLE_SCHEMA records) has `categories`; `regression` (ml-train: d
+ * feature columns, a linear target and a logistic label, see workloads/datasets/regression.ts) has
+ * `features` and `noise` instead, and no `categories` (validated as absent; typed here so code
+ * written for the synthetic dataset keeps compiling). `flights` (the real US flights of
+ * vega-datasets, workloads/datasets/flights.ts) has `rows` = how many of the file's 3 000 000 rows
+ * (in file order) to load; `valueBytes`, `seed` and `categories` may be given but do not apply to it
+ * (validated when present, null when left out, ignored by the loader).
+ */
 export interface DatasetSpec {
-  kind: 'synthetic';
+  kind: 'synthetic' | 'regression' | 'flights';
   rows: number;
   valueBytes: number;
   seed: number;
   categories: number;
+  /** regression: feature columns f0..f{d-1}. */
+  features?: number;
+  /** regression: standard deviation of the Gaussian noise on the linear target. */
+  noise?: number;
+}
+
+/** ml-train: full-batch gradient descent (the task, `linear` or `logistic`, and `l2` sit in `request`). */
+export interface MlSpec {
+  /** Epochs at most (one full pass over the data each). */
+  epochs: number;
+  /** Step size: w ← w − learningRate · (mean gradient). */
+  learningRate: number;
+  /** Stop early once the mean loss changes by less than this between two epochs (0: never). */
+  tolerance: number;
 }
 
 export interface SweepSpec {
@@ -63,6 +87,8 @@ export interface WorkloadSpec {
   /** Regions a coprocessor call processes at once. */
   concurrency: number;
   ycsb: YcsbSpec | null;
+  /** ml-train's training parameters; may be left out (null) by other kinds. */
+  ml: MlSpec | null;
   /** Named override sets, e.g. `ci` (tiny, for tests) — chosen with `--size <name>`. */
   sizes: Record<string, Record<string, unknown>>;
 }
@@ -97,6 +123,8 @@ const list = (item: Check, minItems = 1): Check => (v, f) => {
 const scalar: Check = (v, f) => (typeof v === 'number' || typeof v === 'string' ? v : fail(f, `expected a number or string, got ${JSON.stringify(v)}`));
 const anyObject: Check = (v, f) => (v && typeof v === 'object' && !Array.isArray(v) ? v : fail(f, 'expected an object'));
 const nullable = (inner: Check): Check => (v, f) => (v === null ? null : inner(v, f));
+/** A field that may be left out of the JSON; it then validates as null. */
+const optionalNullable = (inner: Check): Check => Object.assign(nullable(inner), { optional: true });
 
 type Shape = { [field: string]: Check | Shape };
 
@@ -107,7 +135,13 @@ const object = (shape: Shape): Check => (v, f) => {
   const out: Record<string, unknown> = {};
   for (const [key, check] of Object.entries(shape)) {
     const field = f ? `${f}.${key}` : key;
-    if (!(key in input)) fail(field, 'missing');
+    if (!(key in input)) {
+      if (typeof check === 'function' && (check as { optional?: boolean }).optional) {
+        out[key] = null;
+        continue;
+      }
+      fail(field, 'missing');
+    }
     out[key] = typeof check === 'function' ? check(input[key], field) : object(check)(input[key], field);
   }
   return out;
@@ -116,9 +150,16 @@ const object = (shape: Shape): Check => (v, f) => {
 const SPEC_SHAPE: Shape = {
   name: str,
   description: str,
-  kind: oneOf('filter', 'aggregate', 'noop', 'ycsb'),
+  kind: oneOf('filter', 'aggregate', 'noop', 'ycsb', 'ml-train'),
   cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64) },
-  dataset: { kind: oneOf('synthetic'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
+  dataset: (v, f) =>
+    object(
+      (v as { kind?: unknown } | null)?.kind === 'regression'
+        ? { kind: oneOf('regression'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), features: int(1, 1024), noise: num(0, 1e6) }
+        : (v as { kind?: unknown } | null)?.kind === 'flights'
+          ? { kind: oneOf('flights'), rows: int(1, FLIGHTS_TOTAL_ROWS), valueBytes: optionalNullable(int(0, 1024 * 1024)), seed: optionalNullable(int(0)), categories: optionalNullable(int(1, 1_000_000)) }
+          : { kind: oneOf('synthetic', 'regression', 'flights'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
+    )(v, f),
   modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive')),
   request: anyObject,
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
@@ -137,6 +178,7 @@ const SPEC_SHAPE: Shape = {
       targetOpsPerSec: num(0, 1e9),
     }),
   ),
+  ml: optionalNullable(object({ epochs: int(1, 1_000_000), learningRate: num(1e-12, 1e6), tolerance: num(0, 1e9) })),
   sizes: anyObject,
 };
 
@@ -148,6 +190,8 @@ export function validateSpec(raw: unknown): WorkloadSpec {
     if (Math.abs(sum - 1) > 1e-9) fail('ycsb', `read/update/insert proportions must sum to 1, got ${sum}`);
   }
   if (spec.kind === 'ycsb' && !spec.ycsb) fail('ycsb', 'a ycsb workload needs the ycsb section');
+  if (spec.kind === 'ml-train' && !spec.ml) fail('ml', 'an ml-train workload needs the ml section (epochs, learningRate, tolerance)');
+  if (spec.kind === 'ml-train' && spec.dataset.kind !== 'regression') fail('dataset.kind', `an ml-train workload trains on the regression dataset, got '${spec.dataset.kind}'`);
   if (new Set(spec.modes).size !== spec.modes.length) fail('modes', 'lists a mode twice');
   return spec;
 }

@@ -42,8 +42,8 @@ export function* syntheticRows(options: SyntheticOptions): Generator<{ key: Buff
   }
 }
 
-/** Loads rows through the client in batches of `batchRows` (several batches in flight). */
-export async function loadRows(client: ClusterClient, rows: Iterable<{ key: Buffer; value: Buffer }>, batchRows = 2000, inFlight = 4, onProgress?: (loaded: number) => void): Promise<number> {
+/** Loads rows (sync or async) through the client in batches of `batchRows` (several batches in flight). */
+export async function loadRows(client: ClusterClient, rows: Iterable<{ key: Buffer; value: Buffer }> | AsyncIterable<{ key: Buffer; value: Buffer }>, batchRows = 2000, inFlight = 4, onProgress?: (loaded: number) => void): Promise<number> {
   let loaded = 0;
   let batch: Array<{ key: Buffer; value: Buffer }> = [];
   const running = new Set<Promise<void>>();
@@ -58,9 +58,17 @@ export async function loadRows(client: ClusterClient, rows: Iterable<{ key: Buff
     p.finally(() => running.delete(p)).catch(() => undefined);
     if (running.size >= inFlight) await Promise.race(running);
   };
-  for (const row of rows) {
-    batch.push(row);
-    if (batch.length >= batchRows) await flush();
+  if (Symbol.asyncIterator in rows) {
+    for await (const row of rows) {
+      batch.push(row);
+      if (batch.length >= batchRows) await flush();
+    }
+  } else {
+    // A plain loop for sync sources: `for await` would add a microtask per row.
+    for (const row of rows) {
+      batch.push(row);
+      if (batch.length >= batchRows) await flush();
+    }
   }
   if (batch.length > 0) await flush();
   await Promise.all(running);

@@ -1,0 +1,153 @@
+import { RecordCodec, SAMPLE_SCHEMA, definePlugin, type Schema } from '../engine/plugin-api';
+
+/**
+ * One full-batch gradient evaluation of a linear or logistic regression model at given weights.
+ * The client keeps the weights and steps them once per epoch (gradient descent):
+ *   w ← w − learningRate · gradient / n,   b ← b − learningRate · gradientBias / n.
+ */
+export interface SgdRequest {
+  schema: Schema;
+  /** Numeric feature columns (f64, i32, u32 or bool), in the order of `weights`. */
+  features: string[];
+  /** The target column: any number for `linear`; 0/1 (or a bool column) for `logistic`. */
+  target: string;
+  task: 'linear' | 'logistic';
+  weights: number[];
+  bias: number;
+  /** L2 penalty (l2/2)·‖w‖² on the weights (not the bias) added to the mean loss; default 0. */
+  l2?: number;
+}
+
+/** Per-region sums (mergeable by addition). */
+export interface SgdPartial {
+  n: number;
+  /** Σ over rows of ∂loss/∂w. */
+  gradient: number[];
+  /** Σ over rows of ∂loss/∂b. */
+  gradientBias: number;
+  /** Σ over rows of the loss: r²/2 (linear) or the log-loss (logistic). */
+  loss: number;
+  /** Rows whose predicted class (sigmoid ≥ 0.5) equals the label; 0 for linear. */
+  correct: number;
+}
+
+export interface SgdResult {
+  /** Rows seen. */
+  n: number;
+  /**
+   * Σ over rows of ∂loss/∂w, plus n·l2·w: `gradient / n` is the gradient of the mean regularised
+   * loss (what a descent step uses).
+   */
+  gradient: number[];
+  /** Σ over rows of ∂loss/∂b (the bias is not regularised). */
+  gradientBias: number;
+  /** Mean loss per row plus (l2/2)·‖w‖² (0 when n = 0). */
+  loss: number;
+  /** Logistic: fraction of rows classified correctly; linear: null. */
+  accuracy: number | null;
+}
+
+function check(request: SgdRequest): void {
+  if (request.task !== 'linear' && request.task !== 'logistic') throw new Error(`sgd: task must be 'linear' or 'logistic', got ${JSON.stringify(request.task)}`);
+  if (!Array.isArray(request.features) || request.features.length === 0) throw new Error('sgd: features must name at least one numeric column');
+  if (!Array.isArray(request.weights) || request.weights.length !== request.features.length) {
+    throw new Error(`sgd: weights must have one number per feature (${request.features.length}), got ${Array.isArray(request.weights) ? request.weights.length : JSON.stringify(request.weights)}`);
+  }
+  for (const w of [...request.weights, request.bias]) if (typeof w !== 'number' || !Number.isFinite(w)) throw new Error(`sgd: weights and bias must be finite numbers, got ${String(w)}`);
+}
+
+/** log(1 + e^z) without overflow. */
+function softplus(z: number): number {
+  return z > 0 ? z + Math.log1p(Math.exp(-z)) : Math.log1p(Math.exp(z));
+}
+
+function sigmoid(z: number): number {
+  if (z >= 0) return 1 / (1 + Math.exp(-z));
+  const e = Math.exp(z);
+  return e / (1 + e);
+}
+
+/** Linear (squared error) or logistic (log-loss) regression: per-region gradient sums, merged per epoch. */
+export default definePlugin({
+  name: 'sgd',
+  version: '1.0.0',
+  apiVersion: 1,
+  description: 'Gradient of linear (MSE/2) or logistic (log-loss) regression at given weights: per-region sums of gradient, loss and correct predictions.',
+  async handle(request: SgdRequest, ctx): Promise<SgdPartial> {
+    check(request);
+    const codec = new RecordCodec(request.schema);
+    const readers = request.features.map((f) => codec.numberAccessor(f));
+    const readTarget = codec.numberAccessor(request.target);
+    const d = readers.length;
+    const w = Float64Array.from(request.weights);
+    const x = new Float64Array(d);
+    const g = new Float64Array(d);
+    const bias = request.bias;
+    const logistic = request.task === 'logistic';
+    let n = 0;
+    let gb = 0;
+    let loss = 0;
+    let correct = 0;
+    for (const range of ctx.ranges) {
+      for await (const batch of ctx.storage.scan(range)) {
+        for (const row of batch) {
+          const v = row.value;
+          let z = bias;
+          for (let j = 0; j < d; j++) {
+            const xj = Number(readers[j]!(v)); // Number(): bool columns read as true/false
+            x[j] = xj;
+            z += w[j]! * xj;
+          }
+          const t = Number(readTarget(v));
+          let r: number;
+          if (logistic) {
+            if (t !== 0 && t !== 1) throw new Error(`sgd: logistic regression needs a 0/1 target, column '${request.target}' holds ${t}`);
+            loss += softplus(z) - t * z;
+            r = sigmoid(z) - t;
+            if ((z >= 0 ? 1 : 0) === t) correct++;
+          } else {
+            r = z - t;
+            loss += 0.5 * r * r;
+          }
+          gb += r;
+          for (let j = 0; j < d; j++) g[j]! += r * x[j]!;
+          n++;
+        }
+      }
+    }
+    return { n, gradient: Array.from(g), gradientBias: gb, loss, correct };
+  },
+  merge(parts: SgdPartial[], request: SgdRequest): SgdResult {
+    const d = request.features.length;
+    const gradient = new Array<number>(d).fill(0);
+    let n = 0;
+    let gradientBias = 0;
+    let loss = 0;
+    let correct = 0;
+    for (const p of parts) {
+      n += p.n;
+      gradientBias += p.gradientBias;
+      loss += p.loss;
+      correct += p.correct;
+      for (let j = 0; j < d; j++) gradient[j]! += p.gradient[j]!;
+    }
+    const l2 = request.l2 ?? 0;
+    let norm2 = 0;
+    for (let j = 0; j < d; j++) {
+      const wj = request.weights[j]!;
+      norm2 += wj * wj;
+      if (l2 !== 0) gradient[j]! += n * l2 * wj;
+    }
+    return {
+      n,
+      gradient,
+      gradientBias,
+      loss: n > 0 ? loss / n + (l2 / 2) * norm2 : 0,
+      accuracy: request.task === 'logistic' ? (n > 0 ? correct / n : 0) : null,
+    };
+  },
+  examples: [
+    { name: 'linear: amount ~ amount, quantity', request: { schema: SAMPLE_SCHEMA, features: ['amount', 'quantity'], target: 'amount', task: 'linear', weights: [0.5, 2], bias: 1 } },
+    { name: 'logistic: flag ~ amount, quantity with l2', request: { schema: SAMPLE_SCHEMA, features: ['amount', 'quantity'], target: 'flag', task: 'logistic', weights: [0.002, -0.1], bias: -0.5, l2: 0.01 } },
+  ],
+});

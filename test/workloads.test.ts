@@ -1,0 +1,103 @@
+/**
+ * Every workload in workloads/specs/ runs end to end in its `ci` size on a real local cluster,
+ * as a user runs it (`npm run workload <name> -- --size ci`), and leaves a complete run folder.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { specNames } from '../workloads/spec';
+
+const REPO = path.resolve(__dirname, '..');
+const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-results-'));
+
+after(() => rmSync(out, { recursive: true, force: true }));
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function workload(args: string[], timeoutMs = 180_000): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--require', path.join(REPO, 'engine/runtime/register.js'), path.join(REPO, 'workloads/driver/cli.ts'), ...args], { cwd: REPO, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, CI: 'true' } }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+function runDir(name: string): string {
+  const dir = path.join(out, name);
+  const runs = readdirSync(dir).filter((d) => d !== 'latest');
+  assert.equal(runs.length, 1, `one run folder in ${dir}`);
+  return path.join(dir, runs[0]!);
+}
+
+test('--help lists every workload in workloads/specs/ with its description', async () => {
+  const r = await workload(['--help']);
+  assert.equal(r.code, 0, r.stderr);
+  for (const name of specNames()) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
+});
+
+test('a bad spec override is an error naming the field, before anything starts', async () => {
+  const r = await workload(['filter', '-p', 'dataset.rowz=5']);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /dataset\.rowz: unknown field/);
+  const unknown = await workload(['no-such-workload']);
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.stderr, /no workload 'no-such-workload' \(known: .*filter/);
+});
+
+for (const name of specNames()) {
+  test(`workload ${name} (size ci) runs end to end and writes manifest, samples, summary and latest`, { timeout: 240_000 }, async () => {
+    const r = await workload([name, '--size', 'ci', '--out', out]);
+    assert.equal(r.code, 0, `exit ${r.code}\nstderr:\n${r.stderr.slice(-3000)}`);
+    const dir = runDir(name);
+    assert.match(r.stdout, new RegExp(`results: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+    assert.equal(manifest.spec.name, name);
+    assert.equal(manifest.size, 'ci');
+    assert.ok(manifest.machine && manifest.versions, 'manifest records machine and versions');
+    const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
+    const samples = readFileSync(path.join(dir, 'samples.csv'), 'utf8').trim().split('\n');
+    assert.ok(samples.length >= 2, 'samples.csv has a header and rows');
+    assert.ok(existsSync(path.join(out, name, 'latest')), 'latest points at the newest run');
+    if (manifest.spec.kind === 'ycsb') {
+      assert.equal(summary.ycsb[0].errors, 0);
+      assert.ok(summary.ycsb[0].opsPerSec.mean > 0);
+    } else if (manifest.spec.kind === 'ml-train') {
+      const { ml } = summary;
+      assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
+      assert.equal(ml.checks.modesAgree, true);
+      assert.ok(ml.checks.maxWeightDiffBetweenModes <= ml.checks.weightAgreementTolerance);
+      assert.equal(ml.checks.converged, true, 'the ci size converges within its epochs');
+      assert.equal(ml.checks.nearTrueWeights, true, `distance ${ml.checks.distanceToTrueWeights} vs tolerance ${ml.checks.trueWeightsTolerance}`);
+      assert.deepEqual([...new Set(ml.modes.map((m: { mode: string }) => m.mode))].sort(), [...manifest.spec.modes].sort());
+      for (const m of ml.modes) assert.ok(m.n === manifest.spec.repetitions && m.trainMs.mean > 0, `mode ${JSON.stringify(m).slice(0, 200)}`);
+      const cached = ml.modes.find((m: { mode: string }) => m.mode === 'client-cached');
+      if (cached) assert.equal(cached.laterEpochWireInBytes.mean, 0, 'client-cached reads nothing from the nodes after the pull');
+      // samples.csv: one row per epoch of every measured training, losses falling within a training.
+      const header = samples[0]!.split(',');
+      assert.deepEqual(header.slice(0, 5), ['link', 'mode', 'repetition', 'epoch', 'loss']);
+      const epochsTotal = summary.trainings.reduce((t: number, r: { epochs: number }) => t + r.epochs, 0);
+      assert.equal(samples.length - 1, epochsTotal);
+      const first = samples
+        .slice(1)
+        .map((l) => l.split(',').map((c) => c.replace(/^"(.*)"$/, '$1')))
+        .filter((c) => c[1] === 'pushdown' && c[2] === '0');
+      assert.ok(Number(first.at(-1)![4]) < Number(first[0]![4]), 'the loss fell');
+    } else {
+      assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
+      const modes = new Set(summary.points.map((p: { mode: string }) => p.mode));
+      assert.deepEqual([...modes].sort(), [...manifest.spec.modes].sort());
+      for (const p of summary.points) assert.ok(p.latencyMs.mean > 0 && p.n === manifest.spec.repetitions, `point ${JSON.stringify(p).slice(0, 200)}`);
+      if (manifest.spec.kind !== 'noop') {
+        const pushdown = summary.points.filter((p: { mode: string }) => p.mode === 'pushdown');
+        for (const p of pushdown) assert.equal(p.rowsScanned, manifest.spec.dataset.rows, 'pushdown scanned every row once');
+      }
+    }
+  });
+}

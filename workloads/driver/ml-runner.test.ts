@@ -1,0 +1,151 @@
+/**
+ * The ml-train runner on a real local cluster (3 node processes, the regression dataset spread
+ * over several regions): linear and logistic regression converge, the three modes end with the
+ * same weights, the loss goes down, and client-cached pulls the rows once while client pulls them
+ * every epoch.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { LocalCluster } from '../../engine/cluster/local-cluster';
+import { loadSpec, SpecError, type WorkloadSpec } from '../spec';
+import { ML_MODES, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
+import { Session } from './session';
+
+const ROWS = 4000;
+const BASE = [`dataset.rows=${ROWS}`, 'cluster.splitKeys=800', 'links=unlimited', 'warmup=0', 'repetitions=1'];
+const linearSpec = loadSpec('ml-train', [...BASE, 'ml.learningRate=1.5', 'ml.epochs=40'], 'ci');
+const logisticSpec = loadSpec('ml-train', [...BASE, 'request.task=logistic', 'ml.learningRate=6', 'ml.epochs=120'], 'ci');
+
+let cluster: LocalCluster;
+let session: Session;
+const silent = (line: string): void => void (process.env.ML_TEST_LOG && process.stderr.write(`${line}\n`));
+
+before(async () => {
+  cluster = await LocalCluster.start({ nodes: 3, splitKeys: 800 });
+  session = await Session.open(linearSpec, { cluster: cluster.placementAddress, log: silent });
+  await session.ensureDataset(linearSpec, { log: silent });
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const map = await session.settle(silent, 1500);
+    if (map.regions.length >= 4 && new Set(map.regions.map((r) => r.nodeId)).size >= 2) break;
+    if (Date.now() > deadline) throw new Error(`dataset did not spread: ${map.regions.length} regions`);
+  }
+});
+
+after(async () => {
+  await session?.close();
+  await cluster?.stop();
+});
+
+async function train(spec: WorkloadSpec): Promise<TrainingRun[]> {
+  const { runs } = await runMlTraining(spec, session, { log: silent });
+  assert.deepEqual(runs.map((r) => r.mode).sort(), [...ML_MODES].sort());
+  return runs;
+}
+
+function assertAgreeAndDecrease(runs: TrainingRun[]): void {
+  const [first, ...rest] = runs;
+  for (const run of rest) {
+    // Same sums in the same order: bit-identical, not merely close.
+    assert.deepEqual(run.weights, first!.weights, `${run.mode} weights equal ${first!.mode}'s`);
+    assert.equal(run.bias, first!.bias);
+    assert.deepEqual(
+      run.epochs.map((e) => e.loss),
+      first!.epochs.map((e) => e.loss),
+      `${run.mode} has the same loss curve`,
+    );
+  }
+  for (const run of runs) {
+    assert.equal(run.stoppedBy, 'tolerance', `${run.mode} converged before the epoch limit (${run.epochs.length} epochs)`);
+    for (const e of run.epochs) assert.equal(e.rowsScanned, ROWS, `${run.mode} epoch ${e.epoch} saw every row`);
+    for (let i = 1; i < run.epochs.length; i++) {
+      const [a, b] = [run.epochs[i - 1]!.loss, run.epochs[i]!.loss];
+      assert.ok(b <= a + 1e-15 * a, `${run.mode}: loss went up at epoch ${i + 1}: ${a} → ${b}`);
+    }
+    assert.ok(run.epochs[0]!.loss > 10 * run.epochs.at(-1)!.loss || run.epochs[0]!.loss - run.epochs.at(-1)!.loss > 0.2, 'the loss fell substantially');
+  }
+}
+
+test('linear regression: the three modes end with identical weights, the loss falls, and the fit is near the true weights', async () => {
+  const runs = await train(linearSpec);
+  assertAgreeAndDecrease(runs);
+  const summary = summarizeMl(linearSpec, runs);
+  assert.equal(summary.checks.modesAgree, true);
+  assert.equal(summary.checks.maxWeightDiffBetweenModes, 0);
+  assert.equal(summary.checks.converged, true);
+  assert.equal(summary.checks.nearTrueWeights, true, `distance ${summary.checks.distanceToTrueWeights} > ${summary.checks.trueWeightsTolerance}`);
+  assert.ok(summary.modes.every((m) => m.finalAccuracy === null));
+  // The noise is 0.1: the mean loss (r²/2) at the fit is about 0.1²/2.
+  assert.ok(Math.abs(summary.modes[0]!.finalLoss - 0.005) < 0.001, `final loss ${summary.modes[0]!.finalLoss}`);
+});
+
+test('logistic regression: the three modes end with identical weights, the loss falls, accuracy is high, the fit is near the true weights', async () => {
+  const runs = await train(logisticSpec);
+  assertAgreeAndDecrease(runs);
+  const summary = summarizeMl(logisticSpec, runs);
+  assert.equal(summary.checks.modesAgree, true);
+  assert.equal(summary.checks.nearTrueWeights, true, `distance ${summary.checks.distanceToTrueWeights} > ${summary.checks.trueWeightsTolerance}`);
+  const accuracy = summary.modes[0]!.finalAccuracy!;
+  // Labels are Bernoulli draws: even w* itself gets only about 80% of this dataset right.
+  assert.ok(accuracy > 0.7 && accuracy < 0.95, `accuracy ${accuracy}`);
+  assert.ok(runs[0]!.epochs[0]!.loss > 0.69 && runs[0]!.epochs[0]!.loss < 0.7, 'log-loss at zero weights is ln 2');
+});
+
+test('client-cached pulls the rows once; client pulls them every epoch; pushdown moves only partial results', async () => {
+  const runs = await train(loadSpec('ml-train', [...BASE, 'ml.learningRate=1.5', 'ml.epochs=6', 'ml.tolerance=0'], 'ci'));
+  const byMode = Object.fromEntries(runs.map((r) => [r.mode, r])) as Record<(typeof ML_MODES)[number], TrainingRun>;
+  const cached = byMode['client-cached'];
+  const client = byMode.client;
+  const pushdown = byMode.pushdown;
+  for (const run of runs) assert.equal(run.epochs.length, 6, 'tolerance 0 runs every epoch');
+  const dataBytes = ROWS * (13 + 75); // key + value per row, before protocol framing
+  assert.ok(cached.pullWireInBytes >= dataBytes, `the pull brought the rows: ${cached.pullWireInBytes} B`);
+  assert.ok(cached.epochs[0]!.clientWireInBytes >= cached.pullWireInBytes, 'the pull is counted in epoch 1');
+  assert.ok(cached.pullMs > 0 && cached.epochs[0]!.epochMs >= cached.pullMs);
+  for (const e of cached.epochs.slice(1)) {
+    assert.equal(e.clientWireInBytes, 0, `client-cached epoch ${e.epoch} read nothing from the nodes`);
+    assert.equal(e.clientWireOutBytes, 0);
+  }
+  for (const e of client.epochs) assert.ok(e.clientWireInBytes >= dataBytes, `client epoch ${e.epoch} pulled the rows again: ${e.clientWireInBytes} B`);
+  assert.ok(client.clientWireInBytes >= 6 * dataBytes);
+  for (const e of pushdown.epochs) assert.ok(e.clientWireInBytes < dataBytes / 20, `pushdown epoch ${e.epoch}: ${e.clientWireInBytes} B in`);
+  assert.ok(pushdown.nodesCpuUs > 0, 'node CPU recorded');
+});
+
+test('a learning rate too large for the data fails the run loudly instead of reporting a runaway model', async () => {
+  await assert.rejects(train(loadSpec('ml-train', [...BASE, 'ml.learningRate=5', 'ml.epochs=30'], 'ci')), /ml-train diverges in mode pushdown: the loss rose .* lower ml\.learningRate/);
+});
+
+test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train cannot run', () => {
+  const run = (mode: TrainingRun['mode'], w0: number): TrainingRun => ({
+    mode,
+    link: 'unlimited',
+    repetition: 0,
+    epochs: [{ epoch: 1, loss: 0.1, accuracy: null, gradientNorm: 1e-3, epochMs: 1, elapsedMs: 1, clientWireInBytes: 0, clientWireOutBytes: 0, clientCpuUs: 0, pluginCpuUs: 0, rowsScanned: ROWS }],
+    weights: [w0, 0, 0, 0, 0, 0, 0, 0],
+    bias: 0,
+    stoppedBy: 'epochs',
+    rows: ROWS,
+    pullMs: 0,
+    pullWireInBytes: 0,
+    totalMs: 1,
+    clientWireInBytes: 0,
+    clientWireOutBytes: 0,
+    clientCpuUs: 0,
+    nodesCpuUs: 0,
+    nodesNetInBytes: 0,
+    nodesNetOutBytes: 0,
+  });
+  const summary = summarizeMl(linearSpec, [run('pushdown', 1), run('client', 1 + 1e-6)]);
+  assert.equal(summary.checks.modesAgree, false);
+  assert.equal(summary.verdict.agree, false);
+  assert.match(summary.verdict.mismatches[0]!, /client rep 0: .*weights differ/);
+  assert.ok(Math.abs(summary.checks.maxWeightDiffBetweenModes - 1e-6) < 1e-12);
+
+  const bad = (overrides: string[], pattern: RegExp): void => assert.throws(() => mlSettings(loadSpec('ml-train', overrides, 'ci')), (err: Error) => err instanceof SpecError && pattern.test(err.message));
+  bad(['request.task=poisson'], /request\.task: must be linear or logistic/);
+  bad(['request.lr=1'], /request\.lr: unknown field/);
+  bad(['modes=pushdown,adaptive'], /modes: 'adaptive' is not available for ml-train/);
+  assert.throws(() => loadSpec('ml-train', ['dataset.kind=synthetic'], 'ci'), /dataset\.features: unknown field/);
+  assert.throws(() => loadSpec('ml-train', ['ml=null'], 'ci'), /ml: an ml-train workload needs the ml section/);
+});

@@ -1,0 +1,565 @@
+/**
+ * The `ml-train` workload: linear or logistic regression by full-batch gradient descent over the
+ * regression dataset, with the `sgd` plugin computing the gradient each epoch, in three modes:
+ *
+ * - `pushdown`: each epoch is one coprocessor call; every node sums the gradient over its regions'
+ *   rows next to the data and sends back d + 4 numbers per region;
+ * - `client`: each epoch runs the same plugin client-side, pulling every row over the wire again;
+ * - `client-cached`: the rows are pulled once (the cluster client's range scan, per region; its
+ *   time and bytes are part of the first epoch), then every epoch runs the plugin's handle + merge
+ *   in this process over the cached rows.
+ *
+ * The client keeps the weights and steps them after every epoch: w ← w − lr · gradient / n. Every
+ * mode evaluates the same per-region sums, in the same row order, merged in the same region order,
+ * so the training is deterministic and all modes end with the same weights (checked, the run fails
+ * if they differ). Per epoch it records loss, accuracy, gradient norm, wall time, wire bytes and
+ * client CPU; per training run the nodes' CPU and bytes (INFO counters).
+ */
+import { pack, unpack } from 'msgpackr';
+import { Coprocessor, splitByRegions } from '../../engine/client/coprocessor';
+import type { ClusterClient } from '../../engine/client/cluster-client';
+import { CheckedStorage, type RowSource } from '../../engine/coprocessor/checked-storage';
+import type { LoadedPlugin } from '../../engine/coprocessor/loader';
+import { compareBytes, inRange, type KeyRange, type KV, type Schema } from '../../engine/plugin-api';
+import type { SgdRequest, SgdResult } from '../../plugins/sgd';
+import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../datasets/regression';
+import { SpecError, type WorkloadSpec } from '../spec';
+import { linkFor } from './links';
+import { diffNodeStats, sampleNodes, type NodeStatsDelta } from './metrics/node-stats';
+import { meanWithCI95 } from './metrics/stats';
+import { Session } from './session';
+
+export type MlMode = 'pushdown' | 'client' | 'client-cached';
+export const ML_MODES: MlMode[] = ['pushdown', 'client', 'client-cached'];
+export type MlTask = 'linear' | 'logistic';
+
+/**
+ * Final weights of two modes may differ by at most this, relative to max(1, |w|). The computation
+ * is deterministic (same sums in the same order), so in practice they are bit-identical; the
+ * tolerance only allows for a region split between two modes' runs regrouping the sums.
+ */
+export const WEIGHT_AGREEMENT_TOLERANCE = 1e-9;
+
+/** What one training needs. */
+export interface TrainOptions {
+  task: MlTask;
+  l2: number;
+  schema: Schema;
+  features: string[];
+  target: string;
+  learningRate: number;
+  epochs: number;
+  /** Stop once |loss − previous loss| < tolerance (0: run every epoch). */
+  tolerance: number;
+  /** Regions processed at once (coprocessor calls and the cached mode's pull). */
+  concurrency: number;
+  range: { start: Buffer; end: Buffer };
+}
+
+/** One epoch: the loss etc. are evaluated at the weights the epoch starts with. */
+export interface EpochRecord {
+  epoch: number;
+  loss: number;
+  accuracy: number | null;
+  /** ‖(gradient, gradientBias) / n‖₂ at the epoch's weights. */
+  gradientNorm: number;
+  epochMs: number;
+  /** Since the training started (client-cached: the pull included). */
+  elapsedMs: number;
+  clientWireInBytes: number;
+  clientWireOutBytes: number;
+  clientCpuUs: number;
+  /**
+   * CPU of the plugin's handle: the nodes' worker threads (pushdown) or this process (client
+   * modes). Client mode times each region with the process clock while up to `concurrency`
+   * regions run at once, so there it over-counts (see Coprocessor's RegionCallStats).
+   */
+  pluginCpuUs: number;
+  rowsScanned: number;
+}
+
+export interface TrainingResult {
+  mode: MlMode;
+  epochs: EpochRecord[];
+  weights: number[];
+  bias: number;
+  stoppedBy: 'tolerance' | 'epochs';
+  /** Rows per epoch (n). */
+  rows: number;
+  /** client-cached: the pull (also inside epoch 1's numbers); 0 otherwise. */
+  pullMs: number;
+  pullWireInBytes: number;
+  totalMs: number;
+  clientWireInBytes: number;
+  clientWireOutBytes: number;
+  clientCpuUs: number;
+}
+
+/** A training run as the workload records it. */
+export interface TrainingRun extends TrainingResult {
+  link: string;
+  repetition: number;
+  nodesCpuUs: number;
+  nodesNetInBytes: number;
+  nodesNetOutBytes: number;
+}
+
+function wireBytes(client: ClusterClient): { in: number; out: number } {
+  let read = 0;
+  let written = 0;
+  for (const c of client.nodeConnections()) {
+    read += c.bytesRead;
+    written += c.bytesWritten;
+  }
+  return { in: read, out: written };
+}
+
+/** Runs `work` over `items` with at most `limit` at once; results in input order. */
+async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** Rows of one region, pulled once and kept in memory. */
+interface CachedRegion {
+  range: KeyRange;
+  batches: KV[][];
+}
+
+function memoryRows(region: CachedRegion): RowSource {
+  return {
+    get(key) {
+      const k = Buffer.from(key);
+      for (const batch of region.batches) for (const row of batch) if (Buffer.from(row.key).equals(k)) return row.value;
+      return undefined;
+    },
+    scanBatches(range, options) {
+      // sgd scans its call's range, i.e. the whole cached region: hand out the batches as pulled.
+      const whole = compareBytes(range.start, region.range.start) === 0 && compareBytes(range.end, region.range.end) === 0;
+      const batches = whole ? region.batches : region.batches.map((b) => b.filter((row) => inRange(row.key, range))).filter((b) => b.length > 0);
+      return options.reverse ? [...batches].reverse().map((b) => [...b].reverse()) : batches;
+    },
+  };
+}
+
+/** Trains on one client; the same object serves every mode. */
+export class Trainer {
+  private readonly coprocessor: Coprocessor;
+
+  constructor(private readonly client: ClusterClient) {
+    this.coprocessor = new Coprocessor(client);
+  }
+
+  /** Pulls `[start, end)` region by region through the cluster client's range scans. */
+  private async pull(options: TrainOptions): Promise<{ regions: CachedRegion[]; rows: number }> {
+    const map = await this.client.getMap();
+    const pieces = splitByRegions(map, options.range.start, options.range.end);
+    let rows = 0;
+    const regions = await pool(pieces, options.concurrency, async (piece) => {
+      const batches: KV[][] = [];
+      for await (const batch of this.client.scanBatches(piece.range.start, piece.range.end)) {
+        batches.push(batch);
+        rows += batch.length;
+      }
+      return { range: piece.range, batches };
+    });
+    return { regions, rows };
+  }
+
+  /** handle per cached region + merge, as client mode runs them (msgpack boundaries included). */
+  private async evaluateCached(plugin: LoadedPlugin, regions: CachedRegion[], request: SgdRequest): Promise<{ result: SgdResult; rowsScanned: number; pluginCpuUs: number }> {
+    const payload = pack(request);
+    const cpu0 = process.cpuUsage();
+    let rowsScanned = 0;
+    const parts: unknown[] = [];
+    for (const region of regions) {
+      const ranges = [region.range];
+      const controller = new AbortController();
+      const storage = new CheckedStorage(memoryRows(region), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
+      const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
+      parts.push(unpack(pack(partial)));
+      rowsScanned += storage.counters.rowsScanned;
+    }
+    const cpu = process.cpuUsage(cpu0);
+    return { result: plugin.plugin.merge(parts, unpack(payload)) as SgdResult, rowsScanned, pluginCpuUs: cpu.user + cpu.system };
+  }
+
+  /** Trains from zero weights until `epochs` or the loss settles; calls `onEpoch` after each epoch. */
+  async train(mode: MlMode, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
+    const d = options.features.length;
+    let weights = new Array<number>(d).fill(0);
+    let bias = 0;
+    const epochs: EpochRecord[] = [];
+    const started = process.hrtime.bigint();
+    const wire0 = wireBytes(this.client);
+    const cpu0 = process.cpuUsage();
+    let cache: { plugin: LoadedPlugin; regions: CachedRegion[] } | undefined;
+    let pullMs = 0;
+    let pullWireInBytes = 0;
+    let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
+    let rows = 0;
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const t0 = process.hrtime.bigint();
+      const w0 = wireBytes(this.client);
+      const c0 = process.cpuUsage();
+      const request: SgdRequest = { schema: options.schema, features: options.features, target: options.target, task: options.task, weights, bias, ...(options.l2 ? { l2: options.l2 } : {}) };
+      let result: SgdResult;
+      let rowsScanned: number;
+      let pluginCpuUs: number;
+      if (mode === 'client-cached') {
+        if (!cache) {
+          const plugin = await this.coprocessor.loadPlugin('sgd');
+          const pullStarted = process.hrtime.bigint();
+          const pullWire0 = wireBytes(this.client);
+          const pulled = await this.pull(options);
+          cache = { plugin, regions: pulled.regions };
+          pullMs = Number(process.hrtime.bigint() - pullStarted) / 1e6;
+          pullWireInBytes = wireBytes(this.client).in - pullWire0.in;
+        }
+        ({ result, rowsScanned, pluginCpuUs } = await this.evaluateCached(cache.plugin, cache.regions, request));
+      } else {
+        const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({ plugin: 'sgd', request, start: options.range.start, end: options.range.end, mode, concurrency: options.concurrency });
+        result = outcome.result;
+        rowsScanned = outcome.totals.rowsScanned;
+        pluginCpuUs = outcome.totals.pluginCpuUs;
+      }
+      const n = result.n;
+      if (n === 0) throw new Error(`ml-train: no rows in the dataset range (mode ${mode}); is the regression dataset loaded?`);
+      rows = n;
+      if (!Number.isFinite(result.loss)) throw new Error(`ml-train diverged in mode ${mode}: the loss is ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate})`);
+      // With a step below 2/L (L: the largest curvature of the mean loss) every gradient step
+      // lowers a convex loss; a rise beyond rounding means the step is too large and the weights
+      // run away. The computation is deterministic, so every mode would do the same: stop now.
+      const last = epochs.at(-1);
+      if (last && result.loss > last.loss * (1 + 1e-6)) {
+        throw new Error(`ml-train diverges in mode ${mode}: the loss rose from ${last.loss} to ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate}; linear regression on this dataset needs < 2, logistic < 8)`);
+      }
+      const meanGradient = result.gradient.map((g) => g / n);
+      const meanGradientBias = result.gradientBias / n;
+      weights = weights.map((w, j) => w - options.learningRate * meanGradient[j]!);
+      bias -= options.learningRate * meanGradientBias;
+      const now = process.hrtime.bigint();
+      const w1 = wireBytes(this.client);
+      const c1 = process.cpuUsage(c0);
+      const record: EpochRecord = {
+        epoch,
+        loss: result.loss,
+        accuracy: result.accuracy,
+        gradientNorm: Math.hypot(...meanGradient, meanGradientBias),
+        epochMs: Number(now - t0) / 1e6,
+        elapsedMs: Number(now - started) / 1e6,
+        clientWireInBytes: w1.in - w0.in,
+        clientWireOutBytes: w1.out - w0.out,
+        clientCpuUs: c1.user + c1.system,
+        pluginCpuUs,
+        rowsScanned,
+      };
+      epochs.push(record);
+      onEpoch?.(record);
+      const previous = epochs[epochs.length - 2];
+      if (previous && Math.abs(previous.loss - record.loss) < options.tolerance) {
+        stoppedBy = 'tolerance';
+        break;
+      }
+    }
+    const wire = wireBytes(this.client);
+    const cpu = process.cpuUsage(cpu0);
+    return {
+      mode,
+      epochs,
+      weights,
+      bias,
+      stoppedBy,
+      rows,
+      pullMs,
+      pullWireInBytes,
+      totalMs: Number(process.hrtime.bigint() - started) / 1e6,
+      clientWireInBytes: wire.in - wire0.in,
+      clientWireOutBytes: wire.out - wire0.out,
+      clientCpuUs: cpu.user + cpu.system,
+    };
+  }
+}
+
+// ---- the workload -----------------------------------------------------------------------------
+
+/** The ml-train settings of a spec (request: { task, l2 }), checked. */
+export interface MlSettings {
+  task: MlTask;
+  l2: number;
+  features: number;
+  noise: number;
+  truth: RegressionTruth;
+  options: Omit<TrainOptions, 'concurrency' | 'range'> & { concurrency: number; range: { start: Buffer; end: Buffer } };
+}
+
+export function mlSettings(spec: WorkloadSpec): MlSettings {
+  if (spec.kind !== 'ml-train' || !spec.ml) throw new SpecError(`kind: '${spec.kind}' is not ml-train`);
+  if (spec.dataset.kind !== 'regression') throw new SpecError(`dataset.kind: ml-train needs the regression dataset, got '${spec.dataset.kind}'`);
+  if (spec.sweep) throw new SpecError('sweep: ml-train has no sweep parameter (set sweep to null; vary the run with -p instead)');
+  for (const key of Object.keys(spec.request)) if (key !== 'task' && key !== 'l2') throw new SpecError(`request.${key}: unknown field (known: task, l2)`);
+  const task = spec.request.task ?? 'linear';
+  if (task !== 'linear' && task !== 'logistic') throw new SpecError(`request.task: must be linear or logistic, got ${JSON.stringify(task)}`);
+  const l2 = spec.request.l2 ?? 0;
+  if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new SpecError(`request.l2: expected a number >= 0, got ${JSON.stringify(l2)}`);
+  for (const mode of spec.modes) if (!ML_MODES.includes(mode as MlMode)) throw new SpecError(`modes: '${mode}' is not available for ml-train (available: ${ML_MODES.join(', ')})`);
+  const features = spec.dataset.features ?? DEFAULT_FEATURES;
+  const noise = spec.dataset.noise ?? DEFAULT_NOISE;
+  return {
+    task,
+    l2,
+    features,
+    noise,
+    truth: regressionTruth(spec.dataset.seed, features),
+    options: {
+      task,
+      l2,
+      schema: regressionSchema(features),
+      features: featureNames(features),
+      target: task === 'linear' ? 'y' : 'label',
+      learningRate: spec.ml.learningRate,
+      epochs: spec.ml.epochs,
+      tolerance: spec.ml.tolerance,
+      concurrency: spec.concurrency,
+      range: Session.datasetRange(),
+    },
+  };
+}
+
+export interface MlRunHooks {
+  onEpoch?(run: { link: string; mode: MlMode; repetition: number }, epoch: EpochRecord): void;
+  onRun?(run: TrainingRun): void;
+  log(line: string): void;
+}
+
+/** Epochs the run makes at most (warm-up included), for progress bars. */
+export function plannedMlEpochs(spec: WorkloadSpec): number {
+  return spec.links.length * spec.modes.length * (spec.warmup + spec.repetitions * (spec.ml?.epochs ?? 0));
+}
+
+/**
+ * For every link: `warmup` one-epoch trainings per mode (discarded), then `repetitions` trainings
+ * per mode from zero weights, modes interleaved (order reversed every other repetition).
+ */
+export async function runMlTraining(spec: WorkloadSpec, session: Session, hooks: MlRunHooks): Promise<{ runs: TrainingRun[]; peakRss: { clientBytes: number; nodesBytes: Record<string, number> } }> {
+  const settings = mlSettings(spec);
+  const modes = spec.modes as MlMode[];
+  const runs: TrainingRun[] = [];
+  const peakRss = { clientBytes: 0, nodesBytes: {} as Record<string, number> };
+  for (const linkSpec of spec.links) {
+    const link = linkFor(linkSpec);
+    const client = await session.client(link.wrapSocket);
+    try {
+      const trainer = new Trainer(client);
+      for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await trainer.train(mode, { ...settings.options, epochs: 1 });
+      for (let repetition = 0; repetition < spec.repetitions; repetition++) {
+        const order = repetition % 2 === 0 ? modes : [...modes].reverse();
+        for (const mode of order) {
+          const nodes = await session.nodes();
+          const before = await sampleNodes(nodes);
+          const result = await trainer.train(mode, settings.options, (e) => hooks.onEpoch?.({ link: link.name, mode, repetition }, e));
+          const after = await sampleNodes(nodes);
+          for (const n of after) peakRss.nodesBytes[`node${n.id}`] = Math.max(peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
+          const delta = diffNodeStats(before, after);
+          const run: TrainingRun = {
+            ...result,
+            link: link.name,
+            repetition,
+            nodesCpuUs: sum(delta, (n) => n.cpuUserUs + n.cpuSysUs),
+            nodesNetInBytes: sum(delta, (n) => n.netInBytes),
+            nodesNetOutBytes: sum(delta, (n) => n.netOutBytes),
+          };
+          runs.push(run);
+          hooks.onRun?.(run);
+          hooks.log(
+            `${link.name} ${mode} rep ${repetition}: ${result.epochs.length} epochs (${result.stoppedBy}), loss ${result.epochs.at(-1)?.loss.toPrecision(6)}, ${(result.totalMs / 1000).toFixed(2)} s, ${(result.clientWireInBytes / 1e6).toFixed(1)} MB in`,
+          );
+        }
+      }
+    } finally {
+      client.close();
+      link.close();
+    }
+  }
+  peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
+  return { runs, peakRss };
+}
+
+function sum(stats: NodeStatsDelta[], pick: (n: NodeStatsDelta) => number): number {
+  return stats.reduce((t, n) => t + pick(n), 0);
+}
+
+// ---- summary --------------------------------------------------------------------------------
+
+export interface MeanCI {
+  mean: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
+const ci = (values: number[]): MeanCI => {
+  const r = meanWithCI95(values);
+  return { mean: r.mean, ciLow: r.ciLow, ciHigh: r.ciHigh };
+};
+
+export interface MlModeSummary {
+  link: string;
+  mode: MlMode;
+  /** Training runs (repetitions). */
+  n: number;
+  epochs: number;
+  stoppedBy: 'tolerance' | 'epochs';
+  finalLoss: number;
+  finalAccuracy: number | null;
+  /** Whole training (client-cached: the pull included). */
+  trainMs: MeanCI;
+  firstEpochMs: MeanCI;
+  /** Mean time of epochs 2… (one value per run). */
+  laterEpochMs: MeanCI | null;
+  /** client-cached: the pull. */
+  pullMs: MeanCI | null;
+  clientWireInBytes: MeanCI;
+  firstEpochWireInBytes: MeanCI;
+  /** Mean wire bytes in per epoch after the first. */
+  laterEpochWireInBytes: MeanCI | null;
+  clientCpuMs: MeanCI;
+  nodesCpuMs: MeanCI;
+  /** Mean plugin CPU per epoch (see EpochRecord.pluginCpuUs). */
+  pluginCpuMsPerEpoch: MeanCI;
+  /** Mean client-mode training time / this mode's (> 1: this mode is faster than client). */
+  speedupVsClient: number | null;
+}
+
+export interface MlChecks {
+  /** Every training run stopped because the loss settled (not at the epoch limit). */
+  converged: boolean;
+  /** Largest |Δ| between any run's final weights/bias and the first run's, relative to max(1, |w|). */
+  maxWeightDiffBetweenModes: number;
+  weightAgreementTolerance: number;
+  modesAgree: boolean;
+  /** ‖(w, b) − (w*, b*)‖₂ of the final model. */
+  distanceToTrueWeights: number;
+  /** The fitted parameters' standard error for this noise, n and d (see modelGeometry). */
+  expectedStatisticalError: number;
+  /**
+   * 5 × expectedStatisticalError + 2 × (1/μ + learningRate) × (last mean-gradient norm): the
+   * statistical error of the exact optimum plus how far the model can still be from that optimum
+   * (‖w − ŵ‖ ≤ ‖∇‖/μ at the last evaluated weights, plus the last step). Null when l2 > 0 (the fit
+   * is biased on purpose).
+   */
+  trueWeightsTolerance: number | null;
+  nearTrueWeights: boolean | null;
+  /** ‖mean gradient‖ at the start of the last epoch. */
+  finalGradientNorm: number;
+}
+
+export interface MlSummary {
+  task: MlTask;
+  l2: number;
+  features: number;
+  rows: number;
+  learningRate: number;
+  maxEpochs: number;
+  tolerance: number;
+  truth: RegressionTruth;
+  model: { weights: number[]; bias: number };
+  modes: MlModeSummary[];
+  checks: MlChecks;
+  /** As query workloads report it: every mode's answer (final model) agrees. */
+  verdict: { agree: boolean; mismatches: string[] };
+}
+
+export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry): MlSummary {
+  const settings = mlSettings(spec);
+  const first = runs[0];
+  if (!first) throw new Error('ml-train: no training runs to summarize');
+  const geo = geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise });
+  const mismatches: string[] = [];
+  let maxDiff = 0;
+  for (const run of runs) {
+    const params = [...run.weights, run.bias];
+    const ref = [...first.weights, first.bias];
+    let diff = 0;
+    params.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - ref[i]!) / Math.max(1, Math.abs(ref[i]!)))));
+    maxDiff = Math.max(maxDiff, diff);
+    if (!(diff <= WEIGHT_AGREEMENT_TOLERANCE) || run.epochs.length !== first.epochs.length) {
+      mismatches.push(`${run.link} ${run.mode} rep ${run.repetition}: ${run.epochs.length} epochs, weights differ from ${first.link} ${first.mode} rep ${first.repetition} (${first.epochs.length} epochs) by ${diff.toExponential(2)} (tolerance ${WEIGHT_AGREEMENT_TOLERANCE})`);
+    }
+  }
+  const truthParams = [...settings.truth.weights, settings.truth.bias];
+  const distance = Math.hypot(...[...first.weights, first.bias].map((p, i) => p - truthParams[i]!));
+  const finalGradientNorm = first.epochs.at(-1)?.gradientNorm ?? NaN;
+  // Strong convexity: the weights the last gradient was taken at lie within ‖∇‖/μ of the optimum;
+  // the final weights are one step (lr · ‖∇‖) from those.
+  const trueWeightsTolerance = settings.l2 > 0 ? null : 5 * geo.expectedError + 2 * (1 / geo.curvature + settings.options.learningRate) * finalGradientNorm;
+
+  const modes: MlModeSummary[] = [];
+  const groups = new Map<string, TrainingRun[]>();
+  for (const run of runs) {
+    const key = `${run.link}\u0000${run.mode}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  for (const group of groups.values()) {
+    const r0 = group[0]!;
+    const later = group.filter((r) => r.epochs.length > 1);
+    const laterMean = (r: TrainingRun, pick: (e: EpochRecord) => number): number => r.epochs.slice(1).reduce((t, e) => t + pick(e), 0) / (r.epochs.length - 1);
+    const last = r0.epochs.at(-1)!;
+    modes.push({
+      link: r0.link,
+      mode: r0.mode,
+      n: group.length,
+      epochs: r0.epochs.length,
+      stoppedBy: r0.stoppedBy,
+      finalLoss: last.loss,
+      finalAccuracy: last.accuracy,
+      trainMs: ci(group.map((r) => r.totalMs)),
+      firstEpochMs: ci(group.map((r) => r.epochs[0]!.epochMs)),
+      laterEpochMs: later.length ? ci(later.map((r) => laterMean(r, (e) => e.epochMs))) : null,
+      pullMs: r0.mode === 'client-cached' ? ci(group.map((r) => r.pullMs)) : null,
+      clientWireInBytes: ci(group.map((r) => r.clientWireInBytes)),
+      firstEpochWireInBytes: ci(group.map((r) => r.epochs[0]!.clientWireInBytes)),
+      laterEpochWireInBytes: later.length ? ci(later.map((r) => laterMean(r, (e) => e.clientWireInBytes))) : null,
+      clientCpuMs: ci(group.map((r) => r.clientCpuUs / 1000)),
+      nodesCpuMs: ci(group.map((r) => r.nodesCpuUs / 1000)),
+      pluginCpuMsPerEpoch: ci(group.map((r) => r.epochs.reduce((t, e) => t + e.pluginCpuUs, 0) / r.epochs.length / 1000)),
+      speedupVsClient: null,
+    });
+  }
+  for (const m of modes) {
+    const client = modes.find((c) => c.link === m.link && c.mode === 'client');
+    m.speedupVsClient = client && m.mode !== 'client' ? client.trainMs.mean / m.trainMs.mean : null;
+  }
+  const modesAgree = mismatches.length === 0;
+  return {
+    task: settings.task,
+    l2: settings.l2,
+    features: settings.features,
+    rows: first.rows,
+    learningRate: settings.options.learningRate,
+    maxEpochs: settings.options.epochs,
+    tolerance: settings.options.tolerance,
+    truth: settings.truth,
+    model: { weights: first.weights, bias: first.bias },
+    modes,
+    checks: {
+      converged: runs.every((r) => r.stoppedBy === 'tolerance'),
+      maxWeightDiffBetweenModes: maxDiff,
+      weightAgreementTolerance: WEIGHT_AGREEMENT_TOLERANCE,
+      modesAgree,
+      distanceToTrueWeights: distance,
+      expectedStatisticalError: geo.expectedError,
+      trueWeightsTolerance,
+      nearTrueWeights: trueWeightsTolerance === null ? null : distance <= trueWeightsTolerance,
+      finalGradientNorm,
+    },
+    verdict: { agree: modesAgree, mismatches },
+  };
+}

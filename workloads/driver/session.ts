@@ -1,0 +1,142 @@
+/**
+ * The cluster side of a workload run: start the embedded cluster (or attach to a running one with
+ * `--cluster`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
+ * wait until the region layout settles, and hand out clients (one per emulated link).
+ */
+import type net from 'node:net';
+import { LocalCluster } from '../../engine/cluster/local-cluster';
+import { ClusterClient } from '../../engine/client/cluster-client';
+import type { SocketLike } from '../../engine/client/connection';
+import { decodeClusterMap, type ClusterMap } from '../../engine/placement/cluster-map';
+import { datasetFingerprint, storedFingerprint, storeFingerprint } from '../datasets/fingerprint';
+import { loadRows, syntheticKey, syntheticRows } from '../datasets/synthetic';
+import { regressionRows } from '../datasets/regression';
+import { flightsRows } from '../datasets/flights';
+import type { DatasetSpec, WorkloadSpec } from '../spec';
+
+export interface NodeAddress {
+  id: number;
+  host: string;
+  port: number;
+}
+
+export interface SessionOptions {
+  /** host:port of a running cluster's placement service; the embedded cluster when absent. */
+  cluster?: string;
+  log: (line: string) => void;
+  /** Called with rows loaded so far during the load phase. */
+  onLoadProgress?: (loaded: number, total: number) => void;
+}
+
+export interface LoadReport {
+  fingerprint: string;
+  skipped: boolean;
+  rows: number;
+  loadMs: number;
+}
+
+/** The rows of a dataset spec, in key order (all datasets use keys `row:<9-digit id>`). */
+export function datasetRows(dataset: DatasetSpec): Iterable<{ key: Buffer; value: Buffer }> | AsyncIterable<{ key: Buffer; value: Buffer }> {
+  // flights: the first `rows` rows of vega-datasets' flights-3m.parquet (valueBytes/seed/categories do not apply).
+  if (dataset.kind === 'flights') return flightsRows({ rows: dataset.rows });
+  if (dataset.kind === 'regression') return regressionRows({ rows: dataset.rows, seed: dataset.seed, valueBytes: dataset.valueBytes, features: dataset.features, noise: dataset.noise });
+  return syntheticRows({ rows: dataset.rows, seed: dataset.seed, valueBytes: dataset.valueBytes, categories: dataset.categories });
+}
+
+export class Session {
+  private constructor(
+    readonly placement: string,
+    private readonly embedded: LocalCluster | undefined,
+    private readonly admin: ClusterClient,
+  ) {}
+
+  static async open(spec: WorkloadSpec, options: SessionOptions): Promise<Session> {
+    let embedded: LocalCluster | undefined;
+    let placement = options.cluster;
+    if (!placement) {
+      options.log(`starting an embedded cluster: placement + ${spec.cluster.nodes} nodes on 127.0.0.1`);
+      embedded = await LocalCluster.start({
+        nodes: spec.cluster.nodes,
+        splitKeys: spec.cluster.splitKeys,
+        splitBytes: spec.cluster.splitBytes,
+        nodeArgs: ['--copr-workers', String(spec.cluster.coprWorkers)],
+      });
+      const failed = embedded.pluginDeployments.filter((d) => !d.ok);
+      for (const f of failed) options.log(`warning: plugin ${f.file} did not deploy: ${f.message}`);
+      placement = embedded.placementAddress;
+    }
+    const admin = await ClusterClient.connect({ placement });
+    return new Session(placement, embedded, admin);
+  }
+
+  /** Nodes as placement lists them now (for INFO sampling). */
+  async nodes(): Promise<NodeAddress[]> {
+    const map = await this.map();
+    return map.nodes.filter((n) => n.up).map((n) => ({ id: n.id, host: n.host, port: n.port }));
+  }
+
+  async map(): Promise<ClusterMap> {
+    const reply = await this.admin.placementCall(['PD.MAP']);
+    return decodeClusterMap((reply as Buffer).toString('utf8'));
+  }
+
+  /** The dataset's key range `[row:, row;)`. */
+  static datasetRange(): { start: Buffer; end: Buffer } {
+    return { start: Buffer.from('row:'), end: Buffer.from('row;') };
+  }
+
+  /** Loads the dataset unless the cluster already holds exactly this one. */
+  async ensureDataset(spec: WorkloadSpec, options: SessionOptions): Promise<LoadReport> {
+    const fingerprint = datasetFingerprint(spec.dataset);
+    if ((await storedFingerprint(this.admin)) === fingerprint) {
+      options.log(`dataset already loaded (fingerprint ${fingerprint}): skipping the load`);
+      return { fingerprint, skipped: true, rows: spec.dataset.rows, loadMs: 0 };
+    }
+    const started = Date.now();
+    // Another dataset may be there: remove its rows beyond ours (ours overwrite the rest).
+    await this.clearFrom(syntheticKey(spec.dataset.rows));
+    const rows = await loadRows(
+      this.admin,
+      datasetRows(spec.dataset),
+      2000,
+      4,
+      (loaded) => options.onLoadProgress?.(loaded, spec.dataset.rows),
+    );
+    await storeFingerprint(this.admin, fingerprint);
+    return { fingerprint, skipped: false, rows, loadMs: Date.now() - started };
+  }
+
+  private async clearFrom(start: Buffer): Promise<void> {
+    const { end } = Session.datasetRange();
+    for await (const batch of this.admin.scanBatches(start, end)) await this.admin.delMany(batch.map((r) => r.key));
+  }
+
+  /** Waits until the map stops changing (splits and moves done), up to `timeoutMs`. */
+  async settle(log: (line: string) => void, quietMs = 2000, timeoutMs = 60_000): Promise<ClusterMap> {
+    const deadline = Date.now() + timeoutMs;
+    let map = await this.map();
+    let since = Date.now();
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const next = await this.map();
+      if (next.version !== map.version) {
+        map = next;
+        since = Date.now();
+      } else if (Date.now() - since >= quietMs) {
+        break;
+      }
+    }
+    if (Date.now() >= deadline) log(`warning: the region layout was still changing after ${timeoutMs} ms; measuring anyway`);
+    return map;
+  }
+
+  /** A fresh client; its node connections go through `wrapSocket` (an emulated link) when given. */
+  client(wrapSocket?: (socket: net.Socket) => SocketLike): Promise<ClusterClient> {
+    return ClusterClient.connect({ placement: this.placement, wrapSocket });
+  }
+
+  async close(): Promise<void> {
+    this.admin.close();
+    await this.embedded?.stop();
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * Turns measured samples into the run summary: per (link, sweep point, mode) means with 95%
+ * confidence intervals and latency percentiles; per (link, point) the pushdown-vs-client speedup
+ * and wire-byte ratio; and the checksum verdict (all modes must give the same answer).
+ */
+import { LatencyRecorder } from './metrics/latency';
+import { meanWithCI95 } from './metrics/stats';
+import type { QuerySample } from './query-runner';
+import type { YcsbSample } from './ycsb-runner';
+
+export interface MeanCI {
+  mean: number;
+  ciLow: number;
+  ciHigh: number;
+}
+
+export interface QueryPointSummary {
+  link: string;
+  parameter: string;
+  point: string;
+  mode: string;
+  n: number;
+  latencyMs: MeanCI & { p50: number; p95: number; p99: number; max: number };
+  rowsScannedPerSec: MeanCI;
+  clientWireInBytes: MeanCI;
+  clientWireOutBytes: MeanCI;
+  clientCpuMs: MeanCI;
+  nodesCpuMs: MeanCI;
+  pluginCpuMs: MeanCI;
+  rowsScanned: number;
+  rowsReturned: number;
+  /** Actual selectivity: rows the query selected / rows scanned (null when the kind does not report matches). */
+  selectivity: number | null;
+  regions: number;
+  checksum: string;
+}
+
+export interface ModeComparison {
+  link: string;
+  point: string;
+  /** Mean client-mode latency / mean pushdown latency (> 1: pushdown is faster). */
+  speedup: number | null;
+  /** Client-mode wire bytes in / pushdown wire bytes in. */
+  wireBytesRatio: number | null;
+  checksumsAgree: boolean;
+}
+
+export interface ChecksumVerdict {
+  agree: boolean;
+  mismatches: string[];
+}
+
+export interface QuerySummary {
+  points: QueryPointSummary[];
+  comparisons: ModeComparison[];
+  verdict: ChecksumVerdict;
+}
+
+const ci = (values: number[]): MeanCI => {
+  const r = meanWithCI95(values);
+  return { mean: r.mean, ciLow: r.ciLow, ciHigh: r.ciHigh };
+};
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = groups.get(k);
+    if (list) list.push(item);
+    else groups.set(k, [item]);
+  }
+  return groups;
+}
+
+export function summarizeQueries(samples: QuerySample[]): QuerySummary {
+  const points: QueryPointSummary[] = [];
+  for (const group of groupBy(samples, (s) => `${s.link}\u0000${s.point}\u0000${s.mode}`).values()) {
+    const first = group[0]!;
+    const latency = new LatencyRecorder();
+    for (const s of group) latency.recordMs(s.latencyMs);
+    const l = latency.summary();
+    points.push({
+      link: first.link,
+      parameter: first.parameter,
+      point: first.point,
+      mode: first.mode,
+      n: group.length,
+      latencyMs: { ...ci(group.map((s) => s.latencyMs)), p50: l.p50Ms, p95: l.p95Ms, p99: l.p99Ms, max: l.maxMs },
+      rowsScannedPerSec: ci(group.map((s) => (s.rowsScanned / Math.max(s.latencyMs, 1e-6)) * 1000)),
+      clientWireInBytes: ci(group.map((s) => s.clientWireInBytes)),
+      clientWireOutBytes: ci(group.map((s) => s.clientWireOutBytes)),
+      clientCpuMs: ci(group.map((s) => s.clientCpuUs / 1000)),
+      nodesCpuMs: ci(group.map((s) => s.nodesCpuUs / 1000)),
+      pluginCpuMs: ci(group.map((s) => s.pluginCpuUs / 1000)),
+      rowsScanned: first.rowsScanned,
+      rowsReturned: first.rowsReturned,
+      selectivity: first.rowsMatched >= 0 && first.rowsScanned > 0 ? first.rowsMatched / first.rowsScanned : null,
+      regions: first.regions,
+      checksum: first.checksum,
+    });
+  }
+  const comparisons: ModeComparison[] = [];
+  const mismatches: string[] = [];
+  for (const group of groupBy(samples, (s) => `${s.link}\u0000${s.point}`).values()) {
+    const checksums = new Set(group.map((s) => s.checksum));
+    const where = `link ${group[0]!.link}${group[0]!.parameter ? `, ${group[0]!.parameter} ${group[0]!.point}` : ''}`;
+    if (checksums.size > 1) {
+      const byMode = [...groupBy(group, (s) => s.mode)].map(([mode, ss]) => `${mode}: ${[...new Set(ss.map((s) => s.checksum))].join('/')}`);
+      mismatches.push(`${where}: answers differ (${byMode.join('; ')})`);
+    }
+    const mean = (mode: string, pick: (s: QuerySample) => number): number | undefined => {
+      const ss = group.filter((s) => s.mode === mode);
+      return ss.length ? ss.reduce((t, s) => t + pick(s), 0) / ss.length : undefined;
+    };
+    const pushLatency = mean('pushdown', (s) => s.latencyMs);
+    const clientLatency = mean('client', (s) => s.latencyMs);
+    const pushBytes = mean('pushdown', (s) => s.clientWireInBytes);
+    const clientBytes = mean('client', (s) => s.clientWireInBytes);
+    comparisons.push({
+      link: group[0]!.link,
+      point: group[0]!.point,
+      speedup: pushLatency && clientLatency ? clientLatency / pushLatency : null,
+      wireBytesRatio: pushBytes && clientBytes ? clientBytes / pushBytes : null,
+      checksumsAgree: checksums.size === 1,
+    });
+  }
+  return { points, comparisons, verdict: { agree: mismatches.length === 0, mismatches } };
+}
+
+export interface YcsbSummary {
+  link: string;
+  n: number;
+  opsPerSec: MeanCI;
+  latencyMs: { p50: MeanCI; p95: MeanCI; p99: MeanCI; max: number };
+  errors: number;
+  clientCpuMsPerKop: MeanCI;
+  nodesCpuMsPerKop: MeanCI;
+}
+
+export function summarizeYcsb(samples: YcsbSample[]): YcsbSummary[] {
+  return [...groupBy(samples, (s) => s.link).values()].map((group) => ({
+    link: group[0]!.link,
+    n: group.length,
+    opsPerSec: ci(group.map((s) => s.opsPerSec)),
+    latencyMs: {
+      p50: ci(group.map((s) => s.latency.p50Ms)),
+      p95: ci(group.map((s) => s.latency.p95Ms)),
+      p99: ci(group.map((s) => s.latency.p99Ms)),
+      max: Math.max(...group.map((s) => s.latency.maxMs)),
+    },
+    errors: group.reduce((t, s) => t + s.errors, 0),
+    clientCpuMsPerKop: ci(group.map((s) => s.clientCpuUs / Math.max(1, s.operations))),
+    nodesCpuMsPerKop: ci(group.map((s) => s.nodesCpuUs / Math.max(1, s.operations))),
+  }));
+}
