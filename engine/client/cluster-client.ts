@@ -107,6 +107,17 @@ export class ClusterClient {
     return conn;
   }
 
+  /** Bytes read from and written to node sockets so far, over every connection this client opened. */
+  wireBytes(): { in: number; out: number } {
+    let read = 0;
+    let written = 0;
+    for (const c of this.connections.values()) {
+      read += c.bytesRead;
+      written += c.bytesWritten;
+    }
+    return { in: read, out: written };
+  }
+
   /** Every node connection opened so far (for wire byte counters). */
   nodeConnections(): RespConnection[] {
     return [...this.connections.values()];

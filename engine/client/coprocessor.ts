@@ -116,12 +116,12 @@ export class Coprocessor {
 
   async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {
     const cpu0 = process.cpuUsage();
-    const wire0 = this.wireBytes();
+    const wire0 = this.client.wireBytes();
     const t0 = process.hrtime.bigint();
     const { parts, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call) : await this.clientSide(call);
     const result = plugin.plugin.merge(parts, unpack(pack(call.request)) as Req) as Res;
     const cpu = process.cpuUsage(cpu0);
-    const wire = this.wireBytes();
+    const wire = this.client.wireBytes();
     return {
       result,
       mode: call.mode,
@@ -152,15 +152,6 @@ export class Coprocessor {
     return loaded;
   }
 
-  private wireBytes(): { in: number; out: number } {
-    let read = 0;
-    let written = 0;
-    for (const c of this.client.nodeConnections()) {
-      read += c.bytesRead;
-      written += c.bytesWritten;
-    }
-    return { in: read, out: written };
-  }
 
   // ---- pushdown ---------------------------------------------------------------------------------
 

@@ -104,15 +104,6 @@ export interface TrainingRun extends TrainingResult {
   nodesNetOutBytes: number;
 }
 
-function wireBytes(client: ClusterClient): { in: number; out: number } {
-  let read = 0;
-  let written = 0;
-  for (const c of client.nodeConnections()) {
-    read += c.bytesRead;
-    written += c.bytesWritten;
-  }
-  return { in: read, out: written };
-}
 
 /** Runs `work` over `items` with at most `limit` at once; results in input order. */
 async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
@@ -199,7 +190,7 @@ export class Trainer {
     let bias = 0;
     const epochs: EpochRecord[] = [];
     const started = process.hrtime.bigint();
-    const wire0 = wireBytes(this.client);
+    const wire0 = this.client.wireBytes();
     const cpu0 = process.cpuUsage();
     let cache: { plugin: LoadedPlugin; regions: CachedRegion[] } | undefined;
     let pullMs = 0;
@@ -208,7 +199,7 @@ export class Trainer {
     let rows = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const t0 = process.hrtime.bigint();
-      const w0 = wireBytes(this.client);
+      const w0 = this.client.wireBytes();
       const c0 = process.cpuUsage();
       const request: SgdRequest = { schema: options.schema, features: options.features, target: options.target, task: options.task, weights, bias, ...(options.l2 ? { l2: options.l2 } : {}) };
       let result: SgdResult;
@@ -218,11 +209,11 @@ export class Trainer {
         if (!cache) {
           const plugin = await this.coprocessor.loadPlugin('sgd');
           const pullStarted = process.hrtime.bigint();
-          const pullWire0 = wireBytes(this.client);
+          const pullWire0 = this.client.wireBytes();
           const pulled = await this.pull(options);
           cache = { plugin, regions: pulled.regions };
           pullMs = Number(process.hrtime.bigint() - pullStarted) / 1e6;
-          pullWireInBytes = wireBytes(this.client).in - pullWire0.in;
+          pullWireInBytes = this.client.wireBytes().in - pullWire0.in;
         }
         ({ result, rowsScanned, pluginCpuUs } = await this.evaluateCached(cache.plugin, cache.regions, request));
       } else {
@@ -247,7 +238,7 @@ export class Trainer {
       weights = weights.map((w, j) => w - options.learningRate * meanGradient[j]!);
       bias -= options.learningRate * meanGradientBias;
       const now = process.hrtime.bigint();
-      const w1 = wireBytes(this.client);
+      const w1 = this.client.wireBytes();
       const c1 = process.cpuUsage(c0);
       const record: EpochRecord = {
         epoch,
@@ -270,7 +261,7 @@ export class Trainer {
         break;
       }
     }
-    const wire = wireBytes(this.client);
+    const wire = this.client.wireBytes();
     const cpu = process.cpuUsage(cpu0);
     return {
       mode,

@@ -74,7 +74,7 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
           perOp[kind].recordUs(Number(process.hrtime.bigint() - started) / 1000);
           hooks.onOps?.(1);
         };
-        const wire0 = wireBytes(client);
+        const wire0 = client.wireBytes();
         const cpu0 = process.cpuUsage();
         const nodes = await session.nodes();
         const before = await sampleNodes(nodes);
@@ -85,7 +85,7 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
             : await runClosedLoop({ concurrency: y.clients, maxOps: y.operations, op, timeSeries: series });
         const after = await sampleNodes(nodes);
         const cpu = process.cpuUsage(cpu0);
-        const wire1 = wireBytes(client);
+        const wire1 = client.wireBytes();
         if (rep < 0) continue;
         const sample: YcsbSample = {
           link: link.name,
@@ -114,12 +114,3 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
   return samples;
 }
 
-function wireBytes(client: ClusterClient): { in: number; out: number } {
-  let read = 0;
-  let written = 0;
-  for (const c of client.nodeConnections()) {
-    read += c.bytesRead;
-    written += c.bytesWritten;
-  }
-  return { in: read, out: written };
-}
