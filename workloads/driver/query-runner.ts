@@ -70,13 +70,18 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   const notePeaks = (nodes: Array<{ id: number; rssBytes: number }>): void => {
     for (const n of nodes) peakRss.nodesBytes[`node${n.id}`] = Math.max(peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
   };
-  for (const linkSpec of spec.links) {
-    const link: LinkHandle = linkFor(linkSpec);
-    const client: ClusterClient = await session.client(link.wrapSocket);
-    const coprocessor = new Coprocessor(client);
-    try {
-      for (const point of points) {
-        const request = kind.request(spec, point);
+  // One client per link, all open for the whole run: sweep points are the outer loop and links the
+  // inner one, so warm-up and slow drift hit every link alike instead of favouring the later ones.
+  const lanes: Array<{ link: LinkHandle; client: ClusterClient; coprocessor: Coprocessor }> = [];
+  try {
+    for (const linkSpec of spec.links) {
+      const link = linkFor(linkSpec);
+      const client = await session.client(link.wrapSocket);
+      lanes.push({ link, client, coprocessor: new Coprocessor(client) });
+    }
+    for (const point of points) {
+      const request = kind.request(spec, point);
+      for (const { link, coprocessor } of lanes) {
         const call = async (mode: CoprocessorMode, repetition: number): Promise<QuerySample> => {
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
@@ -116,7 +121,9 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
           }
         }
       }
-    } finally {
+    }
+  } finally {
+    for (const { link, client } of lanes) {
       client.close();
       link.close();
     }
