@@ -9,7 +9,7 @@ import { formatHelp, parseFlags, runCli, UsageError } from '../../engine/cli/fla
 import { applyOverrides, loadSpec, readRawSpec, specNames, validateSpec, type WorkloadSpec } from '../spec';
 import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
-import { runQueries, plannedQueryCalls } from './query-runner';
+import { nodeColumns, runQueries, plannedQueryCalls } from './query-runner';
 import { runYcsb } from './ycsb-runner';
 import { Session } from './session';
 import { summarizeQueries, summarizeYcsb } from './summarize';
@@ -140,7 +140,12 @@ runCli(async () => {
       if (ml.checks.nearTrueWeights === false) log(`warning: the model is ${ml.checks.distanceToTrueWeights.toPrecision(3)} from the true weights, beyond the expected ${ml.checks.trueWeightsTolerance?.toPrecision(3)}: more epochs or another learning rate?`);
     } else {
       const bar = new Progress('measure', plannedQueryCalls(spec));
-      const { samples, peakRss } = await runQueries(spec, session, { log, onCall: () => bar.tick(1), onSample: (s) => writer.appendSample({ ...s }) });
+      const nodeIds = (await session.nodes()).map((n) => n.id).sort((a, b) => a - b);
+      const { samples, peakRss } = await runQueries(spec, session, {
+        log,
+        onCall: () => bar.tick(1),
+        onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
+      });
       bar.done();
       const summary = summarizeQueries(samples);
       writer.writeSummary({ workload: spec.name, kind: spec.kind, load, peakRss, ...summary });

@@ -35,6 +35,27 @@ export interface QuerySample {
   nodesNetInBytes: number;
   nodesNetOutBytes: number;
   checksum: string;
+  /** The node columns above, per node. */
+  byNode: NodeBreakdown[];
+}
+
+export interface NodeBreakdown {
+  id: number;
+  cpuUs: number;
+  netInBytes: number;
+  netOutBytes: number;
+}
+
+/** Per-node columns for samples.csv (`node<id>CpuUs`, `node<id>NetInBytes`, `node<id>NetOutBytes`), for a fixed list of node ids. */
+export function nodeColumns(byNode: NodeBreakdown[], nodeIds: number[]): Record<string, number | null> {
+  const columns: Record<string, number | null> = {};
+  for (const id of nodeIds) {
+    const n = byNode.find((b) => b.id === id);
+    columns[`node${id}CpuUs`] = n ? n.cpuUs : null;
+    columns[`node${id}NetInBytes`] = n ? n.netInBytes : null;
+    columns[`node${id}NetOutBytes`] = n ? n.netOutBytes : null;
+  }
+  return columns;
 }
 
 export interface QueryRunHooks {
@@ -109,6 +130,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             nodesNetInBytes: sum(nodeDelta, (n) => n.netInBytes),
             nodesNetOutBytes: sum(nodeDelta, (n) => n.netOutBytes),
             checksum: answerChecksum(outcome.result),
+            byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
           };
         };
         for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await call(mode, -1 - w);
