@@ -319,7 +319,7 @@ async function benchNoopRoundTrip(cfg: CoprBenchConfig, deps: CoprBenchDeps): Pr
       baseline: null,
       baselineName: '—',
       ratio: null,
-      note: `call median ${deps.median(callMs).toFixed(2)} ms, p90 ${quantile(callMs, 0.9).toFixed(2)} ms; ${(calls / seconds).toFixed(0)} calls/s, ${((calls * NOOP_REGIONS) / seconds).toFixed(0)} region calls/s; the outcome's per-region wallUs median is ${deps.median(reported).toFixed(0)} µs (includes the wait for a client slot)`,
+      note: `call median ${deps.median(callMs).toFixed(2)} ms, p90 ${quantile(callMs, 0.9).toFixed(2)} ms; ${(calls / seconds).toFixed(0)} calls/s, ${((calls * NOOP_REGIONS) / seconds).toFixed(0)} region calls/s; the outcome's per-region wallUs median is ${deps.median(reported).toFixed(0)} µs (timed from the send, like the round trip above)`,
     });
   }
   deps.noteRetries('coprocessor noop', client);
