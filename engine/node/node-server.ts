@@ -10,6 +10,7 @@ import { RespWriter } from '../protocol/resp';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import { RespConnection } from '../client/connection';
+import { splitHostPort } from '../client/cluster-client';
 import { NodeRouting } from './routing';
 import { subtractRanges } from './ranges';
 import { formatInfo } from './info';
@@ -87,7 +88,7 @@ export class NodeServer {
     this.onShutdown = onShutdown;
     await this.store.putMeta('nodeId', this.options.nodeId);
     this.port = await this.server.listen();
-    const [host, port] = splitAddress(this.options.placement);
+    const [host, port] = splitHostPort(this.options.placement);
     this.placementConn = new RespConnection({ host, port, adminToken: this.options.adminToken, requestTimeoutMs: 5000 });
     void this.heartbeat();
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 500);
@@ -390,7 +391,7 @@ export class NodeServer {
     const epoch = parseCount(args[2], 'epoch', Number.MAX_SAFE_INTEGER);
     const region = this.routing.ownedRegions().find((r) => r.id === regionId);
     if (!region || region.epoch !== epoch || region.state !== 'moving') throw new CommandError('EPOCH', `region ${regionId}@${epoch} is not moving out of this node`);
-    const [host, port] = splitAddress(args[3]!.toString('latin1'));
+    const [host, port] = splitHostPort(args[3]!.toString('latin1'));
     const target = new RespConnection({ host, port, adminToken: this.options.adminToken, requestTimeoutMs: 30_000 });
     try {
       let copied = 0;
@@ -536,11 +537,5 @@ function parseCount(arg: Buffer | undefined, what: string, max: number): number 
   return n;
 }
 
-export function splitAddress(address: string): [string, number] {
-  const colon = address.lastIndexOf(':');
-  const port = Number(address.slice(colon + 1));
-  if (colon <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new Error(`invalid address '${address}': expected host:port`);
-  return [address.slice(0, colon), port];
-}
 
 export type { KeyRange };

@@ -25,7 +25,7 @@ import type { SgdRequest, SgdResult } from '../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../datasets/regression';
 import { SpecError, type WorkloadSpec } from '../spec';
 import { linkFor } from './links';
-import { diffNodeStats, sampleNodes, type NodeStatsDelta } from './metrics/node-stats';
+import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
 import { meanWithCI95 } from './metrics/stats';
 import { Session } from './session';
 
@@ -364,9 +364,9 @@ export async function runMlTraining(spec: WorkloadSpec, session: Session, hooks:
             ...result,
             link: link.name,
             repetition,
-            nodesCpuUs: sum(delta, (n) => n.cpuUserUs + n.cpuSysUs),
-            nodesNetInBytes: sum(delta, (n) => n.netInBytes),
-            nodesNetOutBytes: sum(delta, (n) => n.netOutBytes),
+            nodesCpuUs: sumOverNodes(delta, (n) => n.cpuUserUs + n.cpuSysUs),
+            nodesNetInBytes: sumOverNodes(delta, (n) => n.netInBytes),
+            nodesNetOutBytes: sumOverNodes(delta, (n) => n.netOutBytes),
           };
           runs.push(run);
           hooks.onRun?.(run);
@@ -384,9 +384,6 @@ export async function runMlTraining(spec: WorkloadSpec, session: Session, hooks:
   return { runs, peakRss };
 }
 
-function sum(stats: NodeStatsDelta[], pick: (n: NodeStatsDelta) => number): number {
-  return stats.reduce((t, n) => t + pick(n), 0);
-}
 
 // ---- summary --------------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ import type { ClusterClient } from '../../engine/client/cluster-client';
 import { queryKind, type SweepValue } from '../kinds';
 import { SpecError, type WorkloadSpec } from '../spec';
 import { answerChecksum } from './checksum';
-import { diffNodeStats, sampleNodes, type NodeStats } from './metrics/node-stats';
+import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
 import { Session } from './session';
 import { linkFor, type LinkHandle } from './links';
 
@@ -125,10 +125,10 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             clientWireInBytes: outcome.wireBytesIn,
             clientWireOutBytes: outcome.wireBytesOut,
             clientCpuUs: outcome.clientCpuUs,
-            nodesCpuUs: sum(nodeDelta, (n) => n.cpuUserUs + n.cpuSysUs),
+            nodesCpuUs: sumOverNodes(nodeDelta, (n) => n.cpuUserUs + n.cpuSysUs),
             pluginCpuUs: mode === 'pushdown' ? outcome.totals.pluginCpuUs : 0,
-            nodesNetInBytes: sum(nodeDelta, (n) => n.netInBytes),
-            nodesNetOutBytes: sum(nodeDelta, (n) => n.netOutBytes),
+            nodesNetInBytes: sumOverNodes(nodeDelta, (n) => n.netInBytes),
+            nodesNetOutBytes: sumOverNodes(nodeDelta, (n) => n.netOutBytes),
             checksum: answerChecksum(outcome.result),
             byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
           };
@@ -154,6 +154,3 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   return { samples, peakRss };
 }
 
-function sum(stats: NodeStats[], pick: (n: NodeStats) => number): number {
-  return stats.reduce((total, n) => total + pick(n), 0);
-}

@@ -10,7 +10,7 @@ import { syntheticCodec, syntheticKey, syntheticRecord } from '../datasets/synth
 import { SpecError, type WorkloadSpec } from '../spec';
 import { LatencyRecorder, type LatencySummary } from './metrics/latency';
 import { runClosedLoop, runOpenLoop } from './metrics/load';
-import { diffNodeStats, sampleNodes, type NodeStats } from './metrics/node-stats';
+import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
 import { TimeSeries } from './metrics/timeseries';
 import { linkFor } from './links';
 import type { Session } from './session';
@@ -99,7 +99,7 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
           clientWireInBytes: wire1.in - wire0.in,
           clientWireOutBytes: wire1.out - wire0.out,
           clientCpuUs: cpu.user + cpu.system,
-          nodesCpuUs: diffNodeStats(before, after).reduce((t: number, n: NodeStats) => t + n.cpuUserUs + n.cpuSysUs, 0),
+          nodesCpuUs: sumOverNodes(diffNodeStats(before, after), (n) => n.cpuUserUs + n.cpuSysUs),
           series: series.points().map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })),
         };
         samples.push(sample);

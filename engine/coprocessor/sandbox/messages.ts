@@ -34,9 +34,8 @@ export interface ExecLimits {
   maxResultBytes: number;
 }
 
-export interface ExecTask {
-  type: 'exec';
-  id: number;
+/** What one plugin call needs, as the pool receives it and hands it to a worker. */
+export interface ExecPayload {
   sha256: string;
   /** Compiled plugin JavaScript (the worker caches the evaluated module by sha256). */
   js: string;
@@ -45,6 +44,11 @@ export interface ExecTask {
   request: Uint8Array;
   ranges: WireRange[];
   limits: ExecLimits;
+}
+
+export interface ExecTask extends ExecPayload {
+  type: 'exec';
+  id: number;
 }
 
 /** What the worker measured about one call. */

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CoprError, type CoprErrorCode, type ExecLimits, type ExecReply, type ExecTask, type WireRange, type WorkerStats } from './messages';
+import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerStats } from './messages';
 
 export interface PoolOptions {
   dataDir: string;
@@ -16,13 +16,7 @@ export interface PoolOptions {
   heapMb?: number;
 }
 
-export interface ExecRequest {
-  sha256: string;
-  js: string;
-  file: string;
-  request: Uint8Array;
-  ranges: WireRange[];
-  limits: ExecLimits;
+export interface ExecRequest extends ExecPayload {
   deadlineMs: number;
 }
 
@@ -161,7 +155,8 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.dispatchedNs = process.hrtime.bigint();
-      const task: ExecTask = { type: 'exec', id: job.id, sha256: job.req.sha256, js: job.req.js, file: job.req.file, request: job.req.request, ranges: job.req.ranges, limits: job.req.limits };
+      const { deadlineMs: _deadline, ...payload } = job.req;
+      const task: ExecTask = { type: 'exec', id: job.id, ...payload };
       slot.timer = setTimeout(() => {
         this.counters.deadlines++;
         this.replace(slot, 'COPR_DEADLINE', `the plugin ran past its ${job.req.deadlineMs} ms deadline; the worker was terminated and replaced`);

@@ -289,3 +289,8 @@ export class PeakRssSampler {
     return { nodes: this.tracked.map((t) => ({ ...t.peak })), processPeakRssBytes: this.processPeakRssBytes, durationMs: performance.now() - this.startedMs };
   }
 }
+
+/** A total over nodes, e.g. `sumOverNodes(deltas, (n) => n.cpuUserUs + n.cpuSysUs)`. */
+export function sumOverNodes<T>(stats: ReadonlyArray<T>, pick: (n: T) => number): number {
+  return stats.reduce((total, n) => total + pick(n), 0);
+}
