@@ -31,6 +31,9 @@ import { RecordCodec, SAMPLE_SCHEMA, type Condition } from '../engine/plugin-api
 import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
+import { benchFetchVsPipe } from './fetch';
+import { ratioAtLeast, type NewRow } from './goals';
+import { benchScaling } from './scaling';
 
 export interface CoprBenchConfig {
   quick: boolean;
@@ -42,19 +45,8 @@ export interface CoprBenchConfig {
   noopCalls?: number;
 }
 
-/** A results-table row (the shape of run.ts's ResultRow, group `coprocessor`). */
-export interface CoprRow {
-  group: 'coprocessor';
-  measurement: string;
-  unit: string;
-  copbench: number | null;
-  baseline: number | null;
-  baselineName: string;
-  ratio?: number | null;
-  copbenchSamples?: number[];
-  baselineSamples?: number[];
-  note?: string;
-}
+/** A results-table row (see bench/goals.ts). */
+export type CoprRow = NewRow;
 
 interface RawLmdb {
   root: RootDatabase;
@@ -144,7 +136,8 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
   const amount = new RecordCodec(SAMPLE_SCHEMA).numberAccessor('amount');
   const expectedMatches = rows.reduce((k, r) => k + (amount(r.value) > THRESHOLD ? 1 : 0), 0);
 
-  const raw = deps.openRaw(deps.tempDir('copr-raw'));
+  const rawDir = deps.tempDir('copr-raw');
+  const raw = deps.openRaw(rawDir);
   deps.onCleanup('copr raw lmdb', () => raw.root.close());
   await rawLoad(raw, rows);
 
@@ -238,7 +231,7 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
   const s2 = split('pushdown c2');
   const s1 = split('pushdown c1');
 
-  deps.add({ group: 'coprocessor', measurement: `filter pushdown count(amount > ${THRESHOLD}), ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(p2!), baseline: m(rs!), baselineName: rawName, copbenchSamples: p2, baselineSamples: rs, note: `target ≥ 0.8; ${expectedMatches} matches; ${wire('pushdown c2')}` });
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown count(amount > ${THRESHOLD}), ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(p2!), baseline: m(rs!), baselineName: rawName, copbenchSamples: p2, baselineSamples: rs, goal: ratioAtLeast(0.8), note: `${expectedMatches} matches; ${wire('pushdown c2')}` });
   deps.add({ group: 'coprocessor', measurement: `filter pushdown, 2 regions at a time, vs getRange + predicate`, unit: 'rows/s', copbench: m(p2!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p2, baselineSamples: rf, note: s2.note });
   deps.add({ group: 'coprocessor', measurement: `raw getRange + predicate (decode cost, no copbench)`, unit: 'rows/s', copbench: m(rf!), baseline: m(rs!), baselineName: rawName, copbenchSamples: rf, baselineSamples: rs, note: 'f64 column read in place per row' });
   deps.add({ group: 'coprocessor', measurement: `filter pushdown, 1 region at a time (one worker busy)`, unit: 'rows/s', copbench: m(p1!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p1, baselineSamples: rf, note: s1.note });
@@ -246,6 +239,13 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
   deps.add({ group: 'coprocessor', measurement: `filter client mode (rows over the wire), 2 regions at a time`, unit: 'rows/s', copbench: m(cm!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: cm, baselineSamples: rf, note: `${wire('client c2')}; pushdown: ${wire('pushdown c2')}; pushdown/client ${(m(p2!) / m(cm!)).toFixed(2)}×` });
   deps.add({ group: 'coprocessor', measurement: `aggregate pushdown amount by category, ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(ag!), baseline: m(rs!), baselineName: rawName, copbenchSamples: ag, baselineSamples: rs, note: `10 groups; ${split('aggregate').note}` });
   deps.note(`coprocessor filter dataset: ${n} rows loaded through the cluster client in ${loadSeconds.toFixed(1)} s`);
+
+  // The same cluster and rows serve the fetch-vs-pipe comparison and the linear-scaling series.
+  const matches = (v: Buffer): boolean => amount(v) > THRESHOLD;
+  await benchFetchVsPipe({ client, copr, rawDir, start: DATA_START, end: DATA_END, rows: n, filterRequest: filterReq, matches, expectedMatches, add: deps.add, onCleanup: deps.onCleanup, cleanupNow: deps.cleanupNow, sideBySide: deps.sideBySide, median: deps.median });
+  const matchesBefore = new Int32Array(n + 1);
+  rows.forEach((r, i) => (matchesBefore[i + 1] = matchesBefore[i]! + (matches(r.value) ? 1 : 0)));
+  await benchScaling({ copr, rows: n, reps: cfg.reps, filterRequest: filterReq, matchesInFirst: (k) => matchesBefore[k]!, add: deps.add, median: deps.median });
 
   await deps.cleanupNow('copr-filter-client');
   await deps.cleanupNow('copr-filter-cluster');

@@ -21,8 +21,8 @@
  * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
  * also on errors and on Ctrl-C.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -35,6 +35,9 @@ import { regionForKey, type ClusterMap, type RegionInfo } from '../engine/placem
 import { RespReader, RespWriter, RespError, encodeCommand } from '../engine/protocol/resp';
 import { NodeStore } from '../engine/storage/store';
 import { benchCoprocessor } from './coprocessor';
+import { benchMemory } from './memory';
+import { benchRedisCompare } from './redis-compare';
+import { GROUPS, goalLabel, goalStatus, type Group, type NewRow, type ResultRow } from './goals';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
@@ -50,12 +53,11 @@ const FLAGS = {
   'redis-requests': { type: 'number', help: 'redis-benchmark -n (default 50000, quick 5000)', value: '<n>' },
   'no-redis-benchmark': { type: 'boolean', help: 'skip the redis-benchmark step' },
   'copr-rows': { type: 'number', help: 'rows of the coprocessor filter dataset (default 300000, quick 60000)', value: '<n>' },
-  only: { type: 'string', help: `run only these groups, comma-separated (${'point,load,scan,redis-benchmark,micro,coprocessor'})`, value: '<groups>' },
+  only: { type: 'string', help: `run only these groups, comma-separated (${GROUPS.join(',')})`, value: '<groups>' },
+  'memory-mb': { type: 'number', help: 'size of the memory-bound fetch dataset in MiB (default 1024, quick 128)', value: '<MiB>' },
   out: { type: 'string', help: 'directory that receives <timestamp>/results.{json,md}', default: 'results/bench', value: '<dir>' },
 } as const;
 
-const GROUPS = ['point', 'load', 'scan', 'redis-benchmark', 'micro', 'coprocessor'] as const;
-type Group = (typeof GROUPS)[number];
 
 const USAGE = 'npm run bench -- [--quick] [options]';
 
@@ -75,6 +77,7 @@ interface BenchConfig {
   redisClients: number;
   runRedisBenchmark: boolean;
   coprRows: number | undefined;
+  memoryMb: number;
   /** Groups to run (all unless --only). */
   only: Group[];
   outRoot: string;
@@ -112,6 +115,7 @@ function configFrom(argv: string[]): BenchConfig | undefined {
     redisRequests: Math.round(positive('redis-requests', flags['redis-requests'], quick ? 5_000 : 50_000)),
     redisClients: 50,
     runRedisBenchmark: flags['no-redis-benchmark'] !== true,
+    memoryMb: Math.round(positive('memory-mb', flags['memory-mb'], quick ? 128 : 1024)),
     coprRows: flags['copr-rows'] === undefined ? undefined : Math.round(positive('copr-rows', flags['copr-rows'], 1)),
     only: only as Group[],
     outRoot: path.resolve(REPO_ROOT, flags.out),
@@ -120,30 +124,16 @@ function configFrom(argv: string[]): BenchConfig | undefined {
 
 // ---- results -----------------------------------------------------------------------------------
 
-/** One line of the results table. `ratio` = copbench / baseline (higher is better for copbench). */
-interface ResultRow {
-  group: Group;
-  measurement: string;
-  unit: string;
-  copbench: number | null;
-  baseline: number | null;
-  baselineName: string;
-  ratio: number | null;
-  /** Every repetition, in run order, so the spread is visible in results.json. */
-  copbenchSamples?: number[];
-  baselineSamples?: number[];
-  note?: string;
-}
-
 class Results {
   readonly rows: ResultRow[] = [];
   readonly notes: string[] = [];
 
-  add(row: Omit<ResultRow, 'ratio'> & { ratio?: number | null }): void {
+  add(row: NewRow): void {
     const ratio = row.ratio !== undefined ? row.ratio : row.copbench !== null && row.baseline !== null && row.baseline > 0 ? row.copbench / row.baseline : null;
     const full: ResultRow = { ...row, ratio };
     this.rows.push(full);
-    process.stdout.write(`  ${full.measurement}: ${fmtRate(full.copbench, full.unit)}${full.baseline !== null ? ` vs ${fmtRate(full.baseline, full.unit)} (${full.baselineName}) → ratio ${fmtRatio(full.ratio)}` : ''}\n`);
+    const goal = full.goal ? ` [goal ${goalLabel(full.goal)}: ${goalStatus(full)}]` : '';
+    process.stdout.write(`  ${full.measurement}: ${fmtRate(full.copbench, full.unit)}${full.baseline !== null ? ` vs ${fmtRate(full.baseline, full.unit)} (${full.baselineName}) → ratio ${fmtRatio(full.ratio)}` : ''}${goal}\n`);
   }
 
   note(text: string): void {
@@ -154,8 +144,9 @@ class Results {
 
 function fmtRate(v: number | null, unit: string): string {
   if (v === null) return '—';
+  if (unit === 'R²') return `${v.toFixed(4)} ${unit}`;
   const abs = Math.abs(v);
-  const s = abs >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : abs >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : abs >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : v.toFixed(1);
+  const s = abs >= 1e9 ? `${(v / 1e9).toFixed(2)}G` : abs >= 1e6 ? `${(v / 1e6).toFixed(2)}M` : abs >= 1e3 ? `${(v / 1e3).toFixed(1)}k` : abs >= 10 || v === 0 ? v.toFixed(1) : v.toPrecision(3);
   return `${s} ${unit}`;
 }
 
@@ -171,10 +162,22 @@ function median(values: number[]): number {
 }
 
 function table(rows: ResultRow[]): { text: string; markdown: string } {
-  const header = ['measurement', 'copbench', 'baseline', 'ratio', 'baseline is'];
-  const body = rows.map((r) => [r.measurement, fmtRate(r.copbench, r.unit), fmtRate(r.baseline, r.unit), fmtRatio(r.ratio), r.baselineName + (r.note ? ` (${r.note})` : '')]);
+  const header = ['measurement', 'copbench', 'baseline', 'ratio', 'goal', 'met', 'baseline is'];
+  const body = rows.map((r) => [r.measurement, fmtRate(r.copbench, r.unit), fmtRate(r.baseline, r.unit), fmtRatio(r.ratio), goalLabel(r.goal), r.goal ? goalStatus(r) : '', r.baselineName + (r.note ? ` (${r.note})` : '')]);
+  return render(header, body, [false, true, true, true, false, false, false]);
+}
+
+/** Only the rows with a goal: what the suite promises and whether this run kept it. */
+function goalsTable(rows: ResultRow[]): { text: string; markdown: string } {
+  const header = ['goal', 'measured', 'target', 'met'];
+  const body = rows
+    .filter((r) => r.goal)
+    .map((r) => [r.measurement, r.goal!.on === 'ratio' ? `${fmtRatio(r.ratio)}×` : fmtRate(r.copbench, r.unit), goalLabel(r.goal), goalStatus(r)]);
+  return render(header, body, [false, true, false, false]);
+}
+
+function render(header: string[], body: string[][], right: boolean[]): { text: string; markdown: string } {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const right = [false, true, true, true, false];
   const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   const text = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
   const esc = (c: string): string => c.replace(/\|/g, '\\|');
@@ -606,76 +609,6 @@ async function benchMicro(cfg: BenchConfig, results: Results): Promise<void> {
   });
 }
 
-// ---- 4. redis-benchmark ------------------------------------------------------------------------
-
-function onPath(command: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (!dir) continue;
-    const candidate = path.join(dir, command);
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return candidate;
-    } catch {
-      /* not here */
-    }
-  }
-  return undefined;
-}
-
-async function benchRedis(cfg: BenchConfig, results: Results, cluster: LocalCluster): Promise<void> {
-  process.stdout.write(`\nredis-benchmark against the 1-node cluster\n`);
-  if (!cfg.runRedisBenchmark) {
-    results.note('redis-benchmark skipped (--no-redis-benchmark)');
-    return;
-  }
-  const exe = onPath('redis-benchmark');
-  if (!exe) {
-    results.note('redis-benchmark is not on PATH: step skipped (install redis-tools to include it)');
-    return;
-  }
-  const node = cluster.nodes.get(1)!;
-  const args = ['-h', node.host, '-p', String(node.port), '-t', 'get,set', '-n', String(cfg.redisRequests), '-c', String(cfg.redisClients), '-q'];
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(exe, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.once('exit', (c) => {
-      clearTimeout(timer);
-      resolve({ code: c, stdout: out, stderr: err });
-    });
-  });
-  // -q prints progress with \r and one final line per test: "SET: 12345.67 requests per second, p50=0.327 msec".
-  const lines = stdout.split(/[\r\n]+/).filter((l) => /requests per second/.test(l));
-  const found = new Map<string, { rps: number; p50?: number }>();
-  for (const l of lines) {
-    const m = /^\s*(\w+):\s+([\d.]+) requests per second(?:, p50=([\d.]+) msec)?/.exec(l);
-    if (m) found.set(m[1]!.toUpperCase(), { rps: Number(m[2]), ...(m[3] ? { p50: Number(m[3]) } : {}) });
-  }
-  for (const test of ['SET', 'GET']) {
-    const r = found.get(test);
-    if (!r) continue;
-    results.add({
-      group: 'redis-benchmark',
-      measurement: `redis-benchmark ${test} (-n ${cfg.redisRequests} -c ${cfg.redisClients}) on the 1-node cluster`,
-      unit: 'req/s',
-      copbench: r.rps,
-      baseline: null,
-      baselineName: '— (no redis-server run)',
-      ratio: null,
-      ...(r.p50 !== undefined ? { note: `p50 ${r.p50} ms` } : {}),
-    });
-  }
-  if (found.size < 2) results.note(`redis-benchmark exited ${code} without both results; stdout: ${stdout.replace(/\r/g, '\n').trim().slice(-400)} stderr: ${stderr.trim().slice(-400)}`);
-  else if (stderr.trim()) results.note(`redis-benchmark stderr: ${stderr.trim().slice(0, 300)}`);
-}
-
 // ---- main --------------------------------------------------------------------------------------
 
 function machine(): Record<string, unknown> {
@@ -790,7 +723,17 @@ async function main(): Promise<number> {
       }
 
       noteRetries(results, '1-node', client1);
-      if (want('redis-benchmark')) await benchRedis(cfg, results, one);
+      if (want('redis-benchmark')) {
+        if (!cfg.runRedisBenchmark) results.note('redis-benchmark skipped (--no-redis-benchmark)');
+        else {
+          const c = cfg;
+          await benchRedisCompare(
+            { requests: c.redisRequests, clients: c.redisClients, reps: c.reps, pipelines: [1, 16] },
+            { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
+            one.nodes.get(1)!,
+          );
+        }
+      }
       await cleanup.runOne('client-1');
       await cleanup.runOne('cluster-1');
     }
@@ -814,7 +757,7 @@ async function main(): Promise<number> {
     }
 
     // ---- coprocessor: its own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop)
-    if (want('coprocessor')) {
+    if (want('coprocessor', 'fetch', 'scaling')) {
       const c = cfg;
       await benchCoprocessor(
         { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
@@ -835,6 +778,22 @@ async function main(): Promise<number> {
       );
     }
 
+    if (want('memory')) {
+      await benchMemory(
+        { sizeMb: cfg.memoryMb },
+        {
+          add: (row) => results.add(row),
+          note: (text) => results.note(text),
+          onCleanup: (name, run) => cleanup.push(name, run),
+          cleanupNow: (name) => cleanup.runOne(name),
+          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+          layoutRegions,
+          settle,
+          noteRetries: (name, client) => noteRetries(results, name, client),
+        },
+      );
+    }
+
     // Micro-benchmarks last, with no cluster processes competing for the two cores.
     if (want('micro')) await benchMicro(cfg, results);
   } catch (err) {
@@ -849,10 +808,10 @@ async function main(): Promise<number> {
   const loadAvgAtEnd = os.loadavg();
   if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
 
-  const order: ResultRow['group'][] = ['point', 'redis-benchmark', 'load', 'scan', 'coprocessor', 'micro'];
-  const rows = [...results.rows].sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group));
+  const rows = [...results.rows].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
   const { text, markdown } = table(rows);
-  process.stdout.write(`\n${text}\n`);
+  const goals = goalsTable(rows);
+  process.stdout.write(`\n${text}\n\ngoals:\n${goals.text}\n`);
   if (results.notes.length > 0) process.stdout.write(`\nnotes:\n${results.notes.map((n) => `- ${n}`).join('\n')}\n`);
 
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -867,6 +826,12 @@ async function main(): Promise<number> {
       `# copbench bench ${startedAt.toISOString()}${cfg.quick ? ' (quick)' : ''}`,
       '',
       `${os.cpus().length} cpus, node ${process.version}, ${durationSeconds.toFixed(0)} s. Ratio = copbench / baseline (higher is better for copbench); medians of ${cfg.reps} alternating repetitions.`,
+      '',
+      '## Goals',
+      '',
+      goals.markdown,
+      '',
+      '## All measurements',
       '',
       markdown,
       '',

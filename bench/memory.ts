@@ -1,0 +1,197 @@
+/**
+ * Memory bounds (group `memory`): a 1-node cluster holding `sizeMb` MiB of synthetic rows
+ * (1000-byte values; default 1 GiB), then
+ *
+ * 1. client-side fetch: a separate client process (bench/fetch-client.ts) runs `filter` in client
+ *    mode over every row; its peak RSS (getrusage) has the goal < 256 MiB; so has the node's peak
+ *    anonymous RSS while it serves the scan (/proc/<pid>/status polled every 50 ms);
+ * 2. in-node scans: `filter` and `aggregate` in pushdown over 1/16 of the rows, then over all of
+ *    them: the node's peak anonymous RSS (heaps, worker heaps, buffers) must not grow with the rows
+ *    scanned (goal: full / 1/16 < 1.25×). Total RSS is reported too, but it includes LMDB's
+ *    file-backed pages (the memory map of the data file, page cache the kernel can drop), which grow
+ *    with the data by design.
+ */
+import { readFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { ClusterClient } from '../engine/client/cluster-client';
+import { Coprocessor } from '../engine/client/coprocessor';
+import type { LocalCluster } from '../engine/cluster/local-cluster';
+import type { ClusterMap } from '../engine/placement/cluster-map';
+import { RecordCodec, SAMPLE_SCHEMA } from '../engine/plugin-api';
+import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
+import type { FilterRequest, FilterResult } from '../plugins/filter';
+import { loadRows, syntheticKey, syntheticRows } from '../workloads/datasets/synthetic';
+import { spawnBenchChild } from './child';
+import { MIB, type NewRow } from './goals';
+
+export interface MemoryBenchConfig {
+  sizeMb: number;
+}
+
+export interface MemoryBenchDeps {
+  add(row: NewRow): void;
+  note(text: string): void;
+  onCleanup(name: string, run: () => Promise<void> | void): void;
+  cleanupNow(name: string): Promise<void>;
+  startCluster(name: string, nodes: number): Promise<LocalCluster>;
+  layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void>;
+  settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap>;
+  noteRetries(name: string, client: ClusterClient): void;
+}
+
+const VALUE_BYTES = 1000;
+const REGIONS = 4;
+const LIMIT_BYTES = 256 * MIB;
+const THRESHOLD = 990;
+
+interface ProcMemory {
+  rss: number;
+  anon: number;
+  file: number;
+}
+
+function readProcMemory(pid: number): ProcMemory | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
+  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+}
+
+/** Polls a process's /proc status every `ms` and keeps the peaks (Linux only). */
+class ProcPeakSampler {
+  private timer: NodeJS.Timeout | undefined;
+  readonly peak: ProcMemory = { rss: 0, anon: 0, file: 0 };
+  samples = 0;
+
+  constructor(private readonly pid: number) {}
+
+  start(ms = 50): this {
+    this.poll();
+    this.timer = setInterval(() => this.poll(), ms);
+    return this;
+  }
+
+  private poll(): void {
+    const m = readProcMemory(this.pid);
+    if (!m) return;
+    this.samples++;
+    this.peak.rss = Math.max(this.peak.rss, m.rss);
+    this.peak.anon = Math.max(this.peak.anon, m.anon);
+    this.peak.file = Math.max(this.peak.file, m.file);
+  }
+
+  stop(): ProcMemory {
+    if (this.timer) clearInterval(this.timer);
+    this.poll();
+    return { ...this.peak };
+  }
+}
+
+const mib = (b: number): string => `${(b / MIB).toFixed(0)} MiB`;
+
+export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps): Promise<void> {
+  const rows = Math.max(REGIONS * 10, Math.floor((cfg.sizeMb * MIB) / (syntheticKey(0).length + VALUE_BYTES)));
+  const start = syntheticKey(0);
+  const end = syntheticKey(rows);
+  process.stdout.write(`\nmemory: ${rows} rows × ${VALUE_BYTES}-byte values (${cfg.sizeMb} MiB) in ${REGIONS} regions on 1 node\n`);
+  if (readProcMemory(process.pid) === undefined) {
+    deps.note('memory group skipped: /proc/<pid>/status is not readable on this platform');
+    return;
+  }
+  const cluster = await deps.startCluster('memory-cluster', 1);
+  const nodePid = cluster.nodes.get(1)!.pid;
+  await deps.layoutRegions(cluster, Array.from({ length: REGIONS - 1 }, (_, i) => syntheticKey(Math.floor(((i + 1) * rows) / REGIONS))), () => 1);
+  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
+  deps.onCleanup('memory-client', () => client.close());
+  await deps.settle(client, cluster);
+
+  // Load, counting the filter's matches on the way (the dataset is never held in memory).
+  const amount = new RecordCodec(SAMPLE_SCHEMA).numberAccessor('amount');
+  let expectedMatches = 0;
+  function* counted(): Generator<{ key: Buffer; value: Buffer }> {
+    for (const row of syntheticRows({ rows, seed: 7, valueBytes: VALUE_BYTES })) {
+      if (amount(row.value) > THRESHOLD) expectedMatches++;
+      yield row;
+    }
+  }
+  const loadT0 = performance.now();
+  let lastReport = loadT0;
+  await loadRows(client, counted(), 1000, 4, (loaded) => {
+    if (performance.now() - lastReport > 5000) {
+      lastReport = performance.now();
+      process.stdout.write(`  loaded ${loaded} / ${rows} rows\n`);
+    }
+  });
+  const loadSeconds = (performance.now() - loadT0) / 1000;
+  deps.note(`memory dataset: ${rows} rows (${cfg.sizeMb} MiB) loaded in ${loadSeconds.toFixed(1)} s (${((cfg.sizeMb / loadSeconds) || 0).toFixed(0)} MiB/s)`);
+  const atRest = readProcMemory(nodePid)!;
+
+  const filterReq: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
+
+  // 1. Client-side fetch in a process of its own (first, so the node's peaks are its serving's own).
+  const fetcher = spawnBenchChild('fetch-client.ts', [cluster.placementAddress, start.toString('hex'), end.toString('hex'), JSON.stringify(filterReq)]);
+  deps.onCleanup('memory-fetch-client', () => fetcher.stop());
+  const ready = await fetcher.nextMessage<{ rssBytes: number; peakRssBytes: number }>(60_000);
+  const serving = new ProcPeakSampler(nodePid).start();
+  const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number }>();
+  const servingPeak = serving.stop();
+  await deps.cleanupNow('memory-fetch-client');
+  if (done.rows !== rows || done.count !== expectedMatches) throw new Error(`client-side fetch saw ${done.rows} rows, counted ${done.count}; expected ${rows}, ${expectedMatches}`);
+  const limitGoal = { on: 'value' as const, op: '<' as const, target: LIMIT_BYTES / MIB, label: `< ${LIMIT_BYTES / MIB} MiB` };
+  deps.add({
+    group: 'memory',
+    measurement: `client peak RSS, client-side fetch (filter, client mode) of ${cfg.sizeMb} MiB`,
+    unit: 'MiB',
+    copbench: done.peakRssBytes / MIB,
+    baseline: null,
+    baselineName: '—',
+    ratio: null,
+    goal: limitGoal,
+    note: `separate process; ${mib(ready.rssBytes)} after connecting; ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s)`,
+  });
+  deps.add({
+    group: 'memory',
+    measurement: `node peak anonymous RSS while serving that fetch (SCANRANGE)`,
+    unit: 'MiB',
+    copbench: servingPeak.anon / MIB,
+    baseline: atRest.anon / MIB,
+    baselineName: 'the node at rest after the load',
+    goal: limitGoal,
+    note: `peak total RSS ${mib(servingPeak.rss)} (file-backed ${mib(servingPeak.file)})`,
+  });
+
+  // 2. In-node scans: 1/16 of the rows, then all of them. Bounded means the peak does not grow with
+  //    the rows scanned (worker heaps are capped by config, LMDB pages are file-backed).
+  const copr = new Coprocessor(client);
+  const aggReq: AggregateRequest = { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' };
+  const scanPeak = async (upTo: number): Promise<{ peak: ProcMemory; seconds: number }> => {
+    const sampler = new ProcPeakSampler(nodePid).start();
+    const t0 = performance.now();
+    const stop = syntheticKey(upTo);
+    const f = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: filterReq, start, end: stop, mode: 'pushdown', concurrency: 2 });
+    const a = await copr.run<AggregateRequest, GroupResult[]>({ plugin: 'aggregate', request: aggReq, start, end: stop, mode: 'pushdown', concurrency: 2 });
+    const seconds = (performance.now() - t0) / 1000;
+    if (f.totals.rowsScanned !== upTo || a.result.reduce((n, g) => n + g.count, 0) !== upTo) throw new Error(`in-node scans over ${upTo} rows scanned ${f.totals.rowsScanned} / grouped ${a.totals.rowsScanned}`);
+    if (upTo === rows && f.result.count !== expectedMatches) throw new Error(`in-node filter counted ${f.result.count}, expected ${expectedMatches}`);
+    return { peak: sampler.stop(), seconds };
+  };
+  const small = await scanPeak(Math.floor(rows / 16));
+  const full = await scanPeak(rows);
+  deps.add({
+    group: 'memory',
+    measurement: `node peak anonymous RSS, in-node filter + aggregate over all ${cfg.sizeMb} MiB`,
+    unit: 'MiB',
+    copbench: full.peak.anon / MIB,
+    baseline: small.peak.anon / MIB,
+    baselineName: `the same scans over 1/16 of the rows (${(cfg.sizeMb / 16).toFixed(0)} MiB), run first`,
+    goal: { on: 'ratio', op: '<', target: 1.25, label: '< 1.25× (bounded)' },
+    note: `${full.peak.anon / MIB < LIMIT_BYTES / MIB ? 'under' : 'over'} ${LIMIT_BYTES / MIB} MiB; peak total RSS ${mib(full.peak.rss)} of which LMDB file-backed pages (the mapped data file, reclaimable page cache) ${mib(full.peak.file)}; ${((2 * rows) / full.seconds / 1e6).toFixed(2)} M rows/s`,
+  });
+  deps.noteRetries('memory', client);
+  await deps.cleanupNow('memory-client');
+  await deps.cleanupNow('memory-cluster');
+}

@@ -1,0 +1,53 @@
+/**
+ * The minimal fetch pipe the client-side fetch is compared with (bench/fetch.ts): a separate process
+ * (like a node) that opens an LMDB environment, and for every connection streams the rows of
+ * `[start, end)` as RESP bulk strings (key, value, key, value, ...) then a null bulk, with socket
+ * backpressure. No requests per batch, no routing, no region checks: lmdb getRange → encode →
+ * loopback TCP, nothing else.
+ *
+ * Usage (spawned by the bench): pipe-server.ts <lmdb dir> <start hex> <end hex>; prints
+ * `{"port":n}` once listening and exits when stdin closes.
+ */
+import net from 'node:net';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { RespWriter } from '../engine/protocol/resp';
+
+const [dir, startHex, endHex] = process.argv.slice(2);
+if (!dir || startHex === undefined || endHex === undefined) {
+  process.stderr.write('usage: pipe-server.ts <lmdb dir> <start hex> <end hex>\n');
+  process.exit(2);
+}
+// Opened with NodeStore's options, so reads see the same layout a node reads.
+const root = open({ path: dir, maxDbs: 4, mapSize: 64 * 1024 * 1024 * 1024, separateFlushed: true } as never) as RootDatabase;
+const rows = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' }) as unknown as Database<Buffer, Buffer>;
+const start = Buffer.from(startHex, 'hex');
+const end = Buffer.from(endHex, 'hex');
+const CHUNK_BYTES = 64 * 1024;
+
+async function stream(socket: net.Socket): Promise<void> {
+  let out = new RespWriter(CHUNK_BYTES * 2);
+  for (const { key, value } of rows.getRange({ start, end })) {
+    out.bulk(key as Buffer).bulk(value as Buffer);
+    if (out.length >= CHUNK_BYTES) {
+      const ok = socket.write(out.take());
+      out = new RespWriter(CHUNK_BYTES * 2);
+      if (!ok) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+  }
+  out.bulk(null);
+  socket.write(out.take());
+}
+
+const server = net.createServer((socket) => {
+  socket.setNoDelay(true);
+  socket.on('error', () => socket.destroy());
+  // One byte from the client starts a stream (so the client times from its own request).
+  socket.on('data', () => {
+    void stream(socket).catch(() => socket.destroy());
+  });
+});
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ port: (server.address() as net.AddressInfo).port })}\n`);
+});
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();
