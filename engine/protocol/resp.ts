@@ -44,6 +44,8 @@ const CR = 13;
 const LF = 10;
 const EMPTY = Buffer.alloc(0);
 const INCOMPLETE = Symbol('incomplete');
+/** Outputs up to this size are copied out of a RespWriter (Buffer.allocUnsafe pools below 4 KiB). */
+const SMALL_TAKE_BYTES = 4096;
 
 interface OpenArray {
   items: RespValue[];
@@ -145,6 +147,30 @@ export class RespReader {
     return line;
   }
 
+  /** The signed decimal of a `$` or `*` header line (the type byte already consumed), as readLine + readInteger would. */
+  private readSizeLine(): number | typeof INCOMPLETE {
+    const buf = this.buf;
+    const start = this.pos;
+    const end = buf.indexOf(LF, start);
+    if (end < 0 || end - start > this.limits.maxLineBytes) {
+      // Let readLine report the incomplete or over-long line exactly as for other types.
+      const line = this.readLine();
+      return line === INCOMPLETE ? INCOMPLETE : this.readInteger(line, buf[start - 1] === 0x24 ? 'bulk length' : 'multibulk length');
+    }
+    const lineEnd = end > start && buf[end - 1] === CR ? end - 1 : end;
+    let i = start;
+    const negative = i < lineEnd && buf[i] === 0x2d; /* '-' */
+    if (negative) i++;
+    let n = lineEnd - i >= 1 && lineEnd - i <= 18 ? 0 : NaN;
+    for (; i < lineEnd && n === n; i++) {
+      const digit = buf[i]! - 0x30;
+      n = digit >= 0 && digit <= 9 ? n * 10 + digit : NaN;
+    }
+    if (n !== n) return this.readInteger(buf.toString('latin1', start, lineEnd), buf[start - 1] === 0x24 ? 'bulk length' : 'multibulk length');
+    this.pos = end + 1;
+    return negative ? -n : n;
+  }
+
   private readInteger(line: string, what: string): number {
     if (!/^-?\d{1,18}$/.test(line)) throw new RespProtocolError(`Protocol error: invalid ${what} '${line.slice(0, 32)}'`);
     return Number(line);
@@ -175,7 +201,10 @@ export class RespReader {
     const type = this.buf[this.pos]!;
     const headerStart = this.pos;
     this.pos++;
-    const line = this.readLine();
+    // Bulk and array headers (all of a request, most of a reply) are parsed from the bytes: making
+    // a string of every header and matching it with a regex showed in the node's GET/SET profile.
+    const sized = type === 0x24 /* '$' */ || type === 0x2a; /* '*' */
+    const line = sized ? this.readSizeLine() : this.readLine();
     if (line === INCOMPLETE) {
       this.pos = headerStart;
       this.needBytes += 1;
@@ -184,7 +213,7 @@ export class RespReader {
     const inRequestArray = this.mode === 'request';
     switch (type) {
       case 0x24 /* '$' */: {
-        const length = this.readInteger(line, 'bulk length');
+        const length = line as number;
         if (length === -1 && !inRequestArray) return null;
         if (length < 0) throw new RespProtocolError('Protocol error: invalid bulk length');
         if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`Protocol error: bulk length ${length} over the limit of ${this.limits.maxBulkBytes}`);
@@ -201,7 +230,7 @@ export class RespReader {
         return data;
       }
       case 0x2a /* '*' */: {
-        const length = this.readInteger(line, 'multibulk length');
+        const length = line as number;
         if (length === -1 && !inRequestArray) return null;
         if (length < 0) throw new RespProtocolError('Protocol error: invalid multibulk length');
         if (length > this.limits.maxArrayLength) throw new RespProtocolError(`Protocol error: array of ${length} over the limit of ${this.limits.maxArrayLength}`);
@@ -212,11 +241,11 @@ export class RespReader {
         if (inRequestArray) throw new RespProtocolError(`Protocol error: expected '$', got '${String.fromCharCode(type)}'`);
         switch (type) {
           case 0x2b /* '+' */:
-            return line;
+            return line as string;
           case 0x2d /* '-' */:
-            return new RespError(line);
+            return new RespError(line as string);
           case 0x3a /* ':' */:
-            return this.readInteger(line, 'integer');
+            return this.readInteger(line as string, 'integer');
           default:
             throw new RespProtocolError(`Protocol error: unknown type byte 0x${type.toString(16)}`);
         }
@@ -311,10 +340,21 @@ export class RespWriter {
     return this;
   }
 
-  /** Returns the written bytes (a copy-free view) and resets the writer. */
+  /**
+   * Returns the written bytes and resets the writer. Small outputs (a point reply, a GET request)
+   * are copied into an exact-size buffer from Node's pool and the writer keeps its buffer for the
+   * next command: handing the buffer over made every small reply cost a fresh 16 KiB allocation,
+   * which the node's GET/SET profile showed as GC time. Larger outputs are handed over copy-free
+   * and the next write starts a fresh buffer, so `out` stays valid while a socket still holds it.
+   */
   take(): Buffer {
+    if (this.len <= SMALL_TAKE_BYTES) {
+      const out = Buffer.allocUnsafe(this.len);
+      this.buf.copy(out, 0, 0, this.len);
+      this.len = 0;
+      return out;
+    }
     const out = this.buf.subarray(0, this.len);
-    // The next write starts a fresh buffer: `out` stays valid while the socket still holds it.
     this.buf = EMPTY;
     this.len = 0;
     return out;
