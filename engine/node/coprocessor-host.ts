@@ -113,6 +113,7 @@ export class CoprocessorHost {
       }
     }
     if (loaded.plugin.writes && region.state !== 'serving') throw new CommandError('TRYAGAIN', `region ${regionId} is moving; a writing plugin must wait`);
+    const releasesAtStart = this.routing.releases;
     const run = this.pool
       .exec({
         sha256: loaded.artifact.sha256,
@@ -125,6 +126,12 @@ export class CoprocessorHost {
       })
       .then(
         (outcome): Reply => {
+          // The region may have moved out while the plugin scanned, and its rows been deleted here
+          // under the scan: the partial could then miss rows. If any range left this node during
+          // the call, the region must still be ours at the same epoch, else the client gets
+          // EPOCH/MOVED and retries on the new owner. (Writing calls need no check: a move waits
+          // for them before it starts.)
+          if (!loaded.plugin.writes && this.routing.releases !== releasesAtStart) this.routing.forRegionRequest(regionId, epoch, { start: Buffer.from(ranges[0]!.start), end: Buffer.from(ranges[0]!.end) });
           const stats: NodeCallStats = { ...outcome.stats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000 };
           return [Buffer.from(outcome.partial.buffer, outcome.partial.byteOffset, outcome.partial.byteLength), JSON.stringify(stats), `${loaded.artifact.name}@${loaded.artifact.version}`, loaded.artifact.sha256];
         },

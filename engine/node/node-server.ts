@@ -187,12 +187,15 @@ export class NodeServer {
       const heldAfter = [...this.routing.ownedRegions(map), ...this.routing.importingRegions(map)];
       const newlyImporting = this.routing.importingRegions(map).filter((r) => !this.routing.importingRegions(before).some((b) => b.id === r.id));
       const startedMovingOut = this.routing.ownedRegions(map).filter((r) => r.state === 'moving');
+      // Rows of ranges we gave away, or stale rows where an import is about to land, are deleted.
+      const stale = [...subtractRanges(heldBefore, heldAfter), ...newlyImporting.map((r) => ({ start: r.start, end: r.end }))];
       this.routing.install(map);
+      // Counted with the install, before any row is deleted: a coprocessor call running now
+      // re-checks its region when it ends (see CoprocessorHost.exec).
+      if (stale.length > 0) this.routing.releases++;
       // Size bookkeeping is per region incarnation: a split or a move (new epoch) starts it afresh.
       for (const r of this.routing.ownedRegions(map)) if (!before || !before.regions.some((b) => b.id === r.id && b.epoch === r.epoch && b.nodeId === this.options.nodeId)) this.sizes.delete(r.id);
       if (startedMovingOut.length > 0) await Promise.allSettled([...this.inFlightWrites]);
-      // Rows of ranges we gave away, or stale rows where an import is about to land, are deleted.
-      const stale = [...subtractRanges(heldBefore, heldAfter), ...newlyImporting.map((r) => ({ start: r.start, end: r.end }))];
       for (const range of stale) await this.store.clearRange(range);
     };
     const next = this.mapChain.then(run, run);

@@ -8,6 +8,11 @@ import type { KeyRange } from '../storage/store';
 
 export class NodeRouting {
   private map: ClusterMap | undefined;
+  /**
+   * Counts map installs that take key ranges away from this node (a region moved out). Their rows
+   * are deleted right after, so a read that ran across such an install may have missed rows.
+   */
+  releases = 0;
 
   constructor(readonly nodeId: number) {}
 
