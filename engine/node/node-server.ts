@@ -312,16 +312,11 @@ export class NodeServer {
     if (reverse) return this.scanReverse(start, end, limit, maxBytes, regionRef);
     const region = regionRef ? this.routing.forRegionRequest(regionRef.id, regionRef.epoch, { start, end }) : this.routing.forScanStart(start);
     const clippedEnd = minEnd(end, region.end);
-    let rows = 0;
-    let bytes = 0;
-    let last: Buffer | undefined;
     const body = new RespWriter(64 * 1024);
-    for (const row of this.store.scan({ start, end: clippedEnd }, { limit, maxBytes })) {
-      body.bulk(row.key).bulk(row.value);
-      rows++;
-      bytes += row.key.length + row.value.length;
-      last = row.key;
-    }
+    // Values are views valid during the callback only: they are copied into the reply right away.
+    const { rows, bytes, last } = this.store.scanViews({ start, end: clippedEnd }, { limit, maxBytes }, (key, value) => {
+      body.bulk(key).bulk(value);
+    });
     let next: Buffer;
     if (last && (rows >= limit || bytes >= maxBytes)) next = Buffer.concat([last, ZERO_BYTE]);
     else if (endReaches(region.end, end)) next = EMPTY;

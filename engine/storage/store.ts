@@ -55,12 +55,15 @@ export function checkKey(key: Buffer): void {
 export class NodeStore {
   private readonly root: RootDatabase;
   private readonly rows: Database<Buffer, Buffer>;
+  /** The same rows, read with values decoded as views of LMDB's read buffer (see scanViews). */
+  private readonly rowViews: Database<Buffer, Buffer>;
   private readonly meta: Database<unknown, string>;
 
   private constructor(readonly dir: string) {
     mkdirSync(dir, { recursive: true });
     this.root = open({ path: dir, maxDbs: 4, mapSize: 64 * 1024 * 1024 * 1024, separateFlushed: true } as never);
     this.rows = this.root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' }) as unknown as Database<Buffer, Buffer>;
+    this.rowViews = this.root.openDB({ name: 'rows', keyEncoding: 'binary', encoder: VALUE_VIEWS } as never) as unknown as Database<Buffer, Buffer>;
     this.meta = this.root.openDB({ name: 'meta', encoding: 'json' }) as unknown as Database<unknown, string>;
   }
 
@@ -127,6 +130,32 @@ export class NodeStore {
     }
   }
 
+  /**
+   * Visits rows of `[start, end)` in key order without copying values: `value` is a view of LMDB's
+   * read buffer, valid only until `visit` returns (copy it to keep it). For replies that encode rows
+   * straight into an output buffer (SCANRANGE): the node's scan profile showed a third of its time
+   * allocating a Buffer per value (lmdb-js copies every binary value out of its read buffer).
+   * Keys are copies. Stops after `limit` rows or once `maxBytes` key+value bytes are reached.
+   */
+  scanViews(range: KeyRange, opts: Omit<ScanOptions, 'reverse'>, visit: (key: Buffer, value: Buffer) => void): { rows: number; bytes: number; last: Buffer | undefined } {
+    const limit = opts.limit ?? Infinity;
+    const maxBytes = opts.maxBytes ?? Infinity;
+    let rows = 0;
+    let bytes = 0;
+    let last: Buffer | undefined;
+    if (limit <= 0 || maxBytes <= 0) return { rows, bytes, last };
+    for (const entry of this.rowViews.getRange(rangeOptions(range))) {
+      const key = entry.key as Buffer;
+      const value = entry.value as Buffer;
+      visit(key, value);
+      rows++;
+      bytes += key.length + value.length;
+      last = key;
+      if (rows >= limit || bytes >= maxBytes) break;
+    }
+    return { rows, bytes, last };
+  }
+
   /** Counts rows and bytes of a range and picks keys that cut it into pieces of `pieceKeys` rows. */
   rangeStats(range: KeyRange, pieceKeys: number): RangeStats {
     let keys = 0;
@@ -173,6 +202,20 @@ export class NodeStore {
     await this.root.close();
   }
 }
+
+/**
+ * An lmdb-js encoder for reads only: `decode` returns a view of the bytes lmdb-js hands it (its
+ * shared read buffer, as `needsStableBuffer` is false) instead of a copy. Never used to write.
+ */
+const VALUE_VIEWS = {
+  needsStableBuffer: false,
+  encode(): never {
+    throw new Error('NodeStore: the value-view handle is read-only');
+  },
+  decode(bytes: Buffer, size: number): Buffer {
+    return bytes.subarray(0, size);
+  },
+};
 
 function rangeOptions(range: KeyRange): { start?: Buffer; end?: Buffer } {
   return { ...(range.start.length > 0 ? { start: range.start } : {}), ...(range.end.length > 0 ? { end: range.end } : {}) };
