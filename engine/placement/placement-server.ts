@@ -222,6 +222,34 @@ export class PlacementServer {
     }
   }
 
+  /**
+   * Regions the last heartbeats show over the split policy (with split keys proposed, or counted
+   * past the threshold and about to propose them) that are still waiting for their split: a
+   * layout is not settled while this is above 0. Always 0 with auto-split off.
+   */
+  pendingSplits(): number {
+    if (this.options.autoSplit === false) return 0;
+    const policy = this.map.policy;
+    let pending = 0;
+    for (const live of this.live.values()) {
+      for (const report of live.reports) {
+        const region = this.map.regions.find((r) => r.id === report.id);
+        if (!region || region.epoch !== report.epoch || region.state !== 'serving') continue;
+        const oversized = report.keys >= 2 && (report.keys > policy.splitKeys || report.bytes > policy.splitBytes);
+        if ((report.splitKeys && report.splitKeys.length > 0) || oversized) pending++;
+      }
+    }
+    return pending;
+  }
+
+  /** Ms since the stalest live node's last heartbeat (0 with no live node): how old the region reports may be. */
+  heartbeatAgeMaxMs(): number {
+    const now = Date.now();
+    let age = 0;
+    for (const live of this.live.values()) age = Math.max(age, now - live.lastHeartbeat);
+    return age;
+  }
+
   private async balanceOnce(): Promise<void> {
     const up = this.map.nodes.filter((n) => n.up && this.live.has(n.id));
     if (up.length < 2) return;
@@ -291,7 +319,7 @@ export class PlacementServer {
         return Buffer.from(JSON.stringify(this.map.nodes.map((n) => ({ ...n, regions: this.map.regions.filter((r) => r.nodeId === n.id).length, info: this.live.get(n.id)?.info }))));
       case 'INFO':
         return Buffer.from(
-          `# Placement\r\nmap_version:${this.map.version}\r\nregions:${this.map.regions.length}\r\nnodes:${this.map.nodes.length}\r\nnodes_up:${this.map.nodes.filter((n) => n.up).length}\r\nsplits:${this.counters.splits}\r\nmoves:${this.counters.moves}\r\nfailed_moves:${this.counters.failedMoves}\r\n`,
+          `# Placement\r\nmap_version:${this.map.version}\r\nregions:${this.map.regions.length}\r\nnodes:${this.map.nodes.length}\r\nnodes_up:${this.map.nodes.filter((n) => n.up).length}\r\nsplits:${this.counters.splits}\r\npending_splits:${this.pendingSplits()}\r\nheartbeat_age_max_ms:${this.heartbeatAgeMaxMs()}\r\nmoves:${this.counters.moves}\r\nfailed_moves:${this.counters.failedMoves}\r\n`,
         );
       case 'SHUTDOWN':
         needAdmin();

@@ -111,11 +111,31 @@ export class Session {
     for await (const batch of this.admin.scanBatches(start, end)) await this.admin.delMany(batch.map((r) => r.key));
   }
 
-  /** Waits until the map stops changing (splits and moves done), up to `timeoutMs`. */
+  /**
+   * What placement's INFO says about splits to come: `pendingSplits`, regions the nodes' last
+   * heartbeats show over the split policy; `reportAgeMs`, how old the stalest of those heartbeats
+   * is. Null when placement does not report them (an older placement behind --cluster).
+   */
+  async splitState(): Promise<{ pendingSplits: number; reportAgeMs: number } | null> {
+    const info = ((await this.admin.placementCall(['INFO'])) as Buffer).toString('utf8');
+    const pending = /^pending_splits:(\d+)/m.exec(info);
+    const age = /^heartbeat_age_max_ms:(\d+)/m.exec(info);
+    return pending && age ? { pendingSplits: Number(pending[1]), reportAgeMs: Number(age[1]) } : null;
+  }
+
+  /**
+   * Waits until the layout is settled, up to `timeoutMs`: the map has not changed for `quietMs`
+   * (splits and moves done), every node has sent a heartbeat since this wait began (so its region
+   * sizes include the load), and none of those reports shows a region waiting for a split. A
+   * quiet map alone is not enough: a split comes only after a heartbeat reports the region
+   * oversized, which on a busy machine can be later than the quiet window.
+   */
   async settle(log: (line: string) => void, quietMs = 2000, timeoutMs = 60_000): Promise<ClusterMap> {
-    const deadline = Date.now() + timeoutMs;
+    const started = Date.now();
+    const deadline = started + timeoutMs;
     let map = await this.map();
     let since = Date.now();
+    let settled = false;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 250));
       const next = await this.map();
@@ -123,10 +143,14 @@ export class Session {
         map = next;
         since = Date.now();
       } else if (Date.now() - since >= quietMs) {
-        break;
+        const state = await this.splitState();
+        if (!state || (state.pendingSplits === 0 && state.reportAgeMs < Date.now() - started)) {
+          settled = true;
+          break;
+        }
       }
     }
-    if (Date.now() >= deadline) log(`warning: the region layout was still changing after ${timeoutMs} ms; measuring anyway`);
+    if (!settled) log(`warning: the region layout was still changing after ${timeoutMs} ms; measuring anyway`);
     return map;
   }
 
