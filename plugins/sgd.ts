@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, definePlugin, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
 
 /**
  * One full-batch gradient evaluation of a linear or logistic regression model at given weights.
@@ -9,8 +9,12 @@ export interface SgdRequest {
   schema: Schema;
   /** Numeric feature columns (f64, i32, u32 or bool), in the order of `weights`. */
   features: string[];
-  /** The target column: any number for `linear`; 0/1 (or a bool column) for `logistic`. */
+  /** The target column: any number for `linear`; 0/1 (or a bool column) for `logistic`. Ignored when `labelWhere` is given. */
   target: string;
+  /** Logistic: the label is 1 for rows matching all these conditions, else 0 (e.g. delay >= 15), instead of `target`. */
+  labelWhere?: Condition[];
+  /** Feature scaling: each feature is used as (x − offset[j]) · factor[j] (e.g. standardisation: offset = mean, factor = 1/stddev). */
+  scale?: { offset: number[]; factor: number[] };
   task: 'linear' | 'logistic';
   weights: number[];
   bias: number;
@@ -54,6 +58,13 @@ function check(request: SgdRequest): void {
     throw new Error(`sgd: weights must have one number per feature (${request.features.length}), got ${Array.isArray(request.weights) ? request.weights.length : JSON.stringify(request.weights)}`);
   }
   for (const w of [...request.weights, request.bias]) if (typeof w !== 'number' || !Number.isFinite(w)) throw new Error(`sgd: weights and bias must be finite numbers, got ${String(w)}`);
+  if (request.labelWhere !== undefined && request.task !== 'logistic') throw new Error('sgd: labelWhere defines a 0/1 label: it needs task logistic');
+  const scale = request.scale;
+  if (scale !== undefined) {
+    const d = request.features.length;
+    const ok = (xs: unknown): boolean => Array.isArray(xs) && xs.length === d && xs.every((x) => typeof x === 'number' && Number.isFinite(x));
+    if (!ok(scale.offset) || !ok(scale.factor)) throw new Error(`sgd: scale.offset and scale.factor must each hold ${d} finite numbers (one per feature)`);
+  }
 }
 
 /** log(1 + e^z) without overflow. */
@@ -70,15 +81,18 @@ function sigmoid(z: number): number {
 /** Linear (squared error) or logistic (log-loss) regression: per-region gradient sums, merged per epoch. */
 export default definePlugin({
   name: 'sgd',
-  version: '1.0.0',
+  version: '1.1.0',
   apiVersion: 1,
   description: 'Gradient of linear (MSE/2) or logistic (log-loss) regression at given weights: per-region sums of gradient, loss and correct predictions.',
   async handle(request: SgdRequest, ctx): Promise<SgdPartial> {
     check(request);
     const codec = new RecordCodec(request.schema);
     const readers = request.features.map((f) => codec.numberAccessor(f));
-    const readTarget = codec.numberAccessor(request.target);
+    const labelled = request.labelWhere ? compilePredicate(codec, request.labelWhere) : undefined;
+    const readTarget = labelled ? (v: Uint8Array): number => (labelled(v) ? 1 : 0) : codec.numberAccessor(request.target);
     const d = readers.length;
+    const offset = Float64Array.from(request.scale?.offset ?? new Array<number>(d).fill(0));
+    const factor = Float64Array.from(request.scale?.factor ?? new Array<number>(d).fill(1));
     const w = Float64Array.from(request.weights);
     const x = new Float64Array(d);
     const g = new Float64Array(d);
@@ -94,7 +108,7 @@ export default definePlugin({
           const v = row.value;
           let z = bias;
           for (let j = 0; j < d; j++) {
-            const xj = Number(readers[j]!(v)); // Number(): bool columns read as true/false
+            const xj = (Number(readers[j]!(v)) - offset[j]!) * factor[j]!; // Number(): bool columns read as true/false
             x[j] = xj;
             z += w[j]! * xj;
           }
@@ -149,5 +163,9 @@ export default definePlugin({
   examples: [
     { name: 'linear: amount ~ amount, quantity', request: { schema: SAMPLE_SCHEMA, features: ['amount', 'quantity'], target: 'amount', task: 'linear', weights: [0.5, 2], bias: 1 } },
     { name: 'logistic: flag ~ amount, quantity with l2', request: { schema: SAMPLE_SCHEMA, features: ['amount', 'quantity'], target: 'flag', task: 'logistic', weights: [0.002, -0.1], bias: -0.5, l2: 0.01 } },
+    {
+      name: 'logistic on scaled features: amount > 500 ~ quantity, flag',
+      request: { schema: SAMPLE_SCHEMA, features: ['quantity', 'flag'], target: 'amount', labelWhere: [{ column: 'amount', op: '>', value: 500 }], scale: { offset: [4.5, 0.33], factor: [0.35, 2.1] }, task: 'logistic', weights: [0.3, -0.2], bias: 0.1 },
+    },
   ],
 });

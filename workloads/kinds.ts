@@ -3,6 +3,7 @@
  * an answer carries back. Specs are data; this is the only code a query kind needs.
  */
 import type { Schema } from '../engine/plugin-api';
+import type { PartialItems } from './driver/cost-model/selectivity-estimate';
 import { datasetSchema } from './datasets/catalog';
 import { SpecError, type WorkloadSpec } from './spec';
 
@@ -16,6 +17,15 @@ export interface QueryKind {
   rowsReturned(result: unknown): number;
   /** Rows the query selected (before grouping); rowsMatched / rowsScanned is the actual selectivity. */
   rowsMatched?(result: unknown): number;
+  /** Whether a call reads the rows of its range (the cost model's "rows to scan"). */
+  scansRows: boolean;
+  /**
+   * Cost-model calibration: the same work per row with the smallest result (filter: count only;
+   * aggregate: one group), to time the scan itself. Null when the kind scans nothing.
+   */
+  scanOnlyRequest(request: unknown): unknown | null;
+  /** Cost-model estimates: what of a per-region partial grows with the data (see selectivity-estimate.ts). */
+  partialItems(partial: unknown, request: unknown): PartialItems;
 }
 
 /** The sweep parameter a point belongs to (the spec's, else the given default). */
@@ -66,6 +76,9 @@ const filter: QueryKind = {
     return r.rows ? r.rows.length : 1;
   },
   rowsMatched: (result) => (result as { count: number }).count,
+  scansRows: true,
+  scanOnlyRequest: (request) => ({ ...(request as object), output: 'count' }),
+  partialItems: (partial) => ({ items: (partial as { rows?: unknown[] }).rows?.length ?? 0, scaling: 'linear' }),
 };
 
 /**
@@ -93,6 +106,16 @@ const aggregate: QueryKind = {
   },
   rowsReturned: (result) => (result as unknown[]).length,
   rowsMatched: (result) => (result as Array<{ count: number }>).reduce((n, g) => n + g.count, 0),
+  scansRows: true,
+  scanOnlyRequest: (request) => {
+    const { groupBy: _groupBy, groupModulo: _groupModulo, ...oneGroup } = request as { groupBy?: string; groupModulo?: number };
+    return oneGroup;
+  },
+  partialItems: (partial, request) => {
+    const groups = Object.values(partial as Record<string, { n: number }>);
+    const modulo = (request as { groupModulo?: number }).groupModulo;
+    return { items: groups.length, scaling: 'distinct', frequencies: groups.map((g) => g.n), ...(modulo ? { upperBound: modulo } : {}) };
+  },
 };
 
 const noop: QueryKind = {
@@ -100,6 +123,9 @@ const noop: QueryKind = {
   sweepParameters: [],
   request: () => ({}),
   rowsReturned: () => 0,
+  scansRows: false,
+  scanOnlyRequest: () => null,
+  partialItems: () => ({ items: 0, scaling: 'linear' }),
 };
 
 export const QUERY_KINDS: Record<string, QueryKind> = { filter, aggregate, noop };

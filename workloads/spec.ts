@@ -191,7 +191,7 @@ export function validateSpec(raw: unknown): WorkloadSpec {
   }
   if (spec.kind === 'ycsb' && !spec.ycsb) fail('ycsb', 'a ycsb workload needs the ycsb section');
   if (spec.kind === 'ml-train' && !spec.ml) fail('ml', 'an ml-train workload needs the ml section (epochs, learningRate, tolerance)');
-  if (spec.kind === 'ml-train' && spec.dataset.kind !== 'regression') fail('dataset.kind', `an ml-train workload trains on the regression dataset, got '${spec.dataset.kind}'`);
+  if (spec.kind === 'ml-train' && spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') fail('dataset.kind', `an ml-train workload trains on the regression or flights dataset, got '${spec.dataset.kind}'`);
   if (new Set(spec.modes).size !== spec.modes.length) fail('modes', 'lists a mode twice');
   return spec;
 }

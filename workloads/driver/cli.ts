@@ -120,7 +120,7 @@ runCli(async () => {
       printYcsbSummary(summary);
     } else if (spec.kind === 'ml-train') {
       const bar = new Progress('measure (epochs)', plannedMlEpochs(spec));
-      const { runs, peakRss } = await runMlTraining(spec, session, {
+      const { runs, peakRss, flights } = await runMlTraining(spec, session, {
         log,
         onEpoch: (run, e) => {
           bar.tick(1);
@@ -128,7 +128,7 @@ runCli(async () => {
         },
       });
       bar.done();
-      const ml = summarizeMl(spec, runs);
+      const ml = summarizeMl(spec, runs, undefined, flights);
       const trainings = runs.map((r) => ({ link: r.link, mode: r.mode, repetition: r.repetition, epochs: r.epochs.length, stoppedBy: r.stoppedBy, rows: r.rows, totalMs: r.totalMs, pullMs: r.pullMs, pullWireInBytes: r.pullWireInBytes, clientWireInBytes: r.clientWireInBytes, clientWireOutBytes: r.clientWireOutBytes, clientCpuUs: r.clientCpuUs, nodesCpuUs: r.nodesCpuUs, nodesNetInBytes: r.nodesNetInBytes, nodesNetOutBytes: r.nodesNetOutBytes, weights: r.weights, bias: r.bias }));
       writer.writeSummary({ workload: spec.name, kind: spec.kind, load, peakRss, ml, trainings, verdict: ml.verdict });
       printMlSummary(ml);
@@ -137,24 +137,24 @@ runCli(async () => {
         throw new Error(`MODES DISAGREE — the final models differ, the comparison is invalid:\n  ${ml.verdict.mismatches.join('\n  ')}`);
       }
       log(`models: every mode and repetition ended with the same weights (max relative difference ${ml.checks.maxWeightDiffBetweenModes.toExponential(2)})`);
-      if (ml.checks.nearTrueWeights === false) log(`warning: the model is ${ml.checks.distanceToTrueWeights.toPrecision(3)} from the true weights, beyond the expected ${ml.checks.trueWeightsTolerance?.toPrecision(3)}: more epochs or another learning rate?`);
+      if (ml.checks.nearTrueWeights === false) log(`warning: the model is ${ml.checks.distanceToTrueWeights?.toPrecision(3)} from the true weights, beyond the expected ${ml.checks.trueWeightsTolerance?.toPrecision(3)}: more epochs or another learning rate?`);
     } else {
       const bar = new Progress('measure', plannedQueryCalls(spec));
       const nodeIds = (await session.nodes()).map((n) => n.id).sort((a, b) => a - b);
-      const { samples, peakRss } = await runQueries(spec, session, {
+      const { samples, peakRss, costModel, series } = await runQueries(spec, session, {
         log,
         onCall: () => bar.tick(1),
         onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
       });
       bar.done();
       const summary = summarizeQueries(samples);
-      writer.writeSummary({ workload: spec.name, kind: spec.kind, load, peakRss, ...summary });
-      printQuerySummary(summary);
+      writer.writeSummary({ workload: spec.name, kind: spec.kind, load, peakRss, ...summary, costModel, series });
+      printQuerySummary(summary, costModel);
       if (!summary.verdict.agree) {
         writer.close();
         throw new Error(`ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}`);
       }
-      log('checksums: pushdown and client answers are equal at every point');
+      log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point`);
     }
     writer.close();
     process.stdout.write(`results: ${writer.dir}\n`);

@@ -116,13 +116,14 @@ test('a learning rate too large for the data fails the run loudly instead of rep
   await assert.rejects(train(loadSpec('ml-train', [...BASE, 'ml.learningRate=5', 'ml.epochs=30'], 'ci')), /ml-train diverges in mode pushdown: the loss rose .* lower ml\.learningRate/);
 });
 
-test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train cannot run', () => {
-  const run = (mode: TrainingRun['mode'], w0: number): TrainingRun => ({
-    mode,
+/** A training run as summarizeMl sees it, for summary tests (one epoch, no traffic). */
+function fakeRun(fields: Partial<TrainingRun>): TrainingRun {
+  return {
+    mode: 'pushdown',
     link: 'unlimited',
     repetition: 0,
     epochs: [{ epoch: 1, loss: 0.1, accuracy: null, gradientNorm: 1e-3, epochMs: 1, elapsedMs: 1, clientWireInBytes: 0, clientWireOutBytes: 0, clientCpuUs: 0, pluginCpuUs: 0, rowsScanned: ROWS }],
-    weights: [w0, 0, 0, 0, 0, 0, 0, 0],
+    weights: [],
     bias: 0,
     stoppedBy: 'epochs',
     rows: ROWS,
@@ -135,7 +136,12 @@ test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train 
     nodesCpuUs: 0,
     nodesNetInBytes: 0,
     nodesNetOutBytes: 0,
-  });
+    ...fields,
+  };
+}
+
+test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train cannot run', () => {
+  const run = (mode: TrainingRun['mode'], w0: number): TrainingRun => fakeRun({ mode, weights: [w0, 0, 0, 0, 0, 0, 0, 0] });
   const summary = summarizeMl(linearSpec, [run('pushdown', 1), run('client', 1 + 1e-6)]);
   assert.equal(summary.checks.modesAgree, false);
   assert.equal(summary.verdict.agree, false);
@@ -148,4 +154,28 @@ test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train 
   bad(['modes=pushdown,adaptive'], /modes: 'adaptive' is not available for ml-train/);
   assert.throws(() => loadSpec('ml-train', ['dataset.kind=synthetic'], 'ci'), /dataset\.features: unknown field/);
   assert.throws(() => loadSpec('ml-train', ['ml=null'], 'ci'), /ml: an ml-train workload needs the ml section/);
+});
+
+test('ml-train on flights: features and label from the spec, checked; the summary judges accuracy against the majority-class baseline', () => {
+  const spec = loadSpec('ml-train-flights', [], 'ci');
+  const settings = mlSettings(spec);
+  assert.equal(settings.truth, null);
+  assert.deepEqual(settings.options.features, ['hour', 'weekday', 'distance']);
+  assert.deepEqual(settings.options.labelWhere, [{ column: 'delay', op: '>', value: 0 }]);
+  const bad = (overrides: string[], pattern: RegExp): void => assert.throws(() => mlSettings(loadSpec('ml-train-flights', overrides, 'ci')), (err: Error) => err instanceof SpecError && pattern.test(err.message));
+  bad(['request.features=hour,origin'], /request\.features\[1\]: 'origin' is not a numeric flights column/);
+  bad(['request.task=linear'], /request\.task: ml-train on flights classifies delayed or not: use logistic/);
+  bad(['request.label=[{"column":"delay","op":"~","value":0}]'], /request\.label\[0\]\.op: must be one of/);
+  bad(['request.lr=1'], /request\.lr: unknown field \(known: task, l2, features, label\)/);
+
+  const run = (accuracy: number): TrainingRun =>
+    fakeRun({ epochs: [{ epoch: 1, loss: 0.69, accuracy, gradientNorm: 1e-7, epochMs: 1, elapsedMs: 1, clientWireInBytes: 0, clientWireOutBytes: 0, clientCpuUs: 0, pluginCpuUs: 0, rowsScanned: 100 }], weights: [0.1, 0, 0.2], stoppedBy: 'tolerance', rows: 100 });
+  const prep = { rows: 100, mean: [9, 3, 700], stddev: [2, 2, 500], scale: { offset: [9, 3, 700], factor: [0.5, 0.5, 0.002] }, positiveFraction: 0.48, baselineAccuracy: 0.52 };
+  const better = summarizeMl(spec, [run(0.55)], undefined, prep);
+  assert.equal(better.checks.baselineAccuracy, 0.52);
+  assert.equal(better.checks.beatsBaseline, true);
+  assert.equal(better.checks.nearTrueWeights, null);
+  assert.equal(better.checks.distanceToTrueWeights, null);
+  assert.equal(summarizeMl(spec, [run(0.52)], undefined, prep).checks.beatsBaseline, false, 'equal to the baseline is not beating it');
+  assert.throws(() => summarizeMl(spec, [run(0.55)]), /needs the data preparation/);
 });

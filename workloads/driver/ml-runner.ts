@@ -15,16 +15,20 @@
  * if they differ). Per epoch it records loss, accuracy, gradient norm, wall time, wire bytes and
  * client CPU; per training run the nodes' CPU and bytes (INFO counters).
  */
-import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../engine/client/coprocessor';
 import type { ClusterClient } from '../../engine/client/cluster-client';
-import { CheckedStorage, type RowSource } from '../../engine/coprocessor/checked-storage';
 import type { LoadedPlugin } from '../../engine/coprocessor/loader';
-import { compareBytes, inRange, type KeyRange, type KV, type Schema } from '../../engine/plugin-api';
+import type { Condition, KV, Schema } from '../../engine/plugin-api';
+import { FLIGHTS_SCHEMA } from '../datasets/flights';
+import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
 import type { SgdRequest, SgdResult } from '../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../datasets/regression';
 import { SpecError, type WorkloadSpec } from '../spec';
+import { runPluginInMemory, type InMemoryRegion } from './in-memory-plugin';
 import { linkFor } from './links';
+
+/** Rows of one region, pulled once and kept in memory. */
+type CachedRegion = InMemoryRegion;
 import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
 import { meanWithCI95 } from './metrics/stats';
 import { Session } from './session';
@@ -54,6 +58,10 @@ export interface TrainOptions {
   /** Regions processed at once (coprocessor calls and the cached mode's pull). */
   concurrency: number;
   range: { start: Buffer; end: Buffer };
+  /** Logistic label from conditions instead of the target column (flights: delay >= 15). */
+  labelWhere?: Condition[];
+  /** Feature scaling the sgd plugin applies (flights: standardisation). */
+  scale?: { offset: number[]; factor: number[] };
 }
 
 /** One epoch: the loss etc. are evaluated at the weights the epoch starts with. */
@@ -119,28 +127,6 @@ async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<
   return results;
 }
 
-/** Rows of one region, pulled once and kept in memory. */
-interface CachedRegion {
-  range: KeyRange;
-  batches: KV[][];
-}
-
-function memoryRows(region: CachedRegion): RowSource {
-  return {
-    get(key) {
-      const k = Buffer.from(key);
-      for (const batch of region.batches) for (const row of batch) if (Buffer.from(row.key).equals(k)) return row.value;
-      return undefined;
-    },
-    scanBatches(range, options) {
-      // sgd scans its call's range, i.e. the whole cached region: hand out the batches as pulled.
-      const whole = compareBytes(range.start, region.range.start) === 0 && compareBytes(range.end, region.range.end) === 0;
-      const batches = whole ? region.batches : region.batches.map((b) => b.filter((row) => inRange(row.key, range))).filter((b) => b.length > 0);
-      return options.reverse ? [...batches].reverse().map((b) => [...b].reverse()) : batches;
-    },
-  };
-}
-
 /** Trains on one client; the same object serves every mode. */
 export class Trainer {
   private readonly coprocessor: Coprocessor;
@@ -167,20 +153,8 @@ export class Trainer {
 
   /** handle per cached region + merge, as client mode runs them (msgpack boundaries included). */
   private async evaluateCached(plugin: LoadedPlugin, regions: CachedRegion[], request: SgdRequest): Promise<{ result: SgdResult; rowsScanned: number; pluginCpuUs: number }> {
-    const payload = pack(request);
-    const cpu0 = process.cpuUsage();
-    let rowsScanned = 0;
-    const parts: unknown[] = [];
-    for (const region of regions) {
-      const ranges = [region.range];
-      const controller = new AbortController();
-      const storage = new CheckedStorage(memoryRows(region), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
-      const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
-      parts.push(unpack(pack(partial)));
-      rowsScanned += storage.counters.rowsScanned;
-    }
-    const cpu = process.cpuUsage(cpu0);
-    return { result: plugin.plugin.merge(parts, unpack(payload)) as SgdResult, rowsScanned, pluginCpuUs: cpu.user + cpu.system };
+    const run = await runPluginInMemory<SgdResult>(plugin, request, regions);
+    return { result: run.result, rowsScanned: run.rowsScanned, pluginCpuUs: run.cpuUs };
   }
 
   /** Trains from zero weights until `epochs` or the loss settles; calls `onEpoch` after each epoch. */
@@ -201,7 +175,17 @@ export class Trainer {
       const t0 = process.hrtime.bigint();
       const w0 = this.client.wireBytes();
       const c0 = process.cpuUsage();
-      const request: SgdRequest = { schema: options.schema, features: options.features, target: options.target, task: options.task, weights, bias, ...(options.l2 ? { l2: options.l2 } : {}) };
+      const request: SgdRequest = {
+        schema: options.schema,
+        features: options.features,
+        target: options.target,
+        task: options.task,
+        weights,
+        bias,
+        ...(options.l2 ? { l2: options.l2 } : {}),
+        ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
+        ...(options.scale ? { scale: options.scale } : {}),
+      };
       let result: SgdResult;
       let rowsScanned: number;
       let pluginCpuUs: number;
@@ -282,26 +266,56 @@ export class Trainer {
 
 // ---- the workload -----------------------------------------------------------------------------
 
-/** The ml-train settings of a spec (request: { task, l2 }), checked. */
+/**
+ * The ml-train settings of a spec, checked. regression dataset — request: { task, l2 }; flights —
+ * request: { task: logistic, l2, features, label } (see ml-flights.ts; no true weights to compare with).
+ */
 export interface MlSettings {
   task: MlTask;
   l2: number;
   features: number;
   noise: number;
-  truth: RegressionTruth;
+  /** The generator's weights (regression dataset); null for real data. */
+  truth: RegressionTruth | null;
   options: Omit<TrainOptions, 'concurrency' | 'range'> & { concurrency: number; range: { start: Buffer; end: Buffer } };
 }
 
 export function mlSettings(spec: WorkloadSpec): MlSettings {
   if (spec.kind !== 'ml-train' || !spec.ml) throw new SpecError(`kind: '${spec.kind}' is not ml-train`);
-  if (spec.dataset.kind !== 'regression') throw new SpecError(`dataset.kind: ml-train needs the regression dataset, got '${spec.dataset.kind}'`);
+  if (spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') throw new SpecError(`dataset.kind: ml-train needs the regression or flights dataset, got '${spec.dataset.kind}'`);
   if (spec.sweep) throw new SpecError('sweep: ml-train has no sweep parameter (set sweep to null; vary the run with -p instead)');
-  for (const key of Object.keys(spec.request)) if (key !== 'task' && key !== 'l2') throw new SpecError(`request.${key}: unknown field (known: task, l2)`);
-  const task = spec.request.task ?? 'linear';
+  const flights = spec.dataset.kind === 'flights';
+  const known = flights ? ['task', 'l2', 'features', 'label'] : ['task', 'l2'];
+  for (const key of Object.keys(spec.request)) if (!known.includes(key)) throw new SpecError(`request.${key}: unknown field (known: ${known.join(', ')})`);
+  const task = spec.request.task ?? (flights ? 'logistic' : 'linear');
   if (task !== 'linear' && task !== 'logistic') throw new SpecError(`request.task: must be linear or logistic, got ${JSON.stringify(task)}`);
+  if (flights && task !== 'logistic') throw new SpecError(`request.task: ml-train on flights classifies delayed or not: use logistic, got ${JSON.stringify(task)}`);
   const l2 = spec.request.l2 ?? 0;
   if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new SpecError(`request.l2: expected a number >= 0, got ${JSON.stringify(l2)}`);
   for (const mode of spec.modes) if (!ML_MODES.includes(mode as MlMode)) throw new SpecError(`modes: '${mode}' is not available for ml-train (available: ${ML_MODES.join(', ')})`);
+  if (flights) {
+    const request = flightsMlRequest(spec);
+    return {
+      task,
+      l2,
+      features: request.features.length,
+      noise: 0,
+      truth: null,
+      options: {
+        task,
+        l2,
+        schema: FLIGHTS_SCHEMA,
+        features: request.features,
+        target: 'delay',
+        labelWhere: request.labelWhere,
+        learningRate: spec.ml.learningRate,
+        epochs: spec.ml.epochs,
+        tolerance: spec.ml.tolerance,
+        concurrency: spec.concurrency,
+        range: Session.datasetRange(),
+      },
+    };
+  }
   const features = spec.dataset.features ?? DEFAULT_FEATURES;
   const noise = spec.dataset.noise ?? DEFAULT_NOISE;
   return {
@@ -340,11 +354,29 @@ export function plannedMlEpochs(spec: WorkloadSpec): number {
  * For every link: `warmup` one-epoch trainings per mode (discarded), then `repetitions` trainings
  * per mode from zero weights, modes interleaved (order reversed every other repetition).
  */
-export async function runMlTraining(spec: WorkloadSpec, session: Session, hooks: MlRunHooks): Promise<{ runs: TrainingRun[]; peakRss: { clientBytes: number; nodesBytes: Record<string, number> } }> {
+export async function runMlTraining(
+  spec: WorkloadSpec,
+  session: Session,
+  hooks: MlRunHooks,
+): Promise<{ runs: TrainingRun[]; peakRss: { clientBytes: number; nodesBytes: Record<string, number> }; flights: FlightsPreparation | null }> {
   const settings = mlSettings(spec);
   const modes = spec.modes as MlMode[];
   const runs: TrainingRun[] = [];
   const peakRss = { clientBytes: 0, nodesBytes: {} as Record<string, number> };
+  let flights: FlightsPreparation | null = null;
+  if (spec.dataset.kind === 'flights') {
+    const client = await session.client();
+    try {
+      flights = await prepareFlightsTraining(client, flightsMlRequest(spec), settings.options.range, spec.concurrency);
+    } finally {
+      client.close();
+    }
+    settings.options.scale = flights.scale;
+    hooks.log(
+      `flights: ${flights.rows} rows, ${(flights.positiveFraction * 100).toFixed(1)}% labelled 1 (${(settings.options.labelWhere ?? []).map((c) => `${c.column} ${c.op} ${String(c.value)}`).join(' and ')}; majority-class baseline accuracy ${(flights.baselineAccuracy * 100).toFixed(1)}%); ` +
+        `features ${settings.options.features.map((f, i) => `${f} mean ${flights!.mean[i]!.toPrecision(4)} sd ${flights!.stddev[i]!.toPrecision(4)}`).join(', ')}`,
+    );
+  }
   for (const linkSpec of spec.links) {
     const link = linkFor(linkSpec);
     const client = await session.client(link.wrapSocket);
@@ -381,7 +413,7 @@ export async function runMlTraining(spec: WorkloadSpec, session: Session, hooks:
     }
   }
   peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
-  return { runs, peakRss };
+  return { runs, peakRss, flights };
 }
 
 
@@ -433,10 +465,10 @@ export interface MlChecks {
   maxWeightDiffBetweenModes: number;
   weightAgreementTolerance: number;
   modesAgree: boolean;
-  /** ‖(w, b) − (w*, b*)‖₂ of the final model. */
-  distanceToTrueWeights: number;
-  /** The fitted parameters' standard error for this noise, n and d (see modelGeometry). */
-  expectedStatisticalError: number;
+  /** ‖(w, b) − (w*, b*)‖₂ of the final model; null on real data (no true weights). */
+  distanceToTrueWeights: number | null;
+  /** The fitted parameters' standard error for this noise, n and d (see modelGeometry); null on real data. */
+  expectedStatisticalError: number | null;
   /**
    * 5 × expectedStatisticalError + 2 × (1/μ + learningRate) × (last mean-gradient norm): the
    * statistical error of the exact optimum plus how far the model can still be from that optimum
@@ -447,6 +479,10 @@ export interface MlChecks {
   nearTrueWeights: boolean | null;
   /** ‖mean gradient‖ at the start of the last epoch. */
   finalGradientNorm: number;
+  /** Real data (flights): accuracy of always predicting the majority class; null otherwise. */
+  baselineAccuracy: number | null;
+  /** Real data: the final model's accuracy beats that baseline; null otherwise. */
+  beatsBaseline: boolean | null;
 }
 
 export interface MlSummary {
@@ -457,7 +493,9 @@ export interface MlSummary {
   learningRate: number;
   maxEpochs: number;
   tolerance: number;
-  truth: RegressionTruth;
+  truth: RegressionTruth | null;
+  /** flights: the feature names, their means and standard deviations (the scaling), the label's positive fraction. */
+  data: { features: string[]; mean: number[]; stddev: number[]; positiveFraction: number; label: Condition[] } | null;
   model: { weights: number[]; bias: number };
   modes: MlModeSummary[];
   checks: MlChecks;
@@ -465,11 +503,14 @@ export interface MlSummary {
   verdict: { agree: boolean; mismatches: string[] };
 }
 
-export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry): MlSummary {
+/** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
+export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry, flights?: FlightsPreparation | null): MlSummary {
   const settings = mlSettings(spec);
   const first = runs[0];
   if (!first) throw new Error('ml-train: no training runs to summarize');
-  const geo = geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise });
+  const truth = settings.truth;
+  if (!truth && !flights) throw new Error('ml-train on real data: summarizeMl needs the data preparation (baseline accuracy)');
+  const geo = truth ? (geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise })) : null;
   const mismatches: string[] = [];
   let maxDiff = 0;
   for (const run of runs) {
@@ -482,12 +523,13 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       mismatches.push(`${run.link} ${run.mode} rep ${run.repetition}: ${run.epochs.length} epochs, weights differ from ${first.link} ${first.mode} rep ${first.repetition} (${first.epochs.length} epochs) by ${diff.toExponential(2)} (tolerance ${WEIGHT_AGREEMENT_TOLERANCE})`);
     }
   }
-  const truthParams = [...settings.truth.weights, settings.truth.bias];
-  const distance = Math.hypot(...[...first.weights, first.bias].map((p, i) => p - truthParams[i]!));
+  const truthParams = truth ? [...truth.weights, truth.bias] : null;
+  const distance = truthParams ? Math.hypot(...[...first.weights, first.bias].map((p, i) => p - truthParams[i]!)) : null;
   const finalGradientNorm = first.epochs.at(-1)?.gradientNorm ?? NaN;
   // Strong convexity: the weights the last gradient was taken at lie within ‖∇‖/μ of the optimum;
   // the final weights are one step (lr · ‖∇‖) from those.
-  const trueWeightsTolerance = settings.l2 > 0 ? null : 5 * geo.expectedError + 2 * (1 / geo.curvature + settings.options.learningRate) * finalGradientNorm;
+  const trueWeightsTolerance = settings.l2 > 0 || !geo ? null : 5 * geo.expectedError + 2 * (1 / geo.curvature + settings.options.learningRate) * finalGradientNorm;
+  const finalAccuracy = first.epochs.at(-1)?.accuracy ?? null;
 
   const modes: MlModeSummary[] = [];
   const groups = new Map<string, TrainingRun[]>();
@@ -534,7 +576,8 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     learningRate: settings.options.learningRate,
     maxEpochs: settings.options.epochs,
     tolerance: settings.options.tolerance,
-    truth: settings.truth,
+    truth,
+    data: flights ? { features: settings.options.features, mean: flights.mean, stddev: flights.stddev, positiveFraction: flights.positiveFraction, label: settings.options.labelWhere ?? [] } : null,
     model: { weights: first.weights, bias: first.bias },
     modes,
     checks: {
@@ -543,10 +586,12 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       weightAgreementTolerance: WEIGHT_AGREEMENT_TOLERANCE,
       modesAgree,
       distanceToTrueWeights: distance,
-      expectedStatisticalError: geo.expectedError,
+      expectedStatisticalError: geo ? geo.expectedError : null,
       trueWeightsTolerance,
-      nearTrueWeights: trueWeightsTolerance === null ? null : distance <= trueWeightsTolerance,
+      nearTrueWeights: trueWeightsTolerance === null || distance === null ? null : distance <= trueWeightsTolerance,
       finalGradientNorm,
+      baselineAccuracy: flights ? flights.baselineAccuracy : null,
+      beatsBaseline: flights && finalAccuracy !== null ? finalAccuracy > flights.baselineAccuracy : null,
     },
     verdict: { agree: modesAgree, mismatches },
   };

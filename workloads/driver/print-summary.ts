@@ -2,6 +2,8 @@
 import { formatTable } from './results/table';
 import type { QuerySummary, YcsbSummary } from './summarize';
 import type { MlSummary } from './ml-runner';
+import type { CostModelReport } from './cost-model/calibrate';
+import { relativeError } from './cost-model/model';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -25,7 +27,7 @@ function percent(fraction: number): string {
   return `${pct >= 0.1 ? pct.toFixed(2) : pct.toPrecision(2)}%`;
 }
 
-export function printQuerySummary(summary: QuerySummary): void {
+export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport): void {
   // The actual selectivity is shown when some query selects less than every row (filters).
   const showSelectivity = summary.points.some((p) => p.selectivity !== null && p.selectivity < 1);
   const rows = summary.points.map((p) => {
@@ -44,12 +46,38 @@ export function printQuerySummary(summary: QuerySummary): void {
       'rows back': p.rowsReturned,
       ...(showSelectivity ? { selectivity: p.selectivity === null ? '' : percent(p.selectivity) } : {}),
       speedup: p.mode === 'pushdown' && comparison?.speedup ? `${comparison.speedup.toFixed(2)}x` : '',
+      'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
+      'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
+      chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '',
     };
   });
   const columns = rows.length > 0 ? (Object.keys(rows[0]!) as Array<keyof (typeof rows)[number] & string>) : [];
   out('');
   out(formatTable(rows, columns));
   out('\nspeedup = mean client-mode latency / mean pushdown latency at the same link and point (> 1: pushdown wins).');
+  out('predicted = the cost model (calibrated at the start of the run; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.');
+  if (costModel) printCostModel(costModel);
+}
+
+/** `+12%` / `-3%`; empty for null. */
+function signedPercent(fraction: number | null): string {
+  if (fraction === null) return '';
+  return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
+}
+
+/** The calibration numbers, one line each, with their units. */
+function printCostModel(report: CostModelReport): void {
+  const c = report.calibration;
+  const rate = (v: number | null, unit: string): string => (v === null ? '-' : `${Math.round(v).toLocaleString('en-US')} ${unit}`);
+  const links = Object.keys(c.rttMs)
+    .map((l) => `${l} ${c.rttMs[l]!.toFixed(2)} ms${c.linkBytesPerSec[l] ? ` ${(c.linkBytesPerSec[l]! / 1e6).toFixed(1)} MB/s` : ''}`)
+    .join(', ');
+  out(
+    `cost model (calibration ${(report.calibrationMs / 1000).toFixed(1)} s, ${c.regions} regions, concurrency ${c.concurrency}, sample ${report.sampleRows} rows): ` +
+      `overhead ${c.pushdownOverheadMs.toFixed(1)} ms pushdown / ${c.clientOverheadMs.toFixed(1)} ms client; node scan ${rate(c.nodeScanRowsPerSec, 'rows/s')}; ` +
+      `client pull ${rate(c.clientPullRowsPerSec, 'rows/s')} (${c.wireBytesPerRow === null ? '-' : c.wireBytesPerRow.toFixed(0)} B/row); client handle ${rate(c.clientHandleRowsPerSec, 'rows/s')}; ` +
+      `result codec ${(c.resultCodecBytesPerSec / 1e6).toFixed(0)} MB/s; RTT unshaped ${c.unshapedRttMs.toFixed(2)} ms; links: ${links}`,
+  );
 }
 
 export function printYcsbSummary(summary: YcsbSummary[]): void {
@@ -95,7 +123,16 @@ export function printMlSummary(summary: MlSummary): void {
   out("\nvs client = mean client-mode training time / this mode's (> 1: faster than pulling the rows every epoch). Epoch 1 of client-cached includes the pull.\nplugin cpu: the nodes' worker threads (pushdown) or this process (client modes; in client mode regions run concurrently, so it over-counts).");
   out(`converged: ${c.converged ? 'yes' : 'no (stopped at the epoch limit)'}; final mean-gradient norm ${c.finalGradientNorm.toExponential(2)}`);
   out(`modes agree: ${c.modesAgree ? 'yes' : 'NO'} (max relative weight difference ${c.maxWeightDiffBetweenModes.toExponential(2)}, tolerance ${c.weightAgreementTolerance})`);
-  out(
-    `distance to the true weights: ${c.distanceToTrueWeights.toPrecision(3)} (standard error ${c.expectedStatisticalError.toPrecision(3)}${c.trueWeightsTolerance === null ? '; not checked: l2 > 0 biases the fit' : `, tolerance ${c.trueWeightsTolerance.toPrecision(3)}: ${c.nearTrueWeights ? 'ok' : 'TOO FAR'}`})`,
-  );
+  if (c.distanceToTrueWeights !== null && c.expectedStatisticalError !== null) {
+    out(
+      `distance to the true weights: ${c.distanceToTrueWeights.toPrecision(3)} (standard error ${c.expectedStatisticalError.toPrecision(3)}${c.trueWeightsTolerance === null ? '; not checked: l2 > 0 biases the fit' : `, tolerance ${c.trueWeightsTolerance.toPrecision(3)}: ${c.nearTrueWeights ? 'ok' : 'TOO FAR'}`})`,
+    );
+  }
+  if (summary.data && c.baselineAccuracy !== null) {
+    const d = summary.data;
+    const accuracy = summary.modes[0]?.finalAccuracy;
+    out(`label: ${d.label.map((l) => `${l.column} ${l.op} ${String(l.value)}`).join(' and ')} (${(d.positiveFraction * 100).toFixed(1)}% of rows); features standardised: ${d.features.map((f, i) => `${f} (mean ${d.mean[i]!.toPrecision(4)}, sd ${d.stddev[i]!.toPrecision(4)})`).join(', ')}`);
+    out(`accuracy ${accuracy === null || accuracy === undefined ? '-' : `${(accuracy * 100).toFixed(2)}%`} vs majority-class baseline ${(c.baselineAccuracy * 100).toFixed(2)}%: ${c.beatsBaseline ? 'beats it' : 'DOES NOT beat it'}`);
+    out(`model (standardised features): ${d.features.map((f, i) => `${f} ${summary.model.weights[i]!.toFixed(4)}`).join(', ')}, bias ${summary.model.bias.toFixed(4)}`);
+  }
 }

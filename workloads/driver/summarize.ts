@@ -33,6 +33,14 @@ export interface QueryPointSummary {
   selectivity: number | null;
   regions: number;
   checksum: string;
+  /**
+   * The cost model's predicted latency (mean over the point's calls, ms): for pushdown and client
+   * the prediction for that mode, for adaptive the prediction of the mode it chose. Null without a
+   * model.
+   */
+  predictedLatencyMs: number | null;
+  /** adaptive only: how many calls ran each mode. */
+  chosenModes?: Record<string, number>;
 }
 
 export interface ModeComparison {
@@ -72,6 +80,12 @@ function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   return groups;
 }
 
+function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
+}
+
 export function summarizeQueries(samples: QuerySample[]): QuerySummary {
   const points: QueryPointSummary[] = [];
   for (const group of groupBy(samples, (s) => `${s.link}\u0000${s.point}\u0000${s.mode}`).values()) {
@@ -97,6 +111,8 @@ export function summarizeQueries(samples: QuerySample[]): QuerySummary {
       selectivity: first.rowsMatched >= 0 && first.rowsScanned > 0 ? first.rowsMatched / first.rowsScanned : null,
       regions: first.regions,
       checksum: first.checksum,
+      predictedLatencyMs: group.every((s) => s.predictedMs !== null) ? group.reduce((t, s) => t + s.predictedMs!, 0) / group.length : null,
+      ...(first.mode === 'adaptive' ? { chosenModes: countBy(group, (s) => s.chosenMode) } : {}),
     });
   }
   const comparisons: ModeComparison[] = [];

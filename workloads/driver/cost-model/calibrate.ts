@@ -1,0 +1,276 @@
+/**
+ * The cost model's calibration: a few seconds at the start of a query workload, on the real
+ * cluster, before warm-up. It measures (medians of repeated calls, after one unmeasured call):
+ *
+ * - RTT of every link: PING round trips through that link's own client (so the emulated RTT and
+ *   the loopback are both in it), and through an unshaped client;
+ * - link rate: taken from the link profile (bandwidth / 8 bytes/s per direction), not measured —
+ *   the emulator holds it within ±10% (workloads/driver/network/link.test.ts);
+ * - per-request overhead: the noop plugin over the whole range, pushdown and client mode
+ *   (unshaped), i.e. the framework's cost at this run's region count and concurrency;
+ * - a uniform random sample of rows (MGET of random ids), kept for the result-size estimates;
+ * - node scan rate: the workload's plugin with a scan-only request (kinds.ts `scanOnlyRequest`)
+ *   in pushdown over the whole range: rows / (wall − noop overhead);
+ * - client processing rate: the scan-only handle over the sampled rows in this process's memory;
+ * - client pull rate: the scan-only request in client mode over the whole range: rows / (wall −
+ *   noop overhead − handle time), and its wire bytes per row;
+ * - result codec rate: msgpack pack + unpack of the sampled rows as [key, value] pairs, bytes/s.
+ */
+import { pack, unpack } from 'msgpackr';
+import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
+import type { ClusterClient } from '../../../engine/client/cluster-client';
+import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
+import { SeededRandom } from '../../../engine/util/seeded-random';
+import { syntheticKey } from '../../datasets/synthetic';
+import type { QueryKind } from '../../kinds';
+import type { WorkloadSpec } from '../../spec';
+import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
+import { parseLinkProfile } from '../network/link';
+import { Session } from '../session';
+import { cheaperMode, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
+import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
+
+/** Rows in the random sample the result-size estimates run on. */
+export const SAMPLE_ROWS = 4000;
+/** Rows per SCANRANGE batch of the cluster client (its default). */
+const SCAN_BATCH_ROWS = 1000;
+
+export interface CalibrationOptions {
+  spec: WorkloadSpec;
+  kind: QueryKind;
+  session: Session;
+  /** Each link's own client (its name as in the spec's links). */
+  links: Array<{ name: string; client: ClusterClient }>;
+  log(line: string): void;
+}
+
+/** The per-point estimate the model is asked about. */
+export interface PointEstimate {
+  shape: CallShape;
+  /** matched rows / rows on the sample (null when the kind does not report matches). */
+  estimatedSelectivity: number | null;
+}
+
+/** The calibration as summary.json records it: numbers with their units. */
+export interface CostModelReport {
+  calibration: Calibration;
+  units: Record<string, string>;
+  sampleRows: number;
+  calibrationMs: number;
+  /** Per (link, point): the estimate and both modes' predictions with their terms. */
+  points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
+  notes: string[];
+}
+
+const UNITS: Record<string, string> = {
+  rttMs: 'ms (median PING round trip through each link)',
+  unshapedRttMs: 'ms (the same through an unshaped client)',
+  linkBytesPerSec: 'bytes/s per direction, from the link profile (null: unlimited)',
+  pushdownOverheadMs: 'ms (median noop pushdown call over the whole range, unshaped)',
+  clientOverheadMs: 'ms (median noop client-mode call over the whole range, unshaped)',
+  nodeScanRowsPerSec: 'rows/s (scan-only pushdown call, all nodes together, overhead removed)',
+  clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
+  wireBytesPerRow: 'bytes/row on the wire in that call',
+  clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
+  resultCodecBytesPerSec: 'bytes/s (msgpack pack + unpack of the sampled rows as [key, value] pairs)',
+  scanBatchRows: 'rows per scan batch',
+};
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
+
+/** Times `run` `times` times after one unmeasured call; the median, ms. */
+async function medianMs(times: number, run: () => Promise<unknown> | unknown): Promise<number> {
+  await run();
+  const ms: number[] = [];
+  for (let i = 0; i < times; i++) {
+    const t0 = process.hrtime.bigint();
+    await run();
+    ms.push(msSince(t0));
+  }
+  return median(ms);
+}
+
+/**
+ * Median PING round trip to every node through each client, ms. Clients take turns round by round
+ * (after one unmeasured round that opens the connections), so load from elsewhere hits all alike.
+ */
+async function pingMs(clients: ClusterClient[], rounds = 9): Promise<number[]> {
+  const targets = await Promise.all(
+    clients.map(async (client) => (await client.getMap()).nodes.filter((n) => n.up).map((node) => client.connectionTo(node, 'calibrate'))),
+  );
+  const samples: number[][] = clients.map(() => []);
+  for (let round = -1; round < rounds; round++) {
+    for (let c = 0; c < clients.length; c++) {
+      for (const connection of targets[c]!) {
+        const t0 = process.hrtime.bigint();
+        await connection.call(['PING']);
+        if (round >= 0) samples[c]!.push(msSince(t0));
+      }
+    }
+  }
+  return samples.map((s) => (s.length ? median(s) : 0));
+}
+
+/** A calibrated model for one run: predictions per (link, point) and the report. */
+export class CostModel {
+  private readonly reportPoints: CostModelReport['points'] = [];
+
+  private constructor(
+    readonly calibration: Calibration,
+    private readonly plugin: LoadedPlugin,
+    private readonly kind: QueryKind,
+    private readonly sample: { regions: InMemoryRegion[]; regionRows: number[]; rows: number },
+    private readonly rows: number,
+    private readonly calibrationMs: number,
+  ) {}
+
+  static async calibrate(options: CalibrationOptions): Promise<CostModel> {
+    const { spec, kind, session, links, log } = options;
+    const started = process.hrtime.bigint();
+    const client = await session.client();
+    try {
+      const copr = new Coprocessor(client);
+      const range = Session.datasetRange();
+      const map = await client.getMap();
+      const pieces = splitByRegions(map, range.start, range.end);
+      const concurrency = spec.concurrency;
+      const plugin = await copr.loadPlugin(kind.plugin);
+
+      const [unshapedRttMs, ...linkRtts] = await pingMs([client, ...links.map((l) => l.client)]);
+      const rttMs: Record<string, number> = {};
+      const linkBytesPerSec: Record<string, number | null> = {};
+      for (const [i, link] of links.entries()) {
+        rttMs[link.name] = linkRtts[i]!;
+        const bits = parseLinkProfile(link.name).bandwidthBitsPerSec;
+        linkBytesPerSec[link.name] = bits === null ? null : bits / 8;
+      }
+
+      const call = (plugin: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin, request, start: range.start, end: range.end, mode, concurrency });
+      const pushdownOverheadMs = await medianMs(5, call('noop', {}, 'pushdown'));
+      const clientOverheadMs = await medianMs(3, call('noop', {}, 'client'));
+
+      // A uniform random sample of rows (seeded: the same run samples the same rows), by MGET.
+      const random = new SeededRandom((spec.dataset.seed ?? 0) + 7919);
+      const keys = sampleIds(spec.dataset.rows, SAMPLE_ROWS, () => random.next()).map((id) => syntheticKey(id));
+      const values: Array<Buffer | undefined> = [];
+      for (let i = 0; i < keys.length; i += 500) values.push(...(await client.mget(keys.slice(i, i + 500))));
+      const sampleRegions: InMemoryRegion[] = pieces.map((piece) => ({ range: piece.range, batches: [[]] }));
+      let sampled = 0;
+      keys.forEach((key, i) => {
+        const value = values[i];
+        if (!value) return;
+        const at = pieces.findIndex((p) => Buffer.compare(key, p.range.start) >= 0 && (p.range.end.length === 0 || Buffer.compare(key, p.range.end) < 0));
+        if (at < 0) return;
+        sampleRegions[at]!.batches[0]!.push({ key, value });
+        sampled++;
+      });
+      const regionRows = regionRowsFromSample(sampleRegions.map((r) => r.batches[0]!.length), spec.dataset.rows);
+
+      // The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample.
+      const firstPoint = spec.sweep ? spec.sweep.values[0] : undefined;
+      const scanOnly = kind.scansRows ? kind.scanOnlyRequest(kind.request(spec, firstPoint)) : null;
+      let nodeScanRowsPerSec: number | null = null;
+      let clientPullRowsPerSec: number | null = null;
+      let wireBytesPerRow: number | null = null;
+      let clientHandleRowsPerSec: number | null = null;
+      const rows = spec.dataset.rows;
+      if (scanOnly !== null && sampled > 0) {
+        const scanMs = await medianMs(2, call(kind.plugin, scanOnly, 'pushdown'));
+        nodeScanRowsPerSec = rows / (Math.max(1, scanMs - pushdownOverheadMs) / 1000);
+        // Repeated until ~20 ms of work per timing, so the clock's resolution does not matter.
+        const repeats = Math.max(1, Math.ceil(20_000 / sampled));
+        const handleMs = await medianMs(3, async () => {
+          for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, sampleRegions);
+        });
+        clientHandleRowsPerSec = (sampled * repeats) / (Math.max(0.001, handleMs) / 1000);
+        const wire0 = client.wireBytes();
+        const clientScan = call(kind.plugin, scanOnly, 'client');
+        await clientScan();
+        wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
+        const clientScanMs = await medianMs(1, clientScan);
+        const pullMs = clientScanMs - clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
+        clientPullRowsPerSec = rows / (Math.max(1, pullMs) / 1000);
+      }
+
+      // msgpack on result-shaped data: the sample's rows as [key, value] pairs (what a filter returns).
+      let codecRows: Array<[Uint8Array, Uint8Array]> = sampleRegions.flatMap((r) => r.batches[0]!.map((row): [Uint8Array, Uint8Array] => [row.key, row.value]));
+      if (codecRows.length === 0) codecRows = [[Buffer.from('row:000000000'), Buffer.alloc(100)]];
+      const packedBytes = pack(codecRows).length;
+      const codecRepeats = Math.max(1, Math.ceil(4_000_000 / packedBytes));
+      const codecMs = await medianMs(3, () => {
+        for (let r = 0; r < codecRepeats; r++) unpack(pack(codecRows));
+      });
+      const resultCodecBytesPerSec = (packedBytes * codecRepeats) / (Math.max(0.001, codecMs) / 1000);
+
+      const calibration: Calibration = {
+        regions: pieces.length,
+        concurrency,
+        rttMs,
+        unshapedRttMs: unshapedRttMs ?? 0,
+        linkBytesPerSec,
+        pushdownOverheadMs,
+        clientOverheadMs,
+        nodeScanRowsPerSec,
+        clientPullRowsPerSec,
+        wireBytesPerRow,
+        clientHandleRowsPerSec,
+        resultCodecBytesPerSec,
+        scanBatchRows: SCAN_BATCH_ROWS,
+      };
+      const calibrationMs = msSince(started);
+      log(
+        `cost model calibrated in ${(calibrationMs / 1000).toFixed(1)} s: overhead ${pushdownOverheadMs.toFixed(1)} ms pushdown / ${clientOverheadMs.toFixed(1)} ms client, ` +
+          `node scan ${nodeScanRowsPerSec ? Math.round(nodeScanRowsPerSec) : '-'} rows/s, client pull ${clientPullRowsPerSec ? Math.round(clientPullRowsPerSec) : '-'} rows/s, ` +
+          `client handle ${clientHandleRowsPerSec ? Math.round(clientHandleRowsPerSec) : '-'} rows/s, codec ${(resultCodecBytesPerSec / 1e6).toFixed(0)} MB/s, sample ${sampled} rows`,
+      );
+      return new CostModel(calibration, plugin, kind, { regions: sampleRegions, regionRows, rows: sampled }, spec.dataset.rows, calibrationMs);
+    } finally {
+      client.close();
+    }
+  }
+
+  /** Rows to scan, regions and the expected result bytes of one request, from the sample. */
+  async estimate(request: unknown): Promise<PointEstimate> {
+    const run = await runPluginInMemory<unknown>(this.plugin, request, this.sample.regions);
+    const samples: RegionSample[] = run.parts.map((part, i) => ({
+      sampleRows: this.sample.regions[i]!.batches[0]!.length,
+      regionRows: this.sample.regionRows[i]!,
+      partBytes: run.partBytes[i]!,
+      items: this.kind.partialItems(part, request),
+    }));
+    const matched = this.kind.rowsMatched && this.sample.rows > 0 ? this.kind.rowsMatched(run.result) / this.sample.rows : null;
+    return {
+      shape: { rows: this.kind.scansRows ? this.rows : 0, regions: this.calibration.regions, concurrency: this.calibration.concurrency, resultBytes: estimateResultBytes(samples) },
+      estimatedSelectivity: matched,
+    };
+  }
+
+  /** Both modes' predictions for a request on a link; recorded for the report. */
+  async plan(link: string, point: string, request: unknown): Promise<{ cheaper: PredictedMode; predictedMs: Record<PredictedMode, number> }> {
+    const estimate = await this.estimate(request);
+    const choice = cheaperMode(this.calibration, link, estimate.shape);
+    this.reportPoints.push({ link, point, estimatedSelectivity: estimate.estimatedSelectivity, estimatedResultBytes: estimate.shape.resultBytes, pushdown: choice.pushdown, client: choice.client, cheaper: choice.mode });
+    return { cheaper: choice.mode, predictedMs: { pushdown: choice.pushdown.totalMs, client: choice.client.totalMs } };
+  }
+
+  report(): CostModelReport {
+    return {
+      calibration: this.calibration,
+      units: UNITS,
+      sampleRows: this.sample.rows,
+      calibrationMs: this.calibrationMs,
+      points: this.reportPoints,
+      notes: [
+        'Link rates come from the link profiles (not measured); RTTs are measured per link.',
+        'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
+        'pushdown = overhead + scan + result codec + result wire; client = overhead + max(client CPU (pull + handle + result codec), data wire, scan-batch round trips). See workloads/driver/cost-model/model.ts.',
+      ],
+    };
+  }
+}

@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { addedRttMs, cheaperMode, predictClient, predictPushdown, relativeError, waves, wireMs, type Calibration } from './model';
+
+/** Round numbers so every term can be checked by hand. */
+const CAL: Calibration = {
+  regions: 8,
+  concurrency: 4,
+  rttMs: { unlimited: 0.5, slow: 2.5 },
+  unshapedRttMs: 0.5,
+  linkBytesPerSec: { unlimited: null, slow: 1_000_000 },
+  pushdownOverheadMs: 10,
+  clientOverheadMs: 4,
+  nodeScanRowsPerSec: 1_000_000,
+  clientPullRowsPerSec: 200_000,
+  wireBytesPerRow: 100,
+  clientHandleRowsPerSec: 1_000_000,
+  resultCodecBytesPerSec: 100_000_000,
+  scanBatchRows: 1000,
+};
+
+test('waves and added RTT', () => {
+  assert.equal(waves(8, 4), 2);
+  assert.equal(waves(9, 4), 3);
+  assert.equal(waves(3, 4), 1);
+  assert.equal(waves(0, 4), 1);
+  assert.equal(addedRttMs(CAL, 'unlimited'), 0);
+  assert.equal(addedRttMs(CAL, 'slow'), 2);
+  assert.equal(addedRttMs(CAL, 'unknown-link'), 0);
+  assert.equal(addedRttMs({ ...CAL, rttMs: { fast: 0.2 } }, 'fast'), 0, 'never negative');
+  assert.equal(wireMs(CAL, 'unlimited', 1e9), 0);
+  assert.equal(wireMs(CAL, 'slow', 500_000), 500);
+});
+
+test('pushdown: overhead + the larger of scan + result codec and the result on the wire', () => {
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  const unlimited = predictPushdown(CAL, 'unlimited', shape);
+  assert.deepEqual(unlimited.terms, { overhead: 10, scan: 100, resultCodec: 10, resultWire: 0 });
+  assert.equal(unlimited.totalMs, 120);
+  const slow = predictPushdown(CAL, 'slow', shape);
+  // 2 waves × 2 ms added RTT; 1 MB at 1 MB/s outlasts the 110 ms of work it overlaps.
+  assert.deepEqual(slow.terms, { overhead: 14, scan: 100, resultCodec: 10, resultWire: 1000 });
+  assert.equal(slow.totalMs, 1014);
+  const small = predictPushdown(CAL, 'slow', { ...shape, resultBytes: 50_000 });
+  assert.equal(small.terms.resultWire, 50);
+  assert.equal(small.totalMs, 14 + 100 + 0.5);
+});
+
+test('pushdown overhead scales with the waves of regions', () => {
+  const twice = predictPushdown(CAL, 'unlimited', { rows: 0, regions: 16, concurrency: 4, resultBytes: 0 });
+  assert.equal(twice.terms.overhead, 20);
+  assert.equal(twice.totalMs, 20);
+});
+
+test('client: overhead + the largest of client CPU, data wire and batch round trips', () => {
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  const unlimited = predictClient(CAL, 'unlimited', shape);
+  // pull 500 ms + handle 100 ms + codec 10 ms of CPU; no wire or RTT cost on the unlimited link.
+  assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, resultCodec: 10, dataWire: 0, batchRoundTrips: 0 });
+  assert.equal(unlimited.totalMs, 614);
+  const slow = predictClient(CAL, 'slow', shape);
+  // 10 MB of rows at 1 MB/s dominates; (100 + 8) batches × 2 ms / 4 streams = 54 ms.
+  assert.equal(slow.terms.dataWire, 10_000);
+  assert.equal(slow.terms.batchRoundTrips, 54);
+  assert.equal(slow.terms.overhead, 8);
+  assert.equal(slow.totalMs, 10_008);
+});
+
+test('client: RTT-bound when the link is fast but far', () => {
+  const far: Calibration = { ...CAL, rttMs: { far: 100.5 }, linkBytesPerSec: { far: null } };
+  const p = predictClient(far, 'far', { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 0 });
+  assert.equal(p.terms.batchRoundTrips, (108 * 100) / 4);
+  assert.equal(p.totalMs, 4 + 2 * 100 + 2700);
+});
+
+test('a workload that scans nothing costs only the overhead', () => {
+  const noScan: Calibration = { ...CAL, nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
+  const shape = { rows: 0, regions: 8, concurrency: 4, resultBytes: 0 };
+  assert.equal(predictPushdown(noScan, 'unlimited', shape).totalMs, 10);
+  assert.equal(predictClient(noScan, 'unlimited', shape).totalMs, 4);
+});
+
+test('cheaperMode: pushdown when the result is small or the link slow; client when the result is the data and the link free', () => {
+  const small = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1000 };
+  assert.equal(cheaperMode(CAL, 'slow', small).mode, 'pushdown');
+  // Client-side CPU is cheap here and the pushdown result costs as much as the data.
+  const cheapClient: Calibration = { ...CAL, clientPullRowsPerSec: 10_000_000, clientHandleRowsPerSec: 10_000_000, nodeScanRowsPerSec: 100_000 };
+  const all = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 10_000_000 };
+  const choice = cheaperMode(cheapClient, 'unlimited', all);
+  assert.equal(choice.mode, 'client');
+  assert.ok(choice.client.totalMs < choice.pushdown.totalMs);
+});
+
+test('relativeError', () => {
+  assert.equal(relativeError(150, 100), 0.5);
+  assert.equal(relativeError(50, 100), -0.5);
+  assert.equal(relativeError(null, 100), null);
+  assert.equal(relativeError(10, 0), null);
+});

@@ -1,0 +1,138 @@
+/**
+ * The cost model: predicts how long one coprocessor call takes in `pushdown` and in `client` mode
+ * from a short calibration (workloads/driver/cost-model/calibrate.ts) and the call's shape (rows to
+ * scan, regions, concurrency, bytes of data vs bytes of result). Pure functions, so the arithmetic
+ * is unit-tested on its own; the summary then shows predicted next to measured for every point.
+ *
+ * pushdown = overhead + max(scan + result codec, result on the wire)
+ *   overhead  the noop pushdown call (per-region request cost at this region count and
+ *             concurrency) + one added round trip per wave of regions (waves = ⌈regions/concurrency⌉)
+ *   scan      rows / the cluster's in-node scan rate (all nodes and workers together, measured)
+ *   codec     result bytes / msgpack rate (the node encodes, the client decodes)
+ *   wire      result bytes / link rate; regions reply one by one, so the transfer overlaps the
+ *             other regions' work and only the larger of the two counts
+ * client   = overhead + max(client CPU, data on the wire, round trips of the scan batches)
+ *   overhead  the noop client-mode call + one added round trip per wave
+ *   CPU       the client is one thread: pulling + decoding the rows (the unlimited-link pull rate),
+ *             then the plugin's handle over them, then its partials through msgpack
+ *   wire      data bytes / link rate (transfer overlaps the client's CPU: batches are prefetched)
+ *   batches   each region's scan is a chain of batch requests with one prefetched, so an added
+ *             RTT costs about one RTT per batch per concurrent stream
+ * The added RTT of a link is its measured RTT minus the unshaped link's (the calibration calls ran
+ * unshaped, so their times already hold the loopback round trips).
+ */
+
+export type PredictedMode = 'pushdown' | 'client';
+
+/** What the calibration measured (units in the names). */
+export interface Calibration {
+  /** Regions and concurrency the overhead calls ran with. */
+  regions: number;
+  concurrency: number;
+  /** Round trip (PING) through each link's client, median, ms. `unshaped` is the calibration client's. */
+  rttMs: Record<string, number>;
+  unshapedRttMs: number;
+  /** Per direction, bytes/s, from the link profile (null: unlimited). */
+  linkBytesPerSec: Record<string, number | null>;
+  /** Median wall time of the noop plugin over the whole range, pushdown, ms. */
+  pushdownOverheadMs: number;
+  /** Same in client mode (loading the plugin, splitting by regions, one empty handle per region), ms. */
+  clientOverheadMs: number;
+  /** Rows/s of a scan-only pushdown call over the whole range, all nodes and workers together (null: the workload scans nothing). */
+  nodeScanRowsPerSec: number | null;
+  /**
+   * Rows/s the client pulls and decodes over the unshaped link: a scan-only client-mode call over
+   * the whole range, less its overhead and the handle's time.
+   */
+  clientPullRowsPerSec: number | null;
+  /** Wire bytes per row of that call (RESP framing included). */
+  wireBytesPerRow: number | null;
+  /** Rows/s of the plugin's scan-only handle over rows already in this process's memory. */
+  clientHandleRowsPerSec: number | null;
+  /** msgpack pack + unpack of result-shaped data, bytes/s (the node's encode is assumed as fast as ours). */
+  resultCodecBytesPerSec: number;
+  /** Rows per scan batch of the cluster client. */
+  scanBatchRows: number;
+}
+
+/** One call to predict. */
+export interface CallShape {
+  /** Rows the call scans (0 for a plugin that reads nothing). */
+  rows: number;
+  regions: number;
+  concurrency: number;
+  /** Expected bytes of all partial results together (what pushdown sends back). */
+  resultBytes: number;
+}
+
+export interface Prediction {
+  totalMs: number;
+  /** The named terms the total is made of (ms), for the summary. */
+  terms: Record<string, number>;
+}
+
+/** Regions processed one after another in each lane. */
+export function waves(regions: number, concurrency: number): number {
+  return Math.ceil(Math.max(1, regions) / Math.max(1, concurrency));
+}
+
+/** Round trip a link adds to the unshaped one, ms (never negative). */
+export function addedRttMs(cal: Calibration, link: string): number {
+  const rtt = cal.rttMs[link];
+  return rtt === undefined ? 0 : Math.max(0, rtt - cal.unshapedRttMs);
+}
+
+/** ms to move `bytes` over `link` (0 when it is unlimited). */
+export function wireMs(cal: Calibration, link: string, bytes: number): number {
+  const rate = cal.linkBytesPerSec[link];
+  return rate ? (bytes / rate) * 1000 : 0;
+}
+
+/** The overhead measured at the calibration's region count, scaled per region to another count. */
+function scaledOverheadMs(measuredMs: number, cal: Calibration, shape: CallShape): number {
+  return measuredMs * (waves(shape.regions, shape.concurrency) / waves(cal.regions, cal.concurrency));
+}
+
+const perSecMs = (amount: number, perSec: number | null): number => (amount > 0 && perSec ? (amount / perSec) * 1000 : 0);
+
+export function predictPushdown(cal: Calibration, link: string, shape: CallShape): Prediction {
+  const terms = {
+    overhead: scaledOverheadMs(cal.pushdownOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
+    scan: perSecMs(shape.rows, cal.nodeScanRowsPerSec),
+    resultCodec: perSecMs(shape.resultBytes, cal.resultCodecBytesPerSec),
+    resultWire: wireMs(cal, link, shape.resultBytes),
+  };
+  return { totalMs: terms.overhead + Math.max(terms.scan + terms.resultCodec, terms.resultWire), terms };
+}
+
+export function predictClient(cal: Calibration, link: string, shape: CallShape): Prediction {
+  const dataBytes = shape.rows * (cal.wireBytesPerRow ?? 0);
+  const batches = shape.rows > 0 ? Math.ceil(shape.rows / cal.scanBatchRows) + shape.regions : 0;
+  const terms = {
+    overhead: scaledOverheadMs(cal.clientOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
+    pull: perSecMs(shape.rows, cal.clientPullRowsPerSec),
+    handle: perSecMs(shape.rows, cal.clientHandleRowsPerSec),
+    resultCodec: perSecMs(shape.resultBytes, cal.resultCodecBytesPerSec),
+    dataWire: wireMs(cal, link, dataBytes),
+    batchRoundTrips: (batches * addedRttMs(cal, link)) / Math.max(1, Math.min(shape.concurrency, shape.regions)),
+  };
+  const cpu = terms.pull + terms.handle + terms.resultCodec;
+  return { totalMs: terms.overhead + Math.max(cpu, terms.dataWire, terms.batchRoundTrips), terms };
+}
+
+export function predict(cal: Calibration, link: string, shape: CallShape, mode: PredictedMode): Prediction {
+  return mode === 'pushdown' ? predictPushdown(cal, link, shape) : predictClient(cal, link, shape);
+}
+
+/** The mode the model expects to be faster (pushdown on a tie: it moves fewer bytes). */
+export function cheaperMode(cal: Calibration, link: string, shape: CallShape): { mode: PredictedMode; pushdown: Prediction; client: Prediction } {
+  const pushdown = predictPushdown(cal, link, shape);
+  const client = predictClient(cal, link, shape);
+  return { mode: client.totalMs < pushdown.totalMs ? 'client' : 'pushdown', pushdown, client };
+}
+
+/** (predicted − measured) / measured, e.g. 0.25 = predicted 25% too slow; null without a measurement. */
+export function relativeError(predictedMs: number | null, measuredMs: number): number | null {
+  if (predictedMs === null || !(measuredMs > 0)) return null;
+  return (predictedMs - measuredMs) / measuredMs;
+}
