@@ -17,6 +17,7 @@ import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
 import { SAMPLE_SCHEMA } from '../engine/plugin-api';
+import { DEFAULT_READER_LIMITS, RespProtocolError, RespReader } from '../engine/protocol/resp';
 import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
 import { SCENARIOS, pickScenarios, runScenario } from '../torture/suite';
 import { fuzzFrame } from '../torture/fuzz-frames';
@@ -80,6 +81,22 @@ describe('checkers report problems', () => {
     assert.match(checkAnswer(filter, await answer(filter, withoutIt), rows) ?? '', /count/);
     const swapped = rows.map((r, i) => (i === firstMatch ? { key: r.key, value: rows.find((x, j) => j > i && checkAnswer(filter, { count: 0, rows: [] }, [x]) !== undefined)!.value } : r));
     assert.match(checkAnswer(filter, await answer(filter, swapped), rows) ?? '', /value differs/);
+  });
+
+  test('a request over maxRequestBytes in all is refused from the declared length, before its bytes; replies are not capped', () => {
+    assert.equal(DEFAULT_READER_LIMITS.maxRequestBytes, 512 * 1024 * 1024);
+    const bulk = (n: number): string => `$${n}\r\n${'v'.repeat(n)}\r\n`;
+    const reader = new RespReader('request', { maxRequestBytes: 1000 });
+    // Two requests of ~900 bytes each: the count starts again with every request.
+    reader.push(Buffer.from(`*2\r\n${bulk(3).replace('vvv', 'SET')}${bulk(880)}*2\r\n${bulk(3).replace('vvv', 'SET')}${bulk(880)}`));
+    assert.equal((reader.next() as Buffer[]).length, 2);
+    assert.equal((reader.next() as Buffer[]).length, 2);
+    // Three bulks of 400: refused at the third length, with none of its bytes sent.
+    reader.push(Buffer.from(`*4\r\n$4\r\nMSET\r\n${bulk(400)}${bulk(400)}$400\r\n`));
+    assert.throws(() => reader.next(), (err: Error) => err instanceof RespProtocolError && /request of more than 1000 bytes/.test(err.message));
+    const replies = new RespReader('reply', { maxRequestBytes: 1000 });
+    replies.push(Buffer.from(`*3\r\n${bulk(400)}${bulk(400)}${bulk(400)}`));
+    assert.equal((replies.next() as Buffer[]).length, 3);
   });
 
   test('fuzz frames are the same for the same seed and cover every kind', () => {

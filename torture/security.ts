@@ -26,6 +26,13 @@ export interface SecurityParams {
 
 type Target = { role: 'placement' | 'node'; host: string; port: number };
 
+/** The nodes' --max-request-mb in this scenario. */
+const REQUEST_CAP_MB = 4;
+const MIB = 1024 * 1024;
+
+/** MSET of two 3 MiB values: over the 4 MiB cap once the second value's length is read (its bytes are never sent). */
+const OVER_CAP = Buffer.concat([Buffer.from(`*5\r\n$4\r\nMSET\r\n$2\r\nk1\r\n$${3 * MIB}\r\n`), Buffer.alloc(3 * MIB, 0x62), Buffer.from(`\r\n$2\r\nk2\r\n$${3 * MIB}\r\n`)]);
+
 /** A plugin that would read every key if it were ever deployed. */
 const EVIL_PLUGIN = `import { definePlugin } from '../engine/plugin-api';\nexport default definePlugin({ name: 'sec-evil', version: '1.0.0', apiVersion: 1, handle: () => 'pwned', merge: (p: unknown[]) => p });\n`;
 
@@ -61,7 +68,8 @@ export const securityScenario: Scenario<SecurityParams> = {
     full: { nodes: 3, rows: 5000 },
   },
   async run(p, ctx) {
-    const cluster = await LocalCluster.start({ nodes: p.nodes, autoSplit: false, autoBalance: false });
+    // A small total-request cap on the nodes, so a request over it costs a few MiB to send, not 512.
+    const cluster = await LocalCluster.start({ nodes: p.nodes, autoSplit: false, autoBalance: false, nodeArgs: ['--max-request-mb', String(REQUEST_CAP_MB)] });
     const client = await ClusterClient.connect({ placement: cluster.placementAddress });
     try {
       await loadRows(client, syntheticRows({ rows: p.rows, seed: ctx.seed }));
@@ -134,15 +142,19 @@ export const securityScenario: Scenario<SecurityParams> = {
       const boundText = bound.map((b) => `${b.label} ${b.addrs.map((a) => `${a.host}:${a.port}`).join(' ') || '(none)'}`).join(', ');
 
       // 4. Oversized requests: refused with a protocol error, connection closed, process serving.
-      const oversized = [
+      const oversized: Array<{ what: string; bytes: Buffer; message: RegExp; nodesOnly?: boolean }> = [
         { what: 'bulk over 64 MiB', bytes: Buffer.from('*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$67108865\r\n'), message: /^ERR Protocol error: bulk length 67108865 over the limit/ },
         { what: 'array over 1 Mi elements', bytes: Buffer.from('*1048577\r\n'), message: /^ERR Protocol error: array of 1048577 over the limit/ },
         { what: 'line over 64 KiB', bytes: Buffer.alloc(65 * 1024 + 1, 0x61), message: /^ERR Protocol error: line too long/ },
+        { what: `request over ${REQUEST_CAP_MB} MiB in all (nodes' --max-request-mb)`, bytes: OVER_CAP, message: new RegExp(`^ERR Protocol error: request of more than ${REQUEST_CAP_MB * MIB} bytes`), nodesOnly: true },
       ];
       let sizeRefused = 0;
       const sizeProblems: string[] = [];
+      let sizeAttempts = 0;
       for (const target of targets) {
         for (const o of oversized) {
+          if (o.nodesOnly && target.role !== 'node') continue;
+          sizeAttempts++;
           const r = await rawExchange(target.host, target.port, o.bytes);
           const reply = r.replies[0];
           const ok = reply instanceof RespError && o.message.test(reply.message) && r.closed && (await pingOk(target.host, target.port));
@@ -176,8 +188,16 @@ export const securityScenario: Scenario<SecurityParams> = {
       // 6. Everything still serves: PING everywhere and a correct aggregate over every row.
       let serving = 0;
       for (const t of targets) if (await pingOk(t.host, t.port)) serving++;
+      // A request under the cap (one 3 MiB value) is still fine.
+      const under = Buffer.alloc(3 * MIB, 0x63);
       try {
-        const out = await new Coprocessor(client).run<unknown, GroupResult[]>({ plugin: 'aggregate', request: { schema: SAMPLE_SCHEMA, column: 'amount' }, mode: 'pushdown' });
+        await client.set('sec:under-cap', under);
+        if ((await client.get('sec:under-cap'))?.equals(under)) serving++;
+      } catch {
+        /* serving stays short and the figure fails */
+      }
+      try {
+        const out = await new Coprocessor(client).run<unknown, GroupResult[]>({ plugin: 'aggregate', request: { schema: SAMPLE_SCHEMA, column: 'amount' }, mode: 'pushdown', start: 'row:', end: 'row;' });
         if (out.result[0]?.count === p.rows) serving++;
       } catch {
         /* serving stays short and the figure fails */
@@ -188,9 +208,9 @@ export const securityScenario: Scenario<SecurityParams> = {
         equalFigure('effects of refused commands', changed, 0, attempts, 'region map, deployed and installed plugins, a row, and all processes compared before/after'),
         allOfFigure('right token accepted', accepted, 1, 'PD.SPLIT with the token splits the region'),
         allOfFigure('processes listening on loopback only', loopbackOnly, procs.length, boundText),
-        allOfFigure('oversized requests refused', sizeRefused, targets.length * oversized.length, sizeProblems.length ? sizeProblems.join('; ') : `${oversized.map((o) => o.what).join(', ')}: -ERR Protocol error, connection closed, PING answered after`),
+        allOfFigure('oversized requests refused', sizeRefused, sizeAttempts, sizeProblems.length ? sizeProblems.join('; ') : `${oversized.map((o) => o.what).join(', ')}: -ERR Protocol error, connection closed, PING answered after`),
         allOfFigure('oversized plugin sources refused', sourceRefused, 2, sourceProblems.length ? sourceProblems.join('; ') : `source over ${MAX_PLUGIN_SOURCE_BYTES} bytes: COPR_LOAD TOO_LARGE at placement deploy and node install`),
-        allOfFigure('serving after all of the above', serving, targets.length + 1, 'PING on every process and a correct aggregate over every row'),
+        allOfFigure('serving after all of the above', serving, targets.length + 2, `PING on every process, a 3 MiB value under the ${REQUEST_CAP_MB} MiB cap written and read back, a correct aggregate over every row`),
       ];
     } finally {
       client.close();

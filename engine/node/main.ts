@@ -2,6 +2,7 @@
 import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
 import { NodeServer } from './node-server';
 import { DEFAULT_COPR_LIMITS } from './coprocessor-host';
+import { DEFAULT_READER_LIMITS } from '../protocol/resp';
 
 const FLAGS = {
   'node-id': { type: 'number', help: 'this node\'s id (stable across restarts; stored in the data dir)', value: '<n>' },
@@ -14,6 +15,7 @@ const FLAGS = {
   'copr-workers': { type: 'number', help: 'plugin worker threads', default: DEFAULT_COPR_LIMITS.workers, value: '<n>' },
   'copr-heap-mb': { type: 'number', help: 'heap limit of each plugin worker', default: DEFAULT_COPR_LIMITS.heapMb, value: '<MiB>' },
   'copr-deadline-ms': { type: 'number', help: 'default deadline of a plugin call', default: DEFAULT_COPR_LIMITS.deadlineMs, value: '<ms>' },
+  'max-request-mb': { type: 'number', help: 'largest request accepted, in all (its arguments together)', default: DEFAULT_READER_LIMITS.maxRequestBytes / (1024 * 1024), value: '<MiB>' },
   'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
 } as const;
 
@@ -38,6 +40,7 @@ runCli(async () => {
     placement: flags.placement,
     adminToken,
     heartbeatMs: flags['heartbeat-ms'],
+    maxRequestBytes: flags['max-request-mb'] * 1024 * 1024,
     coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'] },
   });
   const port = await node.start(() => process.exit(0));

@@ -25,6 +25,8 @@ export interface NodeServerOptions {
   placement: string;
   adminToken: string;
   heartbeatMs?: number;
+  /** Largest request accepted, all arguments together (default DEFAULT_READER_LIMITS.maxRequestBytes). */
+  maxRequestBytes?: number;
   /** Largest batch a single SCANRANGE returns. */
   maxScanRows?: number;
   maxScanBytes?: number;
@@ -79,7 +81,7 @@ export class NodeServer {
     if (storedId !== undefined && storedId !== options.nodeId) {
       throw new Error(`data dir ${options.dataDir} belongs to node ${storedId}, not node ${options.nodeId}`);
     }
-    this.server = new RespServer({ host: options.host, port: options.port, handler: (args, conn) => this.handle(args, conn) });
+    this.server = new RespServer({ host: options.host, port: options.port, handler: (args, conn) => this.handle(args, conn), readerLimits: options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes } });
     this.coprocessor = new CoprocessorHost(options.dataDir, this.routing, { ...DEFAULT_COPR_LIMITS, ...options.coprocessor }, (p) => this.trackWrite(p));
   }
 

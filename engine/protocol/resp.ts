@@ -31,6 +31,11 @@ export interface RespReaderLimits {
   maxLineBytes: number;
   /** Deepest array nesting. */
   maxDepth: number;
+  /**
+   * Largest request in all (`request` mode; replies are not capped): without it a request of many
+   * maximal bulks would be buffered whole. Refused as soon as a declared length would pass it.
+   */
+  maxRequestBytes: number;
 }
 
 export const DEFAULT_READER_LIMITS: RespReaderLimits = {
@@ -38,6 +43,7 @@ export const DEFAULT_READER_LIMITS: RespReaderLimits = {
   maxArrayLength: 1024 * 1024,
   maxLineBytes: 64 * 1024,
   maxDepth: 32,
+  maxRequestBytes: 512 * 1024 * 1024,
 };
 
 const CR = 13;
@@ -69,6 +75,8 @@ export class RespReader {
   private needBytes = 1;
   private stack: OpenArray[] = [];
   private readonly limits: RespReaderLimits;
+  /** Bytes of the top-level request read so far (its completed parts). */
+  private requestBytes = 0;
 
   constructor(private readonly mode: 'request' | 'reply', limits: Partial<RespReaderLimits> = {}) {
     this.limits = { ...DEFAULT_READER_LIMITS, ...limits };
@@ -93,12 +101,25 @@ export class RespReader {
       const value = this.stack.length === 0 && this.mode === 'request' ? this.readRequest() : this.readValue();
       if (value === INCOMPLETE) {
         this.pos = start;
+        this.checkRequestSize(this.needBytes);
         return undefined;
       }
+      this.requestBytes += this.pos - start;
+      this.checkRequestSize(0);
       this.needBytes = 1;
       const done = this.completeValue(value);
-      if (done !== INCOMPLETE) return done;
+      if (done !== INCOMPLETE) {
+        this.requestBytes = 0;
+        return done;
+      }
       if (this.pos >= this.buf.length) return undefined;
+    }
+  }
+
+  /** Throws when the request read so far plus `more` bytes it still needs is over maxRequestBytes. */
+  private checkRequestSize(more: number): void {
+    if (this.mode === 'request' && this.requestBytes + more > this.limits.maxRequestBytes) {
+      throw new RespProtocolError(`Protocol error: request of more than ${this.limits.maxRequestBytes} bytes`);
     }
   }
 
