@@ -15,6 +15,7 @@ import { Session } from './session';
 import { summarizeQueries, summarizeYcsb } from './summarize';
 import { printMlSummary, printQuerySummary, printYcsbSummary } from './print-summary';
 import { mlSettings, plannedMlEpochs, runMlTraining, summarizeMl } from './ml-runner';
+import { reportAfterRun } from '../../reports/write';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -160,5 +161,8 @@ runCli(async () => {
     process.stdout.write(`results: ${writer.dir}\n`);
   } finally {
     await session.close();
+    // Every run ends with its report.html and a fresh results/index.html (a failed run too: its
+    // report shows the verdict or the missing summary). reportAfterRun logs failures, never throws.
+    await reportAfterRun(writer.dir, flags.out, log);
   }
 }, "run 'npm run workload -- --help' for usage and the list of workloads");

@@ -1,0 +1,42 @@
+/**
+ * One fixed colour per mode, the same in every chart and notebook, so a reader learns once that
+ * blue is pushdown. Okabe–Ito colours: distinguishable with the common colour-vision deficiencies.
+ */
+
+/** The modes the harness knows, in the order charts and legends list them. */
+export const MODE_ORDER = ['pushdown', 'client', 'client-cached', 'adaptive'] as const;
+
+/** Colour of each known mode. */
+export const MODE_COLORS: Readonly<Record<(typeof MODE_ORDER)[number], string>> = {
+  pushdown: '#0072B2',
+  client: '#D55E00',
+  'client-cached': '#009E73',
+  adaptive: '#CC79A7',
+};
+
+// Modes the harness does not know yet still get stable colours (picked by name, not by position).
+const SPARE_COLORS = ['#E69F00', '#56B4E9', '#F0E442', '#000000', '#999999'];
+
+/** The colour of a mode: fixed for known modes, stable (hash of the name) for others. */
+export function modeColor(mode: string): string {
+  const known = (MODE_COLORS as Record<string, string>)[mode];
+  if (known) return known;
+  let hash = 0;
+  for (const ch of mode) hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return SPARE_COLORS[hash % SPARE_COLORS.length]!;
+}
+
+/** Modes sorted known-first in MODE_ORDER, then by name; duplicates removed. */
+export function sortModes(modes: Iterable<string>): string[] {
+  const rank = (m: string): number => {
+    const i = (MODE_ORDER as readonly string[]).indexOf(m);
+    return i < 0 ? MODE_ORDER.length : i;
+  };
+  return [...new Set(modes)].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+/** A Vega-Lite colour scale for exactly these modes (legend lists only them, colours stay fixed). */
+export function modeColorScale(modes: Iterable<string>): { domain: string[]; range: string[] } {
+  const domain = sortModes(modes);
+  return { domain, range: domain.map(modeColor) };
+}

@@ -1,0 +1,101 @@
+/**
+ * Charts of ml-train runs: loss against wall time and against epoch per mode (from samples.csv,
+ * one row per epoch), and training time per mode (from summary.json).
+ */
+import type { SampleRow } from '../../workloads/driver/results/writer';
+import type { LinkInfo } from '../links';
+import { modeColorScale, sortModes } from '../modes';
+import type { MlView } from '../run-model';
+import { assembleSpec, axisTitle, ciAxisTop, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, type ChartSpec } from './common';
+
+/** What the ML charts need besides the summary. */
+export interface MlChartContext {
+  workload: string;
+  links: LinkInfo[];
+  /** samples.csv rows (one per epoch of each training run). */
+  samples: SampleRow[];
+}
+
+/** One epoch of one training run, as charts use it. */
+export interface EpochPoint {
+  link: string;
+  mode: string;
+  repetition: number;
+  epoch: number;
+  loss: number;
+  elapsedSec: number;
+}
+
+/** The epochs in samples.csv with a positive loss (log axes cannot show 0). */
+export function epochPoints(samples: SampleRow[], links: LinkInfo[]): EpochPoint[] {
+  const label = (name: string): string => links.find((l) => l.name === name)?.label ?? name;
+  return samples.flatMap((s) => {
+    const { link, mode, repetition, epoch, loss, elapsedMs } = s;
+    if (typeof mode !== 'string' || typeof epoch !== 'number' || typeof loss !== 'number' || typeof elapsedMs !== 'number' || !(loss > 0)) return [];
+    return [{ link: label(String(link)), mode, repetition: typeof repetition === 'number' ? repetition : 0, epoch, loss, elapsedSec: elapsedMs / 1000 }];
+  });
+}
+
+function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoch'): ChartSpec | null {
+  if (points.length === 0) return null;
+  const modes = sortModes(points.map((p) => p.mode));
+  const lossLog = spansDecades(points.map((p) => p.loss));
+  const lossDomain = logDomain(points.map((p) => p.loss));
+  const xField = by === 'time' ? 'elapsedSec' : 'epoch';
+  const timeLog = by === 'time' && spansDecades(points.map((p) => p.elapsedSec));
+  const xTitle = by === 'time' ? axisTitle('wall time since training started (s)', timeLog) : 'epoch';
+  const links = [...new Set(points.map((p) => p.link))];
+  const encoding = {
+    x: { field: xField, type: 'quantitative', title: xTitle, scale: timeLog ? { type: 'log' } : { zero: by === 'epoch' ? false : true } },
+    y: { field: 'loss', type: 'quantitative', title: axisTitle('training loss', lossLog), scale: lossLog ? { type: 'log', domain: [lossDomain.floor, lossDomain.ceiling], nice: false } : { zero: false } },
+    color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(modes) },
+    detail: { field: 'repetition', type: 'nominal' },
+    tooltip: [{ field: 'mode' }, { field: 'repetition' }, { field: 'epoch' }, { field: 'loss', format: '.4g' }, { field: 'elapsedSec', title: 'elapsed s', format: '.2f' }],
+  };
+  // By epoch the modes' lines coincide (same model): one layer per mode, the first mode widest and
+  // underneath, so every mode stays visible.
+  const marks =
+    by === 'epoch'
+      ? { layer: modes.map((mode, i) => ({ transform: [{ filter: { field: 'mode', equal: mode } }], mark: { type: 'line', strokeWidth: Math.max(1.5, 7 - 2.5 * i), opacity: 0.9 }, encoding })) }
+      : { mark: { type: 'line', strokeWidth: 2, opacity: 0.9 }, encoding };
+  const inner = { width: links.length > 1 ? PANEL.width : SINGLE_WIDTH, height: PANEL.height, ...marks };
+  const subtitle =
+    by === 'time'
+      ? 'One line per training run (repetition); the mode whose line drops first reaches a given loss soonest.'
+      : 'Every mode computes the same gradients, so the curves coincide (drawn nested, first mode widest): modes differ in time, not in progress per epoch.';
+  const title = chartTitle(`${ctx.workload}: loss vs ${by === 'time' ? 'wall time' : 'epoch'}`, subtitle);
+  const spec = assembleSpec(title, points, inner, links.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: ctx.links.map((l) => l.label) } } : null);
+  return by === 'time'
+    ? { id: 'loss-vs-time', title: 'Loss vs wall time', caption: 'How fast each mode trains the same model: pushdown ships gradients, client ships rows every epoch, client-cached ships rows once.', spec }
+    : { id: 'loss-vs-epoch', title: 'Loss vs epoch', caption: 'Convergence per epoch, identical across modes (the modes must agree on the model).', spec };
+}
+
+/** Training time per mode (mean with 95% CI), one panel per link. */
+export function trainingTime(view: MlView, ctx: MlChartContext): ChartSpec | null {
+  const modes = view.ml.modes;
+  if (modes.length === 0) return null;
+  const order = sortModes(modes.map((m) => m.mode));
+  const label = (name: string): string => ctx.links.find((l) => l.name === name)?.label ?? name;
+  const y = measureScale(modes.map((m) => m.trainMs.mean / 1000));
+  const values = modes.map((m) => ({ link: label(m.link), mode: m.mode, trainSec: m.trainMs.mean / 1000, ciLowSec: clampLow(m.trainMs.ciLow / 1000, y.floor, y.log), ciHighSec: m.trainMs.ciHigh / 1000, epochs: m.epochs, speedup: m.speedupVsClient }));
+  const axis = ciAxisTop(values.map((v) => v.trainSec), values.map((v) => v.ciHighSec));
+  const inner = modeBarsWithCi({
+    modes: order,
+    meanField: 'trainSec',
+    ciLowField: 'ciLowSec',
+    ciHighField: 'ciHighSec',
+    yTitle: axisTitle('training time (s)', y.log),
+    yScale: y.log ? y.scale : { domain: [0, axis.top], nice: false },
+    tooltip: [{ field: 'mode' }, { field: 'trainSec', title: 'mean s', format: '.2f' }, { field: 'epochs' }, { field: 'speedup', title: 'speedup vs client', format: '.2f' }],
+  });
+  const n = [...new Set(modes.map((m) => m.n))].join('/');
+  const title = chartTitle(`${ctx.workload}: time to train`, `Whole training (client-cached: the pull included), mean of n=${n} runs; line: 95% CI${y.log || axis.clipped ? ', cut at the axis' : ''}.`);
+  const spec = assembleSpec(title, values, inner, ctx.links.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: ctx.links.map((l) => l.label) } } : null);
+  return { id: 'training-time', title: 'Time to train', caption: 'The total cost of each way to train; shorter is better.', spec };
+}
+
+/** Every ML chart that applies, in report order. */
+export function mlCharts(view: MlView, ctx: MlChartContext): ChartSpec[] {
+  const points = epochPoints(ctx.samples, ctx.links);
+  return [lossChart(points, ctx, 'time'), lossChart(points, ctx, 'epoch'), trainingTime(view, ctx)].filter((c): c is ChartSpec => c !== null);
+}

@@ -1,0 +1,143 @@
+/**
+ * Writes reports to disk: a run's charts (SVG, PNG, .vl.json) and report.html, and the results
+ * index. Everything is made from the run's files alone, so it works long after the cluster is gone.
+ */
+import { existsSync, mkdirSync, readdirSync, readlinkSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { listRuns, RunReadError } from '../workloads/driver/results/reader';
+import { LATEST_NAME } from '../workloads/driver/results/writer';
+import { chartsForRun } from './charts';
+import { indexHtml, reportHtml, type IndexEntry, type PageChart } from './html';
+import { renderSvg, svgToPng } from './render';
+import { loadRun, type LoadedRun } from './run-model';
+import { verdictOf } from './tables';
+
+export const REPORT_FILE = 'report.html';
+export const CHARTS_DIR = 'charts';
+export const INDEX_FILE = 'index.html';
+
+/** Writes a file whole or not at all (a reader never sees half a report). */
+function writeAtomic(file: string, data: string | Buffer): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
+  writeFileSync(tmp, data);
+  renameSync(tmp, file);
+}
+
+/** One chart as written. */
+export interface WrittenChart {
+  id: string;
+  svgFile: string;
+  pngFile: string | null;
+  specFile: string;
+  /** What vega-lite/vega warned about while rendering (empty for a clean chart). */
+  warnings: string[];
+}
+
+/** What writeRunReport made. */
+export interface RunReport {
+  run: LoadedRun;
+  reportFile: string;
+  charts: WrittenChart[];
+}
+
+/** Options of writeRunReport. */
+export interface RunReportOptions {
+  /** Also rasterise each chart to PNG (default true). */
+  png?: boolean;
+}
+
+/** Renders every chart of a loaded run to SVG (and its page entry). Used by the report and the notebooks. */
+export async function renderCharts(run: LoadedRun): Promise<Array<PageChart & { warnings: string[] }>> {
+  const out: Array<PageChart & { warnings: string[] }> = [];
+  for (const chart of chartsForRun(run)) {
+    const { svg, warnings } = await renderSvg(chart.spec);
+    out.push({ chart, svg, warnings });
+  }
+  return out;
+}
+
+/**
+ * Writes `<run>/charts/<id>.{svg,png,vl.json}` and `<run>/report.html` for a run folder (or a
+ * workload's `latest`). Throws RunReadError (NOT_A_RUN, BAD_FILE) for a folder that is not a run.
+ */
+export async function writeRunReport(dir: string, options: RunReportOptions = {}): Promise<RunReport> {
+  const run = loadRun(dir);
+  const chartsDir = path.join(run.data.dir, CHARTS_DIR);
+  // Charts that no longer apply (e.g. after a report code change) must not linger beside the new ones.
+  if (existsSync(chartsDir)) {
+    for (const name of readdirSync(chartsDir)) if (/\.(svg|png|vl\.json)$/.test(name)) rmSync(path.join(chartsDir, name));
+  }
+  const rendered = await renderCharts(run);
+  if (rendered.length) mkdirSync(chartsDir, { recursive: true });
+  const written: WrittenChart[] = [];
+  const page: PageChart[] = [];
+  for (const r of rendered) {
+    const base = path.join(chartsDir, r.chart.id);
+    writeAtomic(`${base}.svg`, r.svg);
+    writeAtomic(`${base}.vl.json`, `${JSON.stringify(r.chart.spec, null, 2)}\n`);
+    const png = options.png === false ? null : `${base}.png`;
+    if (png) writeAtomic(png, svgToPng(r.svg));
+    written.push({ id: r.chart.id, svgFile: `${base}.svg`, pngFile: png, specFile: `${base}.vl.json`, warnings: r.warnings });
+    page.push({ chart: r.chart, svg: r.svg, specHref: `${CHARTS_DIR}/${r.chart.id}.vl.json`, ...(png ? { pngHref: `${CHARTS_DIR}/${r.chart.id}.png` } : {}) });
+  }
+  const reportFile = path.join(run.data.dir, REPORT_FILE);
+  writeAtomic(reportFile, reportHtml(run, page));
+  return { run, reportFile, charts: written };
+}
+
+/** The run folder a workload's `latest` names (symlink or text file), or null. */
+function latestRunId(workloadDir: string): string | null {
+  const latest = path.join(workloadDir, LATEST_NAME);
+  try {
+    const st = statSync(latest, { throwIfNoEntry: false });
+    if (!st) return null;
+    return path.basename(st.isFile() ? readFileSync(latest, 'utf8').trim() : readlinkSync(latest));
+  } catch {
+    return null;
+  }
+}
+
+/** Every run under a results folder as an index row (unreadable runs are listed, with the reason). */
+export function indexEntries(resultsDir: string): IndexEntry[] {
+  return listRuns(resultsDir).map((r): IndexEntry => {
+    const hasReport = existsSync(path.join(r.dir, REPORT_FILE));
+    const base = { workload: r.workload, runId: r.runId, reportHref: hasReport ? `${r.workload}/${r.runId}/${REPORT_FILE}` : null, isLatest: latestRunId(path.join(resultsDir, r.workload)) === r.runId };
+    try {
+      const run = loadRun(r.dir);
+      const m = run.data.manifest;
+      const v = verdictOf(run);
+      const status = run.view.kind === 'incomplete' ? 'incomplete' : v.state;
+      const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'agree' ? 'agree' : status === 'differ' ? 'DIFFER' : 'n/a';
+      return { ...base, startedAt: String(m.startedAt ?? '-'), kind: run.workloadKind, size: m.size ? String(m.size) : 'default', status, statusText };
+    } catch (err) {
+      if (!(err instanceof RunReadError)) throw err;
+      return { ...base, startedAt: '-', kind: '-', size: '-', status: 'unreadable', statusText: `unreadable: ${err.message}` };
+    }
+  });
+}
+
+/** Writes `<resultsDir>/index.html` listing every run; returns its path. */
+export function writeResultsIndex(resultsDir: string): string {
+  const file = path.join(resultsDir, INDEX_FILE);
+  mkdirSync(resultsDir, { recursive: true });
+  writeAtomic(file, indexHtml(indexEntries(resultsDir)));
+  return file;
+}
+
+/**
+ * The driver's end-of-run step: report.html for the run and a fresh results index. Never throws
+ * (the run's results are already safe on disk); a failure is logged with how to retry, and the
+ * returned value says whether it worked.
+ */
+export async function reportAfterRun(runDir: string, resultsDir: string, log: (line: string) => void): Promise<boolean> {
+  try {
+    const report = await writeRunReport(runDir);
+    for (const c of report.charts) for (const w of c.warnings) log(`report: chart ${c.id}: ${w}`);
+    const index = writeResultsIndex(resultsDir);
+    log(`report: ${report.reportFile} (${report.charts.length} charts); index: ${index}`);
+    return true;
+  } catch (err) {
+    log(`report: FAILED to write the report of ${runDir}: ${(err as Error).stack ?? String(err)}\nreport: the results are intact; retry with: npm run report -- ${runDir}`);
+    return false;
+  }
+}
