@@ -11,7 +11,10 @@ import { loadScenario } from './load';
 import { securityScenario } from './security';
 import type { Scenario, ScenarioReport, SizeName } from './types';
 
-/** Every scenario, in the order the CLI runs them. */
+/**
+ * Every scenario, in the order the CLI runs them. (`any`: each has its own parameter type, and a
+ * scenario is only ever run with its own `sizes`, see runScenario.)
+ */
 export const SCENARIOS: ReadonlyArray<Scenario<any>> = [crashScenario, splitsScenario, fuzzScenario, faultsScenario, loadScenario, securityScenario];
 
 /** Looks scenarios up by name; throws listing the known names for an unknown one. */
