@@ -30,6 +30,8 @@ function percent(fraction: number): string {
 export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport): void {
   // The actual selectivity is shown when some query selects less than every row (filters).
   const showSelectivity = summary.points.some((p) => p.selectivity !== null && p.selectivity < 1);
+  // The mode adaptive chose, when the run has an adaptive mode.
+  const showChoices = summary.points.some((p) => p.chosenModes);
   const rows = summary.points.map((p) => {
     const comparison = summary.comparisons.find((c) => c.link === p.link && c.point === p.point);
     return {
@@ -48,7 +50,7 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       speedup: p.mode === 'pushdown' && comparison?.speedup ? `${comparison.speedup.toFixed(2)}x` : '',
       'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
       'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
-      chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '',
+      ...(showChoices ? { chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '' } : {}),
     };
   });
   const columns = rows.length > 0 ? (Object.keys(rows[0]!) as Array<keyof (typeof rows)[number] & string>) : [];

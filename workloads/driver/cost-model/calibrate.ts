@@ -183,10 +183,12 @@ export class CostModel {
       if (scanOnly !== null && sampled > 0) {
         const scanMs = await medianMs(2, call(kind.plugin, scanOnly, 'pushdown'));
         nodeScanRowsPerSec = rows / (Math.max(1, scanMs - pushdownOverheadMs) / 1000);
-        // Repeated until ~20 ms of work per timing, so the clock's resolution does not matter.
-        const repeats = Math.max(1, Math.ceil(20_000 / sampled));
+        // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
+        // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
+        const oneRegion: InMemoryRegion[] = [{ range: { start: range.start, end: range.end }, batches: [sampleRegions.flatMap((r) => r.batches[0]!)] }];
+        const repeats = Math.max(1, Math.ceil(40_000 / sampled));
         const handleMs = await medianMs(3, async () => {
-          for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, sampleRegions);
+          for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, oneRegion);
         });
         clientHandleRowsPerSec = (sampled * repeats) / (Math.max(0.001, handleMs) / 1000);
         const wire0 = client.wireBytes();
