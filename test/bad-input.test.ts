@@ -4,11 +4,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { RespConnection } from '../engine/client/connection';
-import { RespError, RespReader, encodeCommand, type RespValue } from '../engine/protocol/resp';
+import { RespError, encodeCommand, type RespValue } from '../engine/protocol/resp';
 import { prng } from '../engine/util/seeded-random';
+import { rawExchange, type RawExchange } from '../torture/raw-resp';
 
 const HOST = '127.0.0.1';
 let cluster: LocalCluster;
@@ -42,59 +42,16 @@ function good(): RespConnection {
   return new RespConnection({ host: HOST, port, requestTimeoutMs: 10_000, connectTimeoutMs: 5000 });
 }
 
-interface Exchange {
-  /** Replies parsed off the wire, in order. */
-  replies: RespValue[];
-  /** The server closed the connection. */
-  closed: boolean;
-  /** Raw reply bytes (latin1), for messages. */
-  raw: string;
-}
-
 /**
  * Opens a raw socket, writes `payload` and collects replies until the server closes, `replies`
  * replies have arrived, or `timeoutMs` passes. `end` half-closes our side after writing; `reset`
- * aborts the connection (RST) instead and returns at once.
+ * aborts the connection (RST) instead and returns at once. Reply bytes that are not RESP show up
+ * as an error reply, so the checks below fail on them.
  */
-function exchange(payload: Buffer | string, opts: { replies?: number; end?: boolean; reset?: boolean; timeoutMs?: number } = {}): Promise<Exchange> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: HOST, port });
-    const reader = new RespReader('reply');
-    const result: Exchange = { replies: [], closed: false, raw: '' };
-    let settled = false;
-    const finish = (): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(result);
-    };
-    const timer = setTimeout(finish, opts.timeoutMs ?? 5000);
-    socket.on('data', (chunk: Buffer) => {
-      result.raw += chunk.toString('latin1');
-      reader.push(chunk);
-      try {
-        for (let v = reader.next(); v !== undefined; v = reader.next()) result.replies.push(v);
-      } catch (err) {
-        result.replies.push(new RespError(`CLIENT-SIDE unparseable reply: ${(err as Error).message}`));
-      }
-      if (opts.replies !== undefined && result.replies.length >= opts.replies) finish();
-    });
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      result.closed = true;
-      finish();
-    });
-    socket.on('connect', () => {
-      socket.write(payload);
-      if (opts.reset) {
-        socket.resetAndDestroy();
-        finish();
-      } else if (opts.end) {
-        socket.end();
-      }
-    });
-  });
+async function exchange(payload: Buffer | string, opts: { replies?: number; end?: boolean; reset?: boolean; timeoutMs?: number } = {}): Promise<RawExchange> {
+  const r = await rawExchange(HOST, port, payload, { halfClose: opts.end, reset: opts.reset, stopAfterReplies: opts.replies, timeoutMs: opts.timeoutMs });
+  if (r.unparseable) r.replies.push(new RespError('CLIENT-SIDE unparseable reply'));
+  return r;
 }
 
 function isError(v: RespValue | undefined, prefix: string | RegExp): boolean {
@@ -265,7 +222,7 @@ test('QUIT is answered with OK, after earlier replies, and closes the connection
 });
 
 test('50 concurrent bad connections do not disturb a good connection doing SET/GET', async () => {
-  const kinds: Array<() => Promise<Exchange>> = [
+  const kinds: Array<() => Promise<RawExchange>> = [
     () => exchange(garbage(7, 4096), { end: true }),
     () => exchange('*2\r\n$3\r\nGET\r\n$999999999999\r\n'),
     () => exchange(encodeCommand(['SET', 'conc:truncated', 'x']).subarray(0, 17), { end: true }),

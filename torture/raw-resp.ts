@@ -9,6 +9,8 @@ import { RespReader, type RespValue } from '../engine/protocol/resp';
 export interface RawExchange {
   /** Replies parsed off the wire, in order. */
   replies: RespValue[];
+  /** The reply bytes as latin1 text, for messages. */
+  raw: string;
   /** The reply bytes were not RESP (a server bug). */
   unparseable: boolean;
   /** The server closed (or reset) the connection. */
@@ -17,15 +19,23 @@ export interface RawExchange {
   hung: boolean;
 }
 
-/**
- * Writes `payload` and reads replies until the server closes or `timeoutMs` passes. With
- * `halfClose` our side sends FIN right after the payload (the server must then close too).
- */
-export function rawExchange(host: string, port: number, payload: Buffer, options: { halfClose?: boolean; timeoutMs?: number } = {}): Promise<RawExchange> {
+export interface RawExchangeOptions {
+  /** Send FIN right after the payload (the server must then close too). */
+  halfClose?: boolean;
+  /** Abort the connection (RST) right after the payload and return at once. */
+  reset?: boolean;
+  /** Return once this many replies have arrived. */
+  stopAfterReplies?: number;
+  /** Give up (and set `hung`) after this long; default 5000 ms. */
+  timeoutMs?: number;
+}
+
+/** Writes `payload` and reads replies until the server closes, enough replies came, or the timeout passes. */
+export function rawExchange(host: string, port: number, payload: Buffer | string, options: RawExchangeOptions = {}): Promise<RawExchange> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const reader = new RespReader('reply');
-    const out: RawExchange = { replies: [], unparseable: false, closed: false, hung: false };
+    const out: RawExchange = { replies: [], raw: '', unparseable: false, closed: false, hung: false };
     let settled = false;
     const finish = (): void => {
       if (settled) return;
@@ -39,12 +49,14 @@ export function rawExchange(host: string, port: number, payload: Buffer, options
       finish();
     }, options.timeoutMs ?? 5000);
     socket.on('data', (chunk: Buffer) => {
+      out.raw += chunk.toString('latin1');
       reader.push(chunk);
       try {
         for (let v = reader.next(); v !== undefined; v = reader.next()) out.replies.push(v);
       } catch {
         out.unparseable = true;
       }
+      if (options.stopAfterReplies !== undefined && out.replies.length >= options.stopAfterReplies) finish();
     });
     // A server may reset a connection it refused mid-request: that is a close too.
     socket.on('error', () => undefined);
@@ -54,7 +66,12 @@ export function rawExchange(host: string, port: number, payload: Buffer, options
     });
     socket.on('connect', () => {
       socket.write(payload);
-      if (options.halfClose) socket.end();
+      if (options.reset) {
+        socket.resetAndDestroy();
+        finish();
+      } else if (options.halfClose) {
+        socket.end();
+      }
     });
   });
 }
