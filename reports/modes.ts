@@ -40,3 +40,13 @@ export function modeColorScale(modes: Iterable<string>): { domain: string[]; ran
   const domain = sortModes(modes);
   return { domain, range: domain.map(modeColor) };
 }
+
+/**
+ * A Vega-Lite strokeDash encoding that dashes the adaptive mode: it runs one of the other modes at
+ * each point, so its line often lies exactly on that mode's line, and the dashes let both show.
+ * Shares the colour legend (same field and title).
+ */
+export function modeDashEncoding(modes: Iterable<string>): Record<string, unknown> {
+  const domain = sortModes(modes);
+  return { field: 'mode', type: 'nominal', title: 'mode', scale: { domain, range: domain.map((m) => (m === 'adaptive' ? [6, 4] : [1, 0])) } };
+}

@@ -75,6 +75,12 @@ export function logDomain(positive: readonly number[]): { floor: number; ceiling
 /** Appends ", log scale" to an axis title when the scale is log. */
 export const axisTitle = (title: string, log: boolean): string => (log ? `${title}, log scale` : title);
 
+/**
+ * A y-axis title: "(log scale)" goes on a second line, since a rotated title longer than the plot
+ * makes Vega pad the whole chart above and below.
+ */
+export const yAxisTitle = (title: string, log: boolean): string | string[] => (log ? [title, '(log scale)'] : title);
+
 /** A CI bound ready to draw: finite, and not below the axis floor (log axes cannot show ≤ 0). */
 export function clampLow(value: number, floor: number, log: boolean): number {
   if (!Number.isFinite(value)) return log ? floor : 0;
@@ -105,7 +111,7 @@ export interface ModeBarsOptions {
   meanField: string;
   ciLowField: string;
   ciHighField: string;
-  yTitle: string;
+  yTitle: string | string[];
   yScale?: Record<string, unknown>;
   tooltip: Array<Record<string, unknown>>;
 }

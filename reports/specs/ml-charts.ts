@@ -6,7 +6,7 @@ import type { SampleRow } from '../../workloads/driver/results/writer';
 import type { LinkInfo } from '../links';
 import { modeColorScale, sortModes } from '../modes';
 import type { MlView } from '../run-model';
-import { assembleSpec, axisTitle, ciAxisTop, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, type ChartSpec } from './common';
+import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, type ChartSpec } from './common';
 
 /** What the ML charts need besides the summary. */
 export interface MlChartContext {
@@ -47,7 +47,7 @@ function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoc
   const links = [...new Set(points.map((p) => p.link))];
   const encoding = {
     x: { field: xField, type: 'quantitative', title: xTitle, scale: timeLog ? { type: 'log' } : { zero: by === 'epoch' ? false : true } },
-    y: { field: 'loss', type: 'quantitative', title: axisTitle('training loss', lossLog), scale: lossLog ? { type: 'log', domain: [lossDomain.floor, lossDomain.ceiling], nice: false } : { zero: false } },
+    y: { field: 'loss', type: 'quantitative', title: yAxisTitle('training loss', lossLog), scale: lossLog ? { type: 'log', domain: [lossDomain.floor, lossDomain.ceiling], nice: false } : { zero: false } },
     color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(modes) },
     detail: { field: 'repetition', type: 'nominal' },
     tooltip: [{ field: 'mode' }, { field: 'repetition' }, { field: 'epoch' }, { field: 'loss', format: '.4g' }, { field: 'elapsedSec', title: 'elapsed s', format: '.2f' }],
@@ -84,7 +84,7 @@ export function trainingTime(view: MlView, ctx: MlChartContext): ChartSpec | nul
     meanField: 'trainSec',
     ciLowField: 'ciLowSec',
     ciHighField: 'ciHighSec',
-    yTitle: axisTitle('training time (s)', y.log),
+    yTitle: yAxisTitle('training time (s)', y.log),
     yScale: y.log ? y.scale : { domain: [0, axis.top], nice: false },
     tooltip: [{ field: 'mode' }, { field: 'trainSec', title: 'mean s', format: '.2f' }, { field: 'epochs' }, { field: 'speedup', title: 'speedup vs client', format: '.2f' }],
   });

@@ -5,9 +5,9 @@
  */
 import type { QueryPointSummary } from '../../workloads/driver/summarize';
 import type { LinkInfo } from '../links';
-import { modeColorScale, sortModes } from '../modes';
+import { modeColorScale, modeDashEncoding, sortModes } from '../modes';
 import type { QueryView } from '../run-model';
-import { assembleSpec, axisTitle, ciAxisTop, BYTES_FORMAT, CHART_CONFIG, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
+import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, BYTES_FORMAT, CHART_CONFIG, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
 
 /** What the query charts need besides the summary. */
 export interface QueryChartContext {
@@ -55,7 +55,11 @@ export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
   const xs = [...new Set(points.map((p) => sweepValue(p)!))];
   if (xs.length < 2) return null;
   const parameter = points[0]!.parameter || 'point';
-  const y = measureScale(points.map((p) => p.latencyMs.mean));
+  const measure = measureScale(points.map((p) => p.latencyMs.mean));
+  // On a linear axis, bands of a few repetitions can dwarf the means: cut them at 3× the largest mean.
+  const axis = ciAxisTop(points.map((p) => p.latencyMs.mean), points.map((p) => p.latencyMs.ciHigh));
+  const y = measure.log ? measure : { ...measure, scale: { domain: [0, axis.top], nice: false } };
+  const cut = measure.log || axis.clipped;
   const x = sweepAxis(parameter, xs);
   const n = [...new Set(points.map((p) => p.n))].join('/');
   const values = points.map((p) => ({
@@ -71,7 +75,7 @@ export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
   const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: x.scale, axis: { format: x.format } } as const;
   const spec: TopLevelSpec = {
     $schema: VEGA_LITE_SCHEMA,
-    title: chartTitle(`${ctx.workload}: query latency vs ${parameter}`, [`Mean of n=${n} repetitions per point; band: 95% confidence interval of the mean${y.log ? ' (clipped at the axis)' : ''}.`]),
+    title: chartTitle(`${ctx.workload}: query latency vs ${parameter}`, [`Mean of n=${n} repetitions per point; band: 95% confidence interval of the mean${cut ? ' (cut at the axis)' : ''}.`]),
     config: CHART_CONFIG,
     data: { values },
     facet: { column: { field: 'link', type: 'nominal', title: 'link', sort: linkOrder(ctx, points.map((p) => p.link)) } },
@@ -80,12 +84,13 @@ export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
       height: PANEL.height,
       encoding: { x: xEnc },
       layer: [
-        { mark: { type: 'errorband', opacity: 0.18 }, encoding: { y: { field: 'ciLowMs', type: 'quantitative', title: axisTitle('latency per query (ms)', y.log), scale: y.scale }, y2: { field: 'ciHighMs' }, color: { ...color, legend: null } } },
+        { mark: { type: 'errorband', opacity: 0.18, clip: true }, encoding: { y: { field: 'ciLowMs', type: 'quantitative', title: yAxisTitle('latency per query (ms)', y.log), scale: y.scale }, y2: { field: 'ciHighMs' }, color: { ...color, legend: null } } },
         {
-          mark: { type: 'line', point: { size: 45 }, strokeWidth: 2 },
+          mark: { type: 'line', point: { size: 45 }, strokeWidth: 2, clip: true },
           encoding: {
             y: { field: 'latencyMs', type: 'quantitative' },
             color,
+            strokeDash: modeDashEncoding(points.map((p) => p.mode)),
             tooltip: [
               { field: 'mode' },
               { field: 'x', title: parameter },
@@ -131,8 +136,9 @@ export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext): Chart
     mark: { type: 'line', point: { size: 45 }, strokeWidth: 2 },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: x.title, scale: x.scale, axis: { format: x.format } },
-      y: { field: 'bytesIn', type: 'quantitative', title: axisTitle('bytes to the client per query', y.log), scale: y.scale, axis: { format: BYTES_FORMAT } },
+      y: { field: 'bytesIn', type: 'quantitative', title: yAxisTitle('bytes to client per query', y.log), scale: y.scale, axis: { format: BYTES_FORMAT } },
       color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(points.map((p) => p.mode)) },
+      strokeDash: modeDashEncoding(points.map((p) => p.mode)),
       tooltip: [{ field: 'mode' }, { field: 'x', title: parameter }, { field: 'bytesIn', title: 'bytes in', format: ',.0f' }, { field: 'bytesOut', title: 'bytes out', format: ',.0f' }, { field: 'rowsReturned', title: 'rows returned', format: ',' }],
     },
   };
@@ -209,16 +215,15 @@ export function speedupVsBandwidth(view: QueryView, ctx: QueryChartContext): Cha
         mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
           x: { field: 'link', type: 'ordinal', title: 'link bandwidth (per direction), slowest first', sort: linkSort, axis: { labelAngle: 0, labelExpr: "split(datum.label, ', ')" } },
-          y: { field: 'speedup', type: 'quantitative', title: 'speedup over client (×), log scale', scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
+          y: { field: 'speedup', type: 'quantitative', title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
           color: { field: 'point', type: 'ordinal', title: parameter || 'point', sort: pointSort, scale: { scheme: 'viridis' } },
           tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'point', title: parameter || 'point' }, { field: 'speedup', format: '.2f' }, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
         },
       },
       { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
-      { data: { values: [{ one: 1, text: 'break-even: above, the mode beats client' }] }, mark: { type: 'text', align: 'left', baseline: 'bottom', dx: 4, dy: -3, fontSize: 11, color: '#333333' }, encoding: { y: { field: 'one', type: 'quantitative' }, x: { value: 0 }, text: { field: 'text' } } },
     ],
   };
-  const title = chartTitle(`${ctx.workload}: speedup vs link bandwidth`, `Client-mode latency / ${modes.join(' or ')} latency, means at each link; one line per ${parameter || 'point'}.`);
+  const title = chartTitle(`${ctx.workload}: speedup vs link bandwidth`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each link; one line per ${parameter || 'point'}.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.']);
   const spec = assembleSpec(title, rows, inner, modes.length > 1 ? { column: { field: 'mode', type: 'nominal', title: 'mode', sort: modes } } : null);
   return { id: 'speedup-vs-bandwidth', title: 'Speedup vs link bandwidth', caption: 'The slower the link, the more fetching rows costs the client mode: a line that crosses the break-even rule marks the bandwidth where the winner changes.', spec };
 }
@@ -270,7 +275,7 @@ export function predictedVsMeasured(view: QueryView, ctx: QueryChartContext): Ch
         mark: { type: 'point', filled: true, size: 70, opacity: 0.85 },
         encoding: {
           x: { field: 'predictedMs', type: 'quantitative', title: axisTitle('predicted latency (ms)', log), scale },
-          y: { field: 'measuredMs', type: 'quantitative', title: axisTitle('measured mean latency (ms)', log), scale },
+          y: { field: 'measuredMs', type: 'quantitative', title: yAxisTitle('measured mean latency (ms)', log), scale },
           color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(rows.map((r) => r.mode)) },
           shape: { field: 'link', type: 'nominal', title: 'link', sort: linkOrder(ctx, view.points.map((p) => p.link)) },
           tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'point', title: parameter }, { field: 'predictedMs', title: 'predicted ms', format: '.2f' }, { field: 'measuredMs', title: 'measured ms', format: '.2f' }, { field: 'ratio', title: 'measured / predicted', format: '.2f' }],

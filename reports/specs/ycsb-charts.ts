@@ -4,7 +4,7 @@
  */
 import type { LinkInfo } from '../links';
 import type { YcsbView } from '../run-model';
-import { axisTitle, CHART_CONFIG, chartTitle, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
+import { yAxisTitle, CHART_CONFIG, chartTitle, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
 
 /** What the YCSB charts need besides the summary. */
 export interface YcsbChartContext {
@@ -38,7 +38,7 @@ function perSecond(view: YcsbView, ctx: YcsbChartContext, metric: 'opsPerSec' | 
     mark: { type: 'line', point: { size: 30 }, strokeWidth: 2, opacity: 0.85 },
     encoding: {
       x: { field: 'tSec', type: 'quantitative', title: 'time since the measured phase started (s)' },
-      y: metric === 'opsPerSec' ? { field: 'opsPerSec', type: 'quantitative', title: 'throughput (operations/s)', scale: { zero: true } } : { field: 'p99Ms', type: 'quantitative', title: axisTitle('p99 latency (ms)', log), scale: log ? { type: 'log' } : { zero: true } },
+      y: metric === 'opsPerSec' ? { field: 'opsPerSec', type: 'quantitative', title: 'throughput (operations/s)', scale: { zero: true } } : { field: 'p99Ms', type: 'quantitative', title: yAxisTitle('p99 latency (ms)', log), scale: log ? { type: 'log' } : { zero: true } },
       color: { field: 'link', type: 'nominal', title: 'link', sort: linkLabels, scale: { domain: linkLabels, range: linkLabels.map((_, i) => LINK_COLORS[i % LINK_COLORS.length]!) } },
       detail: { field: 'repetition', type: 'nominal' },
       tooltip: [{ field: 'link' }, { field: 'repetition' }, { field: 'tSec', title: 's' }, { field: 'opsPerSec', title: 'ops/s', format: ',.0f' }, { field: 'p99Ms', title: 'p99 ms', format: '.2f' }],
