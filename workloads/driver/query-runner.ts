@@ -90,7 +90,8 @@ export interface QuerySeries {
 /** How many calls the run makes (warm-up included), for progress bars. */
 export function plannedQueryCalls(spec: WorkloadSpec): number {
   const points = spec.sweep ? spec.sweep.values.length : 1;
-  return spec.links.length * points * spec.modes.length * (spec.warmup + spec.repetitions);
+  const warmed = spec.modes.filter((m) => m !== 'adaptive').length;
+  return spec.links.length * points * (warmed * spec.warmup + spec.modes.length * spec.repetitions);
 }
 
 /** Peak resident memory seen: the client's own peak, and each node's RSS at call boundaries. */
@@ -172,7 +173,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
           };
         };
-        for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await call(mode, -1 - w);
+        // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
+        for (let w = 0; w < spec.warmup; w++) for (const mode of modes) if (mode !== 'adaptive') await call(mode, -1 - w);
         for (let rep = 0; rep < spec.repetitions; rep++) {
           const order = rep % 2 === 0 ? modes : [...modes].reverse();
           for (const mode of order) {
