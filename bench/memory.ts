@@ -5,8 +5,8 @@
  * 1. client-side fetch: a separate client process (bench/fetch-client.ts) runs `filter` in client
  *    mode over every row; its peak RSS (getrusage) has the goal < 256 MiB; so has the node's peak
  *    anonymous RSS while it serves the scan (/proc/<pid>/status polled every 50 ms);
- * 2. in-node scans: `filter` and `aggregate` in pushdown over 1/16 of the rows, then over all of
- *    them: the node's peak anonymous RSS (heaps, worker heaps, buffers) must not grow with the rows
+ * 2. in-node scans: `filter` and `aggregate` in pushdown over 1/16 of the rows (two regions, so
+ *    both plugin workers run), then over all of them: the node's peak anonymous RSS (heaps, worker heaps, buffers) must not grow with the rows
  *    scanned (goal: full / 1/16 < 1.25×). Total RSS is reported too, but it includes LMDB's
  *    file-backed pages (the memory map of the data file, page cache the kernel can drop), which grow
  *    with the data by design.
@@ -41,6 +41,7 @@ export interface MemoryBenchDeps {
 
 const VALUE_BYTES = 1000;
 const REGIONS = 4;
+const SPLIT_FRACTIONS = [1 / 32, 1 / 16, 1 / 2];
 const LIMIT_BYTES = 256 * MIB;
 const THRESHOLD = 990;
 
@@ -104,7 +105,9 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   }
   const cluster = await deps.startCluster('memory-cluster', 1);
   const nodePid = cluster.nodes.get(1)!.pid;
-  await deps.layoutRegions(cluster, Array.from({ length: REGIONS - 1 }, (_, i) => syntheticKey(Math.floor(((i + 1) * rows) / REGIONS))), () => 1);
+  // Regions [0, 1/32), [1/32, 1/16), [1/16, 1/2), [1/2, 1): the 1/16 scan below covers two regions,
+  // so it keeps both plugin workers busy, as the full scan does.
+  await deps.layoutRegions(cluster, SPLIT_FRACTIONS.map((f) => syntheticKey(Math.floor(rows * f))), () => 1);
   const client = await ClusterClient.connect({ placement: cluster.placementAddress });
   deps.onCleanup('memory-client', () => client.close());
   await deps.settle(client, cluster);

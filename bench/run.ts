@@ -172,7 +172,8 @@ function goalsTable(rows: ResultRow[]): { text: string; markdown: string } {
   const header = ['goal', 'measured', 'target', 'met'];
   const body = rows
     .filter((r) => r.goal)
-    .map((r) => [r.measurement, r.goal!.on === 'ratio' ? `${fmtRatio(r.ratio)}×` : fmtRate(r.copbench, r.unit), goalLabel(r.goal), goalStatus(r)]);
+    // Three decimals, so a ratio just under its target does not print as the target.
+    .map((r) => [r.measurement, r.goal!.on === 'ratio' ? (r.ratio === null ? '—' : `${r.ratio.toFixed(3)}×`) : fmtRate(r.copbench, r.unit), goalLabel(r.goal), goalStatus(r)]);
   return render(header, body, [false, true, false, false]);
 }
 
@@ -825,7 +826,7 @@ async function main(): Promise<number> {
     [
       `# copbench bench ${startedAt.toISOString()}${cfg.quick ? ' (quick)' : ''}`,
       '',
-      `${os.cpus().length} cpus, node ${process.version}, ${durationSeconds.toFixed(0)} s. Ratio = copbench / baseline (higher is better for copbench); medians of ${cfg.reps} alternating repetitions.`,
+      `${os.cpus().length} cpus (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${durationSeconds.toFixed(0)} s; load average ${loadAvgAtStart.map((l) => l.toFixed(1)).join('/')} at start, ${loadAvgAtEnd.map((l) => l.toFixed(1)).join('/')} at end; other processes used ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the cpus just before. Ratio = copbench / baseline (higher is better for copbench); medians of ${cfg.reps} alternating repetitions. Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`.`,
       '',
       '## Goals',
       '',
