@@ -3,7 +3,7 @@ import type { LoadedRun } from './run-model';
 import type { ChartSpec } from './specs/common';
 import { mlCharts } from './specs/ml-charts';
 import { queryCharts } from './specs/query-charts';
-import { ycsbCharts } from './specs/ycsb-charts';
+import { ycsbCharts } from './specs/per-second-charts';
 
 /** Every chart that applies to this run (none for an incomplete run), in report order. */
 export function chartsForRun(run: LoadedRun): ChartSpec[] {

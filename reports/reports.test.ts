@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { chartsForRun } from './charts';
 import { modeColor, MODE_COLORS, sortModes } from './modes';
 import { renderSvg, svgToPng } from './render';
-import { loadedFrom, loadRun, type LoadedRun } from './run-model';
+import { loadedFrom, loadRun, type LoadedRun, type SeriesOfRun } from './run-model';
 import { spansDecades, type ChartSpec } from './specs/common';
 import { predictedLatencyMs, predictedVsMeasured } from './specs/query-charts';
 import { REPO_ROOT, runReportCli, runWorkload } from './test-runs';
@@ -57,6 +57,15 @@ const encodingOf = (spec: unknown, channel: string): Array<Record<string, unknow
 const marksOf = (spec: unknown): string[] => findAll(spec, (o) => 'mark' in o).map((o) => (typeof o.mark === 'string' ? o.mark : String((o.mark as { type: string }).type)));
 const dataValues = (spec: unknown): Array<Record<string, unknown>> => (spec as { data: { values: Array<Record<string, unknown>> } }).data.values;
 
+/** The per-second charts hold one point per second of the series (p99: only seconds that have one). */
+function assertPerSecondCharts(charts: ChartSpec[], series: SeriesOfRun[]): void {
+  const seconds = series.reduce((n, s) => n + s.points.length, 0);
+  assert.equal(dataValues(chart(charts, 'throughput-per-second').spec).length, seconds);
+  // A second without a completed call has no p99 (null in the series): no point for it.
+  const withP99 = series.reduce((n, s) => n + s.points.filter((p) => Number.isFinite(p.p99Ms)).length, 0);
+  assert.equal(dataValues(chart(charts, 'p99-per-second').spec).length, withP99);
+}
+
 describe('the driver writes the report after a run', () => {
   test('every run folder has report.html and charts (SVG, PNG, .vl.json), and results/index.html links every run', () => {
     const index = readFileSync(path.join(out, INDEX_FILE), 'utf8');
@@ -79,7 +88,7 @@ describe('chart specs from real run files', () => {
     const predicted = view.points.some((p) => predictedLatencyMs(p) !== null);
     assert.deepEqual(
       charts.map((c) => c.id),
-      ['wire-bytes-vs-selectivity', 'latency-vs-selectivity', 'speedup-vs-bandwidth', 'cpu-split', ...(predicted ? ['predicted-vs-measured'] : [])],
+      ['wire-bytes-vs-selectivity', 'latency-vs-selectivity', 'speedup-vs-bandwidth', 'cpu-split', ...(predicted ? ['predicted-vs-measured'] : []), ...(view.series.length ? ['throughput-per-second', 'p99-per-second'] : [])],
     );
     const wire = chart(charts, 'wire-bytes-vs-selectivity').spec;
     const [color] = encodingOf(wire, 'color');
@@ -165,13 +174,21 @@ describe('chart specs from real run files', () => {
     assert.ok(charts.some((c) => c.id === 'training-time'));
   });
 
+  test('filter: calls and p99 per second, one point per second of each link\'s series', () => {
+    const r = run('filter');
+    const view = r.view as Extract<LoadedRun['view'], { kind: 'query' }>;
+    const seconds = view.series.reduce((n, s) => n + s.points.length, 0);
+    assert.ok(seconds > 0, 'the driver records per-second series for query workloads');
+    assertPerSecondCharts(chartsForRun(r), view.series);
+  });
+
   test('ycsb: throughput and p99 per second, one point per second of each repetition', () => {
     const r = run('ycsb-a');
     const charts = chartsForRun(r);
     const view = r.view as Extract<LoadedRun['view'], { kind: 'ycsb' }>;
     const seconds = view.series.reduce((n, s) => n + s.points.length, 0);
     assert.ok(seconds > 0);
-    for (const id of ['ycsb-throughput', 'ycsb-p99']) assert.equal(dataValues(chart(charts, id).spec).length, seconds);
+    assertPerSecondCharts(charts, view.series);
   });
 
   test('a mode has the same colour in every chart of every run', () => {

@@ -15,19 +15,28 @@ export interface YcsbSeriesPoint {
   p99Ms: number;
 }
 
+/** A per-second series: YCSB's per repetition, a query workload's per link (repetition -1: the whole run). */
+export interface SeriesOfRun {
+  link: string;
+  repetition: number;
+  points: YcsbSeriesPoint[];
+}
+
 /** The summary of a query workload (filter, aggregate, noop, …). */
 export interface QueryView {
   kind: 'query';
   points: QueryPointSummary[];
   comparisons: ModeComparison[];
   verdict: ChecksumVerdict;
+  /** Per-second series per link (empty for runs made before the driver recorded them). */
+  series: SeriesOfRun[];
 }
 
 /** The summary of a YCSB workload. */
 export interface YcsbView {
   kind: 'ycsb';
   summaries: YcsbSummary[];
-  series: Array<{ link: string; repetition: number; points: YcsbSeriesPoint[] }>;
+  series: SeriesOfRun[];
 }
 
 /** The summary of an ml-train workload. */
@@ -59,19 +68,24 @@ function bad(run: RunData, what: string): RunReadError {
   return new RunReadError('BAD_FILE', `${path.join(run.dir, 'summary.json')}: ${what} (was it written by this version of the workload driver?)`);
 }
 
+/** A summary's `series` field, checked (absent: none). */
+function seriesOf(run: RunData, s: Record<string, unknown>): SeriesOfRun[] {
+  const series = s.series ?? [];
+  if (!Array.isArray(series) || !series.every((x) => isObject(x) && typeof x.link === 'string' && Array.isArray(x.points))) throw bad(run, 'series must be a list of { link, repetition, points }');
+  return series as SeriesOfRun[];
+}
+
 function queryView(run: RunData, s: Record<string, unknown>): QueryView {
   const { points, comparisons, verdict } = s;
   if (!Array.isArray(points) || !points.every((p) => isObject(p) && typeof p.mode === 'string' && typeof p.link === 'string' && isObject(p.latencyMs))) throw bad(run, 'points must be a list of per-point summaries with link, mode and latencyMs');
   if (!Array.isArray(comparisons)) throw bad(run, 'comparisons must be a list');
   if (!isObject(verdict) || typeof verdict.agree !== 'boolean') throw bad(run, 'verdict.agree must be true or false');
-  return { kind: 'query', points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict };
+  return { kind: 'query', points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict, series: seriesOf(run, s) };
 }
 
 function ycsbView(run: RunData, s: Record<string, unknown>): YcsbView {
   if (!Array.isArray(s.ycsb) || !s.ycsb.every((y) => isObject(y) && typeof y.link === 'string' && isObject(y.opsPerSec))) throw bad(run, 'ycsb must be a list of per-link summaries');
-  const series = Array.isArray(s.series) ? s.series : [];
-  if (!series.every((x) => isObject(x) && Array.isArray(x.points))) throw bad(run, 'series must be a list of { link, repetition, points }');
-  return { kind: 'ycsb', summaries: s.ycsb as unknown as YcsbSummary[], series: series as YcsbView['series'] };
+  return { kind: 'ycsb', summaries: s.ycsb as unknown as YcsbSummary[], series: seriesOf(run, s) };
 }
 
 function mlView(run: RunData, s: Record<string, unknown>): MlView {

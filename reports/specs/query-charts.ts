@@ -7,6 +7,7 @@ import type { QueryPointSummary } from '../../workloads/driver/summarize';
 import type { LinkInfo } from '../links';
 import { modeColorScale, modeDashEncoding, sortModes } from '../modes';
 import type { QueryView } from '../run-model';
+import { perSecondCharts } from './per-second-charts';
 import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, BYTES_FORMAT, CHART_CONFIG, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
 
 /** What the query charts need besides the summary. */
@@ -296,5 +297,5 @@ export function queryCharts(view: QueryView, ctx: QueryChartContext): ChartSpec[
   const charts = swept
     ? [wireBytesVsSweep(view, ctx), latencyVsSweep(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)]
     : [noopOverhead(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)];
-  return charts.filter((c): c is ChartSpec => c !== null);
+  return [...charts.filter((c): c is ChartSpec => c !== null), ...perSecondCharts(view.series, ctx, 'calls')];
 }
