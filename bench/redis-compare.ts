@@ -170,33 +170,23 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
       }
     }
     const copbench = samples.get('copbench')!;
-    const plain = samples.get('redis default');
-    const durable = samples.get('redis durable');
-    const m = deps.median;
-    deps.add({
-      group: 'redis-benchmark',
-      measurement: `redis-benchmark GET ${label}, 1-node cluster`,
-      unit: 'req/s',
-      copbench: m(copbench.get),
-      baseline: plain ? m(plain.get) : null,
-      baselineName: plain ? 'redis-server (default, no persistence)' : '— (redis-server missing)',
-      goal: ratioAtLeast(0.8),
-      copbenchSamples: copbench.get,
-      ...(plain ? { baselineSamples: plain.get } : {}),
-      note: `copbench ${copbench.p50.at(-1)}${plain ? `; redis ${plain.p50.at(-1)}` : ''}`,
-    });
-    deps.add({
-      group: 'redis-benchmark',
-      measurement: `redis-benchmark SET ${label}, 1-node cluster (durable)`,
-      unit: 'req/s',
-      copbench: m(copbench.set),
-      baseline: durable ? m(durable.set) : null,
-      baselineName: durable ? 'redis-server appendonly yes, appendfsync always' : '— (redis-server missing)',
-      goal: ratioAtLeast(0.8),
-      copbenchSamples: copbench.set,
-      ...(durable ? { baselineSamples: durable.set } : {}),
-      note: `copbench ${copbench.p50.at(-1)}${durable ? `; redis ${durable.p50.at(-1)}` : ''}`,
-    });
+    const addRow = (test: 'GET' | 'SET', base: { set: number[]; get: number[]; p50: string[] } | undefined, baseName: string): void => {
+      const pick = (e: { set: number[]; get: number[] }): number[] => (test === 'GET' ? e.get : e.set);
+      deps.add({
+        group: 'redis-benchmark',
+        measurement: `redis-benchmark ${test} ${label}, 1-node cluster${test === 'SET' ? ' (durable)' : ''}`,
+        unit: 'req/s',
+        copbench: deps.median(pick(copbench)),
+        baseline: base ? deps.median(pick(base)) : null,
+        baselineName: base ? baseName : '— (redis-server missing)',
+        goal: ratioAtLeast(0.8),
+        copbenchSamples: pick(copbench),
+        ...(base ? { baselineSamples: pick(base) } : {}),
+        note: `copbench ${copbench.p50.at(-1)}${base ? `; redis ${base.p50.at(-1)}` : ''}`,
+      });
+    };
+    addRow('GET', samples.get('redis default'), 'redis-server (default, no persistence)');
+    addRow('SET', samples.get('redis durable'), 'redis-server appendonly yes, appendfsync always');
   }
   await deps.cleanupNow('redis-server durable');
   await deps.cleanupNow('redis-server default');

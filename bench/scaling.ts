@@ -53,7 +53,8 @@ export async function benchScaling(ctx: ScalingContext): Promise<void> {
       },
     });
   }
-  const reps = Math.max(3, ctx.reps);
+  // At least 5 calls per point: the 1× calls take milliseconds, where other processes' noise is largest.
+  const reps = Math.max(5, ctx.reps);
   for (const s of series) {
     await s.call(sizes[sizes.length - 1]!); // warm-up at the largest size
     const ms: number[][] = sizes.map(() => []);
