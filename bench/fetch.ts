@@ -102,28 +102,9 @@ export async function benchFetchVsPipe(ctx: FetchBenchContext): Promise<void> {
     await f();
   };
   const [cm, pf, sc, po] = await ctx.sideBySide([clientMode, pipeFiltered, scan, pipeOnly], [twice(clientMode), twice(pipeFiltered), twice(scan), twice(pipeOnly)]);
-  const m = ctx.median;
-  ctx.add({
-    group: 'fetch',
-    measurement: `client-side fetch: filter in client mode (RemoteStorage), 1 region at a time`,
-    unit: 'rows/s',
-    copbench: m(cm!),
-    baseline: m(pf!),
-    baselineName: 'minimal pipe + same predicate (separate process, one stream)',
-    goal: ratioAtLeast(0.7),
-    copbenchSamples: cm,
-    baselineSamples: pf,
-  });
-  ctx.add({
-    group: 'fetch',
-    measurement: `client-side fetch: ClusterClient.scanBatches`,
-    unit: 'rows/s',
-    copbench: m(sc!),
-    baseline: m(po!),
-    baselineName: 'minimal pipe (separate process, one stream)',
-    goal: ratioAtLeast(0.7),
-    copbenchSamples: sc,
-    baselineSamples: po,
-  });
+  const row = (measurement: string, copbench: number[], baseline: number[], baselineName: string): void =>
+    ctx.add({ group: 'fetch', measurement, unit: 'rows/s', copbench: ctx.median(copbench), baseline: ctx.median(baseline), baselineName, goal: ratioAtLeast(0.7), copbenchSamples: copbench, baselineSamples: baseline });
+  row('client-side fetch: filter in client mode (RemoteStorage), 1 region at a time', cm!, pf!, 'minimal pipe + same predicate (separate process, one stream)');
+  row('client-side fetch: ClusterClient.scanBatches', sc!, po!, 'minimal pipe (separate process, one stream)');
   await ctx.cleanupNow('pipe-server');
 }
