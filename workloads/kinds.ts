@@ -24,6 +24,12 @@ export interface QueryKind {
    * aggregate: one group), to time the scan itself. Null when the kind scans nothing.
    */
   scanOnlyRequest(request: unknown): unknown | null;
+  /**
+   * Cost-model calibration: the same work with a result as large as the kind makes it (filter:
+   * every row; aggregate: a group per row), to time the result path per byte. Null when the kind
+   * has no such request.
+   */
+  resultHeavyRequest(request: unknown): unknown | null;
   /** Cost-model estimates: what of a per-region partial grows with the data (see selectivity-estimate.ts). */
   partialItems(partial: unknown, request: unknown): PartialItems;
 }
@@ -78,6 +84,7 @@ const filter: QueryKind = {
   rowsMatched: (result) => (result as { count: number }).count,
   scansRows: true,
   scanOnlyRequest: (request) => ({ ...(request as object), output: 'count' }),
+  resultHeavyRequest: (request) => ({ ...(request as object), where: [], output: 'rows' }),
   partialItems: (partial) => ({ items: (partial as { rows?: unknown[] }).rows?.length ?? 0, scaling: 'linear' }),
 };
 
@@ -111,6 +118,10 @@ const aggregate: QueryKind = {
     const { groupBy: _groupBy, groupModulo: _groupModulo, ...oneGroup } = request as { groupBy?: string; groupModulo?: number };
     return oneGroup;
   },
+  resultHeavyRequest: (request) => {
+    const { schema, column } = request as { schema: Schema; column: string };
+    return schema.columns.some((c) => c.name === 'id') ? { schema, column, groupBy: 'id' } : null;
+  },
   partialItems: (partial, request) => {
     const groups = Object.values(partial as Record<string, { n: number }>);
     const modulo = (request as { groupModulo?: number }).groupModulo;
@@ -125,6 +136,7 @@ const noop: QueryKind = {
   rowsReturned: () => 0,
   scansRows: false,
   scanOnlyRequest: () => null,
+  resultHeavyRequest: () => null,
   partialItems: () => ({ items: 0, scaling: 'linear' }),
 };
 

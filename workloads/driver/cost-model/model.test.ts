@@ -15,7 +15,8 @@ const CAL: Calibration = {
   clientPullRowsPerSec: 200_000,
   wireBytesPerRow: 100,
   clientHandleRowsPerSec: 1_000_000,
-  resultCodecBytesPerSec: 100_000_000,
+  pushdownResultBytesPerSec: 100_000_000,
+  clientResultBytesPerSec: 50_000_000,
   scanBatchRows: 1000,
 };
 
@@ -32,18 +33,21 @@ test('waves and added RTT', () => {
   assert.equal(wireMs(CAL, 'slow', 500_000), 500);
 });
 
-test('pushdown: overhead + the larger of scan + result codec and the result on the wire', () => {
+test('pushdown: overhead + the slowest of scan, result path and the result on the wire (they overlap)', () => {
   const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
   const unlimited = predictPushdown(CAL, 'unlimited', shape);
-  assert.deepEqual(unlimited.terms, { overhead: 10, scan: 100, resultCodec: 10, resultWire: 0 });
-  assert.equal(unlimited.totalMs, 120);
+  assert.deepEqual(unlimited.terms, { overhead: 10, scan: 100, result: 10, resultWire: 0 });
+  assert.equal(unlimited.totalMs, 110);
+  const heavy = predictPushdown(CAL, 'unlimited', { ...shape, resultBytes: 50_000_000 });
+  assert.equal(heavy.terms.result, 500);
+  assert.equal(heavy.totalMs, 510, 'the result path outlasts the scan');
   const slow = predictPushdown(CAL, 'slow', shape);
-  // 2 waves × 2 ms added RTT; 1 MB at 1 MB/s outlasts the 110 ms of work it overlaps.
-  assert.deepEqual(slow.terms, { overhead: 14, scan: 100, resultCodec: 10, resultWire: 1000 });
+  // 2 waves × 2 ms added RTT; 1 MB at 1 MB/s outlasts the scan and the result path it overlaps.
+  assert.deepEqual(slow.terms, { overhead: 14, scan: 100, result: 10, resultWire: 1000 });
   assert.equal(slow.totalMs, 1014);
   const small = predictPushdown(CAL, 'slow', { ...shape, resultBytes: 50_000 });
   assert.equal(small.terms.resultWire, 50);
-  assert.equal(small.totalMs, 14 + 100 + 0.5);
+  assert.equal(small.totalMs, 14 + 100);
 });
 
 test('pushdown overhead scales with the waves of regions', () => {
@@ -55,9 +59,9 @@ test('pushdown overhead scales with the waves of regions', () => {
 test('client: overhead + the largest of client CPU, data wire and batch round trips', () => {
   const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
   const unlimited = predictClient(CAL, 'unlimited', shape);
-  // pull 500 ms + handle 100 ms + codec 10 ms of CPU; no wire or RTT cost on the unlimited link.
-  assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, resultCodec: 10, dataWire: 0, batchRoundTrips: 0 });
-  assert.equal(unlimited.totalMs, 614);
+  // pull 500 ms + handle 100 ms + result path 20 ms of CPU; no wire or RTT cost on the unlimited link.
+  assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, result: 20, dataWire: 0, batchRoundTrips: 0 });
+  assert.equal(unlimited.totalMs, 624);
   const slow = predictClient(CAL, 'slow', shape);
   // 10 MB of rows at 1 MB/s dominates; (100 + 8) batches × 2 ms / 4 streams = 54 ms.
   assert.equal(slow.terms.dataWire, 10_000);

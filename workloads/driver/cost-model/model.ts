@@ -4,17 +4,21 @@
  * scan, regions, concurrency, bytes of data vs bytes of result). Pure functions, so the arithmetic
  * is unit-tested on its own; the summary then shows predicted next to measured for every point.
  *
- * pushdown = overhead + max(scan + result codec, result on the wire)
+ * pushdown = overhead + max(scan, result path, result on the wire)
  *   overhead  the noop pushdown call (per-region request cost at this region count and
  *             concurrency) + one added round trip per wave of regions (waves = ⌈regions/concurrency⌉)
  *   scan      rows / the cluster's in-node scan rate (all nodes and workers together, measured)
- *   codec     result bytes / msgpack rate (the node encodes, the client decodes)
- *   wire      result bytes / link rate; regions reply one by one, so the transfer overlaps the
- *             other regions' work and only the larger of the two counts
+ *   result    result bytes / the pushdown result-path rate (partials built, encoded, handed over,
+ *             decoded and merged: measured on a result-heavy call)
+ *   wire      result bytes / link rate
+ *             Regions reply one by one: while the client decodes and merges one region's reply
+ *             (and the link carries it), the nodes scan the next regions, so the three overlap
+ *             and the slowest stage sets the pace.
  * client   = overhead + max(client CPU, data on the wire, round trips of the scan batches)
  *   overhead  the noop client-mode call + one added round trip per wave
  *   CPU       the client is one thread: pulling + decoding the rows (the unlimited-link pull rate),
- *             then the plugin's handle over them, then its partials through msgpack
+ *             then the plugin's handle over them, then building, msgpacking and merging its
+ *             partials (the client result-path rate)
  *   wire      data bytes / link rate (transfer overlaps the client's CPU: batches are prefetched)
  *   batches   each region's scan is a chain of batch requests with one prefetched, so an added
  *             RTT costs about one RTT per batch per concurrent stream
@@ -49,8 +53,15 @@ export interface Calibration {
   wireBytesPerRow: number | null;
   /** Rows/s of the plugin's scan-only handle over rows already in this process's memory. */
   clientHandleRowsPerSec: number | null;
-  /** msgpack pack + unpack of result-shaped data, bytes/s (the node's encode is assumed as fast as ours). */
-  resultCodecBytesPerSec: number;
+  /**
+   * Result bytes/s through pushdown's result path: building the partials on the nodes, encoding,
+   * the hand-off and the loopback, decoding and merging on the client. From a result-heavy call
+   * (kinds.ts `resultHeavyRequest`) over one wave of regions, less its scan and overhead; else
+   * msgpack pack + unpack of the sampled rows (an optimistic stand-in).
+   */
+  pushdownResultBytesPerSec: number;
+  /** The same in client mode: building the partials in the handle, their msgpack round trip and the merge. */
+  clientResultBytesPerSec: number;
   /** Rows per scan batch of the cluster client. */
   scanBatchRows: number;
 }
@@ -99,10 +110,10 @@ export function predictPushdown(cal: Calibration, link: string, shape: CallShape
   const terms = {
     overhead: scaledOverheadMs(cal.pushdownOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
     scan: perSecMs(shape.rows, cal.nodeScanRowsPerSec),
-    resultCodec: perSecMs(shape.resultBytes, cal.resultCodecBytesPerSec),
+    result: perSecMs(shape.resultBytes, cal.pushdownResultBytesPerSec),
     resultWire: wireMs(cal, link, shape.resultBytes),
   };
-  return { totalMs: terms.overhead + Math.max(terms.scan + terms.resultCodec, terms.resultWire), terms };
+  return { totalMs: terms.overhead + Math.max(terms.scan, terms.result, terms.resultWire), terms };
 }
 
 export function predictClient(cal: Calibration, link: string, shape: CallShape): Prediction {
@@ -112,11 +123,11 @@ export function predictClient(cal: Calibration, link: string, shape: CallShape):
     overhead: scaledOverheadMs(cal.clientOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
     pull: perSecMs(shape.rows, cal.clientPullRowsPerSec),
     handle: perSecMs(shape.rows, cal.clientHandleRowsPerSec),
-    resultCodec: perSecMs(shape.resultBytes, cal.resultCodecBytesPerSec),
+    result: perSecMs(shape.resultBytes, cal.clientResultBytesPerSec),
     dataWire: wireMs(cal, link, dataBytes),
     batchRoundTrips: (batches * addedRttMs(cal, link)) / Math.max(1, Math.min(shape.concurrency, shape.regions)),
   };
-  const cpu = terms.pull + terms.handle + terms.resultCodec;
+  const cpu = terms.pull + terms.handle + terms.result;
   return { totalMs: terms.overhead + Math.max(cpu, terms.dataWire, terms.batchRoundTrips), terms };
 }
 
