@@ -105,7 +105,9 @@ describe('chart specs from real run files', () => {
     const rows = dataValues(wire);
     const push = rows.filter((r) => r.mode === 'pushdown').map((r) => r.bytesIn as number);
     const client = rows.filter((r) => r.mode === 'client').map((r) => r.bytesIn as number);
-    assert.equal(push.length, 2);
+    // One panel per link only when a mode's bytes differ by link (adaptive may choose differently per link).
+    const panels = 'facet' in (wire as object) ? r.links.length : 1;
+    assert.equal(push.length, 2 * panels);
     assert.ok(Math.min(...client) > Math.max(...push), 'client mode moves more bytes than pushdown at every point');
   });
 
