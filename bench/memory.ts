@@ -143,7 +143,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   deps.onCleanup('memory-fetch-client', () => fetcher.stop());
   const ready = await fetcher.nextMessage<{ rssBytes: number; peakRssBytes: number }>(60_000);
   const serving = new ProcPeakSampler(nodePid).start();
-  const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number }>();
+  const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number; peaks: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } }>();
   const servingPeak = serving.stop();
   await deps.cleanupNow('memory-fetch-client');
   if (done.rows !== rows || done.count !== expectedMatches) throw new Error(`client-side fetch saw ${done.rows} rows, counted ${done.count}; expected ${rows}, ${expectedMatches}`);
@@ -157,7 +157,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     baselineName: '—',
     ratio: null,
     goal: limitGoal,
-    note: `separate process; ${mib(ready.rssBytes)} after connecting; ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s)`,
+    note: `separate process; ${mib(ready.rssBytes)} after connecting; ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s); peaks sampled every 20 ms: V8 heap used ${mib(done.peaks.heapUsed)} of ${mib(done.peaks.heapTotal)}, external ${mib(done.peaks.external)} (ArrayBuffers ${mib(done.peaks.arrayBuffers)})`,
   });
   deps.add({
     group: 'memory',

@@ -219,6 +219,28 @@ test('a large array (20 000 bulks) fed in 64 KiB chunks parses once, only when c
   }
 });
 
+test('reply mode: bulks of a large array stay views of the received chunks; only values straddling two chunks are copied', () => {
+  const count = 2000;
+  const w = new RespWriter();
+  w.arrayHeader(count);
+  for (let i = 0; i < count; i++) w.bulk(Buffer.alloc(1000, i % 256));
+  const bytes = w.take();
+  const chunks = [...fixedChunks(bytes, 64 * 1024)].map((c) => Buffer.from(c)); // each its own ArrayBuffer, as from a socket
+  const reader = new RespReader('reply');
+  let result: RespValue | undefined;
+  for (const chunk of chunks) {
+    reader.push(chunk);
+    result = reader.next() ?? result;
+  }
+  const items = result as Buffer[];
+  assert.equal(items.length, count);
+  items.forEach((b, i) => assert.ok(b.equals(Buffer.alloc(1000, i % 256)), `item ${i}`));
+  const chunkBuffers = new Set(chunks.map((c) => c.buffer));
+  const views = items.filter((b) => chunkBuffers.has(b.buffer as ArrayBuffer)).length;
+  // One bulk per chunk boundary straddles it and is copied; every other is a view.
+  assert.ok(views >= count - (chunks.length - 1), `${views} of ${count} bulks are views of a chunk (${chunks.length} chunks)`);
+});
+
 /** Pushes `input` (whole, then byte by byte) and expects a RespProtocolError matching `message`. */
 function assertProtocolError(mode: 'request' | 'reply', input: string | Buffer, message: RegExp, limits = {}): void {
   const bytes = typeof input === 'string' ? Buffer.from(input, 'latin1') : input;

@@ -94,32 +94,35 @@ export class RespReader {
 
   /** The next complete value, or `undefined` when more bytes are needed. Throws RespProtocolError. */
   next(): RespValue | undefined {
-    if (this.bufferedBytes < this.needBytes) return undefined;
-    this.compact();
-    if (this.mode === 'request' && this.stack.length === 0 && this.buf[this.pos] === 0x2a /* '*' */) {
-      const args = this.wholeRequest();
-      if (args) {
-        this.needBytes = 1;
-        return args;
-      }
-    }
     for (;;) {
-      const start = this.pos;
-      const value = this.stack.length === 0 && this.mode === 'request' ? this.readRequest() : this.readValue();
-      if (value === INCOMPLETE) {
-        this.pos = start;
-        this.checkRequestSize(this.needBytes);
-        return undefined;
+      if (this.bufferedBytes < this.needBytes) return undefined;
+      this.compact();
+      if (this.mode === 'request' && this.stack.length === 0 && this.buf[this.pos] === 0x2a /* '*' */) {
+        const args = this.wholeRequest();
+        if (args) {
+          this.needBytes = 1;
+          return args;
+        }
       }
-      this.requestBytes += this.pos - start;
-      this.checkRequestSize(0);
-      this.needBytes = 1;
-      const done = this.completeValue(value);
-      if (done !== INCOMPLETE) {
-        this.requestBytes = 0;
-        return done;
+      for (;;) {
+        const start = this.pos;
+        const value = this.stack.length === 0 && this.mode === 'request' ? this.readRequest() : this.readValue();
+        if (value === INCOMPLETE) {
+          this.pos = start;
+          this.checkRequestSize(this.needBytes);
+          break; // the value may continue in a pending chunk: the outer loop decides
+        }
+        this.requestBytes += this.pos - start;
+        this.checkRequestSize(0);
+        this.needBytes = 1;
+        const done = this.completeValue(value);
+        if (done !== INCOMPLETE) {
+          this.requestBytes = 0;
+          return done;
+        }
+        if (this.pos >= this.buf.length) break;
       }
-      if (this.pos >= this.buf.length) return undefined;
+      if (this.pendingBytes === 0) return undefined;
     }
   }
 
@@ -130,13 +133,46 @@ export class RespReader {
     }
   }
 
+  /**
+   * Makes `buf` the next bytes to parse. A chunk that starts on a value boundary becomes `buf` as
+   * it is (values are views of it); only a value straddling two chunks is copied, exactly (a bulk's
+   * declared length; a header line up to its LF), so parsing is back on the chunk right after it.
+   * Concatenating the unparsed tail with every new chunk
+   * instead copied each 64 KiB socket chunk once more: a client fetching 1 GiB allocated 2 GiB of
+   * ArrayBuffers, and its RSS followed the garbage V8 had not yet collected.
+   */
   private compact(): void {
     if (this.pending.length === 0) return;
     const rest = this.buf.subarray(this.pos);
-    this.buf = rest.length === 0 && this.pending.length === 1 ? this.pending[0]! : Buffer.concat([rest, ...this.pending]);
     this.pos = 0;
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (rest.length === 0) {
+      this.buf = this.pending.shift()!;
+      this.pendingBytes -= this.buf.length;
+      return;
+    }
+    let take = this.needBytes - rest.length;
+    if (take <= 1) {
+      // An unfinished line: its length is unknown until its LF.
+      const lf = this.pending[0]!.indexOf(LF);
+      take = lf < 0 ? this.pending[0]!.length : lf + 1;
+    }
+    take = Math.min(take, this.pendingBytes);
+    const parts: Buffer[] = [rest];
+    while (take > 0) {
+      const chunk = this.pending[0]!;
+      if (chunk.length <= take) {
+        this.pending.shift();
+        parts.push(chunk);
+        take -= chunk.length;
+        this.pendingBytes -= chunk.length;
+      } else {
+        parts.push(chunk.subarray(0, take));
+        this.pending[0] = chunk.subarray(take);
+        this.pendingBytes -= take;
+        take = 0;
+      }
+    }
+    this.buf = Buffer.concat(parts);
   }
 
   /** Attach a finished value to the innermost open array; returns the top-level value once complete. */
