@@ -5,6 +5,9 @@
  * alternate, so drift spreads over all of them); a least-squares line through the three points
  * gives the cost per row (slope) and R². Goal: R² ≥ 0.98 for each series (a fixed per-call cost
  * shows up in the intercept, not as non-linearity).
+ * One region at a time: the 1× and 4× ranges lie inside one region and the 16× range spans four,
+ * so with regions in parallel the 16× point would also measure the second plugin worker (time
+ * growing less than the rows), not the cost of the rows.
  */
 import { performance } from 'node:perf_hooks';
 import type { Coprocessor } from '../engine/client/coprocessor';
@@ -40,14 +43,14 @@ export async function benchScaling(ctx: ScalingContext): Promise<void> {
     series.push({
       name: `filter ${mode}`,
       call: async (rows) => {
-        const out = await ctx.copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: ctx.filterRequest, start: syntheticKey(0), end: syntheticKey(rows), mode, concurrency: 2 });
+        const out = await ctx.copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: ctx.filterRequest, start: syntheticKey(0), end: syntheticKey(rows), mode, concurrency: 1 });
         if (out.totals.rowsScanned !== rows || out.result.count !== ctx.matchesInFirst(rows)) throw new Error(`filter ${mode} over ${rows} rows scanned ${out.totals.rowsScanned} and counted ${out.result.count}`);
       },
     });
     series.push({
       name: `aggregate ${mode}`,
       call: async (rows) => {
-        const out = await ctx.copr.run<AggregateRequest, GroupResult[]>({ plugin: 'aggregate', request: aggReq, start: syntheticKey(0), end: syntheticKey(rows), mode, concurrency: 2 });
+        const out = await ctx.copr.run<AggregateRequest, GroupResult[]>({ plugin: 'aggregate', request: aggReq, start: syntheticKey(0), end: syntheticKey(rows), mode, concurrency: 1 });
         const counted = out.result.reduce((n, g) => n + g.count, 0);
         if (out.totals.rowsScanned !== rows || counted !== rows) throw new Error(`aggregate ${mode} over ${rows} rows scanned ${out.totals.rowsScanned} and grouped ${counted}`);
       },
