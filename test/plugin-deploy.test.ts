@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pack } from 'msgpackr';
 import { LocalCluster } from '../engine/cluster/local-cluster';
+import { listNodePlugins, type NodePluginRow } from '../engine/cluster/plugin-deployer';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
 import { RespConnection } from '../engine/client/connection';
@@ -57,32 +58,19 @@ function pluginCli(args: string[], env: Record<string, string> = {}): Promise<Cl
   });
 }
 
-interface CoprRow {
-  name: string;
-  version: string;
-  sha256: string;
-  state: string;
-  file: string;
-  error: string;
-}
-
-async function nodeCall(address: string, args: string[] | Array<string | Buffer>): Promise<RespValue> {
+/** Runs `use` on a fresh connection to one node, closed afterwards. */
+async function withNode<T>(address: string, use: (conn: RespConnection) => Promise<T>): Promise<T> {
   const [host, port] = address.split(':');
   const conn = new RespConnection({ host: host!, port: Number(port), requestTimeoutMs: 10_000 });
   try {
-    return await conn.send(args);
+    return await use(conn);
   } finally {
     conn.close();
   }
 }
 
-async function coprList(address: string): Promise<CoprRow[]> {
-  const rows = (await nodeCall(address, ['COPR.LIST'])) as Buffer[][];
-  return rows.map((r) => {
-    const [name, version, sha, state, file, error] = r.map((v) => v.toString());
-    return { name: name!, version: version!, sha256: sha!, state: state!, file: file!, error: error! };
-  });
-}
+const nodeCall = (address: string, args: string[] | Array<string | Buffer>): Promise<RespValue> => withNode(address, (conn) => conn.send(args));
+const coprList = (address: string): Promise<NodePluginRow[]> => withNode(address, listNodePlugins);
 
 const addresses = (cluster: LocalCluster): string[] => [...cluster.nodes.keys()].sort((a, b) => a - b).map((id) => cluster.nodeAddress(id));
 
@@ -175,7 +163,7 @@ describe('npm run plugin against a running cluster', () => {
     assert.match(table.stdout, new RegExp(`^filter +1\\.0\\.0 +${filterSha.slice(0, 12)} +filter\\.ts +loaded +loaded +loaded$`, 'm'));
     const json = await pluginCli(['list', '--nodes', '--json'], { COPBENCH_PLACEMENT: conn.placement });
     assert.equal(json.code, 0, json.stderr);
-    const parsed = JSON.parse(json.stdout) as { deployed: Array<{ name: string; sha256: string }>; nodes: Array<{ id: number; plugins: CoprRow[] }> };
+    const parsed = JSON.parse(json.stdout) as { deployed: Array<{ name: string; sha256: string }>; nodes: Array<{ id: number; plugins: NodePluginRow[] }> };
     assert.deepEqual(parsed.deployed.map((d) => d.name), ['filter', 'noop']);
     assert.equal(parsed.deployed[0]!.sha256, filterSha);
     assert.deepEqual(parsed.nodes.map((n) => n.id), [1, 2, 3]);

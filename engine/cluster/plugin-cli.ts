@@ -13,7 +13,7 @@ import { ClientError } from '../client/errors';
 import { formatHelp, parseFlags, runCli, UsageError, type FlagTable } from '../cli/flags';
 import { loadPluginSource, PluginLoadError } from '../coprocessor/loader';
 import type { RespValue } from '../protocol/resp';
-import { deployFile, pluginFiles } from './plugin-deployer';
+import { deployFile, listNodePlugins, pluginFiles, type NodePluginRow } from './plugin-deployer';
 import { PLUGIN_NAME_PATTERN, pluginTemplate } from './plugin-template';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
@@ -187,20 +187,11 @@ interface DeployedRow {
   file: string;
 }
 
-interface NodeRow {
-  name: string;
-  version: string;
-  sha256: string;
-  state: string;
-  file: string;
-  error: string;
-}
-
 interface NodeListing {
   id: number;
   address: string;
   up: boolean;
-  plugins?: NodeRow[];
+  plugins?: NodePluginRow[];
   error?: string;
 }
 
@@ -239,11 +230,7 @@ async function nodePlugins(node: { id: number; host: string; port: number; up: b
   const listing: NodeListing = { id: node.id, address: `${node.host}:${node.port}`, up: node.up };
   const conn = new RespConnection({ host: node.host, port: node.port, connectTimeoutMs: 2000, requestTimeoutMs: 5000 });
   try {
-    const rows = (await conn.call(['COPR.LIST'])) as RespValue[][];
-    listing.plugins = rows.map((r) => {
-      const [name, version, sha256, state, file, error] = r.map(text);
-      return { name: name!, version: version!, sha256: sha256!, state: state!, file: file!, error: error ?? '' };
-    });
+    listing.plugins = await listNodePlugins(conn);
   } catch (err) {
     listing.error = (err as Error).message;
   } finally {

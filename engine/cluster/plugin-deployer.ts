@@ -27,6 +27,25 @@ export async function deployFile(placement: RespConnection, file: string): Promi
   }
 }
 
+/** One row of a node's COPR.LIST reply: a plugin version the node holds, or a file it failed to load. */
+export interface NodePluginRow {
+  name: string;
+  version: string;
+  sha256: string;
+  state: string;
+  file: string;
+  error: string;
+}
+
+/** Asks one node which plugins it holds (COPR.LIST), one row per plugin version or failed file. */
+export async function listNodePlugins(node: RespConnection): Promise<NodePluginRow[]> {
+  const rows = (await node.call(['COPR.LIST'])) as Buffer[][];
+  return rows.map((row) => {
+    const [name, version, sha256, state, file, error] = row.map((v) => v.toString('utf8'));
+    return { name: name!, version: version!, sha256: sha256!, state: state!, file: file!, error: error ?? '' };
+  });
+}
+
 export function pluginFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
