@@ -12,7 +12,6 @@
  *    file-backed pages (the memory map of the data file, page cache the kernel can drop), which grow
  *    with the data by design.
  */
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
@@ -22,6 +21,7 @@ import { RecordCodec, SAMPLE_SCHEMA } from '../engine/plugin-api';
 import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import { loadRows, syntheticKey, syntheticRows } from '../workloads/datasets/synthetic';
+import { processMemory, type ProcessMemory } from '../engine/util/process-memory';
 import { spawnBenchChild } from './child';
 import { MIB, type NewRow } from './goals';
 
@@ -48,27 +48,13 @@ const SMALL_SHARE = 1 / 4;
 const LIMIT_BYTES = 256 * MIB;
 const THRESHOLD = 990;
 
-interface ProcMemory {
-  rss: number;
-  anon: number;
-  file: number;
-}
-
-function readProcMemory(pid: number): ProcMemory | undefined {
-  let text: string;
-  try {
-    text = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) * 1024;
-  return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
-}
+/** What the bench reports of a process's memory: total, anonymous and file-backed RSS, in bytes. */
+type ProcMemory = Pick<ProcessMemory, 'rssBytes' | 'anonRssBytes' | 'fileRssBytes'>;
 
 /** Polls a process's /proc status every `ms` and keeps the peaks (Linux only). */
 class ProcPeakSampler {
   private timer: NodeJS.Timeout | undefined;
-  readonly peak: ProcMemory = { rss: 0, anon: 0, file: 0 };
+  readonly peak: ProcMemory = { rssBytes: 0, anonRssBytes: 0, fileRssBytes: 0 };
   samples = 0;
 
   constructor(private readonly pid: number) {}
@@ -80,12 +66,12 @@ class ProcPeakSampler {
   }
 
   private poll(): void {
-    const m = readProcMemory(this.pid);
+    const m = processMemory(this.pid);
     if (!m) return;
     this.samples++;
-    this.peak.rss = Math.max(this.peak.rss, m.rss);
-    this.peak.anon = Math.max(this.peak.anon, m.anon);
-    this.peak.file = Math.max(this.peak.file, m.file);
+    this.peak.rssBytes = Math.max(this.peak.rssBytes, m.rssBytes);
+    this.peak.anonRssBytes = Math.max(this.peak.anonRssBytes, m.anonRssBytes);
+    this.peak.fileRssBytes = Math.max(this.peak.fileRssBytes, m.fileRssBytes);
   }
 
   stop(): ProcMemory {
@@ -102,7 +88,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   const start = syntheticKey(0);
   const end = syntheticKey(rows);
   process.stdout.write(`\nmemory: ${rows} rows × ${VALUE_BYTES}-byte values (${cfg.sizeMb} MiB) in ${REGIONS} regions on 1 node\n`);
-  if (readProcMemory(process.pid) === undefined) {
+  if (processMemory(process.pid) === undefined) {
     deps.note('memory group skipped: /proc/<pid>/status is not readable on this platform');
     return;
   }
@@ -134,7 +120,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   });
   const loadSeconds = (performance.now() - loadT0) / 1000;
   deps.note(`memory dataset: ${rows} rows (${cfg.sizeMb} MiB) loaded in ${loadSeconds.toFixed(1)} s (${((cfg.sizeMb / loadSeconds) || 0).toFixed(0)} MiB/s)`);
-  const atRest = readProcMemory(nodePid)!;
+  const atRest = processMemory(nodePid)!;
 
   const filterReq: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
 
@@ -163,11 +149,11 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     group: 'memory',
     measurement: `node peak anonymous RSS while serving that fetch (SCANRANGE)`,
     unit: 'MiB',
-    copbench: servingPeak.anon / MIB,
-    baseline: atRest.anon / MIB,
+    copbench: servingPeak.anonRssBytes / MIB,
+    baseline: atRest.anonRssBytes / MIB,
     baselineName: 'the node at rest after the load',
     goal: limitGoal,
-    note: `peak total RSS ${mib(servingPeak.rss)} (file-backed ${mib(servingPeak.file)})`,
+    note: `peak total RSS ${mib(servingPeak.rssBytes)} (file-backed ${mib(servingPeak.fileRssBytes)})`,
   });
 
   // 2. In-node scans: 1/4 of the rows, then all of them. Bounded means the peak does not grow with
@@ -193,11 +179,11 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     group: 'memory',
     measurement: `node peak anonymous RSS, in-node filter + aggregate over all ${cfg.sizeMb} MiB`,
     unit: 'MiB',
-    copbench: full.peak.anon / MIB,
-    baseline: small.peak.anon / MIB,
+    copbench: full.peak.anonRssBytes / MIB,
+    baseline: small.peak.anonRssBytes / MIB,
     baselineName: `the same scans over 1/4 of the rows (${(cfg.sizeMb * SMALL_SHARE).toFixed(0)} MiB), run first`,
     goal: { on: 'ratio', op: '<', target: 1.25, label: '< 1.25× (bounded)' },
-    note: `${full.peak.anon / MIB < LIMIT_BYTES / MIB ? 'under' : 'over'} ${LIMIT_BYTES / MIB} MiB; peak total RSS ${mib(full.peak.rss)} of which LMDB file-backed pages (the mapped data file, reclaimable page cache) ${mib(full.peak.file)}; ${((2 * rows) / full.seconds / 1e6).toFixed(2)} M rows/s`,
+    note: `${full.peak.anonRssBytes / MIB < LIMIT_BYTES / MIB ? 'under' : 'over'} ${LIMIT_BYTES / MIB} MiB; peak total RSS ${mib(full.peak.rssBytes)} of which LMDB file-backed pages (the mapped data file, reclaimable page cache) ${mib(full.peak.fileRssBytes)}; ${((2 * rows) / full.seconds / 1e6).toFixed(2)} M rows/s`,
   });
   deps.noteRetries('memory', client);
   await deps.cleanupNow('memory-client');

@@ -22,7 +22,7 @@ import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
 import { SCENARIOS, pickScenarios, runScenario } from '../torture/suite';
 import { fuzzFrame } from '../torture/fuzz-frames';
 import { decodeProcAddress, isLoopback, listenAddresses } from '../torture/listen-addresses';
-import { processMemory } from '../torture/process-memory';
+import { processMemory } from '../engine/util/process-memory';
 import { checkAnswer, type Query, type Row } from '../torture/splits-under-load';
 import { allOfFigure, atMostFigure, equalFigure, type Figure, type ScenarioReport } from '../torture/types';
 import aggregatePlugin from '../plugins/aggregate';

@@ -1,31 +1,9 @@
 /**
- * Memory of local processes read from /proc (Linux): resident set size now and its high-water mark
- * since the process started (VmHWM), so a peak between two polls is not missed. Works for every
- * process of a local cluster, including the placement service, which has no INFO memory section.
+ * Peak memory of every process of a local cluster, polled from /proc — including the placement
+ * service, which has no INFO memory section.
  */
-import { readFileSync } from 'node:fs';
 import type { LocalCluster } from '../engine/cluster/local-cluster';
-
-export interface ProcessMemory {
-  rssBytes: number;
-  /** Highest RSS since the process started. */
-  peakRssBytes: number;
-}
-
-/** RSS and peak RSS of `pid`, or undefined when the process is gone (or /proc is not there). */
-export function processMemory(pid: number): ProcessMemory | undefined {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
-  const kib = (field: string): number => {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
-    return m ? Number(m[1]) * 1024 : NaN;
-  };
-  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM') };
-}
+import { processMemory } from '../engine/util/process-memory';
 
 /** A labelled process to watch: `placement`, `node-2`, `harness`. */
 export interface WatchedProcess {

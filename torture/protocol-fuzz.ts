@@ -8,7 +8,7 @@ import { LocalCluster } from '../engine/cluster/local-cluster';
 import { RespConnection } from '../engine/client/connection';
 import { RespError, type RespValue } from '../engine/protocol/resp';
 import { fuzzFrame, type FrameKind } from './fuzz-frames';
-import { processMemory } from './process-memory';
+import { processMemory } from '../engine/util/process-memory';
 import { pingOk, rawExchange } from './raw-resp';
 import { MiB, allOfFigure, atMostFigure, equalFigure, mib, toMiB, type Scenario } from './types';
 

@@ -1,0 +1,30 @@
+/**
+ * Memory of a local process read from /proc/<pid>/status (Linux): resident set size now, its
+ * high-water mark since the process started (VmHWM, so a peak between two polls is not missed),
+ * and how the RSS splits into anonymous memory (heaps, buffers) and file-backed pages (for a node:
+ * LMDB's mapped data file, reclaimable page cache).
+ */
+import { readFileSync } from 'node:fs';
+
+export interface ProcessMemory {
+  rssBytes: number;
+  /** Highest RSS since the process started. */
+  peakRssBytes: number;
+  anonRssBytes: number;
+  fileRssBytes: number;
+}
+
+/** The memory of `pid`, or undefined when the process is gone (or /proc is not there). */
+export function processMemory(pid: number): ProcessMemory | undefined {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const kib = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) * 1024 : NaN;
+  };
+  return { rssBytes: kib('VmRSS'), peakRssBytes: kib('VmHWM'), anonRssBytes: kib('RssAnon'), fileRssBytes: kib('RssFile') };
+}
