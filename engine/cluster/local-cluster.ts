@@ -50,11 +50,17 @@ export interface ProcessHandle {
   exited: Promise<number | null>;
 }
 
-/** Launches engine process entry points through the swc require hook (transpile only, fast start-up). */
+/**
+ * Launches engine process entry points through the swc require hook (transpile only, fast start-up).
+ * With COPBENCH_CPU_PROF_DIR set, every process writes a V8 CPU profile there when it exits
+ * (NODE_OPTIONS does not accept --cpu-prof).
+ */
 function spawnEntry(entry: string, args: string[], logFile: string): ChildProcess {
   const log = openSync(logFile, 'a');
+  const profileDir = process.env.COPBENCH_CPU_PROF_DIR;
+  const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
   try {
-    return spawn(process.execPath, ['--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), '--enable-source-maps', path.join(REPO_ROOT, entry), ...args], {
+    return spawn(process.execPath, [...profileArgs, '--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), '--enable-source-maps', path.join(REPO_ROOT, entry), ...args], {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', log],
     });
