@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { RespError, type RespValue } from '../protocol/resp';
 import { CommandError, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
+import { CommandTable } from '../protocol/command-table';
 import { RespWriter } from '../protocol/resp';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
@@ -208,13 +209,13 @@ export class NodeServer {
   // ---- commands --------------------------------------------------------------------------------
 
   private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> {
-    const name = args[0]!.toString('latin1').toUpperCase();
-    const command = COMMANDS[name];
-    if (!command) throw new CommandError('ERR', `unknown command '${args[0]!.toString('latin1').slice(0, 64)}'`);
+    const entry = COMMAND_TABLE.lookup(args[0]!);
+    if (!entry) throw new CommandError('ERR', `unknown command '${args[0]!.toString('latin1').slice(0, 64)}'`);
+    const command = entry.spec;
     if (command.arity > 0 ? args.length !== command.arity : args.length < -command.arity) {
-      throw new CommandError('ERR', `wrong number of arguments for '${name.toLowerCase()}' command`);
+      throw new CommandError('ERR', `wrong number of arguments for '${entry.name.toLowerCase()}' command`);
     }
-    if (command.admin && !conn.admin) throw new CommandError('NOAUTH', `${name} is an admin command: AUTH with the cluster's admin token first`);
+    if (command.admin && !conn.admin) throw new CommandError('NOAUTH', `${entry.name} is an admin command: AUTH with the cluster's admin token first`);
     try {
       return command.run.call(this, args, conn);
     } catch (err) {
@@ -481,6 +482,8 @@ const COMMANDS: Record<string, CommandSpec> = {
   'COPR.INSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.install(args); } },
   'COPR.UNINSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.uninstall(args); } },
 };
+
+const COMMAND_TABLE = new CommandTable(COMMANDS);
 
 const EMPTY = Buffer.alloc(0);
 

@@ -363,3 +363,28 @@ test('RespWriter: take() resets the writer and earlier buffers stay intact', () 
   assert.deepStrictEqual(readAll('reply', [second]), [Buffer.alloc(100_000, 7)]);
   assert.equal(new RespWriter().take().length, 0);
 });
+
+test('RespWriter: bulk and array headers carry the exact decimal length at every digit count', () => {
+  for (const n of [0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65_535, 65_536, 1_000_000, 12_345_678]) {
+    assert.equal(new RespWriter().bulk(Buffer.alloc(n, 0x61)).take().subarray(0, String(n).length + 3).toString('latin1'), `$${n}\r\n`, `bulk of ${n}`);
+    assert.equal(new RespWriter().arrayHeader(n).take().toString('latin1'), `*${n}\r\n`, `array of ${n}`);
+  }
+  assert.equal(new RespWriter().arrayHeader(Number.MAX_SAFE_INTEGER).take().toString('latin1'), `*${Number.MAX_SAFE_INTEGER}\r\n`);
+});
+
+test('request mode: headers with signs, spaces, 19+ digits or a bare LF take the incremental path and fail or parse as before', () => {
+  assertProtocolError('request', '*+1\r\n$1\r\na\r\n', /invalid multibulk length/);
+  assertProtocolError('request', '*1\r\n$+1\r\na\r\n', /invalid bulk length/);
+  assertProtocolError('request', '*1 \r\n$1\r\na\r\n', /invalid multibulk length/);
+  assertProtocolError('request', `*1\r\n$${'1'.repeat(19)}\r\n`, /invalid bulk length/);
+  // 18 digits is the most readInteger accepts: over maxBulkBytes, refused from the header.
+  assertProtocolError('request', `*1\r\n$${'9'.repeat(18)}\r\n`, /over the limit/);
+  // A header ended by a bare LF is accepted by the incremental parser (as before the fast path).
+  assert.deepStrictEqual(readAll('request', [Buffer.from('*2\n$3\nGET\r\n$001\r\nk\r\n')]), [[Buffer.from('GET'), Buffer.from('k')]]);
+  // The CR of a header arriving alone leaves the request incomplete, not refused.
+  const reader = new RespReader('request');
+  reader.push(Buffer.from('*1\r\n$12\r'));
+  assert.equal(reader.next(), undefined);
+  reader.push(Buffer.from('\nhello world!\r\n'));
+  assert.deepStrictEqual(reader.next(), [Buffer.from('hello world!')]);
+});

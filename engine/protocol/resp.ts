@@ -50,6 +50,8 @@ const CR = 13;
 const LF = 10;
 const EMPTY = Buffer.alloc(0);
 const INCOMPLETE = Symbol('incomplete');
+/** A `$` or `*` header: type byte, up to 16 digits of a safe integer length, CRLF. */
+const MAX_HEADER_BYTES = 19;
 /** Outputs up to this size are copied out of a RespWriter (Buffer.allocUnsafe pools below 4 KiB). */
 const SMALL_TAKE_BYTES = 4096;
 
@@ -238,17 +240,16 @@ export class RespReader {
   private wholeRequest(): Buffer[] | undefined {
     const buf = this.buf;
     const limits = this.limits;
-    let p = this.pos + 1;
-    let lf = buf.indexOf(LF, p);
-    if (lf < 0 || lf - p > limits.maxLineBytes || buf[lf - 1] !== CR) return undefined;
-    const count = decimalAt(buf, p, lf - 1);
+    let lf = headerEnd(buf, this.pos + 1, limits.maxLineBytes);
+    if (lf < 0) return undefined;
+    const count = decimalAt(buf, this.pos + 1, lf - 1);
     if (!(count >= 1 && count <= limits.maxArrayLength)) return undefined;
-    p = lf + 1;
+    let p = lf + 1;
     const args: Buffer[] = new Array<Buffer>(count);
     for (let i = 0; i < count; i++) {
       if (buf[p] !== 0x24 /* '$' */) return undefined;
-      lf = buf.indexOf(LF, p + 1);
-      if (lf < 0 || lf - p > limits.maxLineBytes || buf[lf - 1] !== CR) return undefined;
+      lf = headerEnd(buf, p + 1, limits.maxLineBytes);
+      if (lf < 0) return undefined;
       const length = decimalAt(buf, p + 1, lf - 1);
       if (!(length >= 0 && length <= limits.maxBulkBytes)) return undefined;
       const dataEnd = lf + 1 + length;
@@ -343,6 +344,25 @@ export class RespReader {
   }
 }
 
+/**
+ * The index of the LF ending the header line of digits that starts at `start` (`123\r\n`), or -1
+ * when the line is not all digits, longer than `maxLineBytes` or not yet buffered whole (callers
+ * then take the incremental path, which accepts or refuses it). A header is a few bytes:
+ * scanning it here is cheaper than Buffer#indexOf's native call, which showed per request in the
+ * node's profile under pipelined GET.
+ */
+function headerEnd(buf: Buffer, start: number, maxLineBytes: number): number {
+  const limit = Math.min(buf.length - 1, start + 19);
+  let i = start;
+  while (i < limit) {
+    const b = buf[i]!;
+    if (b === CR) return buf[i + 1] === LF && i + 1 - start <= maxLineBytes ? i + 1 : -1;
+    if (b < 0x30 || b > 0x39) return -1;
+    i++;
+  }
+  return -1;
+}
+
 /** The signed decimal in `buf[start, end)` (at most 18 digits, as readInteger accepts), or NaN. */
 function decimalAt(buf: Buffer, start: number, end: number): number {
   let i = start;
@@ -412,8 +432,8 @@ export class RespWriter {
       return this;
     }
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    this.ascii(`$${bytes.length}\r\n`);
-    this.ensure(bytes.length + 2);
+    this.ensure(bytes.length + MAX_HEADER_BYTES + 2);
+    this.sizeHeader(0x24 /* '$' */, bytes.length);
     this.buf.set(bytes, this.len);
     this.len += bytes.length;
     this.buf[this.len++] = CR;
@@ -422,8 +442,34 @@ export class RespWriter {
   }
 
   arrayHeader(count: number | null): this {
-    this.ascii(count === null ? '*-1\r\n' : `*${count}\r\n`);
+    if (count === null) {
+      this.ascii('*-1\r\n');
+      return this;
+    }
+    this.ensure(MAX_HEADER_BYTES);
+    this.sizeHeader(0x2a /* '*' */, count);
     return this;
+  }
+
+  /**
+   * `<type><count>\r\n` written digit by digit (room for it already ensured): a template string
+   * per header plus a latin1 write showed as ~4% of the node's time under pipelined GET.
+   */
+  private sizeHeader(type: number, count: number): void {
+    const buf = this.buf;
+    let at = this.len;
+    buf[at++] = type;
+    if (count < 10) {
+      buf[at++] = 0x30 + count;
+    } else {
+      let digits = 1;
+      for (let rest = count; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+      at += digits;
+      for (let i = at - 1, rest = count; i >= at - digits; i--, rest = Math.floor(rest / 10)) buf[i] = 0x30 + (rest % 10);
+    }
+    buf[at++] = CR;
+    buf[at++] = LF;
+    this.len = at;
   }
 
   /** Writes any RespValue; strings become simple strings. */
