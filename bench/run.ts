@@ -283,7 +283,10 @@ function makeDataset(prefix: string, count: number, cfg: BenchConfig, seed: numb
   return { keys, values, start: Buffer.from(prefix, 'latin1'), end: Buffer.from(next, 'latin1'), bytes: count * (cfg.keyBytes + cfg.valueBytes) };
 }
 
-/** Raw lmdb, opened exactly as NodeStore opens a node's environment. */
+/**
+ * Raw lmdb with LMDB's own durable commits (each transaction synced), as a node opened its
+ * environment before the write-ahead log; reads are the same either way.
+ */
 interface RawLmdb {
   root: RootDatabase;
   rows: Database<Buffer, Buffer>;
@@ -295,7 +298,7 @@ function openRaw(dir: string): RawLmdb {
   return { root, rows };
 }
 
-/** Resolves when an lmdb write is committed and flushed to disk (what a node waits for before it acks). */
+/** Resolves when an lmdb write is committed and flushed to disk (LMDB's own durability, no log). */
 async function durable(write: Promise<unknown>): Promise<void> {
   const w = write as Promise<unknown> & { flushed?: Promise<unknown> };
   await w;

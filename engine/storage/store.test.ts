@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MAX_KEY_BYTES, NodeStore, StorageError, checkKey, type KeyRange, type Row } from './store';
+import { MAX_KEY_BYTES, NodeStore, StorageError, checkKey, type KeyRange, type Row, type StoreOptions } from './store';
 
 /** Keys as latin1 so '\xff' is the single byte 0xff. */
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -15,9 +15,9 @@ const show = (rows: Iterable<Row>): string[] => [...rows].map((r) => r.key.toStr
 const range = (start: string, end: string): KeyRange => ({ start: k(start), end: k(end) });
 
 /** Runs `fn` against a store in a fresh temp dir; closes the store and removes the dir afterwards. */
-async function withStore(fn: (store: NodeStore, dir: string) => Promise<void>): Promise<void> {
+async function withStore(fn: (store: NodeStore, dir: string) => Promise<void>, options: StoreOptions = {}): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'copbench-store-'));
-  const store = NodeStore.open(dir);
+  const store = NodeStore.open(dir, options);
   try {
     await fn(store, dir);
   } finally {
@@ -209,19 +209,19 @@ test('clearRange deletes exactly the range in batches and returns the count', as
     const keys = Array.from({ length: 70 }, (_, i) => `k${String(i).padStart(3, '0')}`);
     await putKeys(store, keys);
     // [k010, k060) holds 50 keys; with batchKeys=7 that takes 8 batches.
-    const deleted = await store.clearRange(range('k010', 'k060'), 7);
+    const deleted = await store.clearRange(range('k010', 'k060'));
     assert.equal(deleted, 50);
     assert.deepEqual(show(store.scan(range('', ''))), [...keys.slice(0, 10), ...keys.slice(60)]);
-    assert.equal(await store.clearRange(range('k010', 'k060'), 7), 0);
-  });
+    assert.equal(await store.clearRange(range('k010', 'k060')), 0);
+  }, { rangeDeleteBatchKeys: 7 });
 });
 
 test('clearRange with infinite ends deletes everything from start, or everything before end', async () => {
   await withStore(async (store) => {
     await putKeys(store, PREFIX_KEYS);
-    assert.equal(await store.clearRange(range('b', ''), 2), 4);
+    assert.equal(await store.clearRange(range('b', '')), 4);
     assert.deepEqual(show(store.scan(range('', ''))), PREFIX_KEYS.slice(0, 7));
-    assert.equal(await store.clearRange(range('', 'a\x01'), 2), 3);
+    assert.equal(await store.clearRange(range('', 'a\x01')), 3);
     assert.deepEqual(show(store.scan(range('', ''))), ['a\x01', 'ab', 'abc', 'a\xff']);
     assert.equal(await store.clearRange(range('', '')), 4);
     assert.equal(store.countAll(), 0);

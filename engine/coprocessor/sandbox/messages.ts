@@ -69,3 +69,21 @@ export type ExecReply =
 export interface WorkerInit {
   dataDir: string;
 }
+
+/**
+ * A plugin's write (a put, or a delete when `value` is null), sent by a worker to the node's main
+ * thread: the main thread's store owns the write-ahead log, so workers never write LMDB themselves.
+ */
+export interface WriteRequest {
+  type: 'write';
+  writeId: number;
+  key: Uint8Array;
+  value: Uint8Array | null;
+}
+
+export interface WriteReply {
+  type: 'written';
+  writeId: number;
+  /** Set when the write failed. */
+  error?: string;
+}

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerStats } from './messages';
+import { NodeStore } from '../../storage/store';
+import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
 
 /**
  * Young generation of each plugin worker. A scan's garbage (row Buffers and their external bytes)
@@ -124,11 +125,12 @@ export class WorkerPool {
       stderr: false,
     });
     const slot: Slot = { worker, ready: false };
-    worker.on('message', (msg: ExecReply | { type: 'ready' }) => {
+    worker.on('message', (msg: ExecReply | WriteRequest | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         slot.ready = true;
         this.dispatch();
-      } else this.finish(slot, msg);
+      } else if (msg.type === 'write') this.write(worker, msg);
+      else this.finish(slot, msg);
     });
     worker.on('error', (err: Error & { code?: string }) => {
       const oom = err.code === 'ERR_WORKER_OUT_OF_MEMORY';
@@ -172,6 +174,21 @@ export class WorkerPool {
       }, job.req.deadlineMs);
       slot.worker.postMessage(task);
     }
+  }
+
+  /** Applies a plugin's write through the store that owns the environment, and answers the worker. */
+  private write(worker: Worker, req: WriteRequest): void {
+    const store = NodeStore.ownerOf(this.options.dataDir);
+    const key = Buffer.from(req.key);
+    const done = !store
+      ? Promise.reject(new Error(`no store is open for writing on ${this.options.dataDir}`))
+      : req.value === null
+        ? store.removeMany([key]).then(() => undefined)
+        : store.put(key, Buffer.from(req.value));
+    done.then(
+      () => worker.postMessage({ type: 'written', writeId: req.writeId } satisfies WriteReply),
+      (err: unknown) => worker.postMessage({ type: 'written', writeId: req.writeId, error: err instanceof Error ? err.message : String(err) } satisfies WriteReply),
+    );
   }
 
   private timing(job: Job, slot: Slot, runUs = 0): Partial<ExecStats> {

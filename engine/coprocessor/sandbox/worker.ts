@@ -10,11 +10,22 @@ import { NodeStore } from '../../storage/store';
 import { evaluatePlugin } from '../loader';
 import { CheckedStorage, type RowSource } from '../checked-storage';
 import { threadCpuUs } from './thread-cpu';
-import { CoprError, type ExecReply, type ExecTask, type WorkerInit } from './messages';
+import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
 const init = workerData as WorkerInit;
-const store = NodeStore.open(init.dataDir);
+const store = NodeStore.openReader(init.dataDir);
+const pendingWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
+let nextWriteId = 1;
+
+/** Writes go to the main thread, whose store owns the write-ahead log; resolves once durable. */
+function writeThroughNode(key: Uint8Array, value: Uint8Array | null): Promise<void> {
+  const writeId = nextWriteId++;
+  return new Promise((resolve, reject) => {
+    pendingWrites.set(writeId, { resolve, reject });
+    parentPort!.postMessage({ type: 'write', writeId, key, value } satisfies WriteRequest);
+  });
+}
 const plugins = new Map<string, Plugin>();
 const BATCH_ROWS = 1024;
 const BATCH_BYTES = 256 * 1024;
@@ -36,10 +47,8 @@ const lmdbRows: RowSource = {
     }
     if (batch.length > 0) yield batch;
   },
-  put: (key, value) => store.put(Buffer.from(key), Buffer.from(value)),
-  delete: async (key) => {
-    await store.removeMany([Buffer.from(key)]);
-  },
+  put: (key, value) => writeThroughNode(key, value),
+  delete: (key) => writeThroughNode(key, null),
 };
 
 function pluginFor(task: ExecTask): Plugin {
@@ -84,7 +93,15 @@ async function run(task: ExecTask): Promise<ExecReply> {
   }
 }
 
-parentPort!.on('message', (task: ExecTask) => {
+parentPort!.on('message', (msg: ExecTask | WriteReply) => {
+  if (msg.type === 'written') {
+    const pending = pendingWrites.get(msg.writeId);
+    pendingWrites.delete(msg.writeId);
+    if (msg.error === undefined) pending?.resolve();
+    else pending?.reject(new Error(`write failed on the node: ${msg.error}`));
+    return;
+  }
+  const task = msg;
   void run(task).then((reply) => {
     if (reply.type === 'done') parentPort!.postMessage(reply, [reply.partial.buffer as ArrayBuffer]);
     else parentPort!.postMessage(reply);

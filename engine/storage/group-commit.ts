@@ -1,0 +1,168 @@
+/**
+ * Group commit through the write-ahead log: writes submitted while a group is in flight wait and go
+ * out together as the next group — one log frame, one fdatasync and one LMDB transaction for all of
+ * them, as redis-server's `appendfsync always` does one write + fdatasync per event-loop turn.
+ *
+ * Order inside a group: the frame is appended to the log (page cache) first, then the group is applied
+ * to LMDB (committed without fsync, visible to readers) while fdatasync runs; a write is acknowledged
+ * once both are done. So anything a reader can see is already in the log, and survives a killed
+ * process; a power loss can lose only writes that were never acknowledged.
+ *
+ * Checkpoints run between groups: see lmdb-checkpoint.ts and NodeStore.
+ */
+import { encodeFrame, type Mutation } from './wal-frame';
+import type { WalSegments } from './wal-segments';
+
+/** How the committer reaches LMDB and the checkpoint logic (implemented by NodeStore). */
+export interface CommitTarget {
+  /** Applies a group in LMDB; resolves once committed (visible to readers). */
+  apply(mutations: Mutation[]): Promise<void>;
+  /**
+   * Starts a checkpoint of the current snapshot; called only between groups (no LMDB write in flight,
+   * every logged frame applied and durable). Returns the part that may overlap later groups.
+   */
+  beginCheckpoint(): () => Promise<void>;
+}
+
+export interface CheckpointPolicy {
+  /** Checkpoint once this many log bytes were written since the last one (bounds replay time). */
+  maxLogBytes: number;
+  /** ...or once this long has passed with any write since the last one (bounds the log's age). */
+  maxIntervalMs: number;
+}
+
+export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { maxLogBytes: 64 * 1024 * 1024, maxIntervalMs: 1_000 };
+
+interface Pending {
+  mutations: Mutation[];
+  /** Range deletions read the committed keyspace, so they run as a group of their own. */
+  alone: boolean;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+export class StorageFailedError extends Error {}
+
+export class GroupCommitter {
+  private queue: Pending[] = [];
+  private running = false;
+  private pumpScheduled = false;
+  private checkpointRunning: Promise<void> | undefined;
+  private logBytesSinceCheckpoint = 0;
+  private lastCheckpointAt = Date.now();
+  private failure: Error | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly wal: WalSegments,
+    private readonly target: CommitTarget,
+    private readonly policy: CheckpointPolicy = DEFAULT_CHECKPOINT_POLICY,
+    /** Log bytes already waiting for a checkpoint (replayed at open). */
+    pendingLogBytes = 0,
+  ) {
+    this.logBytesSinceCheckpoint = pendingLogBytes;
+    // An idle store still checkpoints (and drops its log) once the interval has passed.
+    this.timer = setInterval(() => this.maybeCheckpoint(), Math.max(50, Math.min(5_000, policy.maxIntervalMs))).unref();
+  }
+
+  /** Logs and applies `mutations` as part of the next group; resolves once durable and visible. */
+  submit(mutations: Mutation[], alone = false): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ mutations, alone, resolve, reject });
+      this.schedulePump();
+    });
+  }
+
+  /** Resolves once every submitted write is done and no checkpoint is running. */
+  async idle(): Promise<void> {
+    while (this.running || this.queue.length > 0 || this.checkpointRunning) {
+      if (this.checkpointRunning && !this.running && this.queue.length === 0) await this.checkpointRunning.catch(() => undefined);
+      else await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+  }
+
+  /** Waits for pending writes, then checkpoints (used at close, and by tests). */
+  async checkpointNow(): Promise<void> {
+    await this.idle();
+    if (this.failure) throw this.failure;
+    await this.runCheckpoint();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  private schedulePump(): void {
+    if (this.running || this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    // After the current I/O phase, so writes read from many sockets in one loop turn share a group.
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      void this.pump();
+    });
+  }
+
+  private takeGroup(): Pending[] {
+    const first = this.queue[0]!;
+    if (first.alone) return this.queue.splice(0, 1);
+    let n = 1;
+    while (n < this.queue.length && !this.queue[n]!.alone) n++;
+    return this.queue.splice(0, n);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.running || this.queue.length === 0) return this.notifyIdle();
+    this.running = true;
+    const group = this.takeGroup();
+    const mutations = group.length === 1 ? group[0]!.mutations : group.flatMap((p) => p.mutations);
+    try {
+      const frame = encodeFrame(mutations);
+      this.wal.append(frame);
+      this.logBytesSinceCheckpoint += frame.length;
+      await Promise.all([this.target.apply(mutations), this.wal.sync()]);
+      for (const p of group) p.resolve();
+    } catch (err) {
+      // The log and LMDB may now disagree about this group: refuse further writes rather than ack
+      // writes whose durability is unknown. Restarting the node replays the log.
+      this.failure = new StorageFailedError(`storage write failed, node needs a restart: ${err instanceof Error ? err.message : String(err)}`);
+      for (const p of group) p.reject(this.failure);
+      for (const p of this.queue.splice(0)) p.reject(this.failure);
+    }
+    this.running = false;
+    this.maybeCheckpoint();
+    if (this.queue.length > 0) void this.pump();
+    else this.notifyIdle();
+  }
+
+  private maybeCheckpoint(): void {
+    if (this.running || this.checkpointRunning || this.failure || this.logBytesSinceCheckpoint === 0) return;
+    const due = this.logBytesSinceCheckpoint >= this.policy.maxLogBytes || Date.now() - this.lastCheckpointAt >= this.policy.maxIntervalMs;
+    if (due) void this.runCheckpoint().catch(() => undefined);
+  }
+
+  private runCheckpoint(): Promise<void> {
+    if (this.checkpointRunning) return this.checkpointRunning;
+    const finish = this.target.beginCheckpoint();
+    this.logBytesSinceCheckpoint = 0;
+    this.lastCheckpointAt = Date.now();
+    const running = finish()
+      .catch((err: unknown) => {
+        // A failed checkpoint loses nothing (the log keeps every frame since the previous one); retry later.
+        this.logBytesSinceCheckpoint = Math.max(1, this.logBytesSinceCheckpoint);
+        throw err;
+      })
+      .finally(() => {
+        this.checkpointRunning = undefined;
+        this.notifyIdle();
+      });
+    this.checkpointRunning = running;
+    return running;
+  }
+
+  private notifyIdle(): void {
+    if (this.running || this.queue.length > 0) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+}

@@ -1,0 +1,136 @@
+/**
+ * The write-ahead log's files: numbered segments `wal-<seq>.log` in one directory. Frames are appended
+ * to the newest segment with a synchronous write (so a frame is in the page cache, and survives a
+ * killed process, before its mutations become visible in LMDB) and made durable with fdatasync, one
+ * call per commit group. A checkpoint starts a new segment; segments older than the checkpoint's
+ * are deleted once LMDB has been synced.
+ */
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { decodeFrames, type Mutation } from './wal-frame';
+
+const SEGMENT_NAME = /^wal-(\d{16})\.log$/;
+
+function segmentName(seq: number): string {
+  return `wal-${String(seq).padStart(16, '0')}.log`;
+}
+
+/** What a replay found. */
+export interface ReplayResult {
+  frames: number;
+  mutations: number;
+  /** Bytes dropped from the end of the log: a frame torn by a crash mid-write (never acknowledged). */
+  tornBytes: number;
+}
+
+export class WalSegments {
+  private fd: number | undefined;
+  private seq = 0;
+  private bytes = 0;
+
+  constructor(private readonly dir: string) {
+    mkdirSync(dir, { recursive: true });
+  }
+
+  /** Sequence numbers of the segments on disk, oldest first. */
+  segments(): number[] {
+    const seqs: number[] = [];
+    for (const name of readdirSync(this.dir)) {
+      const match = SEGMENT_NAME.exec(name);
+      if (match) seqs.push(Number(match[1]));
+    }
+    return seqs.sort((a, b) => a - b);
+  }
+
+  /**
+   * Calls `apply` with every intact frame of the segments numbered `fromSeq` and up, in order. A torn
+   * or corrupt frame ends the log: its segment is cut there and any later segment deleted, since
+   * nothing after it was ever acknowledged (groups are made durable strictly in order).
+   */
+  replay(fromSeq: number, apply: (frame: Mutation[]) => void): ReplayResult {
+    const result: ReplayResult = { frames: 0, mutations: 0, tornBytes: 0 };
+    let ended = false;
+    for (const seq of this.segments()) {
+      if (seq < fromSeq) continue;
+      const file = path.join(this.dir, segmentName(seq));
+      if (ended) {
+        result.tornBytes += readFileSync(file).length;
+        unlinkSync(file);
+        continue;
+      }
+      const data = readFileSync(file);
+      const { frames, validBytes } = decodeFrames(data);
+      for (const frame of frames) {
+        apply(frame);
+        result.frames++;
+        result.mutations += frame.length;
+      }
+      if (validBytes < data.length) {
+        result.tornBytes += data.length - validBytes;
+        truncateSync(file, validBytes);
+        ended = true;
+      }
+    }
+    return result;
+  }
+
+  /** Starts appending to a new segment after every existing one; returns its sequence number. */
+  startNewSegment(): number {
+    if (this.fd !== undefined) closeSync(this.fd);
+    const existing = this.segments();
+    this.seq = Math.max(this.seq, existing.length > 0 ? existing[existing.length - 1]! : 0) + 1;
+    this.fd = openSync(path.join(this.dir, segmentName(this.seq)), 'wx');
+    this.bytes = 0;
+    this.syncDirectory();
+    return this.seq;
+  }
+
+  /** The segment being appended to. */
+  get currentSeq(): number {
+    return this.seq;
+  }
+
+  /** Bytes appended to the current segment. */
+  get currentBytes(): number {
+    return this.bytes;
+  }
+
+  /** Appends a frame to the page cache (synchronously, so the log order is the call order). */
+  append(frame: Buffer): void {
+    const fd = this.requireFd();
+    let written = 0;
+    while (written < frame.length) written += writeSync(fd, frame, written, frame.length - written);
+    this.bytes += frame.length;
+  }
+
+  /** Makes every appended frame durable (fdatasync on libuv's thread pool). */
+  sync(): Promise<void> {
+    const fd = this.requireFd();
+    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** Deletes the segments numbered below `seq`. */
+  dropBefore(seq: number): void {
+    for (const s of this.segments()) if (s < seq) unlinkSync(path.join(this.dir, segmentName(s)));
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  /** A new segment's directory entry must itself be durable, or a power loss could lose the file. */
+  private syncDirectory(): void {
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+
+  private requireFd(): number {
+    if (this.fd === undefined) throw new Error('WalSegments: no open segment (call startNewSegment first)');
+    return this.fd;
+  }
+}
