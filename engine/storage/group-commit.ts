@@ -43,11 +43,23 @@ interface Pending {
 
 export class StorageFailedError extends Error {}
 
+/**
+ * Groups in flight at once. A second group is appended, applied and fdatasync'd while the first
+ * one's fdatasync is still running (its fdatasync covers the first group's frame too), so a write
+ * that arrives mid-sync waits for about one sync instead of the rest of the current one plus its own.
+ */
+const MAX_GROUPS_IN_FLIGHT = 2;
+
 export class GroupCommitter {
   private queue: Pending[] = [];
-  private running = false;
+  private inFlight = 0;
+  /** A range deletion is in flight: it must see no other group's uncommitted writes. */
+  private aloneInFlight = false;
   private pumpScheduled = false;
+  /** A checkpoint is due: start no group until the ones in flight are done, then begin it. */
+  private checkpointWanted = false;
   private checkpointRunning: Promise<void> | undefined;
+  private checkpointWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private logBytesSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
   private failure: Error | undefined;
@@ -77,17 +89,21 @@ export class GroupCommitter {
 
   /** Resolves once every submitted write is done and no checkpoint is running. */
   async idle(): Promise<void> {
-    while (this.running || this.queue.length > 0 || this.checkpointRunning) {
-      if (this.checkpointRunning && !this.running && this.queue.length === 0) await this.checkpointRunning.catch(() => undefined);
+    while (this.inFlight > 0 || this.queue.length > 0 || this.checkpointRunning || this.checkpointWanted) {
+      if (this.checkpointRunning && this.inFlight === 0 && this.queue.length === 0) await this.checkpointRunning.catch(() => undefined);
       else await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
     }
   }
 
-  /** Waits for pending writes, then checkpoints (used at close, and by tests). */
+  /** Waits for the writes submitted so far, then checkpoints (used at open, at close, and by tests). */
   async checkpointNow(): Promise<void> {
     await this.idle();
     if (this.failure) throw this.failure;
-    await this.runCheckpoint();
+    await new Promise<void>((resolve, reject) => {
+      this.checkpointWaiters.push({ resolve, reject });
+      this.checkpointWanted = true;
+      this.pump();
+    });
   }
 
   stop(): void {
@@ -95,27 +111,43 @@ export class GroupCommitter {
   }
 
   private schedulePump(): void {
-    if (this.running || this.pumpScheduled) return;
+    if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     // After the current I/O phase, so writes read from many sockets in one loop turn share a group.
     setImmediate(() => {
       this.pumpScheduled = false;
-      void this.pump();
+      this.pump();
     });
+  }
+
+  /** Starts whatever may start now: a checkpoint once nothing is in flight, else groups. */
+  private pump(): void {
+    if (this.checkpointWanted) {
+      if (this.inFlight > 0 || this.checkpointRunning) return;
+      this.checkpointWanted = false;
+      this.beginCheckpoint();
+    }
+    while (!this.failure && this.queue.length > 0 && this.inFlight < MAX_GROUPS_IN_FLIGHT && !this.aloneInFlight) {
+      if (this.queue[0]!.alone && this.inFlight > 0) break;
+      const group = this.takeGroup();
+      this.inFlight++;
+      void this.commitGroup(group);
+    }
+    this.notifyIdle();
   }
 
   private takeGroup(): Pending[] {
     const first = this.queue[0]!;
-    if (first.alone) return this.queue.splice(0, 1);
+    if (first.alone) {
+      this.aloneInFlight = true;
+      return this.queue.splice(0, 1);
+    }
     let n = 1;
     while (n < this.queue.length && !this.queue[n]!.alone) n++;
     return this.queue.splice(0, n);
   }
 
-  private async pump(): Promise<void> {
-    if (this.running || this.queue.length === 0) return this.notifyIdle();
-    this.running = true;
-    const group = this.takeGroup();
+  private async commitGroup(group: Pending[]): Promise<void> {
     const mutations = group.length === 1 ? group[0]!.mutations : group.flatMap((p) => p.mutations);
     try {
       const frame = encodeFrame(mutations);
@@ -126,43 +158,56 @@ export class GroupCommitter {
     } catch (err) {
       // The log and LMDB may now disagree about this group: refuse further writes rather than ack
       // writes whose durability is unknown. Restarting the node replays the log.
-      this.failure = new StorageFailedError(`storage write failed, node needs a restart: ${err instanceof Error ? err.message : String(err)}`);
+      this.failure ??= new StorageFailedError(`storage write failed, node needs a restart: ${err instanceof Error ? err.message : String(err)}`);
       for (const p of group) p.reject(this.failure);
       for (const p of this.queue.splice(0)) p.reject(this.failure);
     }
-    this.running = false;
+    this.inFlight--;
+    if (group[0]!.alone) this.aloneInFlight = false;
     this.maybeCheckpoint();
-    if (this.queue.length > 0) void this.pump();
-    else this.notifyIdle();
+    this.pump();
   }
 
   private maybeCheckpoint(): void {
-    if (this.running || this.checkpointRunning || this.failure || this.logBytesSinceCheckpoint === 0) return;
+    if (this.checkpointWanted || this.checkpointRunning || this.failure || this.logBytesSinceCheckpoint === 0) return;
     const due = this.logBytesSinceCheckpoint >= this.policy.maxLogBytes || Date.now() - this.lastCheckpointAt >= this.policy.maxIntervalMs;
-    if (due) void this.runCheckpoint().catch(() => undefined);
+    if (!due) return;
+    this.checkpointWanted = true;
+    this.pump();
   }
 
-  private runCheckpoint(): Promise<void> {
-    if (this.checkpointRunning) return this.checkpointRunning;
-    const finish = this.target.beginCheckpoint();
-    this.logBytesSinceCheckpoint = 0;
-    this.lastCheckpointAt = Date.now();
-    const running = finish()
-      .catch((err: unknown) => {
-        // A failed checkpoint loses nothing (the log keeps every frame since the previous one); retry later.
-        this.logBytesSinceCheckpoint = Math.max(1, this.logBytesSinceCheckpoint);
-        throw err;
-      })
+  /** Runs with no group in flight; the finishing part overlaps the groups that start after it. */
+  private beginCheckpoint(): void {
+    const waiters = this.checkpointWaiters.splice(0);
+    let running: Promise<void>;
+    try {
+      const finish = this.target.beginCheckpoint();
+      this.logBytesSinceCheckpoint = 0;
+      this.lastCheckpointAt = Date.now();
+      running = finish();
+    } catch (err) {
+      running = Promise.reject(err);
+    }
+    this.checkpointRunning = running
+      .then(
+        () => {
+          for (const w of waiters) w.resolve();
+        },
+        (err: unknown) => {
+          // A failed checkpoint loses nothing (the log keeps every frame since the previous one); retry later.
+          this.logBytesSinceCheckpoint = Math.max(1, this.logBytesSinceCheckpoint);
+          const error = err instanceof Error ? err : new Error(String(err));
+          for (const w of waiters) w.reject(error);
+        },
+      )
       .finally(() => {
         this.checkpointRunning = undefined;
-        this.notifyIdle();
+        this.pump();
       });
-    this.checkpointRunning = running;
-    return running;
   }
 
   private notifyIdle(): void {
-    if (this.running || this.queue.length > 0) return;
+    if (this.inFlight > 0 || this.queue.length > 0 || this.checkpointWanted || this.checkpointRunning) return;
     for (const wake of this.idleWaiters.splice(0)) wake();
   }
 }

@@ -10,9 +10,11 @@
  * replaying the log from the saved segment brings it up to every acknowledged write. The restore runs
  * on every open (after a clean close it writes back identical bytes), so the crash tests exercise it.
  */
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, openSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, openSync, readSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
+import { syncDirectory } from './wal-segments';
 
 const MAGIC = 'CPBCKPT1';
 const HEADER_BYTES = 8 + 4 + 4 + 4 + 4;
@@ -42,8 +44,8 @@ export function readMetaPages(envDir: string, pageSize: number): Buffer {
   }
 }
 
-/** Writes the checkpoint file durably (temp file, fdatasync, rename, directory fsync). */
-export function saveCheckpoint(envDir: string, checkpoint: Checkpoint): void {
+/** Writes the checkpoint file durably (temp file, fdatasync, rename, directory fsync), off the event loop. */
+export async function saveCheckpoint(envDir: string, checkpoint: Checkpoint): Promise<void> {
   const file = Buffer.alloc(HEADER_BYTES + checkpoint.metaPages.length);
   file.write(MAGIC, 0, 'latin1');
   file.writeUInt32LE(checkpoint.pageSize, 8);
@@ -53,20 +55,15 @@ export function saveCheckpoint(envDir: string, checkpoint: Checkpoint): void {
   checkpoint.metaPages.copy(file, HEADER_BYTES);
   const target = path.join(envDir, FILE_NAME);
   const temp = `${target}.tmp`;
-  const fd = openSync(temp, 'w');
+  const handle = await open(temp, 'w');
   try {
-    writeSync(fd, file);
-    fdatasyncSync(fd);
+    await handle.writeFile(file);
+    await handle.datasync();
   } finally {
-    closeSync(fd);
+    await handle.close();
   }
-  renameSync(temp, target);
-  const dirFd = openSync(envDir, 'r');
-  try {
-    fsyncSync(dirFd);
-  } finally {
-    closeSync(dirFd);
-  }
+  await rename(temp, target);
+  await syncDirectory(envDir);
 }
 
 /** The saved checkpoint, or undefined when the environment has none yet. */

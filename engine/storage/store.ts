@@ -372,14 +372,14 @@ export class NodeStore {
     return async () => {
       try {
         await new Promise<void>((resolve, reject) => (this.root as unknown as { sync(done: (err?: Error) => void): void }).sync((err?: Error) => (err ? reject(err) : resolve())));
-        saveCheckpoint(this.dir, { pageSize, walSeq, metaPages });
+        await saveCheckpoint(this.dir, { pageSize, walSeq, metaPages });
       } catch (err) {
         pin.done();
         throw err;
       }
-      wal.dropBefore(walSeq);
       this.pinned?.done();
       this.pinned = pin;
+      await wal.dropBefore(walSeq);
     };
   }
 }

@@ -5,7 +5,8 @@
  * call per commit group. A checkpoint starts a new segment; segments older than the checkpoint's
  * are deleted once LMDB has been synced.
  */
-import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { open, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeFrames, type Mutation } from './wal-frame';
 
@@ -27,6 +28,8 @@ export class WalSegments {
   private fd: number | undefined;
   private seq = 0;
   private bytes = 0;
+  /** The fsync of the directory after the current segment was created (awaited by the next sync). */
+  private directorySynced: Promise<void> = Promise.resolve();
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -81,7 +84,10 @@ export class WalSegments {
     this.seq = Math.max(this.seq, existing.length > 0 ? existing[existing.length - 1]! : 0) + 1;
     this.fd = openSync(path.join(this.dir, segmentName(this.seq)), 'wx');
     this.bytes = 0;
-    this.syncDirectory();
+    // A new segment's directory entry must itself be durable before any frame in it is acknowledged,
+    // or a power loss could lose the file; off the event loop, awaited by the next sync().
+    this.directorySynced = syncDirectory(this.dir);
+    this.directorySynced.catch(() => undefined); // reported by the next sync(), not as unhandled
     return this.seq;
   }
 
@@ -104,14 +110,14 @@ export class WalSegments {
   }
 
   /** Makes every appended frame durable (fdatasync on libuv's thread pool). */
-  sync(): Promise<void> {
+  async sync(): Promise<void> {
     const fd = this.requireFd();
-    return new Promise((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    await Promise.all([this.directorySynced, new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))]);
   }
 
-  /** Deletes the segments numbered below `seq`. */
-  dropBefore(seq: number): void {
-    for (const s of this.segments()) if (s < seq) unlinkSync(path.join(this.dir, segmentName(s)));
+  /** Deletes the segments numbered below `seq` (off the event loop: unlinking a large file takes a while). */
+  async dropBefore(seq: number): Promise<void> {
+    await Promise.all(this.segments().filter((s) => s < seq).map((s) => unlink(path.join(this.dir, segmentName(s)))));
   }
 
   close(): void {
@@ -119,18 +125,18 @@ export class WalSegments {
     this.fd = undefined;
   }
 
-  /** A new segment's directory entry must itself be durable, or a power loss could lose the file. */
-  private syncDirectory(): void {
-    const dirFd = openSync(this.dir, 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
-  }
-
   private requireFd(): number {
     if (this.fd === undefined) throw new Error('WalSegments: no open segment (call startNewSegment first)');
     return this.fd;
+  }
+}
+
+/** fsync of a directory, so the names created in it are durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }
