@@ -31,7 +31,7 @@ export interface CheckpointPolicy {
   maxIntervalMs: number;
 }
 
-export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { maxLogBytes: 64 * 1024 * 1024, maxIntervalMs: 1_000 };
+export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { maxLogBytes: 64 * 1024 * 1024, maxIntervalMs: 250 };
 
 interface Pending {
   mutations: Mutation[];
