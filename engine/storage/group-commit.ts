@@ -43,6 +43,18 @@ interface Pending {
 
 export class StorageFailedError extends Error {}
 
+/** Counters of the write path since the store opened (INFO's persistence section). */
+export interface CommitStats {
+  /** Commit groups: one log frame, one fdatasync and one LMDB transaction each. */
+  groups: number;
+  /** Writes acknowledged (calls of submit that resolved). */
+  writes: number;
+  logBytes: number;
+  checkpoints: number;
+  checkpointFailures: number;
+  lastCheckpointMs: number;
+}
+
 /**
  * Groups in flight at once. A second group is appended, applied and fdatasync'd while the first
  * one's fdatasync is still running (its fdatasync covers the first group's frame too), so a write
@@ -63,6 +75,7 @@ export class GroupCommitter {
   private logBytesSinceCheckpoint = 0;
   private lastCheckpointAt = Date.now();
   private failure: Error | undefined;
+  readonly stats: CommitStats = { groups: 0, writes: 0, logBytes: 0, checkpoints: 0, checkpointFailures: 0, lastCheckpointMs: 0 };
   private idleWaiters: Array<() => void> = [];
   private readonly timer: NodeJS.Timeout;
 
@@ -153,7 +166,10 @@ export class GroupCommitter {
       const frame = encodeFrame(mutations);
       this.wal.append(frame);
       this.logBytesSinceCheckpoint += frame.length;
+      this.stats.logBytes += frame.length;
       await Promise.all([this.target.apply(mutations), this.wal.sync()]);
+      this.stats.groups++;
+      this.stats.writes += group.length;
       for (const p of group) p.resolve();
     } catch (err) {
       // The log and LMDB may now disagree about this group: refuse further writes rather than ack
@@ -179,6 +195,7 @@ export class GroupCommitter {
   /** Runs with no group in flight; the finishing part overlaps the groups that start after it. */
   private beginCheckpoint(): void {
     const waiters = this.checkpointWaiters.splice(0);
+    const startedAt = performance.now();
     let running: Promise<void>;
     try {
       const finish = this.target.beginCheckpoint();
@@ -191,9 +208,12 @@ export class GroupCommitter {
     this.checkpointRunning = running
       .then(
         () => {
+          this.stats.checkpoints++;
+          this.stats.lastCheckpointMs = performance.now() - startedAt;
           for (const w of waiters) w.resolve();
         },
         (err: unknown) => {
+          this.stats.checkpointFailures++;
           // A failed checkpoint loses nothing (the log keeps every frame since the previous one); retry later.
           this.logBytesSinceCheckpoint = Math.max(1, this.logBytesSinceCheckpoint);
           const error = err instanceof Error ? err : new Error(String(err));

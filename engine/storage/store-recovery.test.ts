@@ -78,6 +78,10 @@ test('every acknowledged write survives SIGKILL; reopening restores the checkpoi
       assert.deepEqual(store.getMeta('churn'), { n: 375 });
       // The recovered store takes writes, and a second crash-free reopen holds them.
       await store.put(Buffer.from('after'), Buffer.from('recovery'));
+      const stats = store.persistenceStats()!;
+      assert.equal(stats.writes, 1);
+      assert.equal(stats.groups, 1);
+      assert.ok(stats.checkpoints >= 1, 'the replayed log was checkpointed at open');
     } finally {
       await store.close();
     }

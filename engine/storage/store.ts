@@ -13,7 +13,7 @@
 import { open, type RootDatabase, type Database, type Transaction } from 'lmdb';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { GroupCommitter, DEFAULT_CHECKPOINT_POLICY, type CheckpointPolicy } from './group-commit';
+import { GroupCommitter, DEFAULT_CHECKPOINT_POLICY, type CheckpointPolicy, type CommitStats } from './group-commit';
 import { loadCheckpoint, readMetaPages, restoreMetaPages, saveCheckpoint } from './lmdb-checkpoint';
 import type { Mutation } from './wal-frame';
 import { WalSegments, type ReplayResult } from './wal-segments';
@@ -277,6 +277,12 @@ export class NodeStore {
 
   async putMeta(name: string, value: unknown): Promise<void> {
     await this.commit([{ kind: 'meta', name, json: JSON.stringify(value) }]);
+  }
+
+  /** Write-path counters and what the last open recovered (undefined for a read-only handle). */
+  persistenceStats(): (CommitStats & { walSegment: number; walSegmentBytes: number; recovery: NodeStore['recovery'] }) | undefined {
+    if (!this.writer) return undefined;
+    return { ...this.writer.committer.stats, walSegment: this.writer.wal.currentSeq, walSegmentBytes: this.writer.wal.currentBytes, recovery: this.recovery };
   }
 
   /** Waits for pending writes, then syncs LMDB and drops the log up to here. */
