@@ -9,12 +9,17 @@
  *
  * Each configuration (50 clients without pipelining, and -P 16) runs the three servers in turn,
  * `reps` times alternating; the median is reported. Goals: GET ≥ 0.8×, SET ≥ 0.8×.
+ *
+ * SET and GET run as two redis-benchmark processes, so the CPU each server and each redis-benchmark
+ * used can be told apart per test: on a machine with few cores the server and the load generator
+ * share them, and CPU per request (server + redis-benchmark) is what bounds the request rate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants as fsConstants } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { RespConnection } from '../engine/client/connection';
+import { cpuSince, processCpu, type ProcessCpu } from '../engine/util/process-cpu';
 import { ratioAtLeast, type NewRow } from './goals';
 
 export interface RedisCompareConfig {
@@ -96,16 +101,35 @@ async function stopProcess(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+type Test = 'SET' | 'GET';
+const TESTS: readonly Test[] = ['SET', 'GET'];
+
 export interface BenchmarkResult {
   rps: number;
   p50Ms?: number;
 }
 
+export interface BenchmarkRun {
+  /** By test name (SET, GET). */
+  results: Map<string, BenchmarkResult>;
+  /** CPU redis-benchmark itself used (from the shell's `times`), when it could be read. */
+  cpu?: ProcessCpu;
+}
+
+/**
+ * The children's CPU times a POSIX shell's `times` printed last ("0m1.230000s 0m0.450000s"):
+ * the shell runs redis-benchmark as its only child, since Node cannot read a child's rusage.
+ */
+function parseTimes(stderr: string): ProcessCpu | undefined {
+  const m = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stderr);
+  return m ? { userSeconds: Number(m[1]) * 60 + Number(m[2]), systemSeconds: Number(m[3]) * 60 + Number(m[4]) } : undefined;
+}
+
 /** Runs `redis-benchmark -q` and parses its final lines ("SET: 12345.67 requests per second, p50=0.327 msec"). */
-export async function runRedisBenchmark(exe: string, host: string, port: number, args: string[]): Promise<Map<string, BenchmarkResult>> {
+export async function runRedisBenchmark(exe: string, host: string, port: number, args: string[]): Promise<BenchmarkRun> {
   const all = ['-h', host, '-p', String(port), '-q', ...args];
   const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(exe, all, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('/bin/sh', ['-c', '"$0" "$@"; status=$?; times >&2; exit $status', exe, ...all], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -126,21 +150,51 @@ export async function runRedisBenchmark(exe: string, host: string, port: number,
     if (m) found.set(m[1]!.toUpperCase(), { rps: Number(m[2]), ...(m[3] ? { p50Ms: Number(m[3]) } : {}) });
   }
   if (found.size === 0) throw new Error(`redis-benchmark ${all.join(' ')} exited ${code} without results; stderr: ${stderr.trim().slice(-300)}`);
-  return found;
+  const cpu = parseTimes(stderr);
+  return { results: found, ...(cpu ? { cpu } : {}) };
+}
+
+/** CPU µs per request of one server and of the redis-benchmark driving it, over the measured runs of one test. */
+class CpuPerRequest {
+  private server = { userSeconds: 0, systemSeconds: 0 };
+  private benchmark = { userSeconds: 0, systemSeconds: 0 };
+  private requests = 0;
+  private complete = true;
+
+  add(server: ProcessCpu | undefined, benchmark: ProcessCpu | undefined, requests: number): void {
+    if (!server || !benchmark) {
+      this.complete = false;
+      return;
+    }
+    this.server = sum(this.server, server);
+    this.benchmark = sum(this.benchmark, benchmark);
+    this.requests += requests;
+  }
+
+  /** µs per request (user + system) of the server and of redis-benchmark, or undefined when a reading was missing. */
+  perRequest(): { server: number; serverUser: number; benchmark: number } | undefined {
+    if (!this.complete || this.requests === 0) return undefined;
+    const us = (seconds: number): number => (seconds * 1e6) / this.requests;
+    return { server: us(this.server.userSeconds + this.server.systemSeconds), serverUser: us(this.server.userSeconds), benchmark: us(this.benchmark.userSeconds + this.benchmark.systemSeconds) };
+  }
+}
+
+function sum(a: ProcessCpu, b: ProcessCpu): ProcessCpu {
+  return { userSeconds: a.userSeconds + b.userSeconds, systemSeconds: a.systemSeconds + b.systemSeconds };
 }
 
 /**
  * Compares the copbench node at host:port with a default and a durable redis-server, GET and SET,
  * for each pipeline depth. Prints a clear skip line when redis-server or redis-benchmark is missing.
  */
-export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisCompareDeps, node: { host: string; port: number }): Promise<void> {
+export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisCompareDeps, node: { host: string; port: number; pid?: number }): Promise<void> {
   const benchmark = findExecutable('redis-benchmark', ['/usr/bin/redis-benchmark']);
   if (!benchmark) {
     deps.note('redis-benchmark not found (PATH, /usr/bin): redis comparison skipped; install redis-tools to include it');
     return;
   }
   const serverExe = findExecutable('redis-server', ['/usr/bin/redis-server']);
-  const servers: Array<{ name: string; port: number }> = [{ name: 'copbench', port: node.port }];
+  const servers: Array<{ name: string; port: number; pid: number | undefined }> = [{ name: 'copbench', port: node.port, pid: node.pid }];
   if (!serverExe) {
     deps.note('redis-server not found (PATH, /usr/bin): copbench numbers below have no redis-server baseline; install redis-server to include it');
   } else {
@@ -149,7 +203,7 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     deps.onCleanup('redis-server default', () => stopProcess(plain.child));
     const durable = await startRedisServer(serverExe, node.host, deps.tempDir('redis-durable'), ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
     deps.onCleanup('redis-server durable', () => stopProcess(durable.child));
-    servers.push({ name: 'redis default', port: plain.port }, { name: 'redis durable', port: durable.port });
+    servers.push({ name: 'redis default', port: plain.port, pid: plain.child.pid }, { name: 'redis durable', port: durable.port, pid: durable.child.pid });
   }
 
   for (const pipeline of cfg.pipelines) {
@@ -157,42 +211,63 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     // (at -P 16, -n 50000 is ~0.1 s: connection set-up and the node's JIT warm-up would be most of it).
     const requests = cfg.requests * pipeline;
     const label = `-c ${cfg.clients}${pipeline > 1 ? ` -P ${pipeline}` : ' (no pipelining)'} -n ${requests}`;
-    const args = ['-t', 'set,get', '-n', String(requests), '-c', String(cfg.clients), '-P', String(pipeline)];
+    const common = ['-n', String(requests), '-c', String(cfg.clients), '-P', String(pipeline)];
     process.stdout.write(`\nredis-benchmark ${label}: ${servers.map((s) => s.name).join(', ')}\n`);
     // One unmeasured pass per server first: every other group of this bench measures after a warm-up too.
-    for (const s of servers) await runRedisBenchmark(benchmark, node.host, s.port, args);
-    const samples = new Map<string, { set: number[]; get: number[]; p50: string[] }>(servers.map((s) => [s.name, { set: [], get: [], p50: [] }]));
+    for (const s of servers) await runRedisBenchmark(benchmark, node.host, s.port, ['-t', 'set,get', ...common]);
+    type Samples = Record<Test, { rps: number[]; p50: string[]; cpu: CpuPerRequest }>;
+    const fresh = (): Samples => ({ SET: { rps: [], p50: [], cpu: new CpuPerRequest() }, GET: { rps: [], p50: [], cpu: new CpuPerRequest() } });
+    const samples = new Map<string, Samples>(servers.map((s) => [s.name, fresh()]));
     for (let rep = 0; rep < cfg.reps; rep++) {
       for (const s of servers) {
         // SET first, so GET reads a key that exists (redis-benchmark's key:__rand_int__ on every server).
-        const got = await runRedisBenchmark(benchmark, node.host, s.port, args);
-        const entry = samples.get(s.name)!;
-        const set = got.get('SET');
-        const get = got.get('GET');
-        if (!set || !get) throw new Error(`redis-benchmark against ${s.name} did not report both SET and GET`);
-        entry.set.push(set.rps);
-        entry.get.push(get.rps);
-        entry.p50.push(`SET p50 ${set.p50Ms ?? '?'} ms, GET p50 ${get.p50Ms ?? '?'} ms`);
+        for (const test of TESTS) {
+          const before = s.pid === undefined ? undefined : processCpu(s.pid);
+          const run = await runRedisBenchmark(benchmark, node.host, s.port, ['-t', test.toLowerCase(), ...common]);
+          const after = s.pid === undefined ? undefined : processCpu(s.pid);
+          const got = run.results.get(test);
+          if (!got) throw new Error(`redis-benchmark -t ${test.toLowerCase()} against ${s.name} did not report ${test}`);
+          const entry = samples.get(s.name)![test];
+          entry.rps.push(got.rps);
+          entry.p50.push(`${test} p50 ${got.p50Ms ?? '?'} ms`);
+          entry.cpu.add(before && after ? cpuSince(before, after) : undefined, run.cpu, requests);
+        }
       }
     }
     const copbench = samples.get('copbench')!;
-    const addRow = (test: 'GET' | 'SET', base: { set: number[]; get: number[]; p50: string[] } | undefined, baseName: string): void => {
-      const pick = (e: { set: number[]; get: number[] }): number[] => (test === 'GET' ? e.get : e.set);
+    const addRows = (test: Test, base: Samples | undefined, baseName: string): void => {
+      const measurement = `redis-benchmark ${test} ${label}, 1-node cluster${test === 'SET' ? ' (durable)' : ''}`;
       deps.add({
         group: 'redis-benchmark',
-        measurement: `redis-benchmark ${test} ${label}, 1-node cluster${test === 'SET' ? ' (durable)' : ''}`,
+        measurement,
         unit: 'req/s',
-        copbench: deps.median(pick(copbench)),
-        baseline: base ? deps.median(pick(base)) : null,
+        copbench: deps.median(copbench[test].rps),
+        baseline: base ? deps.median(base[test].rps) : null,
         baselineName: base ? baseName : '— (redis-server missing)',
         goal: ratioAtLeast(0.8),
-        copbenchSamples: pick(copbench),
-        ...(base ? { baselineSamples: pick(base) } : {}),
-        note: `copbench ${copbench.p50.at(-1)}${base ? `; redis ${base.p50.at(-1)}` : ''}`,
+        copbenchSamples: copbench[test].rps,
+        ...(base ? { baselineSamples: base[test].rps } : {}),
+        note: `copbench ${copbench[test].p50.at(-1)}${base ? `; redis ${base[test].p50.at(-1)}` : ''}`,
+      });
+      // No goal: it explains the ratio above. The lower the server's CPU per request, the more of
+      // the shared cores are left to redis-benchmark, whose own CPU per request is shown too.
+      const mine = copbench[test].cpu.perRequest();
+      const theirs = base?.[test].cpu.perRequest();
+      if (!mine) return;
+      const user = (c: { server: number; serverUser: number }): string => `${c.serverUser.toFixed(2)} user + ${(c.server - c.serverUser).toFixed(2)} sys`;
+      deps.add({
+        group: 'redis-benchmark',
+        measurement: `server CPU per request, ${test} ${label}`,
+        unit: 'µs/req',
+        copbench: mine.server,
+        baseline: theirs ? theirs.server : null,
+        baselineName: theirs ? baseName : '—',
+        ratio: null,
+        note: `all threads, user + system, over ${cfg.reps} runs; copbench ${user(mine)}${theirs ? `, redis ${user(theirs)}` : ''}; redis-benchmark itself used ${mine.benchmark.toFixed(2)} µs/req against copbench${theirs ? `, ${theirs.benchmark.toFixed(2)} against redis` : ''}`,
       });
     };
-    addRow('GET', samples.get('redis default'), 'redis-server (default, no persistence)');
-    addRow('SET', samples.get('redis durable'), 'redis-server appendonly yes, appendfsync always');
+    addRows('GET', samples.get('redis default'), 'redis-server (default, no persistence)');
+    addRows('SET', samples.get('redis durable'), 'redis-server appendonly yes, appendfsync always');
   }
   await deps.cleanupNow('redis-server durable');
   await deps.cleanupNow('redis-server default');
