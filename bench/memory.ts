@@ -3,7 +3,7 @@
  * (1000-byte values; default 1 GiB), then
  *
  * 1. client-side fetch: a separate client process (bench/fetch-client.ts) runs `filter` in client
- *    mode over every row; its peak RSS (getrusage) has the goal < 256 MiB; so has the node's peak
+ *    mode over every row; its peak RSS (/proc VmHWM) has the goal < 256 MiB; so has the node's peak
  *    anonymous RSS while it serves the scan (/proc/<pid>/status polled every 50 ms);
  * 2. in-node scans: `filter` and `aggregate` in pushdown over 1/4 of the rows (two regions, so
  *    both plugin workers run), then over all of them: the node's peak anonymous RSS (heaps, worker
@@ -125,11 +125,12 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   const filterReq: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
 
   // 1. Client-side fetch in a process of its own (first, so the node's peaks are its serving's own).
+  const benchAtSpawn = processMemory(process.pid)!;
   const fetcher = spawnBenchChild('fetch-client.ts', [cluster.placementAddress, start.toString('hex'), end.toString('hex'), JSON.stringify(filterReq)]);
   deps.onCleanup('memory-fetch-client', () => fetcher.stop());
   const ready = await fetcher.nextMessage<{ rssBytes: number; peakRssBytes: number }>(60_000);
   const serving = new ProcPeakSampler(nodePid).start();
-  const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number; peaks: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } }>();
+  const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number; rusageMaxRssBytes: number; peaks: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } }>();
   const servingPeak = serving.stop();
   await deps.cleanupNow('memory-fetch-client');
   if (done.rows !== rows || done.count !== expectedMatches) throw new Error(`client-side fetch saw ${done.rows} rows, counted ${done.count}; expected ${rows}, ${expectedMatches}`);
@@ -143,7 +144,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     baselineName: '—',
     ratio: null,
     goal: limitGoal,
-    note: `separate process; ${mib(ready.rssBytes)} after connecting; ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s); peaks sampled every 20 ms: V8 heap used ${mib(done.peaks.heapUsed)} of ${mib(done.peaks.heapTotal)}, external ${mib(done.peaks.external)} (ArrayBuffers ${mib(done.peaks.arrayBuffers)})`,
+    note: `separate process; its own peak (VmHWM: getrusage's maxRSS, ${mib(done.rusageMaxRssBytes)}, also counts this bench process's pages that fork mapped into it before exec; the bench was at ${mib(benchAtSpawn.rssBytes)}); ${mib(ready.rssBytes)} after connecting (peak ${mib(ready.peakRssBytes)}); ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s); peaks sampled every 20 ms: V8 heap used ${mib(done.peaks.heapUsed)} of ${mib(done.peaks.heapTotal)}, external ${mib(done.peaks.external)} (ArrayBuffers ${mib(done.peaks.arrayBuffers)})`,
   });
   deps.add({
     group: 'memory',
