@@ -3,8 +3,16 @@
  * requests in order. A bounded number of requests is in flight; the rest wait in a local queue.
  */
 import net from 'node:net';
-import { RespError, RespReader, RespWriter, type RespValue } from '../protocol/resp';
+import { RespError, RespProtocolError, RespWriter, type RespValue } from '../protocol/resp';
 import { ClientError } from './errors';
+import { ReplyReader } from './reply-reader';
+
+/**
+ * A raw socket is read into one buffer of this size, reused for every read (`onread`), instead of
+ * a new chunk per read: the reply reader copies what it keeps, so what a connection holds is its
+ * replies, not socket chunks waiting for the GC.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
 
 export interface ConnectionOptions {
   host: string;
@@ -47,7 +55,7 @@ export class RespConnection {
   private connecting: Promise<void> | undefined;
   private readonly inFlight: Pending[] = [];
   private readonly waiting: Waiting[] = [];
-  private reader = new RespReader('reply');
+  private reader = new ReplyReader();
   private readonly writer = new RespWriter();
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
@@ -96,7 +104,16 @@ export class RespConnection {
   private connect(): Promise<void> {
     if (this.connecting) return this.connecting;
     this.connecting = new Promise<void>((resolve, reject) => {
-      const raw = net.connect({ host: this.options.host, port: this.options.port });
+      // A wrapper reads through 'data' events; a raw socket into its reused read buffer.
+      const readBuffer = this.options.wrapSocket ? undefined : Buffer.allocUnsafe(READ_BUFFER_BYTES);
+      const onread = readBuffer && {
+        buffer: readBuffer,
+        callback: (bytes: number): boolean => {
+          this.onData(socket, readBuffer.subarray(0, bytes));
+          return true;
+        },
+      };
+      const raw = net.connect({ host: this.options.host, port: this.options.port, onread });
       const socket = this.options.wrapSocket ? this.options.wrapSocket(raw) : raw;
       raw.setNoDelay(true);
       const timeout = setTimeout(() => {
@@ -107,7 +124,7 @@ export class RespConnection {
         clearTimeout(timeout);
         this.socket = socket;
         this.raw = raw;
-        this.reader = new RespReader('reply');
+        this.reader = new ReplyReader();
         this.startTimer();
         resolve();
       });
@@ -115,10 +132,7 @@ export class RespConnection {
         clearTimeout(timeout);
         if (this.socket !== socket) reject(new ClientError('UNAVAILABLE', `cannot connect to ${this.address}: ${err.message}`));
       });
-      // A wrapper may deliver data late (emulated delay): drop what arrives after this socket closed.
-      socket.on('data', (chunk: Buffer) => {
-        if (this.socket === socket) this.onData(chunk);
-      });
+      if (this.options.wrapSocket) socket.on('data', (chunk: Buffer) => this.onData(socket, chunk));
       raw.on('close', () => {
         clearTimeout(timeout);
         if (this.socket === socket) {
@@ -161,30 +175,27 @@ export class RespConnection {
     }
   }
 
-  private onData(chunk: Buffer): void {
-    this.reader.push(chunk);
-    for (;;) {
-      let value: RespValue | undefined;
-      try {
-        value = this.reader.next();
-      } catch (err) {
-        this.socket?.destroy();
-        this.fail(new ClientError('PROTOCOL', `bad reply from ${this.address}: ${(err as Error).message}`));
-        return;
-      }
-      if (value === undefined) break;
-      const pending = this.inFlight.shift();
-      if (!pending) {
-        this.socket?.destroy();
-        return;
-      }
-      pending.resolve(value);
+  /** Bytes from `socket`; a wrapper may deliver them late (emulated delay): dropped once that socket closed. */
+  private onData(socket: SocketLike, bytes: Buffer): void {
+    if (this.socket !== socket) return;
+    try {
+      this.reader.feed(bytes, this.onReply);
+    } catch (err) {
+      this.socket?.destroy();
+      this.fail(new ClientError('PROTOCOL', `bad reply from ${this.address}: ${(err as Error).message}`));
+      return;
     }
     while (this.waiting.length > 0 && this.inFlight.length < (this.options.maxInFlight ?? 256)) {
       const next = this.waiting.shift()!;
       this.write(next.args, next.pending);
     }
   }
+
+  private readonly onReply = (value: RespValue): void => {
+    const pending = this.inFlight.shift();
+    if (!pending) throw new RespProtocolError('a reply to no request');
+    pending.resolve(value);
+  };
 
   private startTimer(): void {
     const timeoutMs = this.options.requestTimeoutMs;

@@ -1,0 +1,194 @@
+/**
+ * The client's RESP2 reply reader. Unlike the protocol's RespReader (whose values are views of the
+ * socket chunks they arrived in), it keeps nothing that refers to the bytes it is fed: bulk strings
+ * are copied into buffers of their exact size as they arrive, and an unfinished header line into a
+ * small carry buffer. So a connection can read its socket into one reused buffer (no allocation
+ * per read), and a value the caller keeps holds its own bytes only, not a 64 KiB socket chunk.
+ *
+ * What it holds between calls is bounded by the reply being read: its decoded prefix, one bulk
+ * being filled, and at most one header line (≤ maxLineBytes).
+ */
+import { DEFAULT_READER_LIMITS, RespError, RespProtocolError, type RespReaderLimits, type RespValue } from '../protocol/resp';
+
+const CR = 13;
+const LF = 10;
+
+interface OpenArray {
+  items: RespValue[];
+  left: number;
+}
+
+export class ReplyReader {
+  private readonly limits: Omit<RespReaderLimits, 'maxRequestBytes'>;
+  private readonly stack: OpenArray[] = [];
+  /** An unfinished header line (type byte included) carried over to the next chunk. */
+  private line = Buffer.alloc(0);
+  private lineLength = 0;
+  /** The bulk string being filled, and how many of its bytes have arrived. */
+  private bulk: Buffer | undefined;
+  private bulkFilled = 0;
+  /** Bytes of the CRLF after a filled bulk still to come (the bulk completes after them). */
+  private trailerLeft = 0;
+
+  constructor(limits: Partial<Omit<RespReaderLimits, 'maxRequestBytes'>> = {}) {
+    this.limits = { ...DEFAULT_READER_LIMITS, ...limits };
+  }
+
+  /**
+   * Parses `chunk` whole and calls `onValue` with every top-level reply it completes, in order.
+   * `chunk` may be reused by the caller as soon as this returns. Throws RespProtocolError on bytes
+   * that are not RESP (the connection cannot be resynchronised).
+   */
+  feed(chunk: Buffer, onValue: (value: RespValue) => void): void {
+    let p = 0;
+    const n = chunk.length;
+    while (p < n) {
+      if (this.bulk !== undefined) {
+        p = this.fillBulk(chunk, p, onValue);
+        continue;
+      }
+      const lf = chunk.indexOf(LF, p);
+      if (lf < 0 || this.lineLength > 0) {
+        const end = lf < 0 ? n : lf + 1;
+        this.carryLine(chunk, p, end);
+        p = end;
+        if (lf < 0) break;
+        const line = this.line.subarray(0, this.lineLength);
+        this.lineLength = 0;
+        this.header(line, 0, line.length - 1, onValue);
+        continue;
+      }
+      p = this.header(chunk, p, lf, onValue, true);
+    }
+  }
+
+  /**
+   * One header line `buf[start, lf]` (type byte first, LF at `lf`). When `inline` (the line is in
+   * the fed chunk, not the carry), a bulk that follows whole is taken at once; returns the position
+   * after what was consumed.
+   */
+  private header(buf: Buffer, start: number, lf: number, onValue: (value: RespValue) => void, inline = false): number {
+    if (lf - start > this.limits.maxLineBytes) throw new RespProtocolError('Protocol error: line too long');
+    const lineEnd = lf > start && buf[lf - 1] === CR ? lf - 1 : lf;
+    const type = buf[start]!;
+    let next = lf + 1;
+    switch (type) {
+      case 0x24 /* '$' */: {
+        const length = this.size(buf, start + 1, lineEnd, 'bulk length');
+        if (length === -1) {
+          this.complete(null, onValue);
+          break;
+        }
+        if (length < 0) throw new RespProtocolError('Protocol error: invalid bulk length');
+        if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`Protocol error: bulk length ${length} over the limit of ${this.limits.maxBulkBytes}`);
+        if (inline && next + length + 2 <= buf.length) {
+          // The usual case: the whole bulk and its CRLF are in this chunk.
+          const data = Buffer.allocUnsafe(length);
+          buf.copy(data, 0, next, next + length);
+          next += length;
+          if (buf[next] !== CR || buf[next + 1] !== LF) throw new RespProtocolError('Protocol error: bulk string not followed by CRLF');
+          this.complete(data, onValue);
+          return next + 2;
+        }
+        this.bulk = Buffer.allocUnsafe(length);
+        this.bulkFilled = 0;
+        this.trailerLeft = 2;
+        break;
+      }
+      case 0x2a /* '*' */: {
+        const length = this.size(buf, start + 1, lineEnd, 'multibulk length');
+        if (length === -1) {
+          this.complete(null, onValue);
+          break;
+        }
+        if (length < 0) throw new RespProtocolError('Protocol error: invalid multibulk length');
+        if (length > this.limits.maxArrayLength) throw new RespProtocolError(`Protocol error: array of ${length} over the limit of ${this.limits.maxArrayLength}`);
+        if (length === 0) {
+          this.complete([], onValue);
+          break;
+        }
+        if (this.stack.length >= this.limits.maxDepth) throw new RespProtocolError('Protocol error: nesting too deep');
+        this.stack.push({ items: [], left: length });
+        break;
+      }
+      case 0x2b /* '+' */:
+        this.complete(buf.toString('latin1', start + 1, lineEnd), onValue);
+        break;
+      case 0x2d /* '-' */:
+        this.complete(new RespError(buf.toString('latin1', start + 1, lineEnd)), onValue);
+        break;
+      case 0x3a /* ':' */:
+        this.complete(this.size(buf, start + 1, lineEnd, 'integer'), onValue);
+        break;
+      default:
+        throw new RespProtocolError(`Protocol error: unknown type byte 0x${type.toString(16)}`);
+    }
+    return next;
+  }
+
+  /** Copies what `chunk` has of the bulk being filled, then its CRLF; returns the next position. */
+  private fillBulk(chunk: Buffer, p: number, onValue: (value: RespValue) => void): number {
+    const bulk = this.bulk!;
+    if (this.bulkFilled < bulk.length) {
+      const take = Math.min(bulk.length - this.bulkFilled, chunk.length - p);
+      chunk.copy(bulk, this.bulkFilled, p, p + take);
+      this.bulkFilled += take;
+      p += take;
+    }
+    while (this.bulkFilled === bulk.length && this.trailerLeft > 0 && p < chunk.length) {
+      if (chunk[p] !== (this.trailerLeft === 2 ? CR : LF)) throw new RespProtocolError('Protocol error: bulk string not followed by CRLF');
+      this.trailerLeft--;
+      p++;
+    }
+    if (this.trailerLeft === 0) {
+      this.bulk = undefined;
+      this.complete(bulk, onValue);
+    }
+    return p;
+  }
+
+  /** Appends `chunk[start, end)` to the carried header line. */
+  private carryLine(chunk: Buffer, start: number, end: number): void {
+    const length = this.lineLength + end - start;
+    if (length > this.limits.maxLineBytes + 2) throw new RespProtocolError('Protocol error: line too long');
+    if (length > this.line.length) {
+      const grown = Buffer.allocUnsafe(Math.max(length, 2 * this.line.length, 64));
+      this.line.copy(grown, 0, 0, this.lineLength);
+      this.line = grown;
+    }
+    chunk.copy(this.line, this.lineLength, start, end);
+    this.lineLength = length;
+  }
+
+  /** The signed decimal in `buf[start, end)`, at most 18 digits (as RespReader accepts). */
+  private size(buf: Buffer, start: number, end: number, what: string): number {
+    let i = start;
+    const negative = i < end && buf[i] === 0x2d; /* '-' */
+    if (negative) i++;
+    let n = 0;
+    let ok = end - i >= 1 && end - i <= 18;
+    for (; ok && i < end; i++) {
+      const digit = buf[i]! - 0x30;
+      if (digit < 0 || digit > 9) ok = false;
+      n = n * 10 + digit;
+    }
+    if (!ok) throw new RespProtocolError(`Protocol error: invalid ${what} '${buf.toString('latin1', start, Math.min(end, start + 32))}'`);
+    return negative ? -n : n;
+  }
+
+  /** Attaches a finished value to the innermost open array; hands over top-level replies. */
+  private complete(value: RespValue, onValue: (value: RespValue) => void): void {
+    let current = value;
+    for (;;) {
+      const parent = this.stack[this.stack.length - 1];
+      if (!parent) {
+        onValue(current);
+        return;
+      }
+      parent.items.push(current);
+      if (--parent.left > 0) return;
+      this.stack.pop();
+      current = parent.items;
+    }
+  }
+}
