@@ -242,7 +242,8 @@ export class NodeServer {
   cmdGet(args: Buffer[]): Reply {
     const key = args[1]!;
     this.routing.forRead(key);
-    return this.store.get(key) ?? null;
+    // A view, not a copy: the server encodes it before the next command reads (see CommandHandler).
+    return this.store.getView(key) ?? null;
   }
 
   cmdSet(args: Buffer[]): Promise<Reply> {

@@ -4,6 +4,7 @@
  * reads answer at once). Malformed input gets an error reply and the connection is closed; the
  * server and its other connections carry on.
  */
+import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { RespError, RespProtocolError, RespReader, RespWriter, type RespReaderLimits, type RespValue } from './resp';
 
@@ -27,6 +28,11 @@ export interface Connection {
   closeAfterReply: boolean;
 }
 
+/**
+ * Answers one command. A Buffer returned synchronously (not through a promise) may be a view of
+ * memory the next command reuses, such as LMDB's read buffer: the server encodes or copies it
+ * before it calls the handler again.
+ */
 export type CommandHandler = (args: Buffer[], conn: Connection) => Reply | Promise<Reply>;
 
 export interface RespServerOptions {
@@ -176,7 +182,8 @@ export class RespServer {
       } else if (queue.length === 0) {
         emit(result);
       } else {
-        queue.push({ done: true, reply: result });
+        // Waits behind an unfinished write: copy a bulk, which may be a view the next command reuses.
+        queue.push({ done: true, reply: result instanceof Buffer ? Buffer.from(result) : result });
       }
     };
 
