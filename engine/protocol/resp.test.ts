@@ -388,3 +388,8 @@ test('request mode: headers with signs, spaces, 19+ digits or a bare LF take the
   reader.push(Buffer.from('\nhello world!\r\n'));
   assert.deepStrictEqual(reader.next(), [Buffer.from('hello world!')]);
 });
+
+test('RespWriter: a character whose latin1 byte would be CR or LF cannot break the framing either', () => {
+  const bytes = new RespWriter().simple('a\u010db\u010ac').error('ERR \u020d').take();
+  assert.equal(bytes.toString('latin1'), '+a b c\r\n-ERR  \r\n');
+});
