@@ -7,6 +7,7 @@ import { timingSafeEqual } from 'node:crypto';
 import { RespError, type RespValue } from '../protocol/resp';
 import { CommandError, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
 import { CommandTable } from '../protocol/command-table';
+import { WriteTracker } from './write-tracker';
 import { RespWriter } from '../protocol/resp';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
@@ -67,7 +68,7 @@ export class NodeServer {
   private readonly server: RespServer;
   private placementConn: RespConnection | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  private readonly inFlightWrites = new Set<Promise<unknown>>();
+  private readonly inFlightWrites = new WriteTracker();
   private readonly sizes = new Map<number, RegionSize>();
   private mapChain: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
@@ -105,7 +106,7 @@ export class NodeServer {
     this.placementConn?.close();
     await this.server.close();
     await this.coprocessor.close();
-    await Promise.allSettled([...this.inFlightWrites]);
+    await this.inFlightWrites.settled();
     await this.store.close();
   }
 
@@ -198,7 +199,7 @@ export class NodeServer {
       if (stale.length > 0) this.routing.releases++;
       // Size bookkeeping is per region incarnation: a split or a move (new epoch) starts it afresh.
       for (const r of this.routing.ownedRegions(map)) if (!before || !before.regions.some((b) => b.id === r.id && b.epoch === r.epoch && b.nodeId === this.options.nodeId)) this.sizes.delete(r.id);
-      if (startedMovingOut.length > 0) await Promise.allSettled([...this.inFlightWrites]);
+      if (startedMovingOut.length > 0) await this.inFlightWrites.settled();
       for (const range of stale) await this.store.clearRange(range);
     };
     const next = this.mapChain.then(run, run);
@@ -225,13 +226,9 @@ export class NodeServer {
   }
 
   private trackWrite<T>(p: Promise<T>): Promise<T> {
-    this.inFlightWrites.add(p);
-    const done = (): void => {
-      this.inFlightWrites.delete(p);
-    };
-    p.then(done, done);
-    return p;
+    return this.inFlightWrites.track(p);
   }
+
 
   private noteWrite(region: RegionInfo, key: Buffer, value: Buffer | undefined): void {
     const size = this.sizeOf(region.id);
@@ -253,7 +250,7 @@ export class NodeServer {
     checkKey(key);
     const region = this.routing.forWrite(key);
     this.noteWrite(region, key, value);
-    return this.trackWrite(this.store.put(Buffer.from(key), Buffer.from(value))).then(() => 'OK');
+    return this.trackWrite(this.store.put(Buffer.from(key), Buffer.from(value))).then(okReply);
   }
 
   cmdMset(args: Buffer[]): Promise<Reply> {
@@ -267,7 +264,7 @@ export class NodeServer {
     // Check every key before writing any, so an MSET is all-or-nothing on this node.
     const regions = rows.map((r) => this.routing.forWrite(r.key));
     rows.forEach((r, i) => this.noteWrite(regions[i]!, r.key, r.value));
-    return this.trackWrite(this.store.putMany(rows)).then(() => 'OK');
+    return this.trackWrite(this.store.putMany(rows)).then(okReply);
   }
 
   cmdDel(args: Buffer[]): Promise<Reply> {
@@ -384,7 +381,7 @@ export class NodeServer {
     } catch (err) {
       throw new CommandError('ERR', `CLUSTER.SETMAP: invalid map: ${(err as Error).message}`);
     }
-    return this.installMap(map).then(() => 'OK');
+    return this.installMap(map).then(okReply);
   }
 
   /** CLUSTER.EXPORT region epoch host:port — copies a moving region's rows to the importing node. */
@@ -485,6 +482,11 @@ const COMMANDS: Record<string, CommandSpec> = {
 };
 
 const COMMAND_TABLE = new CommandTable(COMMANDS);
+
+/** The reply of a write once it is durable (one function for every write, not a closure per request). */
+function okReply(): Reply {
+  return 'OK';
+}
 
 const EMPTY = Buffer.alloc(0);
 
