@@ -6,7 +6,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
+import { RespConnection } from '../engine/client/connection';
+import { parseInfo } from '../engine/node/info';
 import { keyOf, placementAdmin, sleep, waitFor } from './helpers';
+
+/** A node's INFO persistence section (write-ahead log and checkpoints), as numbers. */
+async function persistenceInfo(cluster: LocalCluster, nodeId: number): Promise<Record<string, number>> {
+  const node = cluster.nodes.get(nodeId)!;
+  const conn = new RespConnection({ host: node.host, port: node.port });
+  try {
+    const info = parseInfo(((await conn.send(['INFO', 'persistence'])) as Buffer).toString());
+    return Object.fromEntries(Object.entries(info.persistence ?? {}).map(([k, v]) => [k, Number(v)]));
+  } finally {
+    conn.close();
+  }
+}
 
 test('a 3-node cluster takes 100 000 keys and returns all of them, spread over >= 3 regions on >= 2 nodes', async () => {
   const cluster = await LocalCluster.start({ nodes: 3, splitKeys: 20_000 });
@@ -124,6 +138,8 @@ test('after kill -9 of a node in the middle of a write load and a restart, every
     });
     await sleep(700);
     const victim = 2;
+    const before = await persistenceInfo(cluster, victim);
+    assert.ok(before.wal_writes! > 0 && before.wal_groups! > 0 && before.wal_groups! <= before.wal_writes!, `the victim logged writes in groups: ${JSON.stringify(before)}`);
     await cluster.killNode(victim, 'SIGKILL');
     await sleep(500);
     stop = true;
@@ -132,6 +148,8 @@ test('after kill -9 of a node in the middle of a write load and a restart, every
 
     await cluster.startNode(victim);
     await cluster.waitForNodesUp(3);
+    const recovered = await persistenceInfo(cluster, victim);
+    assert.ok(recovered.recovered_frames! > 0, `the restarted node replayed the writes logged after its last checkpoint: ${JSON.stringify(recovered)}`);
     const reader = await ClusterClient.connect({ placement: cluster.placementAddress });
     try {
       const keys = [...acked.keys()];

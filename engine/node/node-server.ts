@@ -360,6 +360,26 @@ export class NodeServer {
       cpu: { used_cpu_user_us: cpu.user, used_cpu_sys_us: cpu.system, used_cpu_user: (cpu.user / 1e6).toFixed(6), used_cpu_sys: (cpu.system / 1e6).toFixed(6) },
       keyspace: { keys: this.store.countAll(), regions: owned.length, map_version: this.routing.version },
       coprocessor: { plugins: this.coprocessor.registry.loaded().length, ...prefixKeys('copr_', this.coprocessor.poolCounters()) },
+      persistence: this.persistenceFields(),
+    };
+  }
+
+  /** The write-ahead log and checkpoints (Redis has aof_* fields in the same section). */
+  private persistenceFields(): Record<string, number> {
+    const p = this.store.persistenceStats();
+    if (!p) return {};
+    return {
+      wal_groups: p.groups,
+      wal_writes: p.writes,
+      wal_bytes: p.logBytes,
+      wal_segment: p.walSegment,
+      wal_segment_bytes: p.walSegmentBytes,
+      checkpoints: p.checkpoints,
+      checkpoint_failures: p.checkpointFailures,
+      last_checkpoint_ms: Number(p.lastCheckpointMs.toFixed(3)),
+      recovered_frames: p.recovery.frames,
+      recovered_writes: p.recovery.mutations,
+      recovered_torn_bytes: p.recovery.tornBytes,
     };
   }
 
