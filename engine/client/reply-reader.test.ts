@@ -82,9 +82,9 @@ test('random sequences of replies decode under random chunkings through a reused
   }
 });
 
-test('bulk strings are exact-size buffers of their own, not views of the bytes fed', () => {
+test('bulk strings are copies, not views of the bytes fed; a kept one holds at most 16 KiB besides its own bytes', () => {
   const w = new RespWriter();
-  w.value([Buffer.from('key'), Buffer.alloc(1000, 7)]);
+  w.value([Buffer.from('key'), Buffer.alloc(1000, 7), Buffer.alloc(9000, 8)]);
   const encoded = w.take();
   // Buffer.alloc never comes from Node's pool, so its ArrayBuffer is this input's alone.
   const bytes = Buffer.alloc(encoded.length);
@@ -92,12 +92,13 @@ test('bulk strings are exact-size buffers of their own, not views of the bytes f
   const reader = new ReplyReader();
   let got: RespValue | undefined;
   reader.feed(bytes, (v) => (got = v));
-  const [key, value] = got as Buffer[];
-  assert.equal(key!.length, 3);
-  assert.equal(value!.length, 1000);
-  for (const b of [key!, value!]) assert.notEqual(b.buffer, bytes.buffer, 'a value shares the fed buffer');
+  const [key, value, large] = got as Buffer[];
+  assert.deepStrictEqual([key!.length, value!.length, large!.length], [3, 1000, 9000]);
+  for (const b of [key!, value!, large!]) assert.notEqual(b.buffer, bytes.buffer, 'a value shares the fed buffer');
+  for (const b of [key!, value!]) assert.ok(b.buffer.byteLength <= 16 * 1024, `a ${b.length}-byte value holds ${b.buffer.byteLength} bytes`);
+  assert.equal(large!.buffer.byteLength, 9000, 'a bulk over half a slab has a buffer of its exact size');
   bytes.fill(0);
-  assert.deepStrictEqual(got, [Buffer.from('key'), Buffer.alloc(1000, 7)]);
+  assert.deepStrictEqual(got, [Buffer.from('key'), Buffer.alloc(1000, 7), Buffer.alloc(9000, 8)]);
 });
 
 test('a value straddling two reads is not delivered until its last byte, then once', () => {

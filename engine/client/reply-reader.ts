@@ -1,9 +1,11 @@
 /**
  * The client's RESP2 reply reader. Unlike the protocol's RespReader (whose values are views of the
  * socket chunks they arrived in), it keeps nothing that refers to the bytes it is fed: bulk strings
- * are copied into buffers of their exact size as they arrive, and an unfinished header line into a
- * small carry buffer. So a connection can read its socket into one reused buffer (no allocation
- * per read), and a value the caller keeps holds its own bytes only, not a 64 KiB socket chunk.
+ * are copied out as they arrive (small ones into 16 KiB slabs shared with their neighbours, as
+ * Node's Buffer pool shares 8 KiB; larger ones into buffers of their exact size), and an unfinished
+ * header line into a small carry buffer. So a connection can read its socket into one reused buffer
+ * (no allocation per read), and a value the caller keeps holds at most 16 KiB besides its own
+ * bytes, not the 64 KiB socket chunk it arrived in.
  *
  * What it holds between calls is bounded by the reply being read: its decoded prefix, one bulk
  * being filled, and at most one header line (≤ maxLineBytes).
@@ -12,6 +14,14 @@ import { DEFAULT_READER_LIMITS, RespError, RespProtocolError, type RespReaderLim
 
 const CR = 13;
 const LF = 10;
+/**
+ * Small bulks that arrive whole are copied a slab at a time (one allocation and one copy per slab,
+ * not per value) and handed out as views of it, so a value the caller keeps holds at most a slab.
+ * Bulks over half a slab get a buffer of their own. Measured on 1000-byte rows: Buffer.allocUnsafe
+ * + copy per value cost ~490 ns per row in a parse micro-benchmark (RespReader's views: ~200), 8 KiB
+ * slabs ~360 and 0.90-0.99x the old client's scan rows/s in paired runs; 16 KiB slabs 1.04x.
+ */
+const SLAB_BYTES = 16 * 1024;
 
 interface OpenArray {
   items: RespValue[];
@@ -29,6 +39,11 @@ export class ReplyReader {
   private bulkFilled = 0;
   /** Bytes of the CRLF after a filled bulk still to come (the bulk completes after them). */
   private trailerLeft = 0;
+  /** The slab copied from the chunk being fed, and which bytes of that chunk it holds. */
+  private slab = Buffer.alloc(0);
+  private slabChunk: Buffer | undefined;
+  private slabFrom = 0;
+  private slabTo = 0;
 
   constructor(limits: Partial<Omit<RespReaderLimits, 'maxRequestBytes'>> = {}) {
     this.limits = { ...DEFAULT_READER_LIMITS, ...limits };
@@ -40,12 +55,20 @@ export class ReplyReader {
    * that are not RESP (the connection cannot be resynchronised).
    */
   feed(chunk: Buffer, onValue: (value: RespValue) => void): void {
+    this.slabChunk = undefined;
     let p = 0;
     const n = chunk.length;
     while (p < n) {
       if (this.bulk !== undefined) {
         p = this.fillBulk(chunk, p, onValue);
         continue;
+      }
+      if (this.lineLength === 0 && chunk[p] === 0x24 /* '$' */) {
+        const after = this.wholeBulk(chunk, p, onValue);
+        if (after > 0) {
+          p = after;
+          continue;
+        }
       }
       const lf = chunk.indexOf(LF, p);
       if (lf < 0 || this.lineLength > 0) {
@@ -124,6 +147,49 @@ export class ReplyReader {
         throw new RespProtocolError(`Protocol error: unknown type byte 0x${type.toString(16)}`);
     }
     return next;
+  }
+
+  /**
+   * A bulk string `$<len>\r\n<bytes>\r\n` that starts at `p` and lies whole in `chunk` (most of a
+   * scan reply): its header parsed here without a native indexOf, its bytes copied; returns the
+   * position after it, or -1 to leave anything else (incomplete, negative, malformed, over the
+   * limit) to the general path, which decodes or refuses it.
+   */
+  private wholeBulk(chunk: Buffer, p: number, onValue: (value: RespValue) => void): number {
+    let i = p + 1;
+    let length = 0;
+    for (let digits = 0; ; digits++, i++) {
+      const c = chunk[i];
+      if (c === CR) {
+        if (digits === 0) return -1;
+        break;
+      }
+      if (c === undefined || c < 0x30 || c > 0x39 || digits === 18) return -1;
+      length = length * 10 + (c - 0x30);
+    }
+    const start = i + 2;
+    const end = start + length;
+    if (chunk[i + 1] !== LF || length > this.limits.maxBulkBytes || end + 2 > chunk.length || chunk[end] !== CR || chunk[end + 1] !== LF) return -1;
+    this.complete(this.copyOut(chunk, start, end), onValue);
+    return end + 2;
+  }
+
+  /** `chunk[start, end)` as bytes of its own: a view of the current slab (copied as needed), or a buffer of its exact size. */
+  private copyOut(chunk: Buffer, start: number, end: number): Buffer {
+    if (end - start > SLAB_BYTES / 2) {
+      const data = Buffer.allocUnsafeSlow(end - start);
+      chunk.copy(data, 0, start, end);
+      return data;
+    }
+    if (this.slabChunk !== chunk || start < this.slabFrom || end > this.slabTo) {
+      const to = Math.min(chunk.length, start + SLAB_BYTES);
+      this.slab = Buffer.allocUnsafeSlow(to - start);
+      chunk.copy(this.slab, 0, start, to);
+      this.slabChunk = chunk;
+      this.slabFrom = start;
+      this.slabTo = to;
+    }
+    return this.slab.subarray(start - this.slabFrom, end - this.slabFrom);
   }
 
   /** Copies what `chunk` has of the bulk being filled, then its CRLF; returns the next position. */
