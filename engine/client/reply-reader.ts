@@ -19,7 +19,7 @@ const LF = 10;
  * not per value) and handed out as views of it, so a value the caller keeps holds at most a slab.
  * Bulks over half a slab get a buffer of their own. Measured on 1000-byte rows: Buffer.allocUnsafe
  * + copy per value cost ~490 ns per row in a parse micro-benchmark (RespReader's views: ~200), 8 KiB
- * slabs ~360 and 0.90-0.99x the old client's scan rows/s in paired runs; 16 KiB slabs 1.04x.
+ * slabs ~360 and 0.90-0.99x the old client's scan rows/s in paired runs; 16 KiB slabs 0.94-1.04x.
  */
 const SLAB_BYTES = 16 * 1024;
 
