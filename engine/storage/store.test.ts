@@ -313,3 +313,18 @@ test('getMeta/putMeta round-trip JSON values and missing names read as undefined
     assert.equal(store.get(k('map')), undefined);
   });
 });
+
+test('writes and range deletions issued together apply in the order they were issued', async () => {
+  await withStore(async (store) => {
+    // Issued without waiting, as a node's concurrent clients would: the put before the clearRange is
+    // deleted by it, the put after it survives, whatever groups they end up in.
+    const before = store.put(k('m1'), k('before'));
+    const cleared = store.clearRange(range('m', 'n'));
+    const after = store.put(k('m2'), k('after'));
+    const bulk = store.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: k(`z${String(i).padStart(5, '0')}`), value: k('bulk') })));
+    await Promise.all([before, cleared, after, bulk]);
+    assert.equal(store.get(k('m1')), undefined);
+    assert.equal(store.get(k('m2'))?.toString(), 'after');
+    assert.equal(show(store.scan(range('z', ''))).length, 3000);
+  });
+});
