@@ -17,7 +17,8 @@ if (!dir || startHex === undefined || endHex === undefined) {
   process.stderr.write('usage: pipe-server.ts <lmdb dir> <start hex> <end hex>\n');
   process.exit(2);
 }
-// Opened with NodeStore's options, so reads see the same layout a node reads. Values are read as
+// Opened with NodeStore's map size and databases (its sync flags only matter for writes, and this
+// process never writes), so reads see the same layout a node reads. Values are read as
 // views of lmdb-js's read buffer (no copy per value), as the node's SCANRANGE reads them, so the
 // pipe stays the fastest way to move these rows and not a strawman.
 const root = open({ path: dir, maxDbs: 4, mapSize: 64 * 1024 * 1024 * 1024, separateFlushed: true } as never) as RootDatabase;
