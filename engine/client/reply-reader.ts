@@ -10,7 +10,7 @@
  * What it holds between calls is bounded by the reply being read: its decoded prefix, one bulk
  * being filled, and at most one header line (≤ maxLineBytes).
  */
-import { DEFAULT_READER_LIMITS, RespError, RespProtocolError, type RespReaderLimits, type RespValue } from '../protocol/resp';
+import { DEFAULT_READER_LIMITS, RespError, RespProtocolError, decimalAt, type RespReaderLimits, type RespValue } from '../protocol/resp';
 
 const CR = 13;
 const LF = 10;
@@ -228,18 +228,9 @@ export class ReplyReader {
 
   /** The signed decimal in `buf[start, end)`, at most 18 digits (as RespReader accepts). */
   private size(buf: Buffer, start: number, end: number, what: string): number {
-    let i = start;
-    const negative = i < end && buf[i] === 0x2d; /* '-' */
-    if (negative) i++;
-    let n = 0;
-    let ok = end - i >= 1 && end - i <= 18;
-    for (; ok && i < end; i++) {
-      const digit = buf[i]! - 0x30;
-      if (digit < 0 || digit > 9) ok = false;
-      n = n * 10 + digit;
-    }
-    if (!ok) throw new RespProtocolError(`Protocol error: invalid ${what} '${buf.toString('latin1', start, Math.min(end, start + 32))}'`);
-    return negative ? -n : n;
+    const n = decimalAt(buf, start, end);
+    if (Number.isNaN(n)) throw new RespProtocolError(`Protocol error: invalid ${what} '${buf.toString('latin1', start, Math.min(end, start + 32))}'`);
+    return n;
   }
 
   /** Attaches a finished value to the innermost open array; hands over top-level replies. */

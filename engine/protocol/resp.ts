@@ -370,7 +370,7 @@ function headerEnd(buf: Buffer, start: number, maxLineBytes: number): number {
 }
 
 /** The signed decimal in `buf[start, end)` (at most 18 digits, as readInteger accepts), or NaN. */
-function decimalAt(buf: Buffer, start: number, end: number): number {
+export function decimalAt(buf: Buffer, start: number, end: number): number {
   let i = start;
   const negative = i < end && buf[i] === 0x2d; /* '-' */
   if (negative) i++;

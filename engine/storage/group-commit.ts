@@ -89,10 +89,7 @@ export class GroupCommitter {
     private readonly wal: WalSegments,
     private readonly target: CommitTarget,
     private readonly policy: CheckpointPolicy = DEFAULT_CHECKPOINT_POLICY,
-    /** Log bytes already waiting for a checkpoint (replayed at open). */
-    pendingLogBytes = 0,
   ) {
-    this.logBytesSinceCheckpoint = pendingLogBytes;
     // An idle store still checkpoints (and drops its log) once the interval has passed.
     this.timer = setInterval(() => this.maybeCheckpoint(), Math.max(50, Math.min(5_000, policy.maxIntervalMs))).unref();
   }

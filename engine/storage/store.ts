@@ -113,17 +113,14 @@ export class NodeStore {
     // Pin the snapshot the log replays onto, so a crash during or after the replay can restore it again.
     this.pinned = this.pinSnapshot();
     const wal = new WalSegments(path.join(dir, 'wal'));
-    let replayedBytes = 0;
-    const replayed = wal.replay(checkpoint?.walSeq ?? 0, (frame) => {
-      this.applySync(frame);
-      replayedBytes += frame.length;
-    });
+    const replayed = wal.replay(checkpoint?.walSeq ?? 0, (frame) => this.applySync(frame));
     this.recovery = { ...replayed, restoredCheckpoint: checkpoint !== undefined };
     wal.startNewSegment();
     const pageSize = Number((this.root.getStats() as { pageSize: number }).pageSize);
-    const committer = new GroupCommitter(wal, { apply: (m) => this.applyAsync(m), beginCheckpoint: () => this.beginCheckpoint() }, { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpoint }, replayedBytes);
+    const committer = new GroupCommitter(wal, { apply: (m) => this.applyAsync(m), beginCheckpoint: () => this.beginCheckpoint() }, { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpoint });
     this.writer = { wal, committer, pageSize };
-    // Until a first checkpoint exists, a power loss could leave data.mdb torn with nothing to restore.
+    // Until a first checkpoint exists, a power loss could leave data.mdb torn with nothing to restore;
+    // after a replay, the checkpoint also drops the replayed log.
     if (!checkpoint || replayed.frames > 0) {
       this.initialCheckpoint = committer.checkpointNow();
       this.initialCheckpoint.then(() => (this.initialCheckpointDone = true), () => undefined);
@@ -296,7 +293,7 @@ export class NodeStore {
 
   /** Waits for pending writes, then syncs LMDB and drops the log up to here. */
   checkpoint(): Promise<void> {
-    if (!this.writer) return Promise.reject(new Error('NodeStore: this handle is read-only (opened with openReader)'));
+    if (!this.writer) return Promise.reject(readOnlyError());
     return this.writer.committer.checkpointNow();
   }
 
@@ -316,7 +313,7 @@ export class NodeStore {
 
   private commit(mutations: Mutation[], alone = false): Promise<void> {
     const writer = this.writer;
-    if (!writer) return Promise.reject(new Error('NodeStore: this handle is read-only (opened with openReader)'));
+    if (!writer) return Promise.reject(readOnlyError());
     // No write is acknowledged before a checkpoint exists to restore after a power loss.
     if (!this.initialCheckpointDone) return this.initialCheckpoint.then(() => writer.committer.submit(mutations, alone));
     return writer.committer.submit(mutations, alone);
@@ -340,8 +337,7 @@ export class NodeStore {
       for (const m of mutations) {
         if (m.kind === 'removeRange') {
           // Inside the write transaction reads see its own earlier writes, so this is exact.
-          const keys = [...this.rows.getKeys(rangeOptions(m))].map((k) => Buffer.from(k as Buffer));
-          for (const k of keys) this.rows.remove(k);
+          for (const k of this.keysIn(m)) this.rows.remove(k);
         } else {
           this.applyOne(m);
         }
@@ -359,13 +355,19 @@ export class NodeStore {
   private async removeRangeAsync(range: KeyRange): Promise<void> {
     const batchKeys = this.rangeDeleteBatchKeys;
     for (;;) {
-      const keys: Buffer[] = [];
-      for (const key of this.rows.getKeys({ ...rangeOptions(range), limit: batchKeys })) keys.push(Buffer.from(key as Buffer));
+      const keys = this.keysIn(range, batchKeys);
       if (keys.length === 0) return;
       await this.rows.batch(() => {
         for (const k of keys) void this.rows.remove(k);
       });
     }
+  }
+
+  /** Copies of the keys of a range (up to `limit`), collected before any of them is removed. */
+  private keysIn(range: KeyRange, limit?: number): Buffer[] {
+    const keys: Buffer[] = [];
+    for (const key of this.rows.getKeys({ ...rangeOptions(range), ...(limit === undefined ? {} : { limit }) })) keys.push(Buffer.from(key as Buffer));
+    return keys;
   }
 
   /** A read transaction on the latest committed snapshot (call while no write is in flight). */
@@ -412,6 +414,10 @@ const VALUE_VIEWS = {
     return bytes.subarray(0, size);
   },
 };
+
+function readOnlyError(): Error {
+  return new Error('NodeStore: this handle is read-only (opened with openReader)');
+}
 
 function rangeOptions(range: KeyRange): { start?: Buffer; end?: Buffer } {
   return { ...(range.start.length > 0 ? { start: range.start } : {}), ...(range.end.length > 0 ? { end: range.end } : {}) };
