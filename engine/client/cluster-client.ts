@@ -7,7 +7,7 @@
 import type net from 'node:net';
 import { RespError, type RespValue } from '../protocol/resp';
 import { decodeClusterMap, endReaches, minEnd, nodeById, regionForKey, regionIndexForKey, type ClusterMap, type NodeInfo, type RegionInfo } from '../placement/cluster-map';
-import { RespConnection, type SocketLike } from './connection';
+import { RespConnection, type SendOptions, type SocketLike } from './connection';
 import { ClientError } from './errors';
 
 export interface ClusterClientOptions {
@@ -158,10 +158,10 @@ export class ClusterClient {
     return this.callNode(map, region.nodeId, args);
   }
 
-  private async callNode(map: ClusterMap, nodeId: number, args: Array<Buffer | string>): Promise<RespValue> {
+  private async callNode(map: ClusterMap, nodeId: number, args: Array<Buffer | string>, options?: SendOptions): Promise<RespValue> {
     const node = nodeById(map, nodeId);
     if (!node) throw new ClientError('UNAVAILABLE', `node ${nodeId} is not in the map`);
-    const reply = await this.connectionTo(node).send(args);
+    const reply = await this.connectionTo(node).send(args, options);
     if (reply instanceof RespError) throw ClientError.fromReply(reply, `${node.host}:${node.port}`);
     return reply;
   }
@@ -268,21 +268,25 @@ export class ClusterClient {
   }
 
   /**
-   * Streams `[start, end)` in key order as batches of rows. One batch is prefetched while the
-   * caller consumes the current one, so memory stays at about two batches whatever the range size.
-   * A split or move mid-scan is handled: the scan resumes from the last key it returned, under the
-   * new map, so every key is returned exactly once.
+   * Streams `[start, end)` in key order as batches of rows. The next batch is requested as soon as
+   * the current reply's continuation cursor has arrived (it leads the reply), so the node reads it
+   * while this client is still decoding the current one; memory stays at about two batches
+   * whatever the range size. A split or move mid-scan is handled: the scan resumes from the last
+   * key it returned, under the new map, so every key is returned exactly once.
    */
   async *scanBatches(start: KeyLike = '', end: KeyLike = ''): AsyncGenerator<KV[]> {
     const endKey = toBuf(end);
-    let cursor: Buffer | undefined = toBuf(start);
-    let pending: Promise<{ rows: KV[]; next: Buffer | undefined }> | undefined = this.fetchBatch(cursor, endKey);
-    while (pending) {
-      const batch: { rows: KV[]; next: Buffer | undefined } = await pending;
-      cursor = batch.next;
-      pending = cursor ? this.fetchBatch(cursor, endKey) : undefined;
-      // Avoid an unhandled rejection if the consumer stops early while a prefetch is failing.
-      pending?.catch(() => undefined);
+    let current: ScanBatch | undefined = this.startBatch(toBuf(start), endKey);
+    while (current) {
+      const predicted: Buffer | undefined = await current.next;
+      let following: ScanBatch | undefined = predicted ? this.startBatch(predicted, endKey) : undefined;
+      const batch: ScanBatchRows = await current.rows;
+      if (!sameCursor(batch.next, predicted)) {
+        // A retried attempt ended elsewhere than the reply the prefetch followed: continue from
+        // where the rows returned actually end.
+        following = batch.next ? this.startBatch(batch.next, endKey) : undefined;
+      }
+      current = following;
       if (batch.rows.length > 0) yield batch.rows;
     }
   }
@@ -292,32 +296,45 @@ export class ClusterClient {
     for await (const batch of this.scanBatches(start, end)) yield* batch;
   }
 
-  /** One SCANRANGE against the region holding `cursor`, pinned to the epoch we believe it has. */
-  private fetchBatch(cursor: Buffer, end: Buffer): Promise<{ rows: KV[]; next: Buffer | undefined }> {
-    return this.withRetry(async () => {
+  /**
+   * One SCANRANGE against the region holding `cursor`, pinned to the epoch we believe it has.
+   * `next` settles with the continuation cursor as soon as the first attempt's reply head arrives
+   * (or with the batch's, when it finishes first); `rows` with the whole batch.
+   */
+  private startBatch(cursor: Buffer, end: Buffer): ScanBatch {
+    let announce: ((next: Buffer | undefined) => void) | undefined;
+    const next = new Promise<Buffer | undefined>((resolve) => (announce = resolve));
+    const continueAfter = (region: RegionInfo, reported: Buffer): Buffer | undefined => {
+      // The node clips to the region; when the region ended, continue at the next region unless done.
+      let after: Buffer | undefined = reported.length > 0 ? reported : undefined;
+      if (!after && !endReaches(region.end, end)) after = region.end;
+      if (after && end.length > 0 && Buffer.compare(after, end) >= 0) after = undefined;
+      return after;
+    };
+    const rows = this.withRetry(async () => {
       const map = await this.getMap();
       const region = map.regions[regionIndexForKey(map.regions, cursor)]!;
-      const reply = (await this.callNode(map, region.nodeId, [
-        'SCANRANGE',
-        cursor,
-        minEnd(end, region.end),
-        'LIMIT',
-        String(this.options.scanBatchRows ?? 1000),
-        'MAXBYTES',
-        String(this.options.scanBatchBytes ?? 1024 * 1024),
-        'REGION',
-        String(region.id),
-        String(region.epoch),
-      ])) as [Buffer, Buffer[]];
+      const onHead = (first: RespValue): void => {
+        if (Buffer.isBuffer(first)) announce?.(continueAfter(region, first));
+      };
+      const reply = (await this.callNode(
+        map,
+        region.nodeId,
+        ['SCANRANGE', cursor, minEnd(end, region.end), 'LIMIT', String(this.options.scanBatchRows ?? 1000), 'MAXBYTES', String(this.options.scanBatchBytes ?? 1024 * 1024), 'REGION', String(region.id), String(region.epoch)],
+        { onHead },
+      )) as [Buffer, Buffer[]];
       const flat = reply[1];
-      const rows: KV[] = new Array(flat.length / 2);
-      for (let i = 0; i < flat.length; i += 2) rows[i / 2] = { key: flat[i]!, value: flat[i + 1]! };
-      let next: Buffer | undefined = reply[0].length > 0 ? reply[0] : undefined;
-      // The node clips to the region; when the region ended, continue at the next region unless done.
-      if (!next && !endReaches(region.end, end)) next = region.end;
-      if (next && end.length > 0 && Buffer.compare(next, end) >= 0) next = undefined;
-      return { rows, next };
+      const batchRows: KV[] = new Array(flat.length / 2);
+      for (let i = 0; i < flat.length; i += 2) batchRows[i / 2] = { key: flat[i]!, value: flat[i + 1]! };
+      return { rows: batchRows, next: continueAfter(region, reply[0]) };
     });
+    // Whichever comes first settles `next`; a failed batch settles it too (the caller then awaits
+    // `rows`, which throws), so a consumer that stops early leaves no unhandled rejection behind.
+    rows.then(
+      (batch) => announce?.(batch.next),
+      () => announce?.(undefined),
+    );
+    return { next, rows };
   }
 
   /** Regions overlapping `[start, end)` under the current map. */
@@ -327,6 +344,22 @@ export class ClusterClient {
     const e = toBuf(end);
     return map.regions.filter((r) => (e.length === 0 || Buffer.compare(r.start, e) < 0) && (r.end.length === 0 || Buffer.compare(r.end, s) > 0));
   }
+}
+
+/** A SCANRANGE batch in flight (see ClusterClient.startBatch). */
+interface ScanBatch {
+  next: Promise<Buffer | undefined>;
+  rows: Promise<ScanBatchRows>;
+}
+
+interface ScanBatchRows {
+  rows: KV[];
+  /** Where the scan continues; undefined when `[start, end)` is done. */
+  next: Buffer | undefined;
+}
+
+function sameCursor(a: Buffer | undefined, b: Buffer | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.equals(b));
 }
 
 export function splitHostPort(address: string): [string, number] {

@@ -41,6 +41,16 @@ interface Pending {
   resolve(value: RespValue): void;
   reject(err: Error): void;
   sentAt: number;
+  onHead?: (first: RespValue) => void;
+}
+
+/** Per-request options of `send`. */
+export interface SendOptions {
+  /**
+   * Called with the first item of an array reply as soon as it has arrived, before the rest of the
+   * reply (see ReplyReader.feed). An exception it throws is ignored: the reply still resolves.
+   */
+  onHead?: (first: RespValue) => void;
 }
 
 interface Waiting {
@@ -79,11 +89,11 @@ export class RespConnection {
   }
 
   /** Sends one command; resolves with its reply (error replies resolve as RespError values). */
-  async send(args: ReadonlyArray<Buffer | Uint8Array | string>): Promise<RespValue> {
+  async send(args: ReadonlyArray<Buffer | Uint8Array | string>, options: SendOptions = {}): Promise<RespValue> {
     if (this.closed) throw new ClientError('CLOSED', `connection to ${this.address} is closed`);
     if (!this.socket) await this.connect();
     return new Promise<RespValue>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, sentAt: 0 };
+      const pending: Pending = { resolve, reject, sentAt: 0, onHead: options.onHead };
       if (this.inFlight.length < (this.options.maxInFlight ?? 256)) this.write(args, pending);
       else this.waiting.push({ args, pending });
     });
@@ -179,7 +189,7 @@ export class RespConnection {
   private onData(socket: SocketLike, bytes: Buffer): void {
     if (this.socket !== socket) return;
     try {
-      this.reader.feed(bytes, this.onReply);
+      this.reader.feed(bytes, this.onReply, this.onHead);
     } catch (err) {
       this.socket?.destroy();
       this.fail(new ClientError('PROTOCOL', `bad reply from ${this.address}: ${(err as Error).message}`));
@@ -190,6 +200,17 @@ export class RespConnection {
       this.write(next.args, next.pending);
     }
   }
+
+  /** The head of the reply being read belongs to the oldest request in flight. */
+  private readonly onHead = (first: RespValue): void => {
+    const pending = this.inFlight[0];
+    if (!pending?.onHead) return;
+    try {
+      pending.onHead(first);
+    } catch {
+      // A hint for the caller only; the reply itself is unaffected.
+    }
+  };
 
   private readonly onReply = (value: RespValue): void => {
     const pending = this.inFlight.shift();

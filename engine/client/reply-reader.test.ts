@@ -146,3 +146,30 @@ test('malformed or oversized replies are refused as RespReader refuses them', ()
   assertRefused('$3\r\nab\r\n*1\r\n', /not followed by CRLF/);
   assertRefused('?what\r\n', /unknown type byte/);
 });
+
+test('onHead reports the first item of each top-level array before the array completes, once', () => {
+  const cursor = Buffer.from('next-cursor');
+  const rows = Array.from({ length: 200 }, (_, i) => Buffer.alloc(500, i));
+  const w = new RespWriter();
+  w.value([cursor, rows]).value('OK').value([[Buffer.from('inner'), 1], 2]).value([]);
+  const bytes = w.take();
+  const reader = new ReplyReader();
+  const events: string[] = [];
+  const heads: RespValue[] = [];
+  for (let pos = 0; pos < bytes.length; pos += 4096) {
+    reader.feed(
+      bytes.subarray(pos, pos + 4096),
+      (v) => events.push(`value@${pos}`),
+      (first) => {
+        heads.push(first);
+        events.push(`head@${pos}`);
+      },
+    );
+  }
+  // The scan-like reply's head arrives in the first read; the reply itself only after ~100 KiB.
+  assert.equal(events[0], 'head@0');
+  assert.ok(events.indexOf('value@0') === -1, 'the first reply cannot complete in the first read');
+  // Nested arrays report only the top-level first item; empty arrays and non-arrays have no head.
+  assert.deepStrictEqual(heads, [cursor, [Buffer.from('inner'), 1]]);
+  assert.equal(events.filter((e) => e.startsWith('value')).length, 4);
+});

@@ -44,6 +44,8 @@ export class ReplyReader {
   private slabChunk: Buffer | undefined;
   private slabFrom = 0;
   private slabTo = 0;
+  /** The `onHead` of the feed in progress (see feed). */
+  private onHead: ((first: RespValue) => void) | undefined;
 
   constructor(limits: Partial<Omit<RespReaderLimits, 'maxRequestBytes'>> = {}) {
     this.limits = { ...DEFAULT_READER_LIMITS, ...limits };
@@ -53,9 +55,14 @@ export class ReplyReader {
    * Parses `chunk` whole and calls `onValue` with every top-level reply it completes, in order.
    * `chunk` may be reused by the caller as soon as this returns. Throws RespProtocolError on bytes
    * that are not RESP (the connection cannot be resynchronised).
+   *
+   * `onHead` is called with the first item of a top-level array as soon as that item is complete,
+   * before the rest of the array has arrived: a scan reply leads with its continuation cursor, so
+   * the next request can be sent while this one is still being read.
    */
-  feed(chunk: Buffer, onValue: (value: RespValue) => void): void {
+  feed(chunk: Buffer, onValue: (value: RespValue) => void, onHead?: (first: RespValue) => void): void {
     this.slabChunk = undefined;
+    this.onHead = onHead;
     let p = 0;
     const n = chunk.length;
     while (p < n) {
@@ -243,6 +250,7 @@ export class ReplyReader {
         return;
       }
       parent.items.push(current);
+      if (parent.items.length === 1 && this.stack.length === 1) this.onHead?.(current);
       if (--parent.left > 0) return;
       this.stack.pop();
       current = parent.items;
