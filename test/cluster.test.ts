@@ -9,7 +9,7 @@ import { regionForKey } from '../engine/placement/cluster-map';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
 import { parseInfo } from '../engine/node/info';
-import { keyOf, placementAdmin, sleep, waitFor } from './helpers';
+import { describeCluster, keyOf, placementAdmin, sleep, waitFor } from './helpers';
 
 /** A node's INFO persistence section (write-ahead log and checkpoints), as numbers. */
 async function persistenceInfo(cluster: LocalCluster, nodeId: number): Promise<Record<string, number>> {
@@ -120,7 +120,7 @@ test('after kill -9 of a node in the middle of a write load and a restart, every
     await waitFor('regions on every node', async () => {
       const m = await cluster.fetchMap();
       return new Set(m.regions.map((r) => r.nodeId)).size === 3 ? m : undefined;
-    });
+    }, 20_000, () => describeCluster(cluster));
 
     const acked = new Map<string, string>();
     let failed = 0;

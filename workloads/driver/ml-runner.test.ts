@@ -10,6 +10,7 @@ import { LocalCluster } from '../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../spec';
 import { ML_MODES, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
 import { Session } from './session';
+import { describeCluster } from '../../test/helpers';
 
 const ROWS = 4000;
 const BASE = [`dataset.rows=${ROWS}`, 'cluster.splitKeys=800', 'links=unlimited', 'warmup=0', 'repetitions=1'];
@@ -28,7 +29,7 @@ before(async () => {
   for (;;) {
     const map = await session.settle(silent, 1500);
     if (map.regions.length >= 4 && new Set(map.regions.map((r) => r.nodeId)).size >= 2) break;
-    if (Date.now() > deadline) throw new Error(`dataset did not spread: ${map.regions.length} regions`);
+    if (Date.now() > deadline) throw new Error(`dataset did not spread: ${map.regions.length} regions\n  ${await describeCluster(cluster)}`);
   }
 });
 
