@@ -67,6 +67,9 @@ export class RespServer {
   private connectionsTotal = 0;
   private commandsProcessed = 0;
   private nextConnectionId = 1;
+  /** Connections with replies encoded but not yet written, flushed once per event-loop turn. */
+  private readonly unflushed: Array<() => void> = [];
+  private flushAllScheduled = false;
 
   constructor(private readonly options: RespServerOptions) {}
 
@@ -102,6 +105,27 @@ export class RespServer {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Writes every connection's collected replies after the event loop has read all the sockets that
+   * were ready (setImmediate runs after the poll phase), as redis-server writes its replies in
+   * `beforeSleep`. Writing each connection's replies right after reading it woke redis-benchmark
+   * once per write (sock_def_readable, ~12% of the node's time in `perf` under GET -P 16, against ~3%
+   * in redis-server); a burst of writes wakes it once and finds it running for the rest.
+   */
+  private flushLater(flush: () => void): void {
+    this.unflushed.push(flush);
+    if (this.flushAllScheduled) return;
+    this.flushAllScheduled = true;
+    setImmediate(this.flushAll);
+  }
+
+  private readonly flushAll = (): void => {
+    this.flushAllScheduled = false;
+    const pending = this.unflushed;
+    for (let i = 0; i < pending.length; i++) pending[i]!();
+    pending.length = 0;
+  };
+
   private accept(socket: net.Socket): void {
     this.connectionsTotal++;
     this.sockets.add(socket);
@@ -113,8 +137,10 @@ export class RespServer {
     let out = new RespWriter();
     let closing = false;
     let pausedForPending = false;
+    let flushQueued = false;
 
     const flush = (): void => {
+      flushQueued = false;
       if (out.length === 0 || socket.destroyed) return;
       const ok = socket.write(out.take());
       if (!ok && !socket.isPaused()) {
@@ -214,12 +240,16 @@ export class RespServer {
         socket.end();
         return;
       }
-      flush();
       if (conn.closeAfterReply) {
         // QUIT: ignore anything after it, close once every earlier reply is written.
+        flush();
         closing = true;
         if (queue.length === 0) socket.end();
         return;
+      }
+      if (out.length > 0 && !flushQueued) {
+        flushQueued = true;
+        this.flushLater(flush);
       }
       if (queue.length >= maxPending && !pausedForPending) {
         pausedForPending = true;
