@@ -153,8 +153,14 @@ export class RespServer {
 
     const emit = (reply: Reply): void => {
       if (reply instanceof EncodedReply) {
+        if (socket.destroyed) return;
+        // One writev for the replies before it and all its parts. Written one by one, a SCANRANGE's
+        // 32-byte head and its 128 KB body were two syscalls, each waking the client; the head's
+        // took 130-230 µs of the node's ~1 ms per 1000-row batch (timestamps around socket.write).
+        socket.cork();
         if (out.length > 0) flush();
-        if (!socket.destroyed) for (const part of reply.parts) socket.write(part);
+        for (const part of reply.parts) socket.write(part);
+        socket.uncork();
       } else {
         out.value(reply);
       }
