@@ -248,7 +248,7 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
 
   // The same cluster and rows serve the fetch-vs-pipe comparison and the linear-scaling series.
   const matches = (v: Buffer): boolean => amount(v) > THRESHOLD;
-  await benchFetchVsPipe({ client, copr, rawDir, start: DATA_START, end: DATA_END, rows: n, filterRequest: filterReq, matches, expectedMatches, add: deps.add, onCleanup: deps.onCleanup, cleanupNow: deps.cleanupNow, sideBySide: deps.sideBySide, median: deps.median });
+  await benchFetchVsPipe({ client, copr, rawDir, start: DATA_START, end: DATA_END, rows: n, nodePid: cluster.nodes.get(1)?.pid, filterRequest: filterReq, matches, expectedMatches, add: deps.add, onCleanup: deps.onCleanup, cleanupNow: deps.cleanupNow, sideBySide: deps.sideBySide, median: deps.median });
   const matchesBefore = new Int32Array(n + 1);
   rows.forEach((r, i) => (matchesBefore[i + 1] = matchesBefore[i]! + (matches(r.value) ? 1 : 0)));
   await benchScaling({ copr, rows: n, reps: cfg.reps, filterRequest: filterReq, matchesInFirst: (k) => matchesBefore[k]!, add: deps.add, median: deps.median });

@@ -11,13 +11,17 @@
  *   with the pipe + the same predicate;
  * - the cluster client scan: `ClusterClient.scanBatches()`; compared with the pipe alone.
  *
- * Goal: ≥ 0.7× the pipe for both.
+ * Goal: ≥ 0.7× the pipe for both. Each row's note gives the CPU per row of the serving process
+ * (the node, or the pipe server) and of the receiving one (this process), summed over the measured
+ * repetitions: a one-stream fetch is as fast as the slower of the two when they overlap, and
+ * their sum when they take turns.
  */
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { ClusterClient } from '../engine/client/cluster-client';
 import type { Coprocessor } from '../engine/client/coprocessor';
 import { RespReader } from '../engine/protocol/resp';
+import { processCpu } from '../engine/util/process-cpu';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import { spawnBenchChild } from './child';
 import { ratioAtLeast, type NewRow } from './goals';
@@ -30,6 +34,8 @@ export interface FetchBenchContext {
   start: Buffer;
   end: Buffer;
   rows: number;
+  /** The node serving the rows (for its CPU per row). */
+  nodePid: number | undefined;
   filterRequest: FilterRequest;
   /** The filter's predicate on a value, and how many rows it matches. */
   matches: (value: Buffer) => boolean;
@@ -78,33 +84,67 @@ export async function benchFetchVsPipe(ctx: FetchBenchContext): Promise<void> {
   ctx.onCleanup('pipe-server', () => pipe.stop());
   const { port } = await pipe.nextMessage<{ port: number }>(30_000);
 
-  const timed = (what: string, run: () => Promise<{ rows: number; matched?: number }>) => async (): Promise<number> => {
+  /** CPU seconds used by the server and by this process during the measured runs of one contender. */
+  interface CpuTally {
+    rows: number;
+    server: number;
+    client: number;
+  }
+  const cpuOf = (pid: number | undefined): number => {
+    const c = pid === undefined ? undefined : processCpu(pid);
+    return c ? c.userSeconds + c.systemSeconds : Number.NaN;
+  };
+  const clientCpu = (): number => {
+    const c = process.cpuUsage();
+    return (c.user + c.system) / 1e6;
+  };
+  let counting = false;
+  const timed = (what: string, serverPid: number | undefined, tally: CpuTally, run: () => Promise<{ rows: number; matched?: number }>) => async (): Promise<number> => {
+    const server0 = cpuOf(serverPid);
+    const client0 = clientCpu();
     const t0 = performance.now();
     const got = await run();
     const seconds = (performance.now() - t0) / 1000;
+    if (counting) {
+      tally.rows += got.rows;
+      tally.server += cpuOf(serverPid) - server0;
+      tally.client += clientCpu() - client0;
+    }
     if (got.rows !== ctx.rows) throw new Error(`${what} returned ${got.rows} rows, expected ${ctx.rows}`);
     if (got.matched !== undefined && got.matched !== ctx.expectedMatches) throw new Error(`${what} matched ${got.matched} rows, expected ${ctx.expectedMatches}`);
     return got.rows / seconds;
   };
-  const pipeOnly = timed('pipe', () => pipeFetch(port, undefined).then((r) => ({ rows: r.rows })));
-  const pipeFiltered = timed('pipe + predicate', () => pipeFetch(port, ctx.matches));
-  const scan = timed('scanBatches', async () => {
+  const tallies = { pipeOnly: { rows: 0, server: 0, client: 0 }, pipeFiltered: { rows: 0, server: 0, client: 0 }, scan: { rows: 0, server: 0, client: 0 }, clientMode: { rows: 0, server: 0, client: 0 } };
+  const pipePid = pipe.child.pid;
+  const pipeOnly = timed('pipe', pipePid, tallies.pipeOnly, () => pipeFetch(port, undefined).then((r) => ({ rows: r.rows })));
+  const pipeFiltered = timed('pipe + predicate', pipePid, tallies.pipeFiltered, () => pipeFetch(port, ctx.matches));
+  const scan = timed('scanBatches', ctx.nodePid, tallies.scan, async () => {
     let rows = 0;
     for await (const batch of ctx.client.scanBatches(ctx.start, ctx.end)) rows += batch.length;
     return { rows };
   });
-  const clientMode = timed('filter client mode', async () => {
+  const clientMode = timed('filter client mode', ctx.nodePid, tallies.clientMode, async () => {
     const out = await ctx.copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: ctx.filterRequest, start: ctx.start, end: ctx.end, mode: 'client', concurrency: 1 });
     return { rows: out.totals.rowsScanned, matched: out.result.count };
   });
+  const perRow = (t: CpuTally, side: 'server' | 'client'): string => (t.rows > 0 && Number.isFinite(t[side]) ? `${((t[side] * 1e9) / t.rows).toFixed(0)}` : '?');
+  const cpuNote = (copbench: CpuTally, baseline: CpuTally): string =>
+    `CPU per row (user + system, over the measured runs): node ${perRow(copbench, 'server')} ns + client ${perRow(copbench, 'client')} ns; pipe server ${perRow(baseline, 'server')} ns + its reader ${perRow(baseline, 'client')} ns`;
   const twice = (f: () => Promise<number>) => async (): Promise<void> => {
     await f();
     await f();
   };
-  const [cm, pf, sc, po] = await ctx.sideBySide([clientMode, pipeFiltered, scan, pipeOnly], [twice(clientMode), twice(pipeFiltered), twice(scan), twice(pipeOnly)]);
-  const row = (measurement: string, copbench: number[], baseline: number[], baselineName: string): void =>
-    ctx.add({ group: 'fetch', measurement, unit: 'rows/s', copbench: ctx.median(copbench), baseline: ctx.median(baseline), baselineName, goal: ratioAtLeast(0.7), copbenchSamples: copbench, baselineSamples: baseline });
-  row('client-side fetch: filter in client mode (RemoteStorage), 1 region at a time', cm!, pf!, 'minimal pipe + same predicate (separate process, one stream)');
-  row('client-side fetch: ClusterClient.scanBatches', sc!, po!, 'minimal pipe (separate process, one stream)');
+  const warmups = [twice(clientMode), twice(pipeFiltered), twice(scan), twice(pipeOnly)];
+  const [cm, pf, sc, po] = await ctx.sideBySide([clientMode, pipeFiltered, scan, pipeOnly], [
+    ...warmups,
+    async () => {
+      counting = true; // the runs after the warm-ups are the measured ones
+    },
+  ]);
+  counting = false;
+  const row = (measurement: string, copbench: number[], baseline: number[], baselineName: string, note: string): void =>
+    ctx.add({ group: 'fetch', measurement, unit: 'rows/s', copbench: ctx.median(copbench), baseline: ctx.median(baseline), baselineName, goal: ratioAtLeast(0.7), copbenchSamples: copbench, baselineSamples: baseline, note });
+  row('client-side fetch: filter in client mode (RemoteStorage), 1 region at a time', cm!, pf!, 'minimal pipe + same predicate (separate process, one stream)', cpuNote(tallies.clientMode, tallies.pipeFiltered));
+  row('client-side fetch: ClusterClient.scanBatches', sc!, po!, 'minimal pipe (separate process, one stream)', cpuNote(tallies.scan, tallies.pipeOnly));
   await ctx.cleanupNow('pipe-server');
 }
