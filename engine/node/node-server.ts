@@ -16,6 +16,7 @@ import { splitHostPort } from '../client/cluster-client';
 import { NodeRouting } from './routing';
 import { subtractRanges } from './ranges';
 import { formatInfo } from './info';
+import { ReusableBuffers } from '../util/reusable-buffers';
 import { CoprocessorHost, DEFAULT_COPR_LIMITS, type CoprocessorLimits } from './coprocessor-host';
 
 export interface NodeServerOptions {
@@ -60,6 +61,12 @@ export interface RegionReport {
 const DEFAULT_SCAN_ROWS = 1000;
 const MAX_SCAN_ROWS = 100_000;
 const DEFAULT_SCAN_BYTES = 1024 * 1024;
+/**
+ * SCANRANGE replies are built in reused buffers (see ReusableBuffers): room for a default batch
+ * (1 MiB of rows, plus headers); a larger reply moves to a buffer of its own.
+ */
+const SCAN_REPLY_BUFFER_BYTES = DEFAULT_SCAN_BYTES + 64 * 1024;
+const SCAN_REPLY_BUFFERS_KEPT = 4;
 
 export class NodeServer {
   readonly routing: NodeRouting;
@@ -70,6 +77,7 @@ export class NodeServer {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly inFlightWrites = new WriteTracker();
   private readonly sizes = new Map<number, RegionSize>();
+  private readonly scanReplyBuffers = new ReusableBuffers(SCAN_REPLY_BUFFER_BYTES, SCAN_REPLY_BUFFERS_KEPT);
   private mapChain: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
   private port = 0;
@@ -313,7 +321,8 @@ export class NodeServer {
     if (reverse) return this.scanReverse(start, end, limit, maxBytes, regionRef);
     const region = regionRef ? this.routing.forRegionRequest(regionRef.id, regionRef.epoch, { start, end }) : this.routing.forScanStart(start);
     const clippedEnd = minEnd(end, region.end);
-    const body = new RespWriter(64 * 1024);
+    const buffer = this.scanReplyBuffers.take();
+    const body = new RespWriter(buffer);
     // Values are views valid during the callback only: they are copied into the reply right away.
     const { rows, bytes, last } = this.store.scanViews({ start, end: clippedEnd }, { limit, maxBytes }, (key, value) => {
       body.bulk(key).bulk(value);
@@ -323,7 +332,7 @@ export class NodeServer {
     else if (endReaches(region.end, end)) next = EMPTY;
     else next = region.end;
     const header = new RespWriter(next.length + 64).arrayHeader(2).bulk(next).arrayHeader(rows * 2);
-    return new EncodedReply(header.take(), body.take());
+    return new EncodedReply(header.take(), body.take()).whenWritten(() => this.scanReplyBuffers.give(buffer));
   }
 
   private scanReverse(start: Buffer, end: Buffer, limit: number, maxBytes: number, regionRef: { id: number; epoch: number } | undefined): Reply {

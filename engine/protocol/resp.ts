@@ -395,8 +395,12 @@ export class RespWriter {
   private buf: Buffer;
   private len = 0;
 
-  constructor(initialBytes = 0) {
-    this.buf = initialBytes > 0 ? Buffer.allocUnsafe(initialBytes) : EMPTY;
+  /**
+   * `initial`: how many bytes to allocate up front, or a buffer to write into (the caller may reuse
+   * it once the bytes taken from it are written out; a writer that outgrows it moves to a new one).
+   */
+  constructor(initial: number | Buffer = 0) {
+    this.buf = typeof initial !== 'number' ? initial : initial > 0 ? Buffer.allocUnsafe(initial) : EMPTY;
   }
 
   get length(): number {

@@ -1,12 +1,14 @@
 /**
  * RespServer: replies keep request order when a handler answers from a buffer the next command
- * reuses (as GET answers from LMDB's read buffer) while a slower reply is still pending ahead of it.
+ * reuses (as GET answers from LMDB's read buffer) while a slower reply is still pending ahead of it;
+ * an encoded reply's buffer is reusable once its onWritten has run.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { RespServer } from './server';
-import { RespReader, encodeCommand, type RespValue } from './resp';
+import { EncodedReply, RespServer } from './server';
+import { RespReader, RespWriter, encodeCommand, type RespValue } from './resp';
+import { ReusableBuffers } from '../util/reusable-buffers';
 
 /** Sends `bytes` on one connection and collects `count` replies. */
 async function exchange(port: number, bytes: Buffer, count: number): Promise<RespValue[]> {
@@ -51,6 +53,57 @@ test('sync replies that are views of a reused buffer stay intact while they wait
     slowDone();
     assert.deepStrictEqual(await replies, [Buffer.from('first'), 'OK', Buffer.from('a'), Buffer.from('bb'), Buffer.from('ccc'), Buffer.from('dddd')]);
   } finally {
+    await server.close();
+  }
+});
+
+test('an encoded reply built in a reused buffer is intact when the buffer is reused after onWritten', async () => {
+  // BIG i answers a 200 KB bulk of byte i, built in one of two pooled buffers that go back to the
+  // pool on onWritten. The client reads slowly, so the kernel's buffers fill and writes finish
+  // late: a buffer reused before its write finished would show up as a reply of the wrong byte.
+  const pool = new ReusableBuffers(256 * 1024, 2);
+  let written = 0;
+  const size = 200 * 1024;
+  const server = new RespServer({
+    host: '127.0.0.1',
+    port: 0,
+    handler: (args) => {
+      const fill = Number(args[1]!.toString('latin1'));
+      const buffer = pool.take();
+      const w = new RespWriter(buffer);
+      w.bulk(Buffer.alloc(size, fill));
+      return new EncodedReply(w.take()).whenWritten(() => {
+        written++;
+        pool.give(buffer);
+      });
+    },
+  });
+  const port = await server.listen();
+  const socket = net.connect(port, '127.0.0.1');
+  try {
+    const count = 24;
+    const replies: RespValue[] = [];
+    const reader = new RespReader('reply');
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        for (let v = reader.next(); v !== undefined; v = reader.next()) replies.push(Buffer.from(v as Buffer));
+        if (replies.length >= count) resolve();
+        // Read slowly: a pause per chunk lets the server's writes back up.
+        socket.pause();
+        setTimeout(() => socket.resume(), 2);
+      });
+      socket.write(Buffer.concat(Array.from({ length: count }, (_, i) => encodeCommand(['BIG', String(i + 1)]))));
+    });
+    replies.forEach((r, i) => {
+      const bytes = r as Buffer;
+      assert.equal(bytes.length, size);
+      assert.ok(bytes.every((b) => b === i + 1), `reply ${i} holds only byte ${i + 1}`);
+    });
+    assert.equal(written, count);
+  } finally {
+    socket.destroy();
     await server.close();
   }
 });
