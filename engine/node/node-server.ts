@@ -258,7 +258,15 @@ export class NodeServer {
     checkKey(key);
     const region = this.routing.forWrite(key);
     this.noteWrite(region, key, value);
-    return this.trackWrite(this.store.put(Buffer.from(key), Buffer.from(value))).then(okReply);
+    // One promise per SET (the server's reply slot); the store and the tracker take callbacks.
+    const settle = this.inFlightWrites.begin();
+    return new Promise((resolve, reject) => {
+      this.store.putWith(Buffer.from(key), Buffer.from(value), (err) => {
+        settle();
+        if (err) reject(err);
+        else resolve('OK');
+      });
+    });
   }
 
   cmdMset(args: Buffer[]): Promise<Reply> {

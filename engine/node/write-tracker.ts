@@ -44,6 +44,13 @@ export class WriteTracker {
   /** Resolves once every generation closed so far is idle. */
   private earlier: Promise<void> = Promise.resolve();
 
+  /** Registers a write that the caller settles by calling the returned function once (no promise needed). */
+  begin(): () => void {
+    const generation = this.current;
+    generation.add();
+    return generation.settleOne;
+  }
+
   /** Registers `write` and returns it unchanged. */
   track<T>(write: Promise<T>): Promise<T> {
     const generation = this.current;

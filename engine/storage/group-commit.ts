@@ -3,20 +3,30 @@
  * out together as the next group — one log frame, one fdatasync and one LMDB transaction for all of
  * them, as redis-server's `appendfsync always` does one write + fdatasync per event-loop turn.
  *
- * Order inside a group: the frame is appended to the log (page cache) first, then the group is applied
- * to LMDB (committed without fsync, visible to readers) while fdatasync runs; a write is acknowledged
- * once both are done. So anything a reader can see is already in the log, and survives a killed
- * process; a power loss can lose only writes that were never acknowledged.
+ * Order inside a group: the frame is appended to the log (page cache) first and its fdatasync issued,
+ * then the group is applied to LMDB (committed without fsync, visible to readers) on this thread while
+ * the fdatasync runs; a write is acknowledged once both are done. So anything a reader can see is
+ * already in the log, and survives a killed process; a power loss can lose only writes that were
+ * never acknowledged.
+ *
+ * The write path runs on callbacks, not promises: one fdatasync callback per group, one callback per
+ * write (see the commit that introduced them for what the profile showed).
  *
  * Checkpoints run between groups: see lmdb-checkpoint.ts and NodeStore.
  */
 import { encodeFrame, type Mutation } from './wal-frame';
 import type { WalSegments } from './wal-segments';
 
+/** Called once a submitted write is durable and visible (no argument), or with why it failed. */
+export type WriteCallback = (err?: Error) => void;
+
 /** How the committer reaches LMDB and the checkpoint logic (implemented by NodeStore). */
 export interface CommitTarget {
-  /** Applies a group in LMDB; resolves once committed (visible to readers). */
-  apply(mutations: Mutation[]): Promise<void>;
+  /**
+   * Applies a group in LMDB, committed (visible to readers) when it returns; or, for work that is
+   * not done in one transaction (a range deletion), returns a promise of that.
+   */
+  apply(mutations: Mutation[]): Promise<void> | void;
   /**
    * Starts a checkpoint of the current snapshot; called only between groups (no LMDB write in flight,
    * every logged frame applied and durable). Returns the part that may overlap later groups.
@@ -37,8 +47,7 @@ interface Pending {
   mutations: Mutation[];
   /** Range deletions read the committed keyspace, so they run as a group of their own. */
   alone: boolean;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  done: WriteCallback;
 }
 
 export class StorageFailedError extends Error {}
@@ -96,12 +105,19 @@ export class GroupCommitter {
 
   /** Logs and applies `mutations` as part of the next group; resolves once durable and visible. */
   submit(mutations: Mutation[], alone = false): Promise<void> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ mutations, alone, resolve, reject });
-      this.queuedMutations += mutations.length;
-      this.schedulePump();
-    });
+    return new Promise((resolve, reject) => this.submitWith(mutations, alone, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** As submit, but calls `done` instead of settling a promise (the per-request write path). */
+  submitWith(mutations: Mutation[], alone: boolean, done: WriteCallback): void {
+    const failure = this.failure;
+    if (failure) {
+      process.nextTick(done, failure);
+      return;
+    }
+    this.queue.push({ mutations, alone, done });
+    this.queuedMutations += mutations.length;
+    this.schedulePump();
   }
 
   /** Resolves once every submitted write is done and no checkpoint is running. */
@@ -137,8 +153,14 @@ export class GroupCommitter {
     });
   }
 
-  /** Starts whatever may start now: a checkpoint once nothing is in flight, else groups. */
+  /** Starts whatever may start now, then wakes idle() waiters if nothing is left to do. */
   private pump(): void {
+    this.startWork();
+    this.notifyIdle();
+  }
+
+  /** Starts whatever may start now: a checkpoint once nothing is in flight, else groups. */
+  private startWork(): void {
     if (this.checkpointWanted) {
       if (this.inFlight > 0 || this.checkpointRunning) return;
       this.checkpointWanted = false;
@@ -149,9 +171,8 @@ export class GroupCommitter {
       const group = this.takeGroup();
       for (const p of group) this.queuedMutations -= p.mutations.length;
       this.inFlight++;
-      void this.commitGroup(group);
+      this.commitGroup(group);
     }
-    this.notifyIdle();
   }
 
   private depth(): number {
@@ -169,27 +190,65 @@ export class GroupCommitter {
     return this.queue.splice(0, n);
   }
 
-  private async commitGroup(group: Pending[]): Promise<void> {
+  /**
+   * Appends the group's frame, issues its fdatasync, applies it to LMDB while the disk works, and
+   * finishes once both are done.
+   */
+  private commitGroup(group: Pending[]): void {
     const mutations = group.length === 1 ? group[0]!.mutations : group.flatMap((p) => p.mutations);
     try {
       const frame = encodeFrame(mutations);
       this.wal.append(frame);
       this.logBytesSinceCheckpoint += frame.length;
       this.stats.logBytes += frame.length;
-      await Promise.all([this.target.apply(mutations), this.wal.sync()]);
-      this.stats.groups++;
-      this.stats.writes += group.length;
-      for (const p of group) p.resolve();
     } catch (err) {
-      // The log and LMDB may now disagree about this group: refuse further writes rather than ack
-      // writes whose durability is unknown. Restarting the node replays the log.
-      this.failure ??= new StorageFailedError(`storage write failed, node needs a restart: ${err instanceof Error ? err.message : String(err)}`);
-      for (const p of group) p.reject(this.failure);
-      for (const p of this.queue.splice(0)) p.reject(this.failure);
-      this.queuedMutations = 0;
+      this.finishGroup(group, err);
+      return;
     }
+    let waiting = 2;
+    let failed = false;
+    let error: unknown;
+    const partDone = (err?: unknown): void => {
+      if (err !== undefined && !failed) {
+        failed = true;
+        error = err;
+      }
+      if (--waiting === 0) this.finishGroup(group, failed ? (error ?? new Error('commit failed')) : undefined);
+    };
+    this.wal.sync(partDone);
+    let applied: Promise<void> | void;
+    try {
+      applied = this.target.apply(mutations);
+    } catch (err) {
+      partDone(err ?? new Error('LMDB apply failed'));
+      return;
+    }
+    if (applied) applied.then(() => partDone(), (err: unknown) => partDone(err ?? new Error('LMDB apply failed')));
+    else partDone();
+  }
+
+  /** Acknowledges (or fails) a group's writes, then starts whatever may start next. */
+  private finishGroup(group: Pending[], err: unknown): void {
     this.inFlight--;
     if (group[0]!.alone) this.aloneInFlight = false;
+    if (err === undefined) {
+      this.stats.groups++;
+      this.stats.writes += group.length;
+      // The next group first: its fdatasync starts before this group's replies are written.
+      this.maybeCheckpoint();
+      this.startWork();
+      for (const p of group) p.done();
+      this.notifyIdle();
+      return;
+    }
+    // The log and LMDB may now disagree about this group: refuse further writes rather than ack
+    // writes whose durability is unknown. Restarting the node replays the log.
+    this.failure ??= new StorageFailedError(`storage write failed, node needs a restart: ${err instanceof Error ? err.message : String(err)}`);
+    const failure = this.failure;
+    const queued = this.queue.splice(0);
+    this.queuedMutations = 0;
+    for (const p of group) p.done(failure);
+    for (const p of queued) p.done(failure);
     this.maybeCheckpoint();
     this.pump();
   }

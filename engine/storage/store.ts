@@ -13,7 +13,7 @@
 import { open, type RootDatabase, type Database, type Transaction } from 'lmdb';
 import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { GroupCommitter, DEFAULT_CHECKPOINT_POLICY, type CheckpointPolicy, type CommitStats } from './group-commit';
+import { GroupCommitter, DEFAULT_CHECKPOINT_POLICY, type CheckpointPolicy, type CommitStats, type WriteCallback } from './group-commit';
 import { loadCheckpoint, readMetaPages, restoreMetaPages, saveCheckpoint } from './lmdb-checkpoint';
 import type { Mutation } from './wal-frame';
 import { WalSegments, type ReplayResult } from './wal-segments';
@@ -117,7 +117,7 @@ export class NodeStore {
     this.recovery = { ...replayed, restoredCheckpoint: checkpoint !== undefined };
     wal.startNewSegment();
     const pageSize = Number((this.root.getStats() as { pageSize: number }).pageSize);
-    const committer = new GroupCommitter(wal, { apply: (m) => this.applyAsync(m), beginCheckpoint: () => this.beginCheckpoint() }, { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpoint });
+    const committer = new GroupCommitter(wal, { apply: (m) => this.applyGroup(m), beginCheckpoint: () => this.beginCheckpoint() }, { ...DEFAULT_CHECKPOINT_POLICY, ...options.checkpoint });
     this.writer = { wal, committer, pageSize };
     // Until a first checkpoint exists, a power loss could leave data.mdb torn with nothing to restore;
     // after a replay, the checkpoint also drops the replayed log.
@@ -170,6 +170,18 @@ export class NodeStore {
   /** Resolves once the write is durable and visible. */
   put(key: Buffer, value: Buffer): Promise<void> {
     return this.commit([{ kind: 'put', key, value }]);
+  }
+
+  /** As put, but calls `done` once the write is durable and visible (SET: no promise per write). */
+  putWith(key: Buffer, value: Buffer, done: WriteCallback): void {
+    const writer = this.writer;
+    if (!writer) {
+      process.nextTick(done, readOnlyError());
+      return;
+    }
+    const mutations: Mutation[] = [{ kind: 'put', key, value }];
+    if (this.initialCheckpointDone) writer.committer.submitWith(mutations, false, done);
+    else this.initialCheckpoint.then(() => writer.committer.submitWith(mutations, false, done), done);
   }
 
   /** All rows in one transaction (and one log frame); resolves once durable. */
@@ -319,11 +331,17 @@ export class NodeStore {
     return writer.committer.submit(mutations, alone);
   }
 
-  /** One group in one LMDB transaction (committed without fsync: the log is what makes it durable). */
-  private async applyAsync(mutations: Mutation[]): Promise<void> {
+  /**
+   * One group in one synchronous LMDB transaction on this thread, committed without fsync (the log
+   * is what makes it durable) while the group's fdatasync runs on the thread pool. lmdb-js's
+   * asynchronous batch would hand the same transaction to its write thread and back (an async work
+   * item, a thread-safe function and a completion callback per group). A range deletion runs alone
+   * in bounded asynchronous transactions instead (it may touch any number of rows).
+   */
+  private applyGroup(mutations: Mutation[]): Promise<void> | void {
     const only = mutations.length === 1 ? mutations[0]! : undefined;
     if (only?.kind === 'removeRange') return this.removeRangeAsync(only);
-    await this.rows.batch(() => {
+    this.root.transactionSync(() => {
       for (const m of mutations) {
         if (m.kind === 'removeRange') throw new Error('NodeStore: a range deletion must be alone in its group');
         this.applyOne(m);

@@ -28,8 +28,11 @@ export class WalSegments {
   private fd: number | undefined;
   private seq = 0;
   private bytes = 0;
-  /** The fsync of the directory after the current segment was created (awaited by the next sync). */
-  private directorySynced: Promise<void> = Promise.resolve();
+  /**
+   * The fsync of the directory after the current segment was created, awaited by the next sync:
+   * pending while it runs, then `true` or the error it failed with.
+   */
+  private directorySynced: Promise<void> | true | Error = true;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -86,8 +89,17 @@ export class WalSegments {
     this.bytes = 0;
     // A new segment's directory entry must itself be durable before any frame in it is acknowledged,
     // or a power loss could lose the file; off the event loop, awaited by the next sync().
-    this.directorySynced = syncDirectory(this.dir);
-    this.directorySynced.catch(() => undefined); // reported by the next sync(), not as unhandled
+    const synced = syncDirectory(this.dir);
+    this.directorySynced = synced;
+    synced.then(
+      () => {
+        if (this.directorySynced === synced) this.directorySynced = true;
+      },
+      (err: unknown) => {
+        // Reported by the next sync, not as unhandled.
+        if (this.directorySynced === synced) this.directorySynced = err instanceof Error ? err : new Error(String(err));
+      },
+    );
     return this.seq;
   }
 
@@ -109,10 +121,19 @@ export class WalSegments {
     this.bytes += frame.length;
   }
 
-  /** Makes every appended frame durable (fdatasync on libuv's thread pool). */
-  async sync(): Promise<void> {
+  /**
+   * Makes every appended frame durable (fdatasync on libuv's thread pool), then calls `done`. A
+   * callback, not a promise: it runs once per commit group on the write path.
+   */
+  sync(done: (err?: Error) => void): void {
     const fd = this.requireFd();
-    await Promise.all([this.directorySynced, new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())))]);
+    fdatasync(fd, (err) => {
+      const dir = this.directorySynced;
+      if (err) done(err);
+      else if (dir === true) done();
+      else if (dir instanceof Error) done(dir);
+      else dir.then(() => done(), (e: unknown) => done(e instanceof Error ? e : new Error(String(e))));
+    });
   }
 
   /** Deletes the segments numbered below `seq` (off the event loop: unlinking a large file takes a while). */
