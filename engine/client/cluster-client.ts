@@ -10,6 +10,15 @@ import { decodeClusterMap, endReaches, minEnd, nodeById, regionForKey, regionInd
 import { RespConnection, type SendOptions, type SocketLike } from './connection';
 import { ClientError } from './errors';
 
+/**
+ * Rows per SCANRANGE batch. Each batch costs the node a short idle wait (the client's next request
+ * leaves once the reply's first 64 KB are read): ~0.3 ms per batch measured, which 1000-row
+ * batches of 100-byte rows paid every ~0.5 ms of scanning. 4096 rows (MAXBYTES still caps a batch
+ * at 1 MiB) went from 0.9-1.2M to 1.3-2.1M rows/s in paired runs on one node.
+ */
+export const DEFAULT_SCAN_BATCH_ROWS = 4096;
+export const DEFAULT_SCAN_BATCH_BYTES = 1024 * 1024;
+
 export interface ClusterClientOptions {
   /** host:port of the placement service. */
   placement: string;
@@ -18,8 +27,9 @@ export interface ClusterClientOptions {
   requestTimeoutMs?: number;
   /** Requests in flight per node connection. */
   maxInFlight?: number;
-  /** Rows per SCANRANGE batch. */
+  /** Rows per SCANRANGE batch (default DEFAULT_SCAN_BATCH_ROWS). */
   scanBatchRows?: number;
+  /** Bytes of keys and values per SCANRANGE batch, at most (default DEFAULT_SCAN_BATCH_BYTES). */
   scanBatchBytes?: number;
   /** Key/value pairs per MSET command. */
   msetChunk?: number;
@@ -320,7 +330,7 @@ export class ClusterClient {
       const reply = (await this.callNode(
         map,
         region.nodeId,
-        ['SCANRANGE', cursor, minEnd(end, region.end), 'LIMIT', String(this.options.scanBatchRows ?? 1000), 'MAXBYTES', String(this.options.scanBatchBytes ?? 1024 * 1024), 'REGION', String(region.id), String(region.epoch)],
+        ['SCANRANGE', cursor, minEnd(end, region.end), 'LIMIT', String(this.options.scanBatchRows ?? DEFAULT_SCAN_BATCH_ROWS), 'MAXBYTES', String(this.options.scanBatchBytes ?? DEFAULT_SCAN_BATCH_BYTES), 'REGION', String(region.id), String(region.epoch)],
         { onHead },
       )) as [Buffer, Buffer[]];
       const flat = reply[1];

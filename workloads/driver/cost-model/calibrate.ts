@@ -23,7 +23,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
-import type { ClusterClient } from '../../../engine/client/cluster-client';
+import { DEFAULT_SCAN_BATCH_ROWS, type ClusterClient } from '../../../engine/client/cluster-client';
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticKey } from '../../datasets/synthetic';
@@ -37,8 +37,6 @@ import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample
 
 /** Rows in the random sample the result-size estimates run on. */
 export const SAMPLE_ROWS = 4000;
-/** Rows per SCANRANGE batch of the cluster client (its default). */
-const SCAN_BATCH_ROWS = 1000;
 
 export interface CalibrationOptions {
   spec: WorkloadSpec;
@@ -269,7 +267,7 @@ export class CostModel {
         clientHandleRowsPerSec,
         pushdownResultBytesPerSec,
         clientResultBytesPerSec,
-        scanBatchRows: SCAN_BATCH_ROWS,
+        scanBatchRows: DEFAULT_SCAN_BATCH_ROWS,
       };
       const calibrationMs = msSince(started);
       log(
