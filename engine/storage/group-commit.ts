@@ -14,7 +14,7 @@
  *
  * Checkpoints run between groups: see lmdb-checkpoint.ts and NodeStore.
  */
-import { encodeFrame, type Mutation } from './wal-frame';
+import type { Mutation } from './wal-frame';
 import type { WalSegments } from './wal-segments';
 
 /** Called once a submitted write is durable and visible (no argument), or with why it failed. */
@@ -197,10 +197,9 @@ export class GroupCommitter {
   private commitGroup(group: Pending[]): void {
     const mutations = group.length === 1 ? group[0]!.mutations : group.flatMap((p) => p.mutations);
     try {
-      const frame = encodeFrame(mutations);
-      this.wal.append(frame);
-      this.logBytesSinceCheckpoint += frame.length;
-      this.stats.logBytes += frame.length;
+      const bytes = this.wal.append(mutations);
+      this.logBytesSinceCheckpoint += bytes;
+      this.stats.logBytes += bytes;
     } catch (err) {
       this.finishGroup(group, err);
       return;

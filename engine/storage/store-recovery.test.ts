@@ -9,11 +9,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { NodeStore } from './store';
 import { churnOps, expectedRows } from './recovery-ops';
+import { decodeFrames, encodeFrame } from './wal-frame';
 
 const REGISTER = path.join(__dirname, '..', 'runtime', 'register.js');
 const CHILD = path.join(__dirname, 'recovery-child.ts');
@@ -100,12 +101,19 @@ test('a torn frame at the end of the log (a crash mid-append) is dropped and the
     const run = await runChild(dir, 'kill');
     assert.equal(run.signal, 'SIGKILL', run.stderr);
     const walDir = path.join(dir, 'wal');
-    const newest = readdirSync(walDir).sort().at(-1)!;
-    const torn = Buffer.from([0x40, 0, 0, 0, 1, 2, 3, 4, 5, 6]);
-    appendFileSync(path.join(walDir, newest), torn);
+    const newest = readdirSync(walDir).filter((name) => /^wal-\d+\.log$/.test(name)).sort().at(-1)!;
+    const seq = Number(/\d+/.exec(newest)![0]);
+    // The first bytes of a frame written right after the segment's last intact one (which may be
+    // followed by a reused file's older frames: cut those off, as an append would have ended there).
+    const file = path.join(walDir, newest);
+    const { validBytes } = decodeFrames(readFileSync(file), seq);
+    const torn = encodeFrame([{ kind: 'put', key: Buffer.from('never-acked'), value: Buffer.alloc(100) }], seq).subarray(0, 30);
+    truncateSync(file, validBytes);
+    appendFileSync(file, torn);
     const store = NodeStore.open(dir);
     try {
       assert.equal(store.recovery.tornBytes, torn.length);
+      assert.equal(store.get(Buffer.from('never-acked')), undefined);
       assertHolds(store, EXPECTED);
     } finally {
       await store.close();

@@ -1,8 +1,13 @@
 /**
  * The write-ahead log's on-disk unit: one frame per commit group, holding that group's mutations.
- * A frame is `[u32 body length][u32 crc32 of body][body]`; the body is a sequence of mutations.
- * A frame is applied whole or not at all, so a torn final frame (a crash mid-write) drops its group
- * as one, which keeps a multi-row write (putMany) atomic across a crash.
+ * A frame is `[u32 body length][u32 segment number][u32 crc32 of those 8 bytes and the body][body]`;
+ * the body is a sequence of mutations. A frame is applied whole or not at all, so a torn final frame
+ * (a crash mid-write) drops its group as one, which keeps a multi-row write (putMany) atomic across a
+ * crash.
+ *
+ * The segment number tells this segment's frames from the older frames a recycled segment file still
+ * holds past them (wal-segments.ts reuses an old segment's file so appends overwrite allocated blocks:
+ * see WalSegments).
  */
 import { crc32 } from 'node:zlib';
 
@@ -16,7 +21,7 @@ export type Mutation =
   | { kind: 'meta'; name: string; json: string };
 
 const KIND_CODE = { put: 1, remove: 2, removeRange: 3, meta: 4 } as const;
-const FRAME_HEADER_BYTES = 8;
+const FRAME_HEADER_BYTES = 12;
 /** Larger bodies are treated as corruption (a request is capped far below this). */
 const MAX_FRAME_BODY_BYTES = 1 << 30;
 
@@ -33,8 +38,8 @@ function mutationBytes(m: Mutation): number {
   }
 }
 
-/** Encodes a group of mutations as one frame. */
-export function encodeFrame(mutations: ReadonlyArray<Mutation>): Buffer {
+/** Encodes a group of mutations as one frame of log segment `segment`. */
+export function encodeFrame(mutations: ReadonlyArray<Mutation>, segment: number): Buffer {
   let bodyBytes = 0;
   for (const m of mutations) bodyBytes += mutationBytes(m);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
@@ -63,33 +68,58 @@ export function encodeFrame(mutations: ReadonlyArray<Mutation>): Buffer {
     }
   }
   frame.writeUInt32LE(bodyBytes, 0);
-  frame.writeUInt32LE(crc32(frame.subarray(FRAME_HEADER_BYTES)), 4);
+  frame.writeUInt32LE(segmentTag(segment), 4);
+  frame.writeUInt32LE(frameCrc(frame, bodyBytes), 8);
   return frame;
 }
 
-/** The whole frames found at the start of `data`, and where the first incomplete or corrupt one begins. */
-export interface DecodedFrames {
-  frames: Mutation[][];
-  /** Bytes of `data` covered by whole, intact frames; anything after is a torn or corrupt tail. */
-  validBytes: number;
+/** The segment number as stored in a frame header (its low 32 bits). */
+function segmentTag(segment: number): number {
+  return segment >>> 0;
 }
 
-/** Decodes consecutive frames until the data ends or a frame is incomplete or fails its checksum. */
-export function decodeFrames(data: Buffer): DecodedFrames {
+/** crc32 of a frame's length and segment fields followed by its body. */
+function frameCrc(frame: Buffer, bodyBytes: number): number {
+  return crc32(frame.subarray(FRAME_HEADER_BYTES, FRAME_HEADER_BYTES + bodyBytes), crc32(frame.subarray(0, 8)));
+}
+
+/**
+ * What follows the last intact frame of a segment file:
+ * - `none`: nothing;
+ * - `torn`: a frame of this segment cut short or corrupt (a crash mid-append): the log ends there;
+ * - `fragment`: fewer bytes than a frame header: a header cut short, or the end of an older frame in
+ *   a recycled file; dropped, but later segments still count;
+ * - `stale`: a frame header of another segment (a recycled file's older frames, or zeros).
+ */
+export type FrameTail = 'none' | 'torn' | 'fragment' | 'stale';
+
+/** The whole frames found at the start of `data`, where they end, and what follows them. */
+export interface DecodedFrames {
+  frames: Mutation[][];
+  /** Bytes of `data` covered by whole, intact frames of the segment. */
+  validBytes: number;
+  tail: FrameTail;
+}
+
+/** Decodes consecutive frames of segment `segment` until the data ends or a frame is not one of them intact. */
+export function decodeFrames(data: Buffer, segment: number): DecodedFrames {
   const frames: Mutation[][] = [];
+  const tag = segmentTag(segment);
   let at = 0;
-  while (data.length - at >= FRAME_HEADER_BYTES) {
+  for (;;) {
+    const left = data.length - at;
+    if (left === 0) return { frames, validBytes: at, tail: 'none' };
+    if (left < FRAME_HEADER_BYTES) return { frames, validBytes: at, tail: 'fragment' };
+    if (data.readUInt32LE(at + 4) !== tag) return { frames, validBytes: at, tail: 'stale' };
     const bodyBytes = data.readUInt32LE(at);
-    const crc = data.readUInt32LE(at + 4);
-    if (bodyBytes > MAX_FRAME_BODY_BYTES || data.length - at - FRAME_HEADER_BYTES < bodyBytes) break;
-    const body = data.subarray(at + FRAME_HEADER_BYTES, at + FRAME_HEADER_BYTES + bodyBytes);
-    if (crc32(body) !== crc) break;
-    const mutations = decodeBody(body);
-    if (!mutations) break;
+    if (bodyBytes > MAX_FRAME_BODY_BYTES || left - FRAME_HEADER_BYTES < bodyBytes) return { frames, validBytes: at, tail: 'torn' };
+    const frame = data.subarray(at, at + FRAME_HEADER_BYTES + bodyBytes);
+    if (frameCrc(frame, bodyBytes) !== data.readUInt32LE(at + 8)) return { frames, validBytes: at, tail: 'torn' };
+    const mutations = decodeBody(frame.subarray(FRAME_HEADER_BYTES));
+    if (!mutations) return { frames, validBytes: at, tail: 'torn' };
     frames.push(mutations);
     at += FRAME_HEADER_BYTES + bodyBytes;
   }
-  return { frames, validBytes: at };
 }
 
 /** Undefined when the body is malformed (a checksum collision on garbage; treated as a torn tail). */
