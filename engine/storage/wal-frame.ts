@@ -38,39 +38,57 @@ function mutationBytes(m: Mutation): number {
   }
 }
 
-/** Encodes a group of mutations as one frame of log segment `segment`. */
+/**
+ * Encodes a group of mutations as one frame of log segment `segment`. Lengths are written byte by
+ * byte and bytes copied with TypedArray#set: under redis-benchmark SET -P 16 the encoder was ~7% of
+ * the node's main thread with a closure, writeUInt32LE and Buffer#copy per field (130 ns per put).
+ */
 export function encodeFrame(mutations: ReadonlyArray<Mutation>, segment: number): Buffer {
   let bodyBytes = 0;
-  for (const m of mutations) bodyBytes += mutationBytes(m);
+  for (let i = 0; i < mutations.length; i++) bodyBytes += mutationBytes(mutations[i]!);
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
   let at = FRAME_HEADER_BYTES;
-  const bytes = (b: Buffer): void => {
-    at = frame.writeUInt32LE(b.length, at);
-    at += b.copy(frame, at);
-  };
-  const text = (s: string): void => {
-    const n = frame.write(s, at + 4);
-    at = frame.writeUInt32LE(n, at) + n;
-  };
-  for (const m of mutations) {
-    at = frame.writeUInt8(KIND_CODE[m.kind], at);
+  for (let i = 0; i < mutations.length; i++) {
+    const m = mutations[i]!;
+    frame[at++] = KIND_CODE[m.kind];
     if (m.kind === 'put') {
-      bytes(m.key);
-      bytes(m.value);
+      at = putBytes(frame, at, m.key);
+      at = putBytes(frame, at, m.value);
     } else if (m.kind === 'remove') {
-      bytes(m.key);
+      at = putBytes(frame, at, m.key);
     } else if (m.kind === 'removeRange') {
-      bytes(m.start);
-      bytes(m.end);
+      at = putBytes(frame, at, m.start);
+      at = putBytes(frame, at, m.end);
     } else {
-      text(m.name);
-      text(m.json);
+      at = putText(frame, at, m.name);
+      at = putText(frame, at, m.json);
     }
   }
-  frame.writeUInt32LE(bodyBytes, 0);
-  frame.writeUInt32LE(segmentTag(segment), 4);
-  frame.writeUInt32LE(frameCrc(frame, bodyBytes), 8);
+  putU32(frame, 0, bodyBytes);
+  putU32(frame, 4, segmentTag(segment));
+  putU32(frame, 8, frameCrc(frame, bodyBytes));
   return frame;
+}
+
+function putU32(out: Buffer, at: number, n: number): void {
+  out[at] = n & 0xff;
+  out[at + 1] = (n >>> 8) & 0xff;
+  out[at + 2] = (n >>> 16) & 0xff;
+  out[at + 3] = n >>> 24;
+}
+
+/** Writes `[u32 length][bytes]` at `at`; returns where the next field starts. */
+function putBytes(out: Buffer, at: number, bytes: Buffer): number {
+  putU32(out, at, bytes.length);
+  out.set(bytes, at + 4);
+  return at + 4 + bytes.length;
+}
+
+/** Writes `[u32 length][utf-8 text]` at `at`; returns where the next field starts. */
+function putText(out: Buffer, at: number, text: string): number {
+  const n = out.write(text, at + 4);
+  putU32(out, at, n);
+  return at + 4 + n;
 }
 
 /** The segment number as stored in a frame header (its low 32 bits). */
