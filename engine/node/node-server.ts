@@ -165,7 +165,10 @@ export class NodeServer {
         recountBudget--;
         const range = { start: region.start, end: region.end };
         const stats = this.store.rangeStats(range, Number.MAX_SAFE_INTEGER);
-        Object.assign(size, { counted: true, keys: stats.keys, bytes: stats.bytes, writesSince: 0, bytesWrittenSince: 0, splitKeys: undefined });
+        // Writes still in flight were counted when they arrived but may not be in LMDB yet (queued
+        // behind a group's fdatasync): keep them counted, or a load that ends while this scan runs
+        // leaves the region's size short for good (no later write triggers a recount).
+        Object.assign(size, { counted: true, keys: stats.keys, bytes: stats.bytes, writesSince: this.inFlightWrites.inFlight, bytesWrittenSince: 0, splitKeys: undefined });
         const pieces = Math.ceil(2 * Math.max(stats.keys / map.policy.splitKeys, stats.bytes / map.policy.splitBytes));
         if (pieces >= 3 && stats.keys >= 2) {
           const cut = this.store.rangeStats(range, Math.max(1, Math.ceil(stats.keys / pieces)));

@@ -60,3 +60,22 @@ test('track returns the write itself', async () => {
   assert.equal(tracker.track(write), write);
   assert.equal(await write, 42);
 });
+
+test('inFlight counts begun and tracked writes until they settle, across generations', async () => {
+  const tracker = new WriteTracker();
+  const a = deferred();
+  tracker.track(a.promise);
+  const settleB = tracker.begin();
+  assert.equal(tracker.inFlight, 2);
+  const waiting = tracker.settled();
+  const c = deferred();
+  tracker.track(c.promise);
+  assert.equal(tracker.inFlight, 3);
+  a.reject(new Error('failed writes settle too'));
+  settleB();
+  await waiting;
+  assert.equal(tracker.inFlight, 1);
+  c.resolve();
+  await tracker.settled();
+  assert.equal(tracker.inFlight, 0);
+});

@@ -5,6 +5,11 @@
  * Set's add and delete were ~6% of the node's time.
  */
 
+/** How many writes are in flight across all generations. */
+interface InFlightCount {
+  inFlight: number;
+}
+
 /** The writes tracked between two `settled` calls. */
 class Generation {
   private pending = 0;
@@ -13,16 +18,18 @@ class Generation {
   /** Resolves once this generation is closed and every write in it has settled. */
   readonly idle: Promise<void>;
 
-  constructor() {
+  constructor(private readonly total: InFlightCount) {
     this.idle = new Promise((resolve) => (this.resolveIdle = resolve));
   }
 
   add(): void {
     this.pending++;
+    this.total.inFlight++;
   }
 
   settleOne = (): void => {
     this.pending--;
+    this.total.inFlight--;
     this.resolveIfIdle();
   };
 
@@ -39,8 +46,10 @@ class Generation {
   }
 }
 
-export class WriteTracker {
-  private current = new Generation();
+export class WriteTracker implements InFlightCount {
+  /** Writes begun or tracked and not settled yet. */
+  inFlight = 0;
+  private current = new Generation(this);
   /** Resolves once every generation closed so far is idle. */
   private earlier: Promise<void> = Promise.resolve();
 
@@ -62,7 +71,7 @@ export class WriteTracker {
   /** Resolves once every write tracked before this call has settled (fulfilled or rejected); later writes are not waited for. */
   settled(): Promise<void> {
     const generation = this.current;
-    this.current = new Generation();
+    this.current = new Generation(this);
     generation.close();
     const all = Promise.all([this.earlier, generation.idle]).then(() => undefined);
     this.earlier = all;
