@@ -46,9 +46,11 @@ export interface ExecPayload {
   limits: ExecLimits;
 }
 
-export interface ExecTask extends ExecPayload {
+/** A call as a worker receives it: the plugin's code comes only with the worker's first call of that sha256. */
+export interface ExecTask extends Omit<ExecPayload, 'js'> {
   type: 'exec';
   id: number;
+  js?: string;
 }
 
 /** What the worker measured about one call. */
@@ -56,7 +58,10 @@ export interface WorkerStats {
   rowsScanned: number;
   bytesScanned: number;
   rowsWritten: number;
-  /** CPU time of the worker thread during the call (from /proc/thread-self/schedstat). */
+  /**
+   * CPU time of the worker thread since its previous call ended: this call, plus receiving its task
+   * (from /proc/thread-self/schedstat; an idle worker uses none).
+   */
   cpuUs: number;
   /** Wall time inside the worker, from task receipt to result ready. */
   runUs: number;

@@ -236,6 +236,24 @@ test('a plugin that throws is COPR_PLUGIN_ERROR with its message, and the worker
   });
 });
 
+test('a worker gets a plugin\'s code once; a replacement worker gets it again', { timeout: 20_000 }, async () => {
+  await withPool({ size: 1 }, async (pool) => {
+    assert.equal(result<{ count: number }>(await pool.exec(call(SCAN, {}))).count, ROWS);
+    assert.equal(result<{ count: number }>(await pool.exec(call(SCAN, {}))).count, ROWS, 'the second call runs from the cached plugin');
+    await assertExecError(pool.exec(call(LOOP, {}, { deadlineMs: 300 })), 'COPR_DEADLINE');
+    assert.equal(pool.counters.workersStarted, 2);
+    assert.equal(result<{ count: number }>(await pool.exec(call(SCAN, {}))).count, ROWS, 'the replacement worker was sent the code');
+  });
+});
+
+test('a plugin whose code fails to load fails the same way on every call to the worker', { timeout: 20_000 }, async () => {
+  await withPool({ size: 1 }, async (pool) => {
+    const broken = "throw new Error('no loading today');\nexport default {};\n";
+    for (let i = 0; i < 2; i++) await assertExecError(pool.exec(call(broken, {})), 'COPR_PLUGIN_ERROR', /could not load: .*no loading today/);
+    assert.equal(pool.counters.workersStarted, 1);
+  });
+});
+
 test('close() rejects queued calls and the call in flight, and later calls', { timeout: 20_000 }, async () => {
   await withPool({ size: 1 }, async (pool) => {
     await pool.exec(call(SPIN, { id: 0, ms: 0 }));

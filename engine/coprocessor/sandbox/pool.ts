@@ -66,6 +66,11 @@ interface Slot {
   /** Set once the worker has opened the store and said so. */
   ready: boolean;
   job?: Job;
+  /**
+   * Plugins (sha256) whose code this worker was sent; later calls send no code. A worker evaluates
+   * and caches a plugin once anyway; a replacement worker has a new slot, so starts empty.
+   */
+  sentCode: Set<string>;
   dispatchedNs?: bigint;
   timer?: NodeJS.Timeout;
 }
@@ -124,7 +129,7 @@ export class WorkerPool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false };
+    const slot: Slot = { worker, ready: false, sentCode: new Set() };
     worker.on('message', (msg: ExecReply | WriteRequest | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         slot.ready = true;
@@ -166,8 +171,10 @@ export class WorkerPool {
       const job = this.queue.shift()!;
       slot.job = job;
       slot.dispatchedNs = process.hrtime.bigint();
-      const { deadlineMs: _deadline, ...payload } = job.req;
-      const task: ExecTask = { type: 'exec', id: job.id, ...payload };
+      const { req } = job;
+      const firstOfPlugin = !slot.sentCode.has(req.sha256);
+      if (firstOfPlugin) slot.sentCode.add(req.sha256);
+      const task: ExecTask = { type: 'exec', id: job.id, sha256: req.sha256, js: firstOfPlugin ? req.js : undefined, file: req.file, request: req.request, ranges: req.ranges, limits: req.limits };
       slot.timer = setTimeout(() => {
         this.counters.deadlines++;
         this.replace(slot, 'COPR_DEADLINE', `the plugin ran past its ${job.req.deadlineMs} ms deadline; the worker was terminated and replaced`);

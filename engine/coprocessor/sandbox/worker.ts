@@ -26,7 +26,11 @@ function writeThroughNode(key: Uint8Array, value: Uint8Array | null): Promise<vo
     parentPort!.postMessage({ type: 'write', writeId, key, value } satisfies WriteRequest);
   });
 }
-const plugins = new Map<string, Plugin>();
+/**
+ * Evaluated plugins by sha256, and the load error of code that failed to evaluate: the pool sends a
+ * plugin's source to a worker only with its first call, so later calls must find the outcome here.
+ */
+const plugins = new Map<string, Plugin | Error>();
 const BATCH_ROWS = 1024;
 const BATCH_BYTES = 256 * 1024;
 
@@ -54,31 +58,47 @@ const lmdbRows: RowSource = {
 function pluginFor(task: ExecTask): Plugin {
   let plugin = plugins.get(task.sha256);
   if (!plugin) {
-    plugin = evaluatePlugin(task.js, task.file);
+    if (task.js === undefined) throw new CoprError('COPR_WORKER_CRASH', `the worker was sent no code for plugin ${task.sha256} and has none cached`);
+    try {
+      plugin = evaluatePlugin(task.js, task.file);
+    } catch (err) {
+      plugin = err instanceof Error ? err : new Error(String(err));
+    }
     plugins.set(task.sha256, plugin);
   }
+  if (plugin instanceof Error) throw plugin;
   return plugin;
 }
 
+/** Thread CPU time when the previous call ended (or the worker became ready). */
+let cpuMarkUs = 0;
+
+/**
+ * The `signal` in a call's context. In-node, a deadline terminates the worker outright (a busy loop
+ * never yields to an abort), so it never fires here; it exists so plugins see the same context in
+ * both modes. Created only when a plugin reads it: an AbortController per call was ~4 µs of a noop
+ * call's ~13 µs worker run (CPU profile of the WorkerPool micro-benchmark, exec-bench.ts).
+ */
+function contextWithLazySignal<T extends object>(ctx: T): T & { readonly signal: AbortSignal } {
+  let signal: AbortSignal | undefined;
+  return Object.defineProperty(ctx, 'signal', { enumerable: true, get: () => (signal ??= new AbortController().signal) }) as T & { readonly signal: AbortSignal };
+}
+
 async function run(task: ExecTask): Promise<ExecReply> {
-  const startedNs = process.hrtime.bigint();
-  const cpuStart = threadCpuUs();
+  const startedMs = performance.now();
   const ranges = task.ranges.map((r) => ({ start: Buffer.from(r.start), end: Buffer.from(r.end) }));
   let storage: CheckedStorage | undefined;
   const stats = (): ExecReply['stats'] => ({
     rowsScanned: storage?.counters.rowsScanned ?? 0,
     bytesScanned: storage?.counters.bytesScanned ?? 0,
     rowsWritten: storage?.counters.rowsWritten ?? 0,
-    cpuUs: threadCpuUs() - cpuStart,
-    runUs: Number(process.hrtime.bigint() - startedNs) / 1000,
+    cpuUs: cpuSinceMark(),
+    runUs: (performance.now() - startedMs) * 1000,
   });
   try {
     const plugin = pluginFor(task);
     storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits);
-    // In-node, a deadline terminates the worker outright (a busy loop never yields to an abort), so
-    // this signal never fires here; it exists so plugins see the same context in both modes.
-    const controller = new AbortController();
-    const partial = await plugin.handle(unpack(task.request), { ranges, storage, signal: controller.signal, where: 'node' });
+    const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const }));
     // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
     const encoded = new Uint8Array(pack(partial));
     if (encoded.length > task.limits.maxResultBytes) {
@@ -107,4 +127,19 @@ parentPort!.on('message', (msg: ExecTask | WriteReply) => {
     else parentPort!.postMessage(reply);
   });
 });
+/**
+ * The thread's CPU time since the previous call ended: this call plus receiving its task (an idle
+ * worker uses none). One /proc read per call instead of two: each read was ~5 µs of a noop call's
+ * worker run (CPU profile of exec-bench.ts). The kernel advances schedstat at context switches and
+ * scheduler ticks, so a reading can lag by up to a tick: two reads inside one short call used to
+ * give 0 µs for noop; differences between consecutive call ends add up to the thread's real total.
+ */
+function cpuSinceMark(): number {
+  const now = threadCpuUs();
+  const used = now - cpuMarkUs;
+  cpuMarkUs = now;
+  return used;
+}
+
+cpuMarkUs = threadCpuUs();
 parentPort!.postMessage({ type: 'ready' });
