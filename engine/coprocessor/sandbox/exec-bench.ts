@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     sha256: sha256(source),
     js,
     file,
-    request: pack({}),
+    // An exact-size copy, as the node's COPR.EXEC hands over (pack returns a view of a shared buffer,
+    // and posting a view copies the whole buffer behind it).
+    request: new Uint8Array(pack({})),
     ranges: [{ start: new Uint8Array(Buffer.from('n:')), end: new Uint8Array(Buffer.from('n;')) }],
     limits: { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER, maxResultBytes: 32 * 1024 * 1024 },
     deadlineMs: 30_000,
