@@ -98,35 +98,50 @@ export async function benchFetchVsPipe(ctx: FetchBenchContext): Promise<void> {
     const c = process.cpuUsage();
     return (c.user + c.system) / 1e6;
   };
-  let counting = false;
-  const timed = (what: string, serverPid: number | undefined, tally: CpuTally, run: () => Promise<{ rows: number; matched?: number }>) => async (): Promise<number> => {
-    const server0 = cpuOf(serverPid);
+  /** One way of fetching the rows: its name, the process serving it, and one run of it. */
+  interface Contender {
+    what: string;
+    serverPid: number | undefined;
+    run: () => Promise<{ rows: number; matched?: number }>;
+  }
+  /** Times one run of `c` and checks its rows; adds its CPU to `tally` when given (measured runs, not warm-ups). */
+  const timed = (c: Contender, tally?: CpuTally) => async (): Promise<number> => {
+    const server0 = cpuOf(c.serverPid);
     const client0 = clientCpu();
     const t0 = performance.now();
-    const got = await run();
+    const got = await c.run();
     const seconds = (performance.now() - t0) / 1000;
-    if (counting) {
+    if (tally) {
       tally.rows += got.rows;
-      tally.server += cpuOf(serverPid) - server0;
+      tally.server += cpuOf(c.serverPid) - server0;
       tally.client += clientCpu() - client0;
     }
-    if (got.rows !== ctx.rows) throw new Error(`${what} returned ${got.rows} rows, expected ${ctx.rows}`);
-    if (got.matched !== undefined && got.matched !== ctx.expectedMatches) throw new Error(`${what} matched ${got.matched} rows, expected ${ctx.expectedMatches}`);
+    if (got.rows !== ctx.rows) throw new Error(`${c.what} returned ${got.rows} rows, expected ${ctx.rows}`);
+    if (got.matched !== undefined && got.matched !== ctx.expectedMatches) throw new Error(`${c.what} matched ${got.matched} rows, expected ${ctx.expectedMatches}`);
     return got.rows / seconds;
   };
-  const tallies = { pipeOnly: { rows: 0, server: 0, client: 0 }, pipeFiltered: { rows: 0, server: 0, client: 0 }, scan: { rows: 0, server: 0, client: 0 }, clientMode: { rows: 0, server: 0, client: 0 } };
   const pipePid = pipe.child.pid;
-  const pipeOnly = timed('pipe', pipePid, tallies.pipeOnly, () => pipeFetch(port, undefined).then((r) => ({ rows: r.rows })));
-  const pipeFiltered = timed('pipe + predicate', pipePid, tallies.pipeFiltered, () => pipeFetch(port, ctx.matches));
-  const scan = timed('scanBatches', ctx.nodePid, tallies.scan, async () => {
-    let rows = 0;
-    for await (const batch of ctx.client.scanBatches(ctx.start, ctx.end)) rows += batch.length;
-    return { rows };
-  });
-  const clientMode = timed('filter client mode', ctx.nodePid, tallies.clientMode, async () => {
-    const out = await ctx.copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: ctx.filterRequest, start: ctx.start, end: ctx.end, mode: 'client', concurrency: 1 });
-    return { rows: out.totals.rowsScanned, matched: out.result.count };
-  });
+  const contenders: Contender[] = [
+    {
+      what: 'filter client mode',
+      serverPid: ctx.nodePid,
+      run: async () => {
+        const out = await ctx.copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: ctx.filterRequest, start: ctx.start, end: ctx.end, mode: 'client', concurrency: 1 });
+        return { rows: out.totals.rowsScanned, matched: out.result.count };
+      },
+    },
+    { what: 'pipe + predicate', serverPid: pipePid, run: () => pipeFetch(port, ctx.matches) },
+    {
+      what: 'scanBatches',
+      serverPid: ctx.nodePid,
+      run: async () => {
+        let rows = 0;
+        for await (const batch of ctx.client.scanBatches(ctx.start, ctx.end)) rows += batch.length;
+        return { rows };
+      },
+    },
+    { what: 'pipe', serverPid: pipePid, run: () => pipeFetch(port, undefined).then((r) => ({ rows: r.rows })) },
+  ];
   const perRow = (t: CpuTally, side: 'server' | 'client'): string => (t.rows > 0 && Number.isFinite(t[side]) ? `${((t[side] * 1e9) / t.rows).toFixed(0)}` : '?');
   const cpuNote = (copbench: CpuTally, baseline: CpuTally): string =>
     `CPU per row (user + system, over the measured runs): node ${perRow(copbench, 'server')} ns + client ${perRow(copbench, 'client')} ns; pipe server ${perRow(baseline, 'server')} ns + its reader ${perRow(baseline, 'client')} ns`;
@@ -134,17 +149,15 @@ export async function benchFetchVsPipe(ctx: FetchBenchContext): Promise<void> {
     await f();
     await f();
   };
-  const warmups = [twice(clientMode), twice(pipeFiltered), twice(scan), twice(pipeOnly)];
-  const [cm, pf, sc, po] = await ctx.sideBySide([clientMode, pipeFiltered, scan, pipeOnly], [
-    ...warmups,
-    async () => {
-      counting = true; // the runs after the warm-ups are the measured ones
-    },
-  ]);
-  counting = false;
+  const tallies = contenders.map((): CpuTally => ({ rows: 0, server: 0, client: 0 }));
+  const [cmTally, pfTally, scTally, poTally] = tallies;
+  const [cm, pf, sc, po] = await ctx.sideBySide(
+    contenders.map((c, i) => timed(c, tallies[i])),
+    contenders.map((c) => twice(timed(c))),
+  );
   const row = (measurement: string, copbench: number[], baseline: number[], baselineName: string, note: string): void =>
     ctx.add({ group: 'fetch', measurement, unit: 'rows/s', copbench: ctx.median(copbench), baseline: ctx.median(baseline), baselineName, goal: ratioAtLeast(0.7), copbenchSamples: copbench, baselineSamples: baseline, note });
-  row('client-side fetch: filter in client mode (RemoteStorage), 1 region at a time', cm!, pf!, 'minimal pipe + same predicate (separate process, one stream)', cpuNote(tallies.clientMode, tallies.pipeFiltered));
-  row('client-side fetch: ClusterClient.scanBatches', sc!, po!, 'minimal pipe (separate process, one stream)', cpuNote(tallies.scan, tallies.pipeOnly));
+  row('client-side fetch: filter in client mode (RemoteStorage), 1 region at a time', cm!, pf!, 'minimal pipe + same predicate (separate process, one stream)', cpuNote(cmTally!, pfTally!));
+  row('client-side fetch: ClusterClient.scanBatches', sc!, po!, 'minimal pipe (separate process, one stream)', cpuNote(scTally!, poTally!));
   await ctx.cleanupNow('pipe-server');
 }
