@@ -173,3 +173,11 @@ test('onHead reports the first item of each top-level array before the array com
   assert.deepStrictEqual(heads, [cursor, [Buffer.from('inner'), 1]]);
   assert.equal(events.filter((e) => e.startsWith('value')).length, 4);
 });
+
+test('header lines ending in a bare LF decode as RespReader decodes them, whole and byte by byte', () => {
+  const bytes = Buffer.from('*3\n$5\nhello\r\n$0\n\r\n:7\n+OK\n', 'latin1');
+  const expected = readWithRespReader(bytes);
+  assert.deepStrictEqual(expected, [[Buffer.from('hello'), Buffer.alloc(0), 7], 'OK']);
+  assert.deepStrictEqual(readReused(bytes, () => bytes.length), expected);
+  assert.deepStrictEqual(readReused(bytes, () => 1), expected);
+});

@@ -112,13 +112,12 @@ export class ReplyReader {
         if (length < 0) throw new RespProtocolError('Protocol error: invalid bulk length');
         if (length > this.limits.maxBulkBytes) throw new RespProtocolError(`Protocol error: bulk length ${length} over the limit of ${this.limits.maxBulkBytes}`);
         if (inline && next + length + 2 <= buf.length) {
-          // The usual case: the whole bulk and its CRLF are in this chunk.
-          const data = Buffer.allocUnsafe(length);
-          buf.copy(data, 0, next, next + length);
-          next += length;
-          if (buf[next] !== CR || buf[next + 1] !== LF) throw new RespProtocolError('Protocol error: bulk string not followed by CRLF');
-          this.complete(data, onValue);
-          return next + 2;
+          // Whole in this chunk, but its header was not one wholeBulk takes (a line ending in a bare
+          // LF): copied out the same way.
+          const end = next + length;
+          if (buf[end] !== CR || buf[end + 1] !== LF) throw new RespProtocolError('Protocol error: bulk string not followed by CRLF');
+          this.complete(this.copyOut(buf, next, end), onValue);
+          return end + 2;
         }
         this.bulk = Buffer.allocUnsafe(length);
         this.bulkFilled = 0;
