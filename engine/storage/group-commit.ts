@@ -205,14 +205,11 @@ export class GroupCommitter {
       return;
     }
     let waiting = 2;
-    let failed = false;
+    /** The first part's failure; undefined while both parts succeed. */
     let error: unknown;
     const partDone = (err?: unknown): void => {
-      if (err !== undefined && !failed) {
-        failed = true;
-        error = err;
-      }
-      if (--waiting === 0) this.finishGroup(group, failed ? (error ?? new Error('commit failed')) : undefined);
+      if (err !== undefined) error ??= err;
+      if (--waiting === 0) this.finishGroup(group, error);
     };
     this.wal.sync(partDone);
     let applied: Promise<void> | void;
