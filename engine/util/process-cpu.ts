@@ -4,7 +4,7 @@
  * throughput when a server and its load generator share a few cores.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readProcFile } from './proc-file';
 
 export interface ProcessCpu {
   userSeconds: number;
@@ -27,12 +27,8 @@ function clockTicksPerSecond(): number {
 
 /** The user and system CPU time of `pid` so far, or undefined when the process is gone (or /proc is not there). */
 export function processCpu(pid: number): ProcessCpu | undefined {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-  } catch {
-    return undefined;
-  }
+  const stat = readProcFile(pid, 'stat');
+  if (stat === undefined) return undefined;
   // Fields after the command name, which is in parentheses and may contain spaces: state is field 3,
   // utime and stime fields 14 and 15 (man 5 proc).
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

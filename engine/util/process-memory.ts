@@ -4,7 +4,7 @@
  * and how the RSS splits into anonymous memory (heaps, buffers) and file-backed pages (for a node:
  * LMDB's mapped data file, reclaimable page cache).
  */
-import { readFileSync } from 'node:fs';
+import { readProcFile } from './proc-file';
 
 export interface ProcessMemory {
   rssBytes: number;
@@ -16,12 +16,8 @@ export interface ProcessMemory {
 
 /** The memory of `pid`, or undefined when the process is gone (or /proc is not there). */
 export function processMemory(pid: number): ProcessMemory | undefined {
-  let status: string;
-  try {
-    status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  } catch {
-    return undefined;
-  }
+  const status = readProcFile(pid, 'status');
+  if (status === undefined) return undefined;
   const kib = (field: string): number => {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return m ? Number(m[1]) * 1024 : NaN;
