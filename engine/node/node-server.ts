@@ -4,11 +4,10 @@
  * placement service can split and balance.
  */
 import { timingSafeEqual } from 'node:crypto';
-import { RespError, type RespValue } from '../protocol/resp';
+import { RespError, RespWriter, type RespValue } from '../protocol/resp';
 import { CommandError, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
 import { CommandTable } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
-import { RespWriter } from '../protocol/resp';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import { RespConnection } from '../client/connection';
@@ -239,7 +238,6 @@ export class NodeServer {
   private trackWrite<T>(p: Promise<T>): Promise<T> {
     return this.inFlightWrites.track(p);
   }
-
 
   private noteWrite(region: RegionInfo, key: Buffer, value: Buffer | undefined): void {
     const size = this.sizeOf(region.id);
