@@ -174,14 +174,7 @@ export class NodeStore {
 
   /** As put, but calls `done` once the write is durable and visible (SET: no promise per write). */
   putWith(key: Buffer, value: Buffer, done: WriteCallback): void {
-    const writer = this.writer;
-    if (!writer) {
-      process.nextTick(done, readOnlyError());
-      return;
-    }
-    const mutations: Mutation[] = [{ kind: 'put', key, value }];
-    if (this.initialCheckpointDone) writer.committer.submitWith(mutations, false, done);
-    else this.initialCheckpoint.then(() => writer.committer.submitWith(mutations, false, done), done);
+    this.commitWith([{ kind: 'put', key, value }], false, done);
   }
 
   /** All rows in one transaction (and one log frame); resolves once durable. */
@@ -324,11 +317,19 @@ export class NodeStore {
   }
 
   private commit(mutations: Mutation[], alone = false): Promise<void> {
+    return new Promise((resolve, reject) => this.commitWith(mutations, alone, (err) => (err ? reject(err) : resolve())));
+  }
+
+  /** As commit, but calls `done` instead of settling a promise (the per-request write path). */
+  private commitWith(mutations: Mutation[], alone: boolean, done: WriteCallback): void {
     const writer = this.writer;
-    if (!writer) return Promise.reject(readOnlyError());
+    if (!writer) {
+      process.nextTick(done, readOnlyError());
+      return;
+    }
     // No write is acknowledged before a checkpoint exists to restore after a power loss.
-    if (!this.initialCheckpointDone) return this.initialCheckpoint.then(() => writer.committer.submit(mutations, alone));
-    return writer.committer.submit(mutations, alone);
+    if (this.initialCheckpointDone) writer.committer.submitWith(mutations, alone, done);
+    else this.initialCheckpoint.then(() => writer.committer.submitWith(mutations, alone, done), done);
   }
 
   /**
