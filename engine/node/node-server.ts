@@ -388,6 +388,7 @@ export class NodeServer {
     if (!p) return {};
     return {
       wal_groups: p.groups,
+      wal_inline_syncs: p.inlineSyncs,
       wal_writes: p.writes,
       wal_bytes: p.logBytes,
       wal_segment: p.walSegment,

@@ -30,7 +30,8 @@ async function main(): Promise<void> {
         else await store.putMeta(op.name, op.value);
       }),
     );
-    process.stdout.write(`${JSON.stringify({ acked: Math.min(at + 10, ops.length) })}\n`);
+    const stats = store.persistenceStats()!;
+    process.stdout.write(`${JSON.stringify({ acked: Math.min(at + 10, ops.length), groups: stats.groups, inlineSyncs: stats.inlineSyncs })}\n`);
   }
   if (ending === 'close') {
     await store.close();

@@ -22,7 +22,7 @@ export function rowValue(i: number, version: number): Buffer {
   return Buffer.from(`${i}:${version}:`.padEnd(100, String.fromCharCode(97 + ((i + version) % 26))));
 }
 
-/** 400 operations: overwrites (most of them, so LMDB rewrites many pages), deletions, range deletions, metadata. */
+/** 400 operations: overwrites (most of them, so LMDB rewrites many pages), deletions, range deletions, metadata; in waves of ten (see the child). */
 export function churnOps(seed: number): ChurnOp[] {
   const random = prng(seed);
   const pick = (): number => Math.floor(random() * CHURN_ROWS);
@@ -36,7 +36,10 @@ export function churnOps(seed: number): ChurnOp[] {
     } else if (n % 25 === 0) {
       ops.push({ kind: 'meta', name: 'churn', value: { n } });
     } else {
-      ops.push({ kind: 'putMany', rows: Array.from({ length: 50 }, () => { const i = pick(); return { key: rowKey(i), value: rowValue(i, n + 1) }; }) });
+      // Every fourth wave of ten writes a row per operation: groups that small sync on the committing
+      // thread, the larger ones on the thread pool (INLINE_SYNC_MAX_MUTATIONS), so both ways crash.
+      const rows = Math.floor(n / 10) % 4 === 3 ? 1 : 50;
+      ops.push({ kind: 'putMany', rows: Array.from({ length: rows }, () => { const i = pick(); return { key: rowKey(i), value: rowValue(i, n + 1) }; }) });
     }
   }
   return ops;

@@ -20,24 +20,31 @@ const REGISTER = path.join(__dirname, '..', 'runtime', 'register.js');
 const CHILD = path.join(__dirname, 'recovery-child.ts');
 
 /** Runs the child to its end; returns how many operations it reported acknowledged and how it ended. */
-function runChild(dir: string, ending: 'kill' | 'close'): Promise<{ acked: number; signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
+interface ChildProgress {
+  acked: number;
+  /** Commit groups, and how many of them synced on the main thread, when the last ack was reported. */
+  groups: number;
+  inlineSyncs: number;
+}
+
+function runChild(dir: string, ending: 'kill' | 'close'): Promise<ChildProgress & { signal: NodeJS.Signals | null; code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', REGISTER, CHILD, dir, ending], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let acked = 0;
+    let progress: ChildProgress = { acked: 0, groups: 0, inlineSyncs: 0 };
     let stderr = '';
     let buffered = '';
     child.stdout.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
       buffered = lines.pop()!;
-      for (const line of lines) acked = (JSON.parse(line) as { acked: number }).acked;
+      for (const line of lines) progress = JSON.parse(line) as ChildProgress;
     });
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
     child.on('error', reject);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ acked, signal, code, stderr });
+      resolve({ ...progress, signal, code, stderr });
     });
   });
 }
@@ -70,6 +77,7 @@ test('every acknowledged write survives SIGKILL; reopening restores the checkpoi
     const run = await runChild(dir, 'kill');
     assert.equal(run.signal, 'SIGKILL', run.stderr);
     assert.equal(run.acked, OPS.length);
+    assert.ok(run.inlineSyncs > 0 && run.inlineSyncs < run.groups, `both sync paths ran before the kill: ${run.inlineSyncs} of ${run.groups} groups inline`);
     const store = NodeStore.open(dir);
     try {
       assert.equal(store.recovery.restoredCheckpoint, true);

@@ -11,7 +11,7 @@
  * 84-116 µs of CPU per sync appending, 143-170 µs and 52-72 µs overwriting. Frames carry their
  * segment's number, so the older frames past the new ones in a reused file are never replayed.
  */
-import { closeSync, fdatasync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, existsSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, existsSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { decodeFrames, encodeFrame, type Mutation } from './wal-frame';
@@ -164,6 +164,19 @@ export class WalSegments {
       else if (dir instanceof Error) done(dir);
       else dir.then(() => done(), (e: unknown) => done(e instanceof Error ? e : new Error(String(e))));
     });
+  }
+
+  /**
+   * As sync, but on this thread: returns once every appended frame is durable, or throws. Returns
+   * false, having done nothing, while the current segment's directory entry is still being synced
+   * (use sync then).
+   */
+  syncNow(): boolean {
+    const dir = this.directorySynced;
+    if (dir instanceof Error) throw dir;
+    if (dir !== true) return false;
+    fdatasyncSync(this.requireFd());
+    return true;
   }
 
   /**
