@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { RespError, RespWriter, type RespValue } from '../protocol/resp';
-import { CommandError, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
+import { CommandError, DeferredReply, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
 import { CommandTable } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
@@ -219,7 +219,7 @@ export class NodeServer {
 
   // ---- commands --------------------------------------------------------------------------------
 
-  private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> {
+  private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> | DeferredReply {
     const entry = COMMAND_TABLE.lookup(args[0]!);
     if (!entry) throw new CommandError('ERR', `unknown command '${args[0]!.toString('latin1').slice(0, 64)}'`);
     const command = entry.spec;
@@ -252,22 +252,23 @@ export class NodeServer {
     return this.store.getView(key) ?? null;
   }
 
-  cmdSet(args: Buffer[]): Promise<Reply> {
+  cmdSet(args: Buffer[]): DeferredReply {
     if (args.length !== 3) throw new CommandError('ERR', 'SET options (EX, PX, NX, XX, ...) are not supported: use SET key value');
     const key = args[1]!;
     const value = args[2]!;
     checkKey(key);
     const region = this.routing.forWrite(key);
     this.noteWrite(region, key, value);
-    // One promise per SET (the server's reply slot); the store and the tracker take callbacks.
+    // No promise and no copies per SET: the server's reply slot, the store and the tracker take
+    // callbacks, and the argument views stay valid until the group is logged and applied.
     const settle = this.inFlightWrites.begin();
-    return new Promise((resolve, reject) => {
-      this.store.putWith(Buffer.from(key), Buffer.from(value), (err) => {
-        settle();
-        if (err) reject(err);
-        else resolve('OK');
-      });
+    const reply = new DeferredReply();
+    this.store.putWith(key, value, (err) => {
+      settle();
+      if (err) reply.reject(err);
+      else reply.resolve('OK');
     });
+    return reply;
   }
 
   cmdMset(args: Buffer[]): Promise<Reply> {
@@ -482,7 +483,7 @@ interface CommandSpec {
   /** Positive: exact argument count including the name; negative: at least that many. */
   arity: number;
   admin?: boolean;
-  run: (this: NodeServer, args: Buffer[], conn: Connection) => Reply | Promise<Reply>;
+  run: (this: NodeServer, args: Buffer[], conn: Connection) => Reply | Promise<Reply> | DeferredReply;
 }
 
 const COMMANDS: Record<string, CommandSpec> = {

@@ -1,13 +1,14 @@
 /**
  * RespServer: replies keep request order when a handler answers from a buffer the next command
  * reuses (as GET answers from LMDB's read buffer) while a slower reply is still pending ahead of it;
- * an encoded reply's buffer is reusable once its onWritten has run.
+ * an encoded reply's buffer is reusable once its onWritten has run; deferred replies keep request
+ * order whenever and however they are settled.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { EncodedReply, RespServer } from './server';
-import { RespReader, RespWriter, encodeCommand, type RespValue } from './resp';
+import { DeferredReply, EncodedReply, RespServer } from './server';
+import { RespError, RespReader, RespWriter, encodeCommand, type RespValue } from './resp';
 import { ReusableBuffers } from '../util/reusable-buffers';
 
 /** Sends `bytes` on one connection and collects `count` replies. */
@@ -52,6 +53,41 @@ test('sync replies that are views of a reused buffer stay intact while they wait
     while (!slowDone) await new Promise((r) => setTimeout(r, 5));
     slowDone();
     assert.deepStrictEqual(await replies, [Buffer.from('first'), 'OK', Buffer.from('a'), Buffer.from('bb'), Buffer.from('ccc'), Buffer.from('dddd')]);
+  } finally {
+    await server.close();
+  }
+});
+
+test('deferred replies answer in request order, settled out of order, early, twice or with an error', async () => {
+  const later: DeferredReply[] = [];
+  const server = new RespServer({
+    host: '127.0.0.1',
+    port: 0,
+    handler: (args) => {
+      const name = args[0]!.toString('latin1');
+      if (name === 'NOW') return args[1]!.toString('latin1');
+      const reply = new DeferredReply();
+      // Settled before the server has seen it: must still take its place in the order.
+      if (name === 'EARLY') reply.resolve('early');
+      else later.push(reply);
+      return reply;
+    },
+  });
+  const port = await server.listen();
+  try {
+    const requests = Buffer.concat([encodeCommand(['LATER']), encodeCommand(['NOW', 'a']), encodeCommand(['LATER']), encodeCommand(['EARLY']), encodeCommand(['LATER']), encodeCommand(['NOW', 'b'])]);
+    const replies = exchange(port, requests, 6);
+    while (later.length < 3) await new Promise((r) => setTimeout(r, 5));
+    later[2]!.resolve('third');
+    later[1]!.reject(new Error('second failed'));
+    await new Promise((r) => setTimeout(r, 5));
+    later[0]!.resolve('first');
+    later[0]!.resolve('ignored: a reply is settled once');
+    const got = await replies;
+    assert.equal(got.length, 6);
+    assert.deepStrictEqual([got[0], got[1]], ['first', 'a']);
+    assert.deepStrictEqual(got[2], new RespError('ERR second failed'));
+    assert.deepStrictEqual(got.slice(3), ['early', 'third', 'b']);
   } finally {
     await server.close();
   }

@@ -27,6 +27,29 @@ export class EncodedReply {
 
 export type Reply = RespValue | EncodedReply;
 
+/**
+ * A reply a handler gives later, by calling `resolve` or `reject` once: a Promise without the
+ * promise machinery (an allocation, two reaction closures and a microtask per request), for the
+ * per-request write path. The server keeps it as the request's place in the reply order.
+ */
+export class DeferredReply {
+  done = false;
+  reply: Reply = null;
+  /** Set by the server: called once, when the reply is known. */
+  onDone: (() => void) | undefined;
+
+  resolve(reply: Reply): void {
+    if (this.done) return;
+    this.done = true;
+    this.reply = reply;
+    this.onDone?.();
+  }
+
+  reject(err: unknown): void {
+    this.resolve(errorReply(err));
+  }
+}
+
 /** Per-connection state visible to command handlers. */
 export interface Connection {
   readonly id: number;
@@ -41,8 +64,11 @@ export interface Connection {
  * Answers one command. A Buffer returned synchronously (not through a promise) may be a view of
  * memory the next command reuses, such as LMDB's read buffer: the server encodes or copies it
  * before it calls the handler again.
+ *
+ * `args` are views of the bytes read from the socket, which are never overwritten (the reader only
+ * allocates): a handler may keep them, which keeps the whole read chunk (up to 64 KiB) alive.
  */
-export type CommandHandler = (args: Buffer[], conn: Connection) => Reply | Promise<Reply>;
+export type CommandHandler = (args: Buffer[], conn: Connection) => Reply | Promise<Reply> | DeferredReply;
 
 export interface RespServerOptions {
   host: string;
@@ -206,13 +232,17 @@ export class RespServer {
 
     const run = (args: Buffer[]): void => {
       this.commandsProcessed++;
-      let result: Reply | Promise<Reply>;
+      let result: Reply | Promise<Reply> | DeferredReply;
       try {
         result = this.options.handler(args, conn);
       } catch (err) {
         result = errorReply(err);
       }
-      if (result instanceof Promise) {
+      if (result instanceof DeferredReply) {
+        queue.push(result);
+        if (result.done) drainQueue();
+        else result.onDone = drainQueue;
+      } else if (result instanceof Promise) {
         const slot: Slot = { done: false, reply: null };
         queue.push(slot);
         result.then(
