@@ -7,6 +7,9 @@
  *   is acknowledged after its AOF write is fsynced; copbench acknowledges after the LMDB commit is
  *   flushed).
  *
+ * When the node already holds rows (the full bench has loaded its point and scan datasets), both
+ * redis-servers are loaded with the same rows first.
+ *
  * Each configuration (50 clients without pipelining, and -P 16) runs the three servers in turn,
  * `reps` times alternating; the median is reported. Goals: GET ≥ 0.8×, SET ≥ 0.8×.
  *
@@ -28,6 +31,12 @@ export interface RedisCompareConfig {
   reps: number;
   /** Pipeline depths to run (-P). */
   pipelines: number[];
+  /**
+   * Rows the node already holds (the full bench has loaded its scan dataset by then): each
+   * redis-server gets the same rows before it is measured, so both sides answer from the same
+   * keyspace size. An LMDB commit copies more pages in a deeper B-tree.
+   */
+  preload?: { keys: Buffer[]; values: Buffer[] };
 }
 
 export interface RedisCompareDeps {
@@ -89,6 +98,22 @@ async function startRedisServer(exe: string, host: string, dir: string, extra: s
     } finally {
       conn.close();
     }
+  }
+}
+
+/** MSETs `rows` into the server at host:port, 1000 rows per command. */
+async function loadRows(host: string, port: number, rows: { keys: Buffer[]; values: Buffer[] }): Promise<void> {
+  const conn = new RespConnection({ host, port, connectTimeoutMs: 1000, requestTimeoutMs: 30_000 });
+  try {
+    for (let at = 0; at < rows.keys.length; at += 1000) {
+      const args: Array<Buffer | string> = ['MSET'];
+      for (let i = at; i < Math.min(at + 1000, rows.keys.length); i++) args.push(rows.keys[i]!, rows.values[i]!);
+      await conn.call(args);
+    }
+    const size = await conn.call(['DBSIZE']);
+    if (typeof size !== 'number' || size < rows.keys.length) throw new Error(`redis-server on port ${port} holds ${String(size)} keys after loading ${rows.keys.length}`);
+  } finally {
+    conn.close();
   }
 }
 
@@ -204,6 +229,11 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     const durable = await startRedisServer(serverExe, node.host, deps.tempDir('redis-durable'), ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
     deps.onCleanup('redis-server durable', () => stopProcess(durable.child));
     servers.push({ name: 'redis default', port: plain.port, pid: plain.child.pid }, { name: 'redis durable', port: durable.port, pid: durable.child.pid });
+    if (cfg.preload) {
+      const t0 = performance.now();
+      for (const server of [plain, durable]) await loadRows(node.host, server.port, cfg.preload);
+      deps.note(`redis-benchmark: both redis-servers were loaded with the ${cfg.preload.keys.length} rows the node holds, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    }
   }
 
   for (const pipeline of cfg.pipelines) {

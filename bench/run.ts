@@ -402,9 +402,8 @@ async function sideBySide(cfg: BenchConfig, contenders: Array<() => Promise<numb
 
 // ---- 1. point operations -----------------------------------------------------------------------
 
-async function benchPoint(cfg: BenchConfig, results: Results, client: ClusterClient, cluster: LocalCluster, raw: RawLmdb): Promise<void> {
+async function benchPoint(cfg: BenchConfig, results: Results, client: ClusterClient, cluster: LocalCluster, raw: RawLmdb, data: Dataset): Promise<void> {
   process.stdout.write(`\npoint GET/SET, ${cfg.concurrency} in flight, ${cfg.reps} × ${cfg.pointSeconds}s each\n`);
-  const data = makeDataset('p', cfg.pointKeys, cfg, 7);
   await clusterLoad(client, data, cfg.loadChunkRows);
   await rawLoad(raw, data, cfg.loadChunkRows);
   const n = data.keys.length;
@@ -712,7 +711,13 @@ async function main(): Promise<number> {
       cleanup.push('client-1', () => client1.close());
       await settle(client1, one);
 
-      if (want('point')) await benchPoint(cfg, results, client1, one, raw);
+      /** What the node holds by the time redis-benchmark runs: the redis-servers get the same rows. */
+      const held: Dataset[] = [];
+      if (want('point')) {
+        const pointData = makeDataset('p', cfg.pointKeys, cfg, 7);
+        await benchPoint(cfg, results, client1, one, raw, pointData);
+        held.push(pointData);
+      }
 
       if (want('load', 'scan')) {
         process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
@@ -724,6 +729,7 @@ async function main(): Promise<number> {
         if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
         else await clusterLoad(client1, scanData, cfg.loadChunkRows);
         if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
+        held.push(scanData);
       }
 
       noteRetries(results, '1-node', client1);
@@ -732,7 +738,13 @@ async function main(): Promise<number> {
         else {
           const c = cfg;
           await benchRedisCompare(
-            { requests: c.redisRequests, clients: c.redisClients, reps: c.reps, pipelines: [1, 16] },
+            {
+              requests: c.redisRequests,
+              clients: c.redisClients,
+              reps: c.reps,
+              pipelines: [1, 16],
+              ...(held.length > 0 ? { preload: { keys: held.flatMap((d) => d.keys), values: held.flatMap((d) => d.values) } } : {}),
+            },
             { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
             one.nodes.get(1)!,
           );

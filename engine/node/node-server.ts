@@ -8,6 +8,7 @@ import { RespError, RespWriter, type RespValue } from '../protocol/resp';
 import { CommandError, DeferredReply, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
 import { CommandTable } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
+import { needsCount, uncountedRegion, type RegionSize } from './region-size';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import { RespConnection } from '../client/connection';
@@ -34,17 +35,6 @@ export interface NodeServerOptions {
   maxScanBytes?: number;
   /** Worker pool size and per-call limits of the coprocessor. */
   coprocessor?: Partial<CoprocessorLimits>;
-}
-
-/** Per-region size bookkeeping: an exact count from a scan plus the writes seen since. */
-interface RegionSize {
-  counted: boolean;
-  keys: number;
-  bytes: number;
-  writesSince: number;
-  bytesWrittenSince: number;
-  /** Split keys (hex) proposed for this region at its current epoch. */
-  splitKeys?: string[];
 }
 
 /** What a node reports about each region it owns. */
@@ -156,13 +146,10 @@ export class NodeServer {
     let recountBudget = 1;
     for (const region of this.routing.ownedRegions()) {
       const size = this.sizeOf(region.id);
-      const overThreshold = (s: RegionSize): boolean => s.keys + s.writesSince > map.policy.splitKeys || s.bytes + s.bytesWrittenSince > map.policy.splitBytes;
-      // Recount only after a meaningful amount of new writes (a quarter of the threshold), so a region
-      // that stays oversized (a split pending, or auto-split off) is not rescanned on every beat.
-      const enoughNewWrites = size.writesSince * 4 >= map.policy.splitKeys || size.bytesWrittenSince * 4 >= map.policy.splitBytes;
-      if ((!size.counted || (overThreshold(size) && enoughNewWrites)) && recountBudget > 0 && region.state === 'serving') {
+      if (recountBudget > 0 && region.state === 'serving' && needsCount(size, map.policy, performance.now())) {
         recountBudget--;
         const range = { start: region.start, end: region.end };
+        const scanStart = performance.now();
         const stats = this.store.rangeStats(range, Number.MAX_SAFE_INTEGER);
         // Writes still in flight were counted when they arrived but may not be in LMDB yet (queued
         // behind a group's fdatasync): keep them counted, or a load that ends while this scan runs
@@ -173,6 +160,8 @@ export class NodeServer {
           const cut = this.store.rangeStats(range, Math.max(1, Math.ceil(stats.keys / pieces)));
           size.splitKeys = cut.splitKeys.map((k) => k.toString('hex'));
         }
+        size.countedAt = performance.now();
+        size.countMs = size.countedAt - scanStart;
       }
       const report: RegionReport = { id: region.id, epoch: region.epoch, keys: size.keys + size.writesSince, bytes: size.bytes + size.bytesWrittenSince };
       if (size.splitKeys && size.splitKeys.length > 0) report.splitKeys = size.splitKeys;
@@ -184,7 +173,7 @@ export class NodeServer {
   private sizeOf(regionId: number): RegionSize {
     let size = this.sizes.get(regionId);
     if (!size) {
-      size = { counted: false, keys: 0, bytes: 0, writesSince: 0, bytesWrittenSince: 0 };
+      size = uncountedRegion();
       this.sizes.set(regionId, size);
     }
     return size;

@@ -258,7 +258,7 @@ export class NodeStore {
     let keys = 0;
     let bytes = 0;
     const splitKeys: Buffer[] = [];
-    for (const entry of this.rows.getRange(rangeOptions(range))) {
+    for (const entry of this.rowViews.getRange(rangeOptions(range))) {
       if (keys > 0 && keys % pieceKeys === 0) splitKeys.push(Buffer.from(entry.key as Buffer));
       keys++;
       bytes += (entry.key as Buffer).length + (entry.value as Buffer).length;
