@@ -36,9 +36,10 @@ export function churnOps(seed: number): ChurnOp[] {
     } else if (n % 25 === 0) {
       ops.push({ kind: 'meta', name: 'churn', value: { n } });
     } else {
-      // Every fourth wave of ten writes a row per operation: groups that small sync on the committing
-      // thread, the larger ones on the thread pool (INLINE_SYNC_MAX_MUTATIONS), so both ways crash.
-      const rows = Math.floor(n / 10) % 4 === 3 ? 1 : 50;
+      // Two waves of ten in every four write a row per operation: a small group after a small group
+      // syncs on the committing thread, the others on the thread pool (INLINE_SYNC_MAX_MUTATIONS),
+      // so both ways crash.
+      const rows = Math.floor(n / 10) % 4 >= 2 ? 1 : 50;
       ops.push({ kind: 'putMany', rows: Array.from({ length: rows }, () => { const i = pick(); return { key: rowKey(i), value: rowValue(i, n + 1) }; }) });
     }
   }
