@@ -101,6 +101,27 @@ async function startRedisServer(exe: string, host: string, dir: string, extra: s
   }
 }
 
+/** The node's write-ahead-log counters (INFO persistence): how its writes were grouped. */
+interface WalCounters {
+  groups: number;
+  writes: number;
+  inlineSyncs: number;
+}
+
+async function walCounters(host: string, port: number): Promise<WalCounters | undefined> {
+  const conn = new RespConnection({ host, port, connectTimeoutMs: 1000, requestTimeoutMs: 5000 });
+  try {
+    const text = String(await conn.call(['INFO', 'persistence']));
+    const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    const counters = { groups: field('wal_groups'), writes: field('wal_writes'), inlineSyncs: field('wal_inline_syncs') };
+    return Object.values(counters).every(Number.isFinite) ? counters : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    conn.close();
+  }
+}
+
 /** MSETs `rows` into the server at host:port, 1000 rows per command. */
 async function loadRows(host: string, port: number, rows: { keys: Buffer[]; values: Buffer[] }): Promise<void> {
   const conn = new RespConnection({ host, port, connectTimeoutMs: 1000, requestTimeoutMs: 30_000 });
@@ -246,15 +267,20 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     // One unmeasured pass per server first: every other group of this bench measures after a warm-up too.
     for (const s of servers) await runRedisBenchmark(benchmark, node.host, s.port, ['-t', 'set,get', ...common]);
     type Samples = Record<Test, { rps: number[]; p50: string[]; cpu: CpuPerRequest }>;
+    // How the node grouped the measured SETs: the cost of a durable write depends on it.
+    const grouping: WalCounters = { groups: 0, writes: 0, inlineSyncs: 0 };
     const fresh = (): Samples => ({ SET: { rps: [], p50: [], cpu: new CpuPerRequest() }, GET: { rps: [], p50: [], cpu: new CpuPerRequest() } });
     const samples = new Map<string, Samples>(servers.map((s) => [s.name, fresh()]));
     for (let rep = 0; rep < cfg.reps; rep++) {
       for (const s of servers) {
         // SET first, so GET reads a key that exists (redis-benchmark's key:__rand_int__ on every server).
         for (const test of TESTS) {
+          const walBefore = s.name === 'copbench' && test === 'SET' ? await walCounters(node.host, s.port) : undefined;
           const before = s.pid === undefined ? undefined : processCpu(s.pid);
           const run = await runRedisBenchmark(benchmark, node.host, s.port, ['-t', test.toLowerCase(), ...common]);
           const after = s.pid === undefined ? undefined : processCpu(s.pid);
+          const walAfter = walBefore ? await walCounters(node.host, s.port) : undefined;
+          if (walBefore && walAfter) for (const k of ['groups', 'writes', 'inlineSyncs'] as const) grouping[k] += walAfter[k] - walBefore[k];
           const got = run.results.get(test);
           if (!got) throw new Error(`redis-benchmark -t ${test.toLowerCase()} against ${s.name} did not report ${test}`);
           const entry = samples.get(s.name)![test];
@@ -277,7 +303,7 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
         goal: ratioAtLeast(0.8),
         copbenchSamples: copbench[test].rps,
         ...(base ? { baselineSamples: base[test].rps } : {}),
-        note: `copbench ${copbench[test].p50.at(-1)}${base ? `; redis ${base[test].p50.at(-1)}` : ''}`,
+        note: `copbench ${copbench[test].p50.at(-1)}${base ? `; redis ${base[test].p50.at(-1)}` : ''}${test === 'SET' && grouping.groups > 0 ? `; the node committed the measured SETs in ${grouping.groups} groups (${(grouping.writes / grouping.groups).toFixed(1)} writes each, ${grouping.inlineSyncs} synced inline)` : ''}`,
       });
       // No goal: it explains the ratio above. The lower the server's CPU per request, the more of
       // the shared cores are left to redis-benchmark, whose own CPU per request is shown too.
