@@ -238,25 +238,16 @@ export class RespServer {
       } catch (err) {
         result = errorReply(err);
       }
+      if (result instanceof Promise) {
+        // A promise takes its place in the reply order as a reply it settles.
+        const settled = new DeferredReply();
+        result.then((reply) => settled.resolve(reply), (err: unknown) => settled.reject(err));
+        result = settled;
+      }
       if (result instanceof DeferredReply) {
         queue.push(result);
         if (result.done) drainQueue();
         else result.onDone = drainQueue;
-      } else if (result instanceof Promise) {
-        const slot: Slot = { done: false, reply: null };
-        queue.push(slot);
-        result.then(
-          (reply) => {
-            slot.done = true;
-            slot.reply = reply;
-            drainQueue();
-          },
-          (err: unknown) => {
-            slot.done = true;
-            slot.reply = errorReply(err);
-            drainQueue();
-          },
-        );
       } else if (queue.length === 0) {
         emit(result);
       } else {
