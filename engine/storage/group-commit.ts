@@ -241,15 +241,20 @@ export class GroupCommitter {
       if (--waiting === 0) this.finishGroup(group, error);
     };
     this.wal.sync(partDone);
+    this.apply(mutations, partDone);
+  }
+
+  /** Applies a group to LMDB, then calls `done` with no argument, or with why it failed. */
+  private apply(mutations: Mutation[], done: (err?: unknown) => void): void {
     let applied: Promise<void> | void;
     try {
       applied = this.target.apply(mutations);
     } catch (err) {
-      partDone(err ?? new Error('LMDB apply failed'));
+      done(err ?? new Error('LMDB apply failed'));
       return;
     }
-    if (applied) applied.then(() => partDone(), (err: unknown) => partDone(err ?? new Error('LMDB apply failed')));
-    else partDone();
+    if (applied) applied.then(() => done(), (err: unknown) => done(err ?? new Error('LMDB apply failed')));
+    else done();
   }
 
   /**
@@ -257,19 +262,14 @@ export class GroupCommitter {
    * `appendfsync always`. Returns false, having done nothing, when the log cannot sync inline yet.
    */
   private commitInline(group: Pending[], mutations: Mutation[]): boolean {
-    let error: unknown;
     try {
       if (!this.wal.syncNow()) return false;
-      this.stats.inlineSyncs++;
-      const applied = this.target.apply(mutations);
-      if (applied) {
-        applied.then(() => this.finishGroup(group, undefined), (err: unknown) => this.finishGroup(group, err ?? new Error('LMDB apply failed')));
-        return true;
-      }
     } catch (err) {
-      error = err ?? new Error('LMDB apply failed');
+      this.finishGroup(group, err ?? new Error('fdatasync failed'));
+      return true;
     }
-    this.finishGroup(group, error);
+    this.stats.inlineSyncs++;
+    this.apply(mutations, (err) => this.finishGroup(group, err));
     return true;
   }
 
