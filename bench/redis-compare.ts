@@ -10,7 +10,11 @@
  * When the node already holds rows (the full bench has loaded its point and scan datasets), both
  * redis-servers are loaded with the same rows first.
  *
- * Each configuration (50 clients without pipelining, and -P 16) runs the three servers in turn,
+ * A fourth server, bench/bare-server.ts, is the floor the node is read against: Node.js and lmdb-js
+ * with the node's RESP code and nothing else. copbench ÷ bare is what the engine costs; bare ÷
+ * redis-server is what the runtime costs. Those rows have no goal.
+ *
+ * Each configuration (50 clients without pipelining, and -P 16) runs the four servers in turn,
  * `reps` times alternating; the median is reported. Goals: GET ≥ 0.8×, SET ≥ 0.8×.
  *
  * SET and GET run as two redis-benchmark processes, so the CPU each server and each redis-benchmark
@@ -23,6 +27,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { RespConnection } from '../engine/client/connection';
 import { cpuSince, processCpu, type ProcessCpu } from '../engine/util/process-cpu';
+import { spawnBenchChild } from './child';
 import { ratioAtLeast, type NewRow } from './goals';
 
 export interface RedisCompareConfig {
@@ -148,6 +153,8 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 type Test = 'SET' | 'GET';
+/** The bare Node.js server's name among the servers measured. */
+const BARE = 'bare Node.js server';
 const TESTS: readonly Test[] = ['SET', 'GET'];
 
 export interface BenchmarkResult {
@@ -250,11 +257,15 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     const durable = await startRedisServer(serverExe, node.host, deps.tempDir('redis-durable'), ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
     deps.onCleanup('redis-server durable', () => stopProcess(durable.child));
     servers.push({ name: 'redis default', port: plain.port, pid: plain.child.pid }, { name: 'redis durable', port: durable.port, pid: durable.child.pid });
-    if (cfg.preload) {
-      const t0 = performance.now();
-      for (const server of [plain, durable]) await loadRows(node.host, server.port, cfg.preload);
-      deps.note(`redis-benchmark: both redis-servers were loaded with the ${cfg.preload.keys.length} rows the node holds, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    }
+  }
+  const bare = spawnBenchChild('bare-server.ts', [deps.tempDir('bare-server')]);
+  deps.onCleanup('bare-server', () => bare.stop());
+  const barePort = (await bare.nextMessage<{ port: number }>(30_000)).port;
+  servers.push({ name: BARE, port: barePort, pid: bare.child.pid });
+  if (cfg.preload) {
+    const t0 = performance.now();
+    for (const server of servers.slice(1)) await loadRows(node.host, server.port, cfg.preload);
+    deps.note(`redis-benchmark: the redis-servers and the bare server were loaded with the ${cfg.preload.keys.length} rows the node holds, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
   for (const pipeline of cfg.pipelines) {
@@ -324,7 +335,25 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     };
     addRows('GET', samples.get('redis default'), 'redis-server (default, no persistence)');
     addRows('SET', samples.get('redis durable'), 'redis-server appendonly yes, appendfsync always');
+    const floor = samples.get(BARE)!;
+    for (const [test, redisName] of [['GET', 'redis default'], ['SET', 'redis durable']] as const) {
+      const bareRps = deps.median(floor[test].rps);
+      const redis = samples.get(redisName);
+      const cpu = (c: CpuPerRequest): string => c.perRequest()?.server.toFixed(2) ?? '?';
+      deps.add({
+        group: 'redis-benchmark',
+        measurement: `redis-benchmark ${test} ${label}: copbench vs the bare Node.js server`,
+        unit: 'req/s',
+        copbench: deps.median(copbench[test].rps),
+        baseline: bareRps,
+        baselineName: 'bench/bare-server.ts (Node.js, lmdb-js and the node\'s RESP code only)',
+        copbenchSamples: copbench[test].rps,
+        baselineSamples: floor[test].rps,
+        note: `no goal: the engine's cost over the least a Node.js server does. Bare server ÷ redis-server: ${redis ? `${(bareRps / deps.median(redis[test].rps)).toFixed(2)}×` : '— (redis-server missing)'}; server CPU per request copbench ${cpu(copbench[test].cpu)} µs, bare ${cpu(floor[test].cpu)} µs`,
+      });
+    }
   }
+  await deps.cleanupNow('bare-server');
   await deps.cleanupNow('redis-server durable');
   await deps.cleanupNow('redis-server default');
 }

@@ -182,3 +182,17 @@ test('redis-benchmark -q with pipelining (-P 16), random keys and 100-byte value
     conn.close();
   }
 });
+
+// Known bug, found 2026-11-30 while writing bench/bare-server.ts: a GET answers from LMDB at once,
+// while the SET ahead of it on the same connection is still waiting for its group commit, so it
+// reads the value from before that SET (redis-server answers with the SET's value). Marked todo
+// until reads queued behind a connection's unfinished writes run after them.
+test('a GET pipelined behind a SET on the same connection sees that SET', { todo: 'known bug: the GET reads before the SET ahead of it is applied' }, async () => {
+  const conn = new RespConnection({ host: HOST, port, connectTimeoutMs: 2000, requestTimeoutMs: 10_000 });
+  try {
+    const replies = await Promise.all([conn.call(['SET', 'read-your-write', 'v1']), conn.call(['GET', 'read-your-write'])]);
+    assert.deepEqual(replies, ['OK', Buffer.from('v1')]);
+  } finally {
+    conn.close();
+  }
+});
