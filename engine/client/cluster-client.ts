@@ -47,6 +47,19 @@ export type KeyLike = Buffer | string;
 const toBuf = (k: KeyLike): Buffer => (typeof k === 'string' ? Buffer.from(k) : k);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const WRITE_COMMANDS = new Set(['SET', 'MSET', 'DEL']);
+
+/**
+ * A node runs a connection's pipeline as if one command at a time: a read waits for the writes
+ * ahead of it on its connection (their group commit, about a millisecond). This client's
+ * concurrent calls are independent of each other, so writes go on a connection of their own and a
+ * read never waits for another caller's write. A caller that awaited its write still reads it: a
+ * write is acknowledged once committed and visible.
+ */
+function laneOf(args: ReadonlyArray<Buffer | string>): 'writes' | 'data' {
+  return typeof args[0] === 'string' && WRITE_COMMANDS.has(args[0]) ? 'writes' : 'data';
+}
+
 export class ClusterClient {
   private map: ClusterMap | undefined;
   private refreshing: Promise<ClusterMap> | undefined;
@@ -103,9 +116,9 @@ export class ClusterClient {
   }
 
   /**
-   * The connection to a node: one pipelined connection per node address and lane. Point and scan
-   * requests use the `data` lane; coprocessor calls use lanes of their own so a long call does not
-   * hold up the replies behind it.
+   * The connection to a node: one pipelined connection per node address and lane. Point reads and
+   * scans use the `data` lane, writes the `writes` lane (see laneOf); coprocessor calls use lanes
+   * of their own so a long call does not hold up the replies behind it.
    */
   connectionTo(node: NodeInfo, lane = 'data'): RespConnection {
     const address = `${node.host}:${node.port}#${lane}`;
@@ -171,7 +184,7 @@ export class ClusterClient {
   private async callNode(map: ClusterMap, nodeId: number, args: Array<Buffer | string>, options?: SendOptions): Promise<RespValue> {
     const node = nodeById(map, nodeId);
     if (!node) throw new ClientError('UNAVAILABLE', `node ${nodeId} is not in the map`);
-    const reply = await this.connectionTo(node).send(args, options);
+    const reply = await this.connectionTo(node, laneOf(args)).send(args, options);
     if (reply instanceof RespError) throw ClientError.fromReply(reply, `${node.host}:${node.port}`);
     return reply;
   }

@@ -6,7 +6,7 @@
  */
 import { unpack } from 'msgpackr';
 import semver from 'semver';
-import { CommandError, type Reply } from '../protocol/server';
+import { CommandError, type CommandOrder, type Reply } from '../protocol/server';
 import type { RespValue } from '../protocol/resp';
 import { PluginRegistry, PluginNotFoundError } from '../coprocessor/registry';
 import { PluginLoadError } from '../coprocessor/loader';
@@ -69,6 +69,18 @@ export class CoprocessorHost {
 
   poolCounters(): Record<string, number> {
     return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued };
+  }
+
+  /**
+   * A call of a writing plugin is a `write` (it reads, then writes): it waits for earlier commands
+   * on its connection and later ones wait for it. Others are reads, which run side by side.
+   */
+  orderOf(args: Buffer[]): CommandOrder {
+    try {
+      return this.registry.resolve(args[1]!.toString('utf8'), args[2]!.toString('utf8')).plugin.writes ? 'write' : 'read';
+    } catch {
+      return 'read'; // no such plugin or a bad version range: exec answers with the error
+    }
   }
 
   /**

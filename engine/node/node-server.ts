@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { RespError, RespWriter, type RespValue } from '../protocol/resp';
-import { CommandError, DeferredReply, EncodedReply, RespServer, type Connection, type Reply } from '../protocol/server';
+import { CommandError, DeferredReply, EncodedReply, RespServer, type CommandOrder, type Connection, type Reply } from '../protocol/server';
 import { CommandTable } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
 import { needsCount, uncountedRegion, type RegionSize } from './region-size';
@@ -80,7 +80,13 @@ export class NodeServer {
     if (storedId !== undefined && storedId !== options.nodeId) {
       throw new Error(`data dir ${options.dataDir} belongs to node ${storedId}, not node ${options.nodeId}`);
     }
-    this.server = new RespServer({ host: options.host, port: options.port, handler: (args, conn) => this.handle(args, conn), readerLimits: options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes } });
+    this.server = new RespServer({
+      host: options.host,
+      port: options.port,
+      handler: (args, conn) => this.handle(args, conn),
+      classify: (args) => this.orderOf(args),
+      readerLimits: options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes },
+    });
     this.coprocessor = new CoprocessorHost(options.dataDir, this.routing, { ...DEFAULT_COPR_LIMITS, ...options.coprocessor }, (p) => this.trackWrite(p));
   }
 
@@ -222,6 +228,12 @@ export class NodeServer {
       if (err instanceof StorageError) throw new CommandError('ERR', err.message);
       throw err;
     }
+  }
+
+  /** How a command is ordered against unfinished commands before it on its connection (see CommandOrder). */
+  private orderOf(args: Buffer[]): CommandOrder {
+    const order = COMMAND_TABLE.lookup(args[0]!)?.spec.order ?? 'read';
+    return typeof order === 'function' ? order.call(this, args) : order;
   }
 
   private trackWrite<T>(p: Promise<T>): Promise<T> {
@@ -472,6 +484,11 @@ interface CommandSpec {
   /** Positive: exact argument count including the name; negative: at least that many. */
   arity: number;
   admin?: boolean;
+  /**
+   * Against unfinished commands before it on the connection (default `read`). SET, MSET and
+   * CLUSTER.INGEST are blind writes the group committer applies in submission order.
+   */
+  order?: CommandOrder | ((this: NodeServer, args: Buffer[]) => CommandOrder);
   run: (this: NodeServer, args: Buffer[], conn: Connection) => Reply | Promise<Reply> | DeferredReply;
 }
 
@@ -486,10 +503,11 @@ const COMMANDS: Record<string, CommandSpec> = {
     },
   },
   GET: { arity: 2, run: NodeServer.prototype.cmdGet },
-  SET: { arity: -3, run: NodeServer.prototype.cmdSet },
-  DEL: { arity: -2, run: NodeServer.prototype.cmdDel },
+  SET: { arity: -3, order: 'sequenced-write', run: NodeServer.prototype.cmdSet },
+  // DEL counts the keys that exist before deleting them.
+  DEL: { arity: -2, order: 'write', run: NodeServer.prototype.cmdDel },
   MGET: { arity: -2, run: NodeServer.prototype.cmdMget },
-  MSET: { arity: -3, run: NodeServer.prototype.cmdMset },
+  MSET: { arity: -3, order: 'sequenced-write', run: NodeServer.prototype.cmdMset },
   EXISTS: { arity: -2, run: NodeServer.prototype.cmdExists },
   SCANRANGE: { arity: -3, run: NodeServer.prototype.cmdScanRange },
   INFO: { arity: -1, run: NodeServer.prototype.cmdInfo },
@@ -500,14 +518,14 @@ const COMMANDS: Record<string, CommandSpec> = {
   CONFIG: { arity: -2, run: (args) => (args[1]!.toString('latin1').toUpperCase() === 'GET' ? configGet(args.slice(2)) : []) },
   CLIENT: { arity: -2, run: () => 'OK' },
   'CLUSTER.REGIONS': { arity: 1, run: NodeServer.prototype.cmdRegions },
-  'CLUSTER.SETMAP': { arity: 2, admin: true, run: NodeServer.prototype.cmdSetMap },
+  'CLUSTER.SETMAP': { arity: 2, admin: true, order: 'write', run: NodeServer.prototype.cmdSetMap },
   'CLUSTER.EXPORT': { arity: 4, admin: true, run: NodeServer.prototype.cmdExport },
-  'CLUSTER.INGEST': { arity: -2, admin: true, run: NodeServer.prototype.cmdIngest },
-  SHUTDOWN: { arity: -1, admin: true, run: NodeServer.prototype.cmdShutdown },
-  'COPR.EXEC': { arity: -7, run: function (args) { return this.coprocessor.exec(args); } },
+  'CLUSTER.INGEST': { arity: -2, admin: true, order: 'sequenced-write', run: NodeServer.prototype.cmdIngest },
+  SHUTDOWN: { arity: -1, admin: true, order: 'write', run: NodeServer.prototype.cmdShutdown },
+  'COPR.EXEC': { arity: -7, order: function (args) { return this.coprocessor.orderOf(args); }, run: function (args) { return this.coprocessor.exec(args); } },
   'COPR.LIST': { arity: 1, run: function () { return this.coprocessor.list(); } },
-  'COPR.INSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.install(args); } },
-  'COPR.UNINSTALL': { arity: 3, admin: true, run: function (args) { return this.coprocessor.uninstall(args); } },
+  'COPR.INSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.install(args); } },
+  'COPR.UNINSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.uninstall(args); } },
 };
 
 const COMMAND_TABLE = new CommandTable(COMMANDS);

@@ -143,3 +143,142 @@ test('an encoded reply built in a reused buffer is intact when the buffer is reu
     await server.close();
   }
 });
+
+/**
+ * A tiny store behind a RespServer with `classify`: SET (a sequenced write) and DEL (a write that
+ * reads) wait in `pending` until the test commits them, as the node's writes wait for their group
+ * commit; GET reads committed values at once; AGET is a read that answers when the test settles it,
+ * with the value at that moment (as a coprocessor scan reads in a worker).
+ */
+function orderedStore() {
+  const committed = new Map<string, string>();
+  const pending: Array<() => void> = [];
+  const asyncReads: Array<() => void> = [];
+  const server = new RespServer({
+    host: '127.0.0.1',
+    port: 0,
+    classify: (args) => {
+      const name = args[0]!.toString('latin1');
+      return name === 'SET' ? 'sequenced-write' : name === 'DEL' ? 'write' : 'read';
+    },
+    handler: (args, conn) => {
+      const name = args[0]!.toString('latin1');
+      const key = args[1]?.toString('latin1') ?? '';
+      if (name === 'QUIT') conn.closeAfterReply = true;
+      if (name === 'GET') return committed.has(key) ? Buffer.from(committed.get(key)!) : null;
+      if (name === 'QUIT') return 'OK';
+      const reply = new DeferredReply();
+      if (name === 'AGET') asyncReads.push(() => reply.resolve(committed.has(key) ? Buffer.from(committed.get(key)!) : null));
+      else if (name === 'SET') pending.push(() => (committed.set(key, args[2]!.toString('latin1')), reply.resolve('OK')));
+      else if (name === 'DEL') {
+        const existed = committed.has(key) ? 1 : 0; // read when the command runs: it must run after earlier writes
+        pending.push(() => (committed.delete(key), reply.resolve(existed)));
+      } else reply.reject(new Error(`unknown command ${name}`));
+      return reply;
+    },
+  });
+  /** Applies every submitted write, in order; returns how many there were. */
+  const commit = (): number => pending.splice(0).map((apply) => apply()).length;
+  const settleReads = (): number => asyncReads.splice(0).map((answer) => answer()).length;
+  return { server, commit, settleReads, pending, asyncReads };
+}
+
+/** Waits until `ready()` holds (bounded: fails after 2 s). */
+async function until(ready: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 2000;
+  while (!ready()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+/** Commits writes as they are submitted until `replies` settles. */
+async function commitUntil<T>(store: ReturnType<typeof orderedStore>, replies: Promise<T>): Promise<{ result: T; commits: number[] }> {
+  let finished = false;
+  const commits: number[] = [];
+  const result = replies.finally(() => (finished = true));
+  while (!finished) {
+    await new Promise((r) => setTimeout(r, 2));
+    const n = store.commit() + store.settleReads();
+    if (n > 0) commits.push(n);
+  }
+  return { result: await result, commits };
+}
+
+test('with classify, a pipelined read sees the writes before it and pipelined sequenced writes are submitted together', async () => {
+  const store = orderedStore();
+  const port = await store.server.listen();
+  try {
+    const script = [['SET', 'k', 'v1'], ['SET', 'j', 'w1'], ['SET', 'i', 'u1'], ['GET', 'k'], ['SET', 'k', 'v2'], ['SET', 'k', 'v3'], ['GET', 'k'], ['DEL', 'k'], ['GET', 'k'], ['GET', 'j']];
+    const replies = exchange(port, Buffer.concat(script.map((c) => encodeCommand(c))), script.length);
+    // The three SETs ahead of the first GET wait for one commit together; the GET waits for them.
+    await until(() => store.pending.length === 3, 'the first three SETs');
+    const { result, commits } = await commitUntil(store, replies);
+    assert.deepStrictEqual(result, ['OK', 'OK', 'OK', Buffer.from('v1'), 'OK', 'OK', Buffer.from('v3'), 1, null, Buffer.from('w1')]);
+    // The first three SETs, then v2 and v3, were each submitted together; DEL ran (and counted) only after they were applied.
+    assert.deepStrictEqual(commits, [3, 2, 1]);
+  } finally {
+    await store.server.close();
+  }
+});
+
+test('with classify, a write waits for an unfinished read before it, and reads run side by side', async () => {
+  const store = orderedStore();
+  const port = await store.server.listen();
+  try {
+    const script = [['AGET', 'k'], ['AGET', 'k'], ['SET', 'k', 'new'], ['AGET', 'k']];
+    const replies = exchange(port, Buffer.concat(script.map((c) => encodeCommand(c))), script.length);
+    await until(() => store.asyncReads.length === 2, 'both reads running');
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(store.pending.length, 0, 'the SET must not run before the reads ahead of it finish');
+    const { result } = await commitUntil(store, replies);
+    assert.deepStrictEqual(result, [null, null, 'OK', Buffer.from('new')]);
+  } finally {
+    await store.server.close();
+  }
+});
+
+/** Sends `bytes` on one connection and collects replies until the server closes it (bounded: 2 s). */
+async function exchangeUntilClosed(port: number, bytes: Buffer, onData: () => void): Promise<RespValue[]> {
+  const socket = net.connect(port, '127.0.0.1');
+  const reader = new RespReader('reply');
+  const replies: RespValue[] = [];
+  const timer = setTimeout(() => socket.destroy(new Error('server did not close the connection')), 2000);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.once('close', () => resolve());
+      socket.on('data', (chunk: Buffer) => {
+        reader.push(chunk);
+        for (let v = reader.next(); v !== undefined; v = reader.next()) replies.push(v);
+        onData();
+      });
+      socket.write(bytes);
+    });
+  } finally {
+    clearTimeout(timer);
+    socket.destroy();
+  }
+  return replies;
+}
+
+test('with classify, a protocol error or QUIT behind held commands is answered after them', async () => {
+  const store = orderedStore();
+  const port = await store.server.listen();
+  const committer = setInterval(() => store.commit(), 2);
+  try {
+    const malformed = Buffer.concat([encodeCommand(['SET', 'k', 'v']), encodeCommand(['GET', 'k']), Buffer.from('*1\r\n$x\r\n')]);
+    const first = await exchangeUntilClosed(port, malformed, () => undefined);
+    assert.equal(first.length, 3);
+    assert.deepStrictEqual(first.slice(0, 2), ['OK', Buffer.from('v')]);
+    assert.ok(first[2] instanceof RespError && first[2].message.startsWith('ERR'), `got ${String(first[2])}`);
+
+    const quit = Buffer.concat([encodeCommand(['SET', 'k', 'w']), encodeCommand(['QUIT']), encodeCommand(['SET', 'k', 'after quit'])]);
+    assert.deepStrictEqual(await exchangeUntilClosed(port, quit, () => undefined), ['OK', 'OK']);
+    const check = await exchange(port, encodeCommand(['GET', 'k']), 1);
+    assert.deepStrictEqual(check, [Buffer.from('w')]);
+  } finally {
+    clearInterval(committer);
+    await store.server.close();
+  }
+});

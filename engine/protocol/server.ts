@@ -1,8 +1,9 @@
 /**
  * A RESP2 TCP server: parses pipelined requests, calls a handler per command, and writes replies
  * in request order even when handlers finish out of order (writes wait for their LMDB commit,
- * reads answer at once). Malformed input gets an error reply and the connection is closed; the
- * server and its other connections carry on.
+ * reads answer at once). With `classify`, a command that must see (or must not be seen by) an
+ * unfinished command before it on its connection waits for it. Malformed input gets an error reply
+ * and the connection is closed; the server and its other connections carry on.
  */
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
@@ -70,10 +71,27 @@ export interface Connection {
  */
 export type CommandHandler = (args: Buffer[], conn: Connection) => Reply | Promise<Reply> | DeferredReply;
 
+/**
+ * How a command is ordered against the unfinished commands before it on the same connection, so a
+ * pipeline behaves as if its commands ran one after another (as in Redis):
+ * - `read` waits for every earlier write; runs alongside earlier reads still running.
+ * - `sequenced-write` is a blind write (it reads nothing) that the storage applies in submission
+ *   order: it runs while earlier sequenced writes are still unfinished, so a pipeline of SETs
+ *   commits as one group, but after every earlier read and other write has finished.
+ * - `write` runs once every earlier command has finished (a write that reads, such as DEL's count).
+ */
+export type CommandOrder = 'read' | 'sequenced-write' | 'write';
+
 export interface RespServerOptions {
   host: string;
   port: number;
   handler: CommandHandler;
+  /**
+   * The order of a command (see CommandOrder). Asked only for a command that arrives while an
+   * earlier one is unfinished, and for a command whose reply comes later. Without it, commands run
+   * as they arrive and each handler orders its own effects.
+   */
+  classify?: (args: Buffer[]) => CommandOrder;
   readerLimits?: Partial<RespReaderLimits>;
   /** Requests parsed but not yet answered on one connection before reading pauses. */
   maxPendingPerConnection?: number;
@@ -173,6 +191,16 @@ export class RespServer {
     let closing = false;
     let pausedForPending = false;
     let flushQueued = false;
+    const classify = this.options.classify;
+    // Commands that arrived behind an unfinished command they must not overtake, in arrival order
+    // (everything after a held command is held too), and the error that ends the stream after them.
+    const held: Buffer[][] = [];
+    let heldProtocolError: RespError | undefined;
+    let runningHeld = false;
+    // Unfinished commands of this connection by CommandOrder (counted only with `classify`).
+    let unfinishedReads = 0;
+    let unfinishedSequenced = 0;
+    let unfinishedWrites = 0;
 
     const flush = (): void => {
       flushQueued = false;
@@ -221,16 +249,102 @@ export class RespServer {
       });
     };
 
-    const drainQueue = (): void => {
-      while (queue.length > 0 && queue[0]!.done) emit(queue.shift()!.reply);
-      scheduleFlush();
-      if (pausedForPending && queue.length < maxPending / 2) {
+    const resumeIfRoom = (): void => {
+      if (pausedForPending && queue.length + held.length < maxPending / 2) {
         pausedForPending = false;
         if (!socket.writableNeedDrain) socket.resume();
       }
     };
 
-    const run = (args: Buffer[]): void => {
+    const drainQueue = (): void => {
+      while (queue.length > 0 && queue[0]!.done) emit(queue.shift()!.reply);
+      scheduleFlush();
+      resumeIfRoom();
+    };
+
+    const mayRunNow = (order: CommandOrder): boolean => {
+      if (order === 'read') return unfinishedWrites === 0 && unfinishedSequenced === 0;
+      if (order === 'sequenced-write') return unfinishedWrites === 0 && unfinishedReads === 0;
+      return unfinishedWrites === 0 && unfinishedReads === 0 && unfinishedSequenced === 0;
+    };
+
+    // The error for malformed input goes after the replies of the requests before it, which may
+    // still be waiting on a commit; then the connection closes (the stream cannot be resynchronised).
+    const answerErrorAndClose = (reply: RespError): void => {
+      closing = true;
+      conn.closeAfterReply = true;
+      if (queue.length > 0) {
+        queue.push({ done: true, reply });
+        return;
+      }
+      out.value(reply);
+      flush();
+      socket.end();
+    };
+
+    /** Runs held commands, oldest first, while the oldest may run. */
+    const runHeld = (): void => {
+      if (runningHeld) return; // a reply settled by a held command's handler: the loop below goes on
+      if (socket.destroyed) {
+        held.length = 0; // no one to answer (Redis drops a closed client's unread commands too)
+        return;
+      }
+      runningHeld = true;
+      try {
+        while (held.length > 0) {
+          const order = classify!(held[0]!);
+          if (!mayRunNow(order)) break;
+          run(held.shift()!, order);
+          if (conn.closeAfterReply) {
+            // QUIT: drop what followed it; scheduleFlush closes once every earlier reply is written.
+            held.length = 0;
+            heldProtocolError = undefined;
+            closing = true;
+          }
+        }
+      } finally {
+        runningHeld = false;
+      }
+      if (held.length === 0 && heldProtocolError !== undefined) {
+        const reply = heldProtocolError;
+        heldProtocolError = undefined;
+        answerErrorAndClose(reply);
+      }
+      scheduleFlush();
+      resumeIfRoom();
+    };
+
+    const readDone = (): void => {
+      unfinishedReads--;
+      drainQueue();
+      if (held.length > 0) runHeld();
+    };
+    const sequencedWriteDone = (): void => {
+      unfinishedSequenced--;
+      drainQueue();
+      if (held.length > 0) runHeld();
+    };
+    const writeDone = (): void => {
+      unfinishedWrites--;
+      drainQueue();
+      if (held.length > 0) runHeld();
+    };
+
+    /** Counts an unfinished command by its order; returns what to call when it finishes. */
+    const trackUnfinished = (order: CommandOrder): (() => void) => {
+      if (order === 'read') {
+        unfinishedReads++;
+        return readDone;
+      }
+      if (order === 'sequenced-write') {
+        unfinishedSequenced++;
+        return sequencedWriteDone;
+      }
+      unfinishedWrites++;
+      return writeDone;
+    };
+
+    const run = (args: Buffer[], order?: CommandOrder): void => {
       this.commandsProcessed++;
       let result: Reply | Promise<Reply> | DeferredReply;
       try {
@@ -247,7 +361,7 @@ export class RespServer {
       if (result instanceof DeferredReply) {
         queue.push(result);
         if (result.done) drainQueue();
-        else result.onDone = drainQueue;
+        else result.onDone = classify === undefined ? drainQueue : trackUnfinished(order ?? classify(args));
       } else if (queue.length === 0) {
         emit(result);
       } else {
@@ -265,22 +379,25 @@ export class RespServer {
           if (request === undefined) break;
           const args = request as Buffer[];
           if (args.length === 0) continue;
-          run(args);
+          let order: CommandOrder | undefined;
+          if (classify !== undefined && (held.length > 0 || unfinishedReads + unfinishedSequenced + unfinishedWrites > 0)) {
+            if (held.length > 0 || !mayRunNow((order = classify(args)))) {
+              held.push(args);
+              continue;
+            }
+          }
+          run(args, order);
           if (conn.closeAfterReply) break;
         }
       } catch (err) {
         // The stream cannot be resynchronised after a framing error: answer, then close (as Redis does).
-        // The error goes after the replies of the requests before it, which may still be waiting on a commit.
-        closing = true;
-        conn.closeAfterReply = true;
         const reply = new RespError(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
-        if (queue.length > 0) {
-          queue.push({ done: true, reply });
-          return;
+        if (held.length > 0) {
+          closing = true; // read no more; the error is answered once the held commands have run
+          heldProtocolError = reply;
+        } else {
+          answerErrorAndClose(reply);
         }
-        out.value(reply);
-        flush();
-        socket.end();
         return;
       }
       if (conn.closeAfterReply) {
@@ -294,7 +411,7 @@ export class RespServer {
         flushQueued = true;
         this.flushLater(flush);
       }
-      if (queue.length >= maxPending && !pausedForPending) {
+      if (queue.length + held.length >= maxPending && !pausedForPending) {
         pausedForPending = true;
         socket.pause();
       }
