@@ -10,6 +10,7 @@ import net from 'node:net';
 import { DeferredReply, EncodedReply, RespServer } from './server';
 import { RespError, RespReader, RespWriter, encodeCommand, type RespValue } from './resp';
 import { ReusableBuffers } from '../util/reusable-buffers';
+import { waitFor } from '../../test/helpers';
 
 /** Sends `bytes` on one connection and collects `count` replies. */
 async function exchange(port: number, bytes: Buffer, count: number): Promise<RespValue[]> {
@@ -183,15 +184,6 @@ function orderedStore() {
   return { server, commit, settleReads, pending, asyncReads };
 }
 
-/** Waits until `ready()` holds (bounded: fails after 2 s). */
-async function until(ready: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 /** Commits writes as they are submitted until `replies` settles. */
 async function commitUntil<T>(store: ReturnType<typeof orderedStore>, replies: Promise<T>): Promise<{ result: T; commits: number[] }> {
   let finished = false;
@@ -212,7 +204,7 @@ test('with classify, a pipelined read sees the writes before it and pipelined se
     const script = [['SET', 'k', 'v1'], ['SET', 'j', 'w1'], ['SET', 'i', 'u1'], ['GET', 'k'], ['SET', 'k', 'v2'], ['SET', 'k', 'v3'], ['GET', 'k'], ['DEL', 'k'], ['GET', 'k'], ['GET', 'j']];
     const replies = exchange(port, Buffer.concat(script.map((c) => encodeCommand(c))), script.length);
     // The three SETs ahead of the first GET wait for one commit together; the GET waits for them.
-    await until(() => store.pending.length === 3, 'the first three SETs');
+    await waitFor('the first three SETs', async () => (store.pending.length === 3 ? true : undefined), 2000);
     const { result, commits } = await commitUntil(store, replies);
     assert.deepStrictEqual(result, ['OK', 'OK', 'OK', Buffer.from('v1'), 'OK', 'OK', Buffer.from('v3'), 1, null, Buffer.from('w1')]);
     // The first three SETs, then v2 and v3, were each submitted together; DEL ran (and counted) only after they were applied.
@@ -228,7 +220,7 @@ test('with classify, a write waits for an unfinished read before it, and reads r
   try {
     const script = [['AGET', 'k'], ['AGET', 'k'], ['SET', 'k', 'new'], ['AGET', 'k']];
     const replies = exchange(port, Buffer.concat(script.map((c) => encodeCommand(c))), script.length);
-    await until(() => store.asyncReads.length === 2, 'both reads running');
+    await waitFor('both reads running', async () => (store.asyncReads.length === 2 ? true : undefined), 2000);
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(store.pending.length, 0, 'the SET must not run before the reads ahead of it finish');
     const { result } = await commitUntil(store, replies);
@@ -239,7 +231,7 @@ test('with classify, a write waits for an unfinished read before it, and reads r
 });
 
 /** Sends `bytes` on one connection and collects replies until the server closes it (bounded: 2 s). */
-async function exchangeUntilClosed(port: number, bytes: Buffer, onData: () => void): Promise<RespValue[]> {
+async function exchangeUntilClosed(port: number, bytes: Buffer): Promise<RespValue[]> {
   const socket = net.connect(port, '127.0.0.1');
   const reader = new RespReader('reply');
   const replies: RespValue[] = [];
@@ -251,7 +243,6 @@ async function exchangeUntilClosed(port: number, bytes: Buffer, onData: () => vo
       socket.on('data', (chunk: Buffer) => {
         reader.push(chunk);
         for (let v = reader.next(); v !== undefined; v = reader.next()) replies.push(v);
-        onData();
       });
       socket.write(bytes);
     });
@@ -268,13 +259,13 @@ test('with classify, a protocol error or QUIT behind held commands is answered a
   const committer = setInterval(() => store.commit(), 2);
   try {
     const malformed = Buffer.concat([encodeCommand(['SET', 'k', 'v']), encodeCommand(['GET', 'k']), Buffer.from('*1\r\n$x\r\n')]);
-    const first = await exchangeUntilClosed(port, malformed, () => undefined);
+    const first = await exchangeUntilClosed(port, malformed);
     assert.equal(first.length, 3);
     assert.deepStrictEqual(first.slice(0, 2), ['OK', Buffer.from('v')]);
     assert.ok(first[2] instanceof RespError && first[2].message.startsWith('ERR'), `got ${String(first[2])}`);
 
     const quit = Buffer.concat([encodeCommand(['SET', 'k', 'w']), encodeCommand(['QUIT']), encodeCommand(['SET', 'k', 'after quit'])]);
-    assert.deepStrictEqual(await exchangeUntilClosed(port, quit, () => undefined), ['OK', 'OK']);
+    assert.deepStrictEqual(await exchangeUntilClosed(port, quit), ['OK', 'OK']);
     const check = await exchange(port, encodeCommand(['GET', 'k']), 1);
     assert.deepStrictEqual(check, [Buffer.from('w')]);
   } finally {

@@ -198,9 +198,7 @@ export class RespServer {
     let heldProtocolError: RespError | undefined;
     let runningHeld = false;
     // Unfinished commands of this connection by CommandOrder (counted only with `classify`).
-    let unfinishedReads = 0;
-    let unfinishedSequenced = 0;
-    let unfinishedWrites = 0;
+    const unfinished: Record<CommandOrder, number> = { read: 0, 'sequenced-write': 0, write: 0 };
 
     const flush = (): void => {
       flushQueued = false;
@@ -262,10 +260,12 @@ export class RespServer {
       resumeIfRoom();
     };
 
+    const anyUnfinished = (): boolean => unfinished.read + unfinished['sequenced-write'] + unfinished.write > 0;
+
     const mayRunNow = (order: CommandOrder): boolean => {
-      if (order === 'read') return unfinishedWrites === 0 && unfinishedSequenced === 0;
-      if (order === 'sequenced-write') return unfinishedWrites === 0 && unfinishedReads === 0;
-      return unfinishedWrites === 0 && unfinishedReads === 0 && unfinishedSequenced === 0;
+      if (order === 'read') return unfinished.write === 0 && unfinished['sequenced-write'] === 0;
+      if (order === 'sequenced-write') return unfinished.write === 0 && unfinished.read === 0;
+      return !anyUnfinished();
     };
 
     // The error for malformed input goes after the replies of the requests before it, which may
@@ -314,34 +314,22 @@ export class RespServer {
       resumeIfRoom();
     };
 
-    const readDone = (): void => {
-      unfinishedReads--;
+    const finish = (order: CommandOrder): void => {
+      unfinished[order]--;
       drainQueue();
       if (held.length > 0) runHeld();
     };
-    const sequencedWriteDone = (): void => {
-      unfinishedSequenced--;
-      drainQueue();
-      if (held.length > 0) runHeld();
-    };
-    const writeDone = (): void => {
-      unfinishedWrites--;
-      drainQueue();
-      if (held.length > 0) runHeld();
+    // One callback per order, made once per connection: a pending reply's onDone.
+    const onFinished: Record<CommandOrder, () => void> = {
+      read: () => finish('read'),
+      'sequenced-write': () => finish('sequenced-write'),
+      write: () => finish('write'),
     };
 
     /** Counts an unfinished command by its order; returns what to call when it finishes. */
     const trackUnfinished = (order: CommandOrder): (() => void) => {
-      if (order === 'read') {
-        unfinishedReads++;
-        return readDone;
-      }
-      if (order === 'sequenced-write') {
-        unfinishedSequenced++;
-        return sequencedWriteDone;
-      }
-      unfinishedWrites++;
-      return writeDone;
+      unfinished[order]++;
+      return onFinished[order];
     };
 
     const run = (args: Buffer[], order?: CommandOrder): void => {
@@ -379,12 +367,12 @@ export class RespServer {
           if (request === undefined) break;
           const args = request as Buffer[];
           if (args.length === 0) continue;
+          // Classified only while something is unfinished: a connection with nothing pending
+          // (GET after GET) pays nothing. Commands are held only with `classify`.
           let order: CommandOrder | undefined;
-          if (classify !== undefined && (held.length > 0 || unfinishedReads + unfinishedSequenced + unfinishedWrites > 0)) {
-            if (held.length > 0 || !mayRunNow((order = classify(args)))) {
-              held.push(args);
-              continue;
-            }
+          if (held.length > 0 || (classify !== undefined && anyUnfinished() && !mayRunNow((order = classify(args))))) {
+            held.push(args);
+            continue;
           }
           run(args, order);
           if (conn.closeAfterReply) break;
