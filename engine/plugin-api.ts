@@ -93,6 +93,45 @@ export interface PluginDefinition<Req, Partial, Result> {
   merge(parts: Partial[], request: Req): Result;
   /** Example requests, run by the shared conformance test in both modes. */
   examples?: Array<PluginExample<Req>>;
+  /**
+   * Optional hints for the workload harness: its cost model (which `adaptive` mode decides by)
+   * and its per-call row counts. Every field is optional; without them the harness calibrates on
+   * the request itself and says its predictions are coarser. See docs in README ("Cost hints").
+   */
+  cost?: CostHints<Req, Partial, Result>;
+}
+
+/** How the entries of a partial result grow with the rows behind it (for result-size estimates). */
+export interface PartialGrowth {
+  /** Entries in the partial that grow with the data (rows kept, groups); 0: a fixed-size partial. */
+  items: number;
+  /** `linear`: one entry per matching row; `distinct`: one per distinct value (groups). */
+  scaling: 'linear' | 'distinct';
+  /** distinct: how many rows fell in each entry (group counts), for the distinct-count estimator. */
+  frequencies?: number[];
+  /** distinct: entries can never exceed this (e.g. a group-by modulo, or k of a top-k). */
+  upperBound?: number;
+}
+
+/**
+ * What a plugin may tell the harness about a request's cost and answer. The cost model times a
+ * `scanOnly` request to learn the scan rate, a `resultHeavy` one to learn the result path's rate,
+ * and runs `handle` on a row sample to predict the result size, scaled per region by
+ * `partialItems`.
+ */
+export interface CostHints<Req, Partial, Result> {
+  /** False when `handle` reads no rows (noop); default true. */
+  scansRows?: boolean;
+  /** The same per-row work with the smallest result (filter: a count). Null: no such request. */
+  scanOnly?(request: Req): Req | null;
+  /** The same work with the largest result the plugin makes (filter: every row). Null: none. */
+  resultHeavy?(request: Req): Req | null;
+  /** How a partial grows with the rows behind it (default: fixed size). */
+  partialItems?(partial: Partial, request: Req): PartialGrowth;
+  /** Rows (or entries) the answer carries back (default: an array's length, else 1; null: 0). */
+  rowsReturned?(result: Result): number;
+  /** Rows the request selected before any grouping; rowsMatched / rowsScanned is the selectivity. */
+  rowsMatched?(result: Result): number;
 }
 
 /** A loaded plugin definition (what a plugin file default-exports). */

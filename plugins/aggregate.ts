@@ -89,6 +89,17 @@ export default definePlugin({
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([group, s]) => ({ group, count: s.n, sum: s.sum, avg: s.mean, min: s.min, max: s.max, stddev: s.n > 1 ? Math.sqrt(s.m2 / (s.n - 1)) : 0 }));
   },
+  cost: {
+    // One group: the same scan with the smallest result; a group per row: the largest.
+    scanOnly: ({ groupBy: _groupBy, groupModulo: _groupModulo, ...oneGroup }) => oneGroup,
+    resultHeavy: ({ schema, column }) => (schema.columns.some((c) => c.name === 'id') ? { schema, column, groupBy: 'id' } : null),
+    partialItems: (partial, request) => {
+      const groups = Object.values(partial);
+      return { items: groups.length, scaling: 'distinct', frequencies: groups.map((g) => g.n), ...(request.groupModulo ? { upperBound: request.groupModulo } : {}) };
+    },
+    rowsReturned: (result) => result.length,
+    rowsMatched: (result) => result.reduce((n, g) => n + g.count, 0),
+  },
   examples: [
     { name: 'amount overall', request: { schema: SAMPLE_SCHEMA, column: 'amount' } },
     { name: 'amount by category', request: { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' } },

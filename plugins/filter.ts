@@ -46,6 +46,14 @@ export default definePlugin({
     const rows = parts.flatMap((p) => p.rows ?? []);
     return { count, rows: request.limit === undefined ? rows : rows.slice(0, request.limit) };
   },
+  cost: {
+    // The same scan and predicate with the smallest result, and with every row kept.
+    scanOnly: (request) => ({ ...request, output: 'count' as const }),
+    resultHeavy: (request) => ({ ...request, where: [], output: 'rows' as const }),
+    partialItems: (partial) => ({ items: partial.rows?.length ?? 0, scaling: 'linear' }),
+    rowsReturned: (result) => (result.rows ? result.rows.length : 1),
+    rowsMatched: (result) => result.count,
+  },
   examples: [
     { name: 'count amount > 500', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: 500 }], output: 'count' } },
     { name: 'rows of category c3 with flag', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'category', op: '==', value: 'c3' }, { column: 'flag', op: '==', value: true }] } },

@@ -5,7 +5,8 @@
  */
 import { formatNumber } from '../workloads/driver/results/table';
 import type { LinkInfo } from './links';
-import type { LoadedRun, QueryView } from './run-model';
+import type { LoadedRun } from './run-model';
+import { isQueryView, type QueryView } from '../workloads/families/query/report';
 import type { ReportTable } from './tables';
 
 /** Pushdown against client at one link and sweep point. */
@@ -114,10 +115,11 @@ interface CostModelPoint {
  * run's summary has no cost model report (older runs, or kinds without one).
  */
 export function costModelAgreement(run: LoadedRun): ReportTable | null {
-  if (run.view.kind !== 'query') return null;
+  if (!isQueryView(run.view)) return null;
+  const view = run.view;
   const report = (run.data.summary as { costModel?: { points?: unknown } } | null)?.costModel;
   if (!report || !Array.isArray(report.points)) return null;
-  const measured = speedupRows(run.view, run.links);
+  const measured = speedupRows(view, run.links);
   const rows: string[][] = [];
   let right = 0;
   for (const p of report.points as CostModelPoint[]) {
@@ -127,7 +129,7 @@ export function costModelAgreement(run: LoadedRun): ReportTable | null {
     if (ok) right++;
     rows.push([m.link.label, p.point || '-', formatNumber(p.pushdown.totalMs, 1), formatNumber(m.pushdownMs, 1), formatNumber(p.client.totalMs, 1), formatNumber(m.clientMs, 1), p.cheaper, m.winner, ok ? 'yes' : 'NO']);
   }
-  const parameter = run.view.points[0]?.parameter || 'point';
+  const parameter = view.points[0]?.parameter || 'point';
   return {
     title: `Cost model: predicted vs measured (${right} of ${rows.length} picks right)`,
     columns: ['link', parameter, 'pushdown predicted ms', 'pushdown measured ms', 'client predicted ms', 'client measured ms', 'predicted cheaper', 'measured winner', 'right'],

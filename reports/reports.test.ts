@@ -14,6 +14,8 @@ import { chartsForRun } from './charts';
 import { modeColor, MODE_COLORS, sortModes } from './modes';
 import { renderSvg, svgToPng } from './render';
 import { loadedFrom, loadRun, type LoadedRun, type SeriesOfRun } from './run-model';
+import type { QueryView } from '../workloads/families/query/report';
+import type { YcsbView } from '../workloads/families/ycsb';
 import { spansDecades, type ChartSpec } from './specs/common';
 import { predictedLatencyMs, predictedVsMeasured } from './specs/query-charts';
 import { REPO_ROOT, runReportCli, runWorkload } from './test-runs';
@@ -84,7 +86,7 @@ describe('chart specs from real run files', () => {
   test('filter: wire bytes, latency, speedup vs bandwidth and CPU split; wire bytes per mode in fixed colours on a log axis', () => {
     const r = run('filter');
     const charts = chartsForRun(r);
-    const view = r.view as Extract<LoadedRun['view'], { kind: 'query' }>;
+    const view = r.view as QueryView;
     const predicted = view.points.some((p) => predictedLatencyMs(p) !== null);
     assert.deepEqual(
       charts.map((c) => c.id),
@@ -129,7 +131,7 @@ describe('chart specs from real run files', () => {
     assert.ok(marksOf(spec).includes('rule'));
     const ruleData = findAll(spec, (o) => o.mark !== undefined && (o.mark as { type?: string }).type === 'rule')[0]!;
     assert.deepEqual((ruleData.data as { values: unknown[] }).values, [{ one: 1 }]);
-    const view = r.view as Extract<LoadedRun['view'], { kind: 'query' }>;
+    const view = r.view as QueryView;
     for (const row of dataValues(spec)) {
       const at = (mode: string) => view.points.find((p) => r.links.find((l) => l.label === row.link)?.name === p.link && p.point === row.point && p.mode === mode)!;
       assert.ok(Math.abs((row.speedup as number) - at('client').latencyMs.mean / at(String(row.mode)).latencyMs.mean) < 1e-9);
@@ -156,7 +158,7 @@ describe('chart specs from real run files', () => {
   test('noop: the overhead chart has a bar per mode with its CI', () => {
     const spec = chart(chartsForRun(run('noop')), 'noop-overhead').spec;
     assert.deepEqual(marksOf(spec), ['bar', 'rule']);
-    const view = run('noop').view as Extract<LoadedRun['view'], { kind: 'query' }>;
+    const view = run('noop').view as QueryView;
     assert.deepEqual(dataValues(spec).map((r) => r.mode).sort(), view.points.map((p) => p.mode).sort());
     assert.ok(view.points.some((p) => p.mode === 'pushdown') && view.points.some((p) => p.mode === 'client'));
   });
@@ -178,7 +180,7 @@ describe('chart specs from real run files', () => {
 
   test('filter: calls and p99 per second, one point per second of each link\'s series', () => {
     const r = run('filter');
-    const view = r.view as Extract<LoadedRun['view'], { kind: 'query' }>;
+    const view = r.view as QueryView;
     const seconds = view.series.reduce((n, s) => n + s.points.length, 0);
     assert.ok(seconds > 0, 'the driver records per-second series for query workloads');
     assertPerSecondCharts(chartsForRun(r), view.series);
@@ -187,7 +189,7 @@ describe('chart specs from real run files', () => {
   test('ycsb: throughput and p99 per second, one point per second of each repetition', () => {
     const r = run('ycsb-a');
     const charts = chartsForRun(r);
-    const view = r.view as Extract<LoadedRun['view'], { kind: 'ycsb' }>;
+    const view = r.view as YcsbView;
     const seconds = view.series.reduce((n, s) => n + s.points.length, 0);
     assert.ok(seconds > 0);
     assertPerSecondCharts(charts, view.series);

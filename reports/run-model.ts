@@ -1,14 +1,15 @@
 /**
- * A run as reports read it: the files (via the driver's results reader) plus a typed view of the
- * summary by kind, checked enough that a chart never silently draws from a wrong-shaped file.
+ * A run as reports read it: the files (via the driver's results reader), the workload family that
+ * wrote it (summary.json's `family`), and that family's typed view of the summary, checked enough
+ * that a chart never silently draws from a wrong-shaped file.
  */
 import path from 'node:path';
 import { readRun, RunReadError, type RunData } from '../workloads/driver/results/reader';
-import type { ChecksumVerdict, ModeComparison, QueryPointSummary, YcsbSummary } from '../workloads/driver/summarize';
-import type { MlSummary } from '../workloads/driver/ml-runner';
+import { familyForKind, familyNamed, familyOfSummary, knownFamilies } from '../workloads/families/registry';
+import type { WorkloadFamily } from '../workloads/families/family';
 import { linkInfo, sortLinks, type LinkInfo } from './links';
 
-/** One per-second point of a YCSB repetition. */
+/** One per-second point of a series. */
 export interface YcsbSeriesPoint {
   tSec: number;
   opsPerSec: number;
@@ -22,43 +23,15 @@ export interface SeriesOfRun {
   points: YcsbSeriesPoint[];
 }
 
-/** The summary of a query workload (filter, aggregate, noop, …). */
-export interface QueryView {
-  kind: 'query';
-  points: QueryPointSummary[];
-  comparisons: ModeComparison[];
-  verdict: ChecksumVerdict;
-  /** Per-second series per link (empty for runs made before the driver recorded them). */
-  series: SeriesOfRun[];
-}
-
-/** The summary of a YCSB workload. */
-export interface YcsbView {
-  kind: 'ycsb';
-  summaries: YcsbSummary[];
-  series: SeriesOfRun[];
-}
-
-/** The summary of an ml-train workload. */
-export interface MlView {
-  kind: 'ml-train';
-  ml: MlSummary;
-  verdict: ChecksumVerdict;
-}
-
-/** A run without summary.json (it failed or is still running). */
-export interface IncompleteView {
-  kind: 'incomplete';
-}
-
-export type RunView = QueryView | YcsbView | MlView | IncompleteView;
-
-/** A loaded run: files, typed summary view and the links it measured (slowest first). */
+/** A loaded run: files, its family, the family's typed view (null without a summary) and its links (slowest first). */
 export interface LoadedRun {
   data: RunData;
-  view: RunView;
+  /** The family that wrote the run (from summary.json, else the manifest's spec kind); null when unknown. */
+  family: WorkloadFamily | null;
+  /** The family's view of summary.json; null for a run without summary (failed or still running). */
+  view: unknown;
   links: LinkInfo[];
-  /** The workload kind from the summary or the manifest's spec (e.g. "filter", "ycsb"). */
+  /** The workload kind from the summary or the manifest's spec (e.g. "filter", "plugin", "ycsb"). */
   workloadKind: string;
 }
 
@@ -68,61 +41,55 @@ function bad(run: RunData, what: string): RunReadError {
   return new RunReadError('BAD_FILE', `${path.join(run.dir, 'summary.json')}: ${what} (was it written by this version of the workload driver?)`);
 }
 
-/** A summary's `series` field, checked (absent: none). */
-function seriesOf(run: RunData, s: Record<string, unknown>): SeriesOfRun[] {
-  const series = s.series ?? [];
-  if (!Array.isArray(series) || !series.every((x) => isObject(x) && typeof x.link === 'string' && Array.isArray(x.points))) throw bad(run, 'series must be a list of { link, repetition, points }');
-  return series as SeriesOfRun[];
-}
-
-function queryView(run: RunData, s: Record<string, unknown>): QueryView {
-  const { points, comparisons, verdict } = s;
-  if (!Array.isArray(points) || !points.every((p) => isObject(p) && typeof p.mode === 'string' && typeof p.link === 'string' && isObject(p.latencyMs))) throw bad(run, 'points must be a list of per-point summaries with link, mode and latencyMs');
-  if (!Array.isArray(comparisons)) throw bad(run, 'comparisons must be a list');
-  if (!isObject(verdict) || typeof verdict.agree !== 'boolean') throw bad(run, 'verdict.agree must be true or false');
-  return { kind: 'query', points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict, series: seriesOf(run, s) };
-}
-
-function ycsbView(run: RunData, s: Record<string, unknown>): YcsbView {
-  if (!Array.isArray(s.ycsb) || !s.ycsb.every((y) => isObject(y) && typeof y.link === 'string' && isObject(y.opsPerSec))) throw bad(run, 'ycsb must be a list of per-link summaries');
-  return { kind: 'ycsb', summaries: s.ycsb as unknown as YcsbSummary[], series: seriesOf(run, s) };
-}
-
-function mlView(run: RunData, s: Record<string, unknown>): MlView {
-  const ml = s.ml;
-  if (!isObject(ml) || !Array.isArray(ml.modes)) throw bad(run, 'ml.modes must be a list of per-mode summaries');
-  const verdict = isObject(s.verdict) ? s.verdict : ml.verdict;
-  if (!isObject(verdict) || typeof verdict.agree !== 'boolean') throw bad(run, 'verdict.agree must be true or false');
-  return { kind: 'ml-train', ml: ml as unknown as MlSummary, verdict: verdict as unknown as ChecksumVerdict };
-}
-
-/** The typed view of a run's summary (its shape decides: points, ycsb or ml). */
-export function viewOf(run: RunData): RunView {
+/** The family of a run: summary.json's `family`, else its shape (older runs), else the spec's kind. */
+function familyOf(run: RunData): WorkloadFamily | null {
   const s = run.summary;
-  if (!s) return { kind: 'incomplete' };
-  if ('points' in s) return queryView(run, s);
-  if ('ycsb' in s) return ycsbView(run, s);
-  if ('ml' in s) return mlView(run, s);
-  throw bad(run, 'it has none of points, ycsb or ml');
+  if (s && typeof s.family === 'string') {
+    const named = familyNamed(s.family);
+    if (!named) throw bad(run, `family '${s.family}' is not one this version knows (${knownFamilies().join(', ')})`);
+    return named;
+  }
+  if (s) {
+    const byShape = familyOfSummary(s);
+    if (!byShape) throw bad(run, `it names no family and has the shape of none (${knownFamilies().join(', ')})`);
+    return byShape;
+  }
+  const spec = isObject(run.manifest.spec) ? run.manifest.spec : {};
+  try {
+    return typeof spec.kind === 'string' ? familyForKind(spec.kind) : null;
+  } catch {
+    return null;
+  }
 }
 
-function linksOf(run: RunData, view: RunView): LinkInfo[] {
+function linksOf(run: RunData, family: WorkloadFamily | null, view: unknown): LinkInfo[] {
   const spec = isObject(run.manifest.spec) ? run.manifest.spec : {};
   const specLinks = Array.isArray(spec.links) ? spec.links : [];
   const names = new Set<string>();
-  if (view.kind === 'query') view.points.forEach((p) => names.add(p.link));
-  else if (view.kind === 'ycsb') view.summaries.forEach((y) => names.add(y.link));
-  else if (view.kind === 'ml-train') view.ml.modes.forEach((m) => names.add(m.link));
+  if (family && view !== null) family.report.linkNames(view).forEach((n) => names.add(n));
   else for (const l of specLinks) names.add(typeof l === 'string' ? l : String((l as { name?: unknown })?.name ?? ''));
   return sortLinks([...names].filter(Boolean).map((n) => linkInfo(n, specLinks)));
 }
 
-/** Wraps already-read run files (see readRun) with their typed view. */
+/** Wraps already-read run files (see readRun) with their family and typed view. */
 export function loadedFrom(data: RunData): LoadedRun {
-  const view = viewOf(data);
+  const family = familyOf(data);
+  let view: unknown = null;
+  if (data.summary && family) {
+    try {
+      view = family.report.view(data.summary, path.join(data.dir, 'summary.json'));
+    } catch (err) {
+      throw err instanceof RunReadError ? err : bad(data, (err as Error).message);
+    }
+  }
   const spec = isObject(data.manifest.spec) ? data.manifest.spec : {};
   const workloadKind = String(data.summary?.kind ?? spec.kind ?? 'unknown');
-  return { data, view, links: linksOf(data, view), workloadKind };
+  return { data, family, view, links: linksOf(data, family, view), workloadKind };
+}
+
+/** What family-specific report code gets besides the view. */
+export function reportContext(run: LoadedRun): { workload: string; links: LinkInfo[]; samples: RunData['samples'] } {
+  return { workload: run.data.workload, links: run.links, samples: run.data.samples };
 }
 
 /**

@@ -16,7 +16,7 @@ export interface ChildResult {
 }
 
 /** Runs a project TypeScript entry point (through the swc hook) to the end, killing it after timeoutMs. */
-function runTs(script: string, args: string[], timeoutMs: number): Promise<ChildResult> {
+export function runTs(script: string, args: string[], timeoutMs: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), path.join(REPO_ROOT, script), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

@@ -106,7 +106,7 @@ export function indexEntries(resultsDir: string): IndexEntry[] {
       const run = loadRun(r.dir);
       const m = run.data.manifest;
       const v = verdictOf(run);
-      const status = run.view.kind === 'incomplete' ? 'incomplete' : v.state;
+      const status = run.view === null ? 'incomplete' : v.state;
       const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'agree' ? 'agree' : status === 'differ' ? 'DIFFER' : 'n/a';
       return { ...base, startedAt: String(m.startedAt ?? '-'), kind: run.workloadKind, size: m.size ? String(m.size) : 'default', status, statusText };
     } catch (err) {

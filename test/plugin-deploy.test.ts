@@ -24,6 +24,7 @@ import { RespError, type RespValue } from '../engine/protocol/resp';
 import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, type Condition } from '../engine/plugin-api';
 import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
 import { waitFor } from './helpers';
+import { loadSpec } from '../workloads/spec';
 
 const REPO = path.resolve(__dirname, '..');
 const PLUGINS = path.join(REPO, 'plugins');
@@ -247,8 +248,14 @@ describe('npm run plugin against a running cluster', () => {
 
   test('plugin new scaffolds a documented plugin that loads and runs, and refuses to overwrite', async () => {
     const dir = path.join(tmp, 'scaffold');
-    const made = await pluginCli(['new', 'count-big', '--dir', dir]);
+    const specDir = path.join(tmp, 'scaffold-specs');
+    const made = await pluginCli(['new', 'count-big', '--dir', dir, '--spec-dir', specDir]);
     assert.equal(made.code, 0, made.stderr);
+    // The runnable study of it: a valid plugin workload spec naming it (run end to end in test/plugin-workload.test.ts).
+    const spec = loadSpec(path.join(specDir, 'count-big.json'));
+    assert.equal(spec.kind, 'plugin');
+    assert.equal(spec.plugin, 'count-big');
+    assert.match(made.stdout, /npm run workload .*count-big\.json -- --size ci/);
     const file = path.join(dir, 'count-big.ts');
     const source = readFileSync(file, 'utf8');
     const loaded = loadPluginSource(source, 'count-big.ts');
@@ -269,16 +276,16 @@ describe('npm run plugin against a running cluster', () => {
     assert.equal(all.result.count, expectedCount);
 
     writeFileSync(file, `${source}// my edits\n`);
-    const again = await pluginCli(['new', 'count-big', '--dir', dir]);
+    const again = await pluginCli(['new', 'count-big', '--dir', dir, '--spec-dir', specDir]);
     assert.equal(again.code, 1);
     assert.match(again.stderr, /count-big\.ts already exists; not overwriting it/);
     assert.equal(readFileSync(file, 'utf8'), `${source}// my edits\n`, 'the file is untouched');
 
-    const badName = await pluginCli(['new', 'Count_Big', '--dir', dir]);
+    const badName = await pluginCli(['new', 'Count_Big', '--dir', dir, '--spec-dir', specDir]);
     assert.equal(badName.code, 2);
     assert.match(badName.stderr, /invalid plugin name 'Count_Big': use lower-case letters, digits and dashes/);
     copyFileSync(path.join(PLUGINS, 'noop.ts'), path.join(dir, 'my-noop.ts'));
-    const taken = await pluginCli(['new', 'noop', '--dir', dir]);
+    const taken = await pluginCli(['new', 'noop', '--dir', dir, '--spec-dir', specDir]);
     assert.equal(taken.code, 1);
     assert.match(taken.stderr, /my-noop\.ts already defines a plugin named 'noop'/);
   });

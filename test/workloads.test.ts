@@ -42,12 +42,12 @@ test('--help lists every workload in workloads/specs/ with its description', asy
   for (const name of specNames()) assert.match(r.stdout, new RegExp(`^  ${name} `, 'm'));
 });
 
-test('a bad spec override is an error naming the field, before anything starts', async () => {
+test('a bad spec override is a usage error (exit 2) naming the field, before anything starts', async () => {
   const r = await workload(['filter', '-p', 'dataset.rowz=5']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /dataset\.rowz: unknown field/);
   const unknown = await workload(['no-such-workload']);
-  assert.notEqual(unknown.code, 0);
+  assert.equal(unknown.code, 2);
   assert.match(unknown.stderr, /no workload 'no-such-workload' \(known: .*filter/);
 });
 

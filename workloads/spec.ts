@@ -6,9 +6,15 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
+import { anyObject, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, type Shape } from './spec-checks';
+import { familyForKind, specKinds, specSections } from './families/registry';
+import type { MlSpec } from './families/ml-train/section';
+import type { YcsbSpec } from './families/ycsb/section';
+
+export { SpecError } from './spec-checks';
+export type { MlSpec, YcsbSpec };
 
 export type Mode = 'pushdown' | 'client' | 'client-cached' | 'adaptive';
-export type WorkloadKindName = 'filter' | 'aggregate' | 'noop' | 'ycsb' | 'ml-train';
 
 export interface ClusterSpec {
   nodes: number;
@@ -39,45 +45,25 @@ export interface DatasetSpec {
   noise?: number;
 }
 
-/** ml-train: full-batch gradient descent (the task, `linear` or `logistic`, and `l2` sit in `request`). */
-export interface MlSpec {
-  /** Epochs at most (one full pass over the data each). */
-  epochs: number;
-  /** Step size: w ← w − learningRate · (mean gradient). */
-  learningRate: number;
-  /** Stop early once the mean loss changes by less than this between two epochs (0: never). */
-  tolerance: number;
-}
-
 export interface SweepSpec {
   /** Which request parameter the sweep varies (the kind documents its parameters). */
   parameter: string;
   values: Array<number | string>;
 }
 
-export interface YcsbSpec {
-  /** Fractions of reads, updates, inserts (sum to 1). */
-  readProportion: number;
-  updateProportion: number;
-  insertProportion: number;
-  /** Zipfian skew of key popularity (YCSB's default 0.99). */
-  zipfianTheta: number;
-  /** Operations per repetition. */
-  operations: number;
-  /** Concurrent clients (closed loop) when `targetOpsPerSec` is 0, else the in-flight cap. */
-  clients: number;
-  /** Open-loop target rate; 0 = as fast as possible (closed loop). */
-  targetOpsPerSec: number;
-}
-
 export interface WorkloadSpec {
   name: string;
   description: string;
-  kind: WorkloadKindName;
+  /** What runs: a kind registered by a workload family (`plugin`, `filter`, `ycsb`, `ml-train`, …). */
+  kind: string;
+  /** kind `plugin`: the plugin's name (a file in plugins/ or a plugin deployed to the cluster). */
+  plugin: string | null;
+  /** kind `plugin`: a semver range of the plugin's version (null: any). */
+  version: string | null;
   cluster: ClusterSpec;
   dataset: DatasetSpec;
   modes: Mode[];
-  /** Kind-specific request fields (e.g. filter: output, column). */
+  /** The request template (kind `plugin`: sent as is, plus the dataset's `schema`), or kind-specific fields. */
   request: Record<string, unknown>;
   sweep: SweepSpec | null;
   /** Link profiles between the client and the nodes, e.g. "unlimited", "1gbit", "100mbit:rtt=2". */
@@ -86,8 +72,9 @@ export interface WorkloadSpec {
   repetitions: number;
   /** Regions a coprocessor call processes at once. */
   concurrency: number;
+  /** The ycsb family's section (null elsewhere). */
   ycsb: YcsbSpec | null;
-  /** ml-train's training parameters; may be left out (null) by other kinds. */
+  /** The ml-train family's section; may be left out (null) elsewhere. */
   ml: MlSpec | null;
   /** Named override sets, e.g. `ci` (tiny, for tests) — chosen with `--size <name>`. */
   sizes: Record<string, Record<string, unknown>>;
@@ -95,62 +82,10 @@ export interface WorkloadSpec {
 
 // ---- validation -------------------------------------------------------------------------------
 
-type Check = (value: unknown, field: string) => unknown;
-
-export class SpecError extends Error {}
-
-const fail = (field: string, why: string): never => {
-  throw new SpecError(`${field}: ${why}`);
-};
-
-const int = (min: number, max = Number.MAX_SAFE_INTEGER): Check => (v, f) => {
-  if (typeof v !== 'number' || !Number.isInteger(v)) return fail(f, `expected an integer, got ${JSON.stringify(v)}`);
-  if (v < min || v > max) return fail(f, `must be between ${min} and ${max}, got ${v}`);
-  return v;
-};
-const num = (min: number, max: number): Check => (v, f) => {
-  if (typeof v !== 'number' || !Number.isFinite(v)) return fail(f, `expected a number, got ${JSON.stringify(v)}`);
-  if (v < min || v > max) return fail(f, `must be between ${min} and ${max}, got ${v}`);
-  return v;
-};
-const str: Check = (v, f) => (typeof v === 'string' && v.length > 0 ? v : fail(f, `expected a non-empty string, got ${JSON.stringify(v)}`));
-const oneOf = (...allowed: string[]): Check => (v, f) => (typeof v === 'string' && allowed.includes(v) ? v : fail(f, `must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`));
-const list = (item: Check, minItems = 1): Check => (v, f) => {
-  if (!Array.isArray(v)) return fail(f, `expected a list, got ${JSON.stringify(v)}`);
-  if (v.length < minItems) return fail(f, `needs at least ${minItems} item(s)`);
-  return v.map((x, i) => item(x, `${f}[${i}]`));
-};
-const scalar: Check = (v, f) => (typeof v === 'number' || typeof v === 'string' ? v : fail(f, `expected a number or string, got ${JSON.stringify(v)}`));
-const anyObject: Check = (v, f) => (v && typeof v === 'object' && !Array.isArray(v) ? v : fail(f, 'expected an object'));
-const nullable = (inner: Check): Check => (v, f) => (v === null ? null : inner(v, f));
-/** A field that may be left out of the JSON; it then validates as null. */
-const optionalNullable = (inner: Check): Check => Object.assign(nullable(inner), { optional: true });
-
-type Shape = { [field: string]: Check | Shape };
-
-const object = (shape: Shape): Check => (v, f) => {
-  if (!v || typeof v !== 'object' || Array.isArray(v)) return fail(f, 'expected an object');
-  const input = v as Record<string, unknown>;
-  for (const key of Object.keys(input)) if (!(key in shape)) fail(f ? `${f}.${key}` : key, `unknown field (known: ${Object.keys(shape).join(', ')})`);
-  const out: Record<string, unknown> = {};
-  for (const [key, check] of Object.entries(shape)) {
-    const field = f ? `${f}.${key}` : key;
-    if (!(key in input)) {
-      if (typeof check === 'function' && (check as { optional?: boolean }).optional) {
-        out[key] = null;
-        continue;
-      }
-      fail(field, 'missing');
-    }
-    out[key] = typeof check === 'function' ? check(input[key], field) : object(check)(input[key], field);
-  }
-  return out;
-};
-
-const SPEC_SHAPE: Shape = {
+/** The fields every spec has; workload families add their sections (specSections()). */
+const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
-  kind: oneOf('filter', 'aggregate', 'noop', 'ycsb', 'ml-train'),
   cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64) },
   dataset: (v, f) =>
     object(
@@ -161,38 +96,22 @@ const SPEC_SHAPE: Shape = {
           : { kind: oneOf('synthetic', 'regression', 'flights'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
     )(v, f),
   modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive')),
-  request: anyObject,
+  request: optionalNullable(anyObject),
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
   links: list(str),
   warmup: int(0, 1000),
   repetitions: int(1, 100_000),
   concurrency: int(1, 1024),
-  ycsb: nullable(
-    object({
-      readProportion: num(0, 1),
-      updateProportion: num(0, 1),
-      insertProportion: num(0, 1),
-      zipfianTheta: num(0, 0.9999),
-      operations: int(1),
-      clients: int(1, 10_000),
-      targetOpsPerSec: num(0, 1e9),
-    }),
-  ),
-  ml: optionalNullable(object({ epochs: int(1, 1_000_000), learningRate: num(1e-12, 1e6), tolerance: num(0, 1e9) })),
   sizes: anyObject,
 };
 
 /** Validates a parsed spec; throws SpecError naming the first bad field. */
 export function validateSpec(raw: unknown): WorkloadSpec {
-  const spec = object(SPEC_SHAPE)(raw, '') as WorkloadSpec;
-  if (spec.ycsb) {
-    const sum = spec.ycsb.readProportion + spec.ycsb.updateProportion + spec.ycsb.insertProportion;
-    if (Math.abs(sum - 1) > 1e-9) fail('ycsb', `read/update/insert proportions must sum to 1, got ${sum}`);
-  }
-  if (spec.kind === 'ycsb' && !spec.ycsb) fail('ycsb', 'a ycsb workload needs the ycsb section');
-  if (spec.kind === 'ml-train' && !spec.ml) fail('ml', 'an ml-train workload needs the ml section (epochs, learningRate, tolerance)');
-  if (spec.kind === 'ml-train' && spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') fail('dataset.kind', `an ml-train workload trains on the regression or flights dataset, got '${spec.dataset.kind}'`);
+  const shape: Shape = { ...COMMON_SHAPE, kind: oneOf(...specKinds()), ...specSections() };
+  const spec = object(shape)(raw, '') as WorkloadSpec;
+  spec.request ??= {};
   if (new Set(spec.modes).size !== spec.modes.length) fail('modes', 'lists a mode twice');
+  familyForKind(spec.kind).checkSpec(spec);
   return spec;
 }
 
@@ -252,7 +171,9 @@ export function specNames(dir = SPECS_DIR): string[] {
 
 /** Reads the raw JSON of workloads/specs/<name>.json (or a path to a .json file). */
 export function readRawSpec(nameOrPath: string, dir = SPECS_DIR): Record<string, unknown> {
-  const file = nameOrPath.endsWith('.json') ? nameOrPath : path.join(dir, `${nameOrPath}.json`);
+  // `npm run` starts scripts in the package's folder; a relative spec path means the caller's folder.
+  const callerDir = process.env.INIT_CWD ?? process.cwd();
+  const file = nameOrPath.endsWith('.json') ? path.resolve(callerDir, nameOrPath) : path.join(dir, `${nameOrPath}.json`);
   if (!existsSync(file)) throw new SpecError(`no workload '${nameOrPath}' (known: ${specNames(dir).join(', ') || 'none'})`);
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;

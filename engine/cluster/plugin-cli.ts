@@ -14,7 +14,7 @@ import { formatHelp, parseFlags, runCli, UsageError, type FlagTable } from '../c
 import { loadPluginSource, PluginLoadError } from '../coprocessor/loader';
 import type { RespValue } from '../protocol/resp';
 import { deployFile, listNodePlugins, pluginFiles, type NodePluginRow } from './plugin-deployer';
-import { PLUGIN_NAME_PATTERN, pluginTemplate } from './plugin-template';
+import { PLUGIN_NAME_PATTERN, pluginTemplate, workloadSpecTemplate } from './plugin-template';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const HOW_TO_CONNECT = 'start a cluster with npm run cluster, which prints both';
@@ -32,6 +32,7 @@ const LIST_FLAGS = {
 
 const NEW_FLAGS = {
   dir: { type: 'string', help: "directory to write into (default: this repository's plugins/)", value: '<dir>' },
+  'spec-dir': { type: 'string', help: "directory to write the workload spec into (default: this repository's workloads/specs/)", value: '<dir>' },
 } as const;
 
 interface Command {
@@ -66,9 +67,9 @@ const COMMANDS: Record<string, Command> = {
     run: undeploy,
   },
   new: {
-    usage: 'npm run plugin -- new <name> [--dir plugins/]',
-    summary: 'scaffold plugins/<name>.ts from a working, documented template',
-    description: 'Writes <dir>/<name>.ts: a plugin that counts rows matching conditions on the sample dataset, with example requests. Refuses to overwrite a file. Names are lower-case letters, digits and dashes, starting with a letter.',
+    usage: 'npm run plugin -- new <name> [--dir plugins/] [--spec-dir workloads/specs/]',
+    summary: 'scaffold plugins/<name>.ts and workloads/specs/<name>.json: a plugin and a runnable study of it',
+    description: 'Writes <dir>/<name>.ts: a plugin that counts rows matching conditions on the sample dataset, with example requests; and <spec-dir>/<name>.json: a workload that runs it pushdown vs client (npm run workload <name>). Refuses to overwrite either file. Names are lower-case letters, digits and dashes, starting with a letter.',
     flags: NEW_FLAGS,
     run: scaffold,
   },
@@ -272,7 +273,8 @@ async function scaffold(argv: string[]): Promise<number> {
   if (!PLUGIN_NAME_PATTERN.test(name)) throw new UsageError(`invalid plugin name '${name}': use lower-case letters, digits and dashes, starting with a letter (e.g. count-big-orders)`);
   const dir = flags.dir ?? path.join(REPO_ROOT, 'plugins');
   const file = path.join(dir, `${name}.ts`);
-  if (existsSync(file)) throw new Error(`${file} already exists; not overwriting it (pick another name or delete the file)`);
+  const specFile = path.join(flags['spec-dir'] ?? path.join(REPO_ROOT, 'workloads', 'specs'), `${name}.json`);
+  for (const f of [file, specFile]) if (existsSync(f)) throw new Error(`${f} already exists; not overwriting it (pick another name or delete the file)`);
   // Another file already providing this name would make the new one a DUPLICATE at deploy.
   for (const other of pluginFiles(dir)) {
     try {
@@ -286,10 +288,18 @@ async function scaffold(argv: string[]): Promise<number> {
   loadPluginSource(source, `${name}.ts`); // the template must always load; fail loudly here if not
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, source, { flag: 'wx' });
-  const shown = path.relative(process.cwd(), file) || file;
+  mkdirSync(path.dirname(specFile), { recursive: true });
+  writeFileSync(specFile, workloadSpecTemplate(name), { flag: 'wx' });
+  // `npm run` starts scripts in the package's folder: show paths relative to the caller's folder.
+  const callerDir = process.env.INIT_CWD ?? process.cwd();
+  const shown = path.relative(callerDir, file) || file;
+  const specShown = path.relative(callerDir, specFile) || specFile;
+  const runArg = path.dirname(specFile) === path.join(REPO_ROOT, 'workloads', 'specs') ? name : specShown;
   process.stdout.write(
     `created ${shown} (${name}@1.0.0: counts rows matching conditions; edit handle/merge/examples)\n` +
-      `next: npm run cluster (deploys plugins/ and redeploys on save), or npm run plugin -- deploy ${shown}\n`,
+      `created ${specShown} (a workload: sweeps the predicate's threshold, pushdown vs client vs adaptive)\n` +
+      `next: npm run workload ${runArg} -- --size ci   (about 15 s; then open the report.html it prints)\n` +
+      `      npm test (the conformance suite runs the examples in both modes)\n`,
   );
   return 0;
 }

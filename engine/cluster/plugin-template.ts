@@ -1,7 +1,8 @@
 /**
  * The source `npm run plugin -- new <name>` scaffolds: a small, working, documented plugin (counts
  * the rows whose record matches every condition, on the SAMPLE_SCHEMA dataset) with example
- * requests, so the conformance suite covers it from the moment it exists.
+ * requests, so the conformance suite covers it from the moment it exists; and a runnable workload
+ * spec that studies it (kind `plugin`, sweeping the predicate's threshold).
  */
 
 /** Plugin names: lower-case letters, digits and dashes, starting with a letter (the loader's rule). */
@@ -77,6 +78,13 @@ export default definePlugin({
   },
   // Run in both modes by the conformance suite (test/conformance.test.ts) on a synthetic dataset:
   // the pushdown and client answers must be equal. Add one per behaviour worth checking.
+  // Optional hints for the harness's cost model (adaptive mode) and its row counts. Without them it
+  // calibrates on the request itself and says its predictions are coarser. Others: scanOnly,
+  // resultHeavy, partialItems, rowsReturned (see CostHints in engine/plugin-api.ts).
+  cost: {
+    rowsReturned: () => 1,
+    rowsMatched: (result) => result.count,
+  },
   examples: [
     { name: 'every row', request: { schema: SAMPLE_SCHEMA, where: [] } },
     { name: 'amount > 500', request: { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: 500 }] } },
@@ -84,4 +92,31 @@ export default definePlugin({
   ],
 });
 `;
+}
+
+/**
+ * A workload spec (JSON text) that studies plugin `name` as the template writes it: the synthetic
+ * dataset, the predicate `amount > threshold` swept from ~99% to ~1% of the rows, pushdown vs
+ * client vs adaptive on two links, and a `ci` size for a quick look.
+ */
+export function workloadSpecTemplate(name: string): string {
+  if (!PLUGIN_NAME_PATTERN.test(name)) throw new Error(`invalid plugin name '${name}'`);
+  const spec = {
+    name,
+    description: `The ${name} plugin: rows with amount > threshold, sweeping the threshold (99%..1% of rows match), pushdown vs client-side`,
+    kind: 'plugin',
+    plugin: name,
+    version: '^1',
+    cluster: { nodes: 3, splitKeys: 50000, splitBytes: 67108864, coprWorkers: 2 },
+    dataset: { kind: 'synthetic', rows: 200000, valueBytes: 100, seed: 42, categories: 10 },
+    request: { where: [{ column: 'amount', op: '>', value: 500 }] },
+    sweep: { parameter: 'request.where.0.value', values: [10, 500, 990] },
+    modes: ['pushdown', 'client', 'adaptive'],
+    links: ['unlimited', '1gbit'],
+    warmup: 1,
+    repetitions: 3,
+    concurrency: 4,
+    sizes: { ci: { 'dataset.rows': 6000, 'cluster.splitKeys': 1500, 'sweep.values': [10, 990], repetitions: 2, warmup: 0, links: ['unlimited'] } },
+  };
+  return `${JSON.stringify(spec, null, 2)}\n`;
 }

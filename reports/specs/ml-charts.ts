@@ -5,7 +5,7 @@
 import type { SampleRow } from '../../workloads/driver/results/writer';
 import type { LinkInfo } from '../links';
 import { modeColorScale, sortModes } from '../modes';
-import type { MlView } from '../run-model';
+import type { MlView } from '../../workloads/families/ml-train';
 import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, type ChartSpec } from './common';
 
 /** What the ML charts need besides the summary. */

@@ -4,7 +4,7 @@
  * one series per repetition; query workloads one per link spanning all their calls in run order.
  */
 import type { LinkInfo } from '../links';
-import type { SeriesOfRun, YcsbView } from '../run-model';
+import type { SeriesOfRun } from '../run-model';
 import { assembleSpec, chartTitle, PANEL, SINGLE_WIDTH, spansDecades, yAxisTitle, type ChartSpec } from './common';
 
 /** What the per-second charts need besides the series. */
@@ -58,9 +58,4 @@ function perSecond(series: SeriesOfRun[], ctx: PerSecondContext, metric: 'opsPer
 export function perSecondCharts(series: SeriesOfRun[], ctx: PerSecondContext, unit: Wording['unit']): ChartSpec[] {
   const words: Wording = unit === 'operations' ? { unit, lines: 'one line per repetition' } : { unit, lines: 'one line per link, over all sweep points and modes in run order' };
   return [perSecond(series, ctx, 'opsPerSec', words), perSecond(series, ctx, 'p99Ms', words)].filter((c): c is ChartSpec => c !== null);
-}
-
-/** Every YCSB chart that applies, in report order. */
-export function ycsbCharts(view: YcsbView, ctx: PerSecondContext): ChartSpec[] {
-  return perSecondCharts(view.series, ctx, 'operations');
 }

@@ -6,7 +6,7 @@
 import type { QueryPointSummary } from '../../workloads/driver/summarize';
 import type { LinkInfo } from '../links';
 import { modeColorScale, modeDashEncoding, sortModes } from '../modes';
-import type { QueryView } from '../run-model';
+import type { QueryView } from '../../workloads/families/query/report';
 import { perSecondCharts } from './per-second-charts';
 import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, BYTES_FORMAT, CHART_CONFIG, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
 
@@ -294,8 +294,11 @@ function slug(text: string): string {
 /** Every query chart that applies to this run, in report order. */
 export function queryCharts(view: QueryView, ctx: QueryChartContext): ChartSpec[] {
   const swept = sweptPoints(view).length > 0;
+  // The no-op overhead chart is for runs without a sweep (the noop workload), not for a sweep over
+  // values that are not numbers.
+  const unswept = view.points.every((p) => p.parameter === '');
   const charts = swept
     ? [wireBytesVsSweep(view, ctx), latencyVsSweep(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)]
-    : [noopOverhead(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)];
+    : [unswept ? noopOverhead(view, ctx) : null, speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)];
   return [...charts.filter((c): c is ChartSpec => c !== null), ...perSecondCharts(view.series, ctx, 'calls')];
 }

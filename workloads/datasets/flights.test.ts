@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { FLIGHTS_SCHEMA, FLIGHTS_TOTAL_ROWS, flightsCodec, flightsFile, flightsRows, readFlights, type Flight } from './flights';
 import { datasetSchema } from './catalog';
-import { queryKind } from '../kinds';
+import { queryWorkload } from '../families/query/requests';
 import { SAMPLE_SCHEMA } from '../../engine/plugin-api';
 import { loadSpec, SpecError, validateSpec } from '../spec';
 
@@ -93,24 +93,22 @@ test('spec: flights rows are a limit of at most 3 000 000; valueBytes/seed/categ
   assert.throws(() => loadSpec('filter-flights', ['dataset.valueBytes=-1']), /dataset\.valueBytes: must be between/);
 });
 
-test('kinds: flights requests carry the flights schema; the synthetic path is unchanged', () => {
+test('query presets: flights requests carry the flights schema; the synthetic path is unchanged', () => {
   const flights = loadSpec('filter-flights', [], 'ci');
   assert.equal(datasetSchema(flights.dataset), FLIGHTS_SCHEMA);
-  const filter = queryKind(flights);
-  assert.deepEqual(filter.request(flights, 60), { schema: FLIGHTS_SCHEMA, where: [{ column: 'delay', op: '>', value: 60 }], output: 'rows' });
-  assert.equal(filter.rowsMatched?.({ count: 7, rows: [] }), 7);
-  assert.throws(() => queryKind(loadSpec('filter-flights', ['sweep.parameter=selectivity'])), /flights dataset sweeps delayThreshold/);
+  assert.deepEqual(queryWorkload(flights).request(60), { schema: FLIGHTS_SCHEMA, where: [{ column: 'delay', op: '>', value: 60 }], output: 'rows' });
+  assert.throws(() => loadSpec('filter-flights', ['sweep.parameter=selectivity']), /flights dataset sweeps delayThreshold/);
 
   const synthetic = loadSpec('filter', [], 'ci');
-  assert.deepEqual(queryKind(synthetic).request(synthetic, 0.01), { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '<', value: 10 }], output: 'rows' });
-  assert.throws(() => queryKind(loadSpec('filter', ['sweep.parameter=delayThreshold'])), /synthetic dataset sweeps selectivity/);
+  assert.deepEqual(queryWorkload(synthetic).request(0.01), { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '<', value: 10 }], output: 'rows' });
+  assert.throws(() => loadSpec('filter', ['sweep.parameter=delayThreshold']), /synthetic dataset sweeps selectivity/);
 
   const agg = loadSpec('aggregate-flights');
-  const aggregate = queryKind(agg);
-  assert.deepEqual(aggregate.request(agg, 'origin'), { schema: FLIGHTS_SCHEMA, column: 'delay', groupBy: 'origin' });
-  assert.deepEqual(aggregate.request(agg, 'none'), { schema: FLIGHTS_SCHEMA, column: 'delay' });
-  assert.throws(() => queryKind(loadSpec('aggregate-flights', ['sweep.values=origin,airline'])), /no column 'airline'/);
+  const aggregate = queryWorkload(agg);
+  assert.deepEqual(aggregate.request('origin'), { schema: FLIGHTS_SCHEMA, column: 'delay', groupBy: 'origin' });
+  assert.deepEqual(aggregate.request('none'), { schema: FLIGHTS_SCHEMA, column: 'delay' });
+  assert.throws(() => loadSpec('aggregate-flights', ['sweep.values=origin,airline']), /no column 'airline'/);
   const syntheticAgg = loadSpec('aggregate');
-  assert.deepEqual(queryKind(syntheticAgg).request(syntheticAgg, 10), { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'id', groupModulo: 10 });
+  assert.deepEqual(queryWorkload(syntheticAgg).request(10), { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'id', groupModulo: 10 });
   assert.ok(validateSpec(syntheticAgg));
 });

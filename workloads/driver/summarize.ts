@@ -5,8 +5,8 @@
  */
 import { LatencyRecorder } from './metrics/latency';
 import { meanWithCI95 } from './metrics/stats';
-import type { QuerySample } from './query-runner';
-import type { YcsbSample } from './ycsb-runner';
+import type { QuerySample } from '../families/query/runner';
+import type { YcsbSample } from '../families/ycsb/runner';
 
 export interface MeanCI {
   mean: number;

@@ -10,12 +10,13 @@
  * - per-request overhead: the noop plugin over the whole range, pushdown and client mode
  *   (unshaped), i.e. the framework's cost at this run's region count and concurrency;
  * - a uniform random sample of rows (MGET of random ids), kept for the result-size estimates;
- * - node scan rate: the workload's plugin with a scan-only request (kinds.ts `scanOnlyRequest`)
+ * - node scan rate: the workload's plugin with a scan-only request (its cost hint `scanOnly`, else
+ *   the request itself)
  *   in pushdown over the whole range: rows / (wall − noop overhead);
  * - client processing rate: the scan-only handle over the sampled rows in this process's memory;
  * - client pull rate: the scan-only request in client mode over the whole range: rows / (wall −
  *   noop overhead − handle time), and its wire bytes per row;
- * - result-path rates, per mode: a result-heavy request (kinds.ts `resultHeavyRequest`: filter
+ * - result-path rates, per mode: a result-heavy request (the plugin's cost hint `resultHeavy`: filter
  *   keeping every row, aggregate with a group per row) over one wave of regions: result bytes per
  *   second of its time less the wave's overhead (pushdown, where scan and result path overlap) or
  *   less overhead, pull and handle (client, one thread); msgpack of the sampled rows when the kind
@@ -27,7 +28,7 @@ import { DEFAULT_SCAN_BATCH_ROWS, type ClusterClient } from '../../../engine/cli
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticKey } from '../../datasets/synthetic';
-import type { QueryKind } from '../../kinds';
+import type { ResolvedHints } from '../../families/query/hints';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
 import { parseLinkProfile } from '../network/link';
@@ -40,7 +41,8 @@ export const SAMPLE_ROWS = 4000;
 
 export interface CalibrationOptions {
   spec: WorkloadSpec;
-  kind: QueryKind;
+  /** The workload's plugin: name, version range, its cost hints and the request of its first point. */
+  plugin: { name: string; version: string; hints: ResolvedHints; firstRequest: unknown };
   session: Session;
   /** Each link's own client (its name as in the spec's links). */
   links: Array<{ name: string; client: ClusterClient }>;
@@ -63,6 +65,8 @@ export interface CostModelReport {
   /** Per (link, point): the estimate and both modes' predictions with their terms. */
   points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
   notes: string[];
+  /** The plugin's cost hints that were missing, and what calibration did instead (empty: none missing). */
+  coarser: string[];
 }
 
 const UNITS: Record<string, string> = {
@@ -142,14 +146,15 @@ export class CostModel {
   private constructor(
     readonly calibration: Calibration,
     private readonly plugin: LoadedPlugin,
-    private readonly kind: QueryKind,
+    private readonly hints: ResolvedHints,
     private readonly sample: { regions: InMemoryRegion[]; regionRows: number[]; rows: number },
     private readonly rows: number,
     private readonly calibrationMs: number,
   ) {}
 
   static async calibrate(options: CalibrationOptions): Promise<CostModel> {
-    const { spec, kind, session, links, log } = options;
+    const { spec, session, links, log } = options;
+    const { hints, firstRequest } = options.plugin;
     const started = process.hrtime.bigint();
     const client = await session.client();
     try {
@@ -158,7 +163,7 @@ export class CostModel {
       const map = await client.getMap();
       const pieces = splitByRegions(map, range.start, range.end);
       const concurrency = spec.concurrency;
-      const plugin = await copr.loadPlugin(kind.plugin);
+      const plugin = await copr.loadPlugin(options.plugin.name, options.plugin.version);
 
       const [unshapedRttMs, ...linkRtts] = await pingMs([client, ...links.map((l) => l.client)]);
       const rttMs: Record<string, number> = {};
@@ -169,9 +174,10 @@ export class CostModel {
         linkBytesPerSec[link.name] = bits === null ? null : bits / 8;
       }
 
-      const call = (plugin: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin, request, start: range.start, end: range.end, mode, concurrency });
-      const pushdownOverheadMs = await medianMs(5, call('noop', {}, 'pushdown'));
-      const clientOverheadMs = await medianMs(3, call('noop', {}, 'client'));
+      const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency });
+      const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
+      const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
+      const own = (request: unknown, mode: 'pushdown' | 'client') => call(options.plugin.name, options.plugin.version, request, mode);
 
       // A uniform random sample of rows (seeded: the same run samples the same rows), by MGET.
       const random = new SeededRandom((spec.dataset.seed ?? 0) + 7919);
@@ -191,8 +197,7 @@ export class CostModel {
       const regionRows = regionRowsFromSample(sampleRegions.map((r) => r.batches[0]!.length), spec.dataset.rows);
 
       // The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample.
-      const firstPoint = spec.sweep ? spec.sweep.values[0] : undefined;
-      const scanOnly = kind.scansRows ? kind.scanOnlyRequest(kind.request(spec, firstPoint)) : null;
+      const scanOnly = hints.scansRows ? hints.scanOnly(firstRequest) : null;
       let nodeScanRowsPerSec: number | null = null;
       let clientPullRowsPerSec: number | null = null;
       let wireBytesPerRow: number | null = null;
@@ -200,7 +205,7 @@ export class CostModel {
       const rows = spec.dataset.rows;
       if (scanOnly !== null && sampled > 0) {
         // Two warm-ups: right after the load, the nodes' worker threads are not all warm yet.
-        const scanMs = await fastestMs(3, call(kind.plugin, scanOnly, 'pushdown'), 2);
+        const scanMs = await fastestMs(3, own(scanOnly, 'pushdown'), 2);
         nodeScanRowsPerSec = rows / (Math.max(1, scanMs - pushdownOverheadMs) / 1000);
         // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
         // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
@@ -211,7 +216,7 @@ export class CostModel {
         });
         clientHandleRowsPerSec = (sampled * repeats) / (Math.max(0.001, handleMs) / 1000);
         // The first call warms up and counts the wire bytes; the next two are timed.
-        const clientScan = call(kind.plugin, scanOnly, 'client');
+        const clientScan = own(scanOnly, 'client');
         const wire0 = client.wireBytes();
         await clientScan();
         wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
@@ -235,12 +240,12 @@ export class CostModel {
       // The result path, end to end: a result-heavy request over one wave of regions (as many as
       // the run's concurrency), in both modes; its time less the wave's overhead and scan (pull +
       // handle in client mode) is what the result cost.
-      const heavy = scanOnly !== null ? kind.resultHeavyRequest(kind.request(spec, firstPoint)) : null;
+      const heavy = scanOnly !== null ? hints.resultHeavy(firstRequest) : null;
       if (heavy !== null && nodeScanRowsPerSec && clientPullRowsPerSec && clientHandleRowsPerSec) {
         const wave = pieces.slice(0, Math.min(concurrency, pieces.length));
         const waveRange = { start: wave[0]!.range.start, end: wave[wave.length - 1]!.range.end };
         const overheadShare = 1 / waves(pieces.length, concurrency);
-        const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: kind.plugin, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency });
+        const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency });
         const first = await run('pushdown');
         const waveRows = first.totals.rowsScanned;
         const resultBytes = first.wireBytesIn;
@@ -275,7 +280,7 @@ export class CostModel {
           `node scan ${nodeScanRowsPerSec ? Math.round(nodeScanRowsPerSec) : '-'} rows/s, client pull ${clientPullRowsPerSec ? Math.round(clientPullRowsPerSec) : '-'} rows/s, ` +
           `client handle ${clientHandleRowsPerSec ? Math.round(clientHandleRowsPerSec) : '-'} rows/s, result path ${(pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client, sample ${sampled} rows`,
       );
-      return new CostModel(calibration, plugin, kind, { regions: sampleRegions, regionRows, rows: sampled }, spec.dataset.rows, calibrationMs);
+      return new CostModel(calibration, plugin, hints, { regions: sampleRegions, regionRows, rows: sampled }, spec.dataset.rows, calibrationMs);
     } finally {
       client.close();
     }
@@ -288,11 +293,12 @@ export class CostModel {
       sampleRows: this.sample.regions[i]!.batches[0]!.length,
       regionRows: this.sample.regionRows[i]!,
       partBytes: run.partBytes[i]!,
-      items: this.kind.partialItems(part, request),
+      items: this.hints.partialItems(part, request),
     }));
-    const matched = this.kind.rowsMatched && this.sample.rows > 0 ? this.kind.rowsMatched(run.result) / this.sample.rows : null;
+    const rowsMatched = this.sample.rows > 0 ? this.hints.rowsMatched(run.result) : null;
+    const matched = rowsMatched === null ? null : rowsMatched / this.sample.rows;
     return {
-      shape: { rows: this.kind.scansRows ? this.rows : 0, regions: this.calibration.regions, concurrency: this.calibration.concurrency, resultBytes: estimateResultBytes(samples) },
+      shape: { rows: this.hints.scansRows ? this.rows : 0, regions: this.calibration.regions, concurrency: this.calibration.concurrency, resultBytes: estimateResultBytes(samples) },
       estimatedSelectivity: matched,
     };
   }
@@ -312,10 +318,12 @@ export class CostModel {
       sampleRows: this.sample.rows,
       calibrationMs: this.calibrationMs,
       points: this.reportPoints,
+      coarser: this.hints.coarser,
       notes: [
         'Link rates come from the link profiles (not measured); RTTs are measured per link.',
         'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
         'pushdown = overhead + max(scan, result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips). See workloads/driver/cost-model/model.ts.',
+        ...this.hints.coarser.map((line) => `Coarser prediction: ${line}.`),
       ],
     };
   }

@@ -13,18 +13,7 @@
  * - a partial without items (a count, a single group) keeps its sampled size.
  * Bytes scale with items: region bytes ≈ sampled partial bytes × estimated items / sampled items.
  */
-
-/** What a kind says about one partial result. */
-export interface PartialItems {
-  /** Entries in the partial that grow with the data (rows kept, groups). */
-  items: number;
-  /** How items grow with the rows behind them. */
-  scaling: 'linear' | 'distinct';
-  /** distinct: how many sampled rows fell in each item (group counts), for the estimator. */
-  frequencies?: number[];
-  /** distinct: items can never exceed this (e.g. a group-by modulo). */
-  upperBound?: number;
-}
+import type { PartialGrowth } from '../../../engine/plugin-api';
 
 /** One region's sample. */
 export interface RegionSample {
@@ -34,7 +23,8 @@ export interface RegionSample {
   regionRows: number;
   /** Packed bytes of the region's partial on the sample. */
   partBytes: number;
-  items: PartialItems;
+  /** What the plugin's `partialItems` hint says about the region's partial. */
+  items: PartialGrowth;
 }
 
 /** Bias-corrected Chao1 estimate of the distinct values behind sampled frequencies. */

@@ -1,5 +1,6 @@
 /**
- * Runs a query workload (filter, aggregate, noop): a short cost-model calibration, then for every
+ * Runs a query workload (any plugin; the filter, aggregate and noop presets): a short cost-model
+ * calibration, then for every
  * sweep point and link profile, warm-up calls and measured repetitions of one coprocessor call
  * each. Modes alternate within a repetition (and swap order every other one) so slow drift hits
  * all alike. `adaptive` asks the cost model which of pushdown and client it expects to be faster
@@ -8,17 +9,20 @@
  * measured calls also go into a per-second series per link (calls/s and p99).
  */
 import { performance } from 'node:perf_hooks';
-import { Coprocessor, type CoprocessorMode } from '../../engine/client/coprocessor';
-import type { ClusterClient } from '../../engine/client/cluster-client';
-import { queryKind, type SweepValue } from '../kinds';
-import { SpecError, type WorkloadSpec } from '../spec';
-import { answerChecksum } from './checksum';
-import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
-import { TimeSeries } from './metrics/timeseries';
-import { Session } from './session';
-import { linkFor, type LinkHandle } from './links';
-import { CostModel, type CostModelReport } from './cost-model/calibrate';
-import type { PredictedMode } from './cost-model/model';
+import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coprocessor';
+import type { ClusterClient } from '../../../engine/client/cluster-client';
+import { SpecError } from '../../spec-checks';
+import type { DatasetSpec, WorkloadSpec } from '../../spec';
+import { answerChecksum } from '../../driver/checksum';
+import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { TimeSeries } from '../../driver/metrics/timeseries';
+import { Session, type LoadReport } from '../../driver/session';
+import { linkFor, type LinkHandle } from '../../driver/links';
+import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
+import type { PredictedMode } from '../../driver/cost-model/model';
+import { datasetFingerprint } from '../../datasets/fingerprint';
+import { resolveHints } from './hints';
+import { queryWorkload, type SweepValue } from './requests';
 
 /** What a query sample's mode can be: a coprocessor mode, or `adaptive` (the model picks one per call). */
 export type QueryMode = CoprocessorMode | 'adaptive';
@@ -37,7 +41,7 @@ export interface QuerySample {
   predictedMs: number | null;
   rowsScanned: number;
   rowsReturned: number;
-  /** Rows the query selected (filter: matches; aggregate: rows aggregated); -1 when the kind does not say. */
+  /** Rows the query selected (filter: matches; aggregate: rows aggregated); -1 when the plugin does not say. */
   rowsMatched: number;
   regions: number;
   clientWireInBytes: number;
@@ -75,6 +79,8 @@ export interface QueryRunHooks {
   onSample(sample: QuerySample): void;
   onCall?(): void;
   log(line: string): void;
+  /** Called before the run loads a point's dataset (sweeps over `dataset.…`): rows to load. */
+  onLoadProgress?(loaded: number, total: number): void;
 }
 
 const QUERY_MODES: QueryMode[] = ['pushdown', 'client', 'adaptive'];
@@ -103,19 +109,28 @@ export interface PeakRss {
 export interface QueryRunResult {
   samples: QuerySample[];
   peakRss: PeakRss;
+  /** The cost model of the run (of the last dataset, when the sweep changes the dataset). */
   costModel: CostModelReport;
   series: QuerySeries[];
+  /** The datasets the run loaded itself (sweeps over `dataset.…`), in point order; empty otherwise. */
+  loads: Array<{ point: string } & LoadReport>;
+}
+
+/** The dataset a run has loaded (its fingerprint) and the model calibrated on it. */
+interface Loaded {
+  fingerprint: string;
+  model: CostModel;
 }
 
 export async function runQueries(spec: WorkloadSpec, session: Session, hooks: QueryRunHooks): Promise<QueryRunResult> {
-  const kind = queryKind(spec);
+  const workload = queryWorkload(spec);
   for (const mode of spec.modes) {
     if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
   }
   const modes = spec.modes as QueryMode[];
-  const points: Array<SweepValue | undefined> = spec.sweep ? spec.sweep.values : [undefined];
   const range = Session.datasetRange();
   const samples: QuerySample[] = [];
+  const loads: QueryRunResult['loads'] = [];
   const peakRss: PeakRss = { clientBytes: 0, nodesBytes: {} };
   const notePeaks = (nodes: Array<{ id: number; rssBytes: number }>): void => {
     for (const n of nodes) peakRss.nodesBytes[`node${n.id}`] = Math.max(peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
@@ -124,7 +139,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   // inner one, so warm-up and slow drift hit every link alike instead of favouring the later ones.
   const lanes: Array<{ link: LinkHandle; client: ClusterClient; coprocessor: Coprocessor }> = [];
   const series = new Map<string, TimeSeries>();
-  let model: CostModel;
+  let loaded: Loaded | null = null;
   let measureEnd = 0;
   try {
     for (const linkSpec of spec.links) {
@@ -132,18 +147,38 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       const client = await session.client(link.wrapSocket);
       lanes.push({ link, client, coprocessor: new Coprocessor(client) });
     }
-    model = await CostModel.calibrate({ spec, kind, session, links: lanes.map((l) => ({ name: l.link.name, client: l.client })), log: hooks.log });
+    const plugin = await lanes[0]!.coprocessor.loadPlugin(workload.plugin, workload.version);
+    const hints = resolveHints(plugin.plugin);
+    for (const line of hints.coarser) hooks.log(`cost model: ${workload.plugin} gives ${line}`);
+    // Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and calibrates on it.
+    const prepare = async (point: SweepValue | undefined): Promise<Loaded> => {
+      const dataset: DatasetSpec = workload.dataset(point);
+      const fingerprint = datasetFingerprint(dataset);
+      if (loaded && loaded.fingerprint === fingerprint) return loaded;
+      const pointSpec: WorkloadSpec = { ...spec, dataset };
+      if (workload.sweepsDataset) {
+        const load = await session.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
+        loads.push({ point: point === undefined ? '' : String(point), ...load });
+        const map = await session.settle(hooks.log);
+        hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${map.regions.length} regions`);
+      }
+      const model = await CostModel.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, session, links: lanes.map((l) => ({ name: l.link.name, client: l.client })), log: hooks.log });
+      return { fingerprint, model };
+    };
+    loaded = await prepare(workload.points[0]);
     const measureStart = performance.now();
     for (const { link } of lanes) series.set(link.name, new TimeSeries({ startMs: measureStart }));
-    for (const point of points) {
-      const request = kind.request(spec, point);
+    for (const point of workload.points) {
+      loaded = await prepare(point);
+      const model = loaded.model;
+      const request = workload.request(point);
       for (const { link, coprocessor } of lanes) {
         const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
           const chosenMode: PredictedMode = mode === 'adaptive' ? plan.cheaper : mode;
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
-          const outcome = await coprocessor.run<unknown, unknown>({ plugin: kind.plugin, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
+          const outcome = await coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
           const after = await sampleNodes(nodes);
           notePeaks(after);
@@ -151,7 +186,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
           hooks.onCall?.();
           return {
             link: link.name,
-            parameter: spec.sweep?.parameter ?? '',
+            parameter: workload.parameter,
             point: point === undefined ? '' : String(point),
             mode,
             chosenMode,
@@ -159,8 +194,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             latencyMs: outcome.wallMs,
             predictedMs: plan.predictedMs[chosenMode],
             rowsScanned: outcome.totals.rowsScanned,
-            rowsReturned: kind.rowsReturned(outcome.result),
-            rowsMatched: kind.rowsMatched ? kind.rowsMatched(outcome.result) : -1,
+            rowsReturned: hints.rowsReturned(outcome.result),
+            rowsMatched: hints.rowsMatched(outcome.result) ?? -1,
             regions: outcome.regions.length,
             clientWireInBytes: outcome.wireBytesIn,
             clientWireOutBytes: outcome.wireBytesOut,
@@ -196,8 +231,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   return {
     samples,
     peakRss,
-    costModel: model.report(),
+    costModel: loaded!.model.report(),
     series: [...series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
+    loads,
   };
 }
-

@@ -14,11 +14,12 @@
  * - the `filter` plugin (count only): the fraction of rows labelled 1 → the majority-class baseline
  *   accuracy max(p, 1 − p), which a useful model must beat.
  */
-import { Coprocessor } from '../../engine/client/coprocessor';
-import type { ClusterClient } from '../../engine/client/cluster-client';
-import type { Condition } from '../../engine/plugin-api';
-import { FLIGHTS_SCHEMA } from '../datasets/flights';
-import { SpecError, type WorkloadSpec } from '../spec';
+import { Coprocessor } from '../../../engine/client/coprocessor';
+import type { ClusterClient } from '../../../engine/client/cluster-client';
+import type { Condition } from '../../../engine/plugin-api';
+import { FLIGHTS_SCHEMA } from '../../datasets/flights';
+import { SpecError } from '../../spec-checks';
+import type { WorkloadSpec } from '../../spec';
 
 export const FLIGHTS_DEFAULT_FEATURES = ['hour', 'weekday', 'distance'];
 export const FLIGHTS_DEFAULT_LABEL: Condition[] = [{ column: 'delay', op: '>', value: 0 }];

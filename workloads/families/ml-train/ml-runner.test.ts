@@ -6,11 +6,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalCluster } from '../../engine/cluster/local-cluster';
-import { loadSpec, SpecError, type WorkloadSpec } from '../spec';
+import { LocalCluster } from '../../../engine/cluster/local-cluster';
+import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
 import { ML_MODES, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
-import { Session } from './session';
-import { describeCluster } from '../../test/helpers';
+import { Session } from '../../driver/session';
+import { describeCluster } from '../../../test/helpers';
 
 const ROWS = 4000;
 const BASE = [`dataset.rows=${ROWS}`, 'cluster.splitKeys=800', 'links=unlimited', 'warmup=0', 'repetitions=1'];

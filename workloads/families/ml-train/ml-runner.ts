@@ -15,23 +15,24 @@
  * if they differ). Per epoch it records loss, accuracy, gradient norm, wall time, wire bytes and
  * client CPU; per training run the nodes' CPU and bytes (INFO counters).
  */
-import { Coprocessor, splitByRegions } from '../../engine/client/coprocessor';
-import type { ClusterClient } from '../../engine/client/cluster-client';
-import type { LoadedPlugin } from '../../engine/coprocessor/loader';
-import type { Condition, KV, Schema } from '../../engine/plugin-api';
-import { FLIGHTS_SCHEMA } from '../datasets/flights';
+import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
+import type { ClusterClient } from '../../../engine/client/cluster-client';
+import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
+import type { Condition, KV, Schema } from '../../../engine/plugin-api';
+import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
-import type { SgdRequest, SgdResult } from '../../plugins/sgd';
-import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../datasets/regression';
-import { SpecError, type WorkloadSpec } from '../spec';
-import { runPluginInMemory, type InMemoryRegion } from './in-memory-plugin';
-import { linkFor } from './links';
+import type { SgdRequest, SgdResult } from '../../../plugins/sgd';
+import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../../datasets/regression';
+import { SpecError } from '../../spec-checks';
+import type { WorkloadSpec } from '../../spec';
+import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
+import { linkFor } from '../../driver/links';
 
 /** Rows of one region, pulled once and kept in memory. */
 type CachedRegion = InMemoryRegion;
-import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
-import { meanWithCI95 } from './metrics/stats';
-import { Session } from './session';
+import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { meanWithCI95 } from '../../driver/metrics/stats';
+import { Session } from '../../driver/session';
 
 export type MlMode = 'pushdown' | 'client' | 'client-cached';
 export const ML_MODES: MlMode[] = ['pushdown', 'client', 'client-cached'];

@@ -4,17 +4,18 @@
  * or open loop at a target rate (latency then measured from each operation's intended start).
  * Puts the engine's basic speed on record next to the pushdown results.
  */
-import type { ClusterClient } from '../../engine/client/cluster-client';
-import { SeededRandom } from '../../engine/util/seeded-random';
-import { syntheticCodec, syntheticKey, syntheticRecord } from '../datasets/synthetic';
-import { SpecError, type WorkloadSpec } from '../spec';
-import { LatencyRecorder, type LatencySummary } from './metrics/latency';
-import { runClosedLoop, runOpenLoop } from './metrics/load';
-import { diffNodeStats, sampleNodes, sumOverNodes } from './metrics/node-stats';
-import { TimeSeries } from './metrics/timeseries';
-import { linkFor } from './links';
-import type { Session } from './session';
-import { ScrambledZipfian } from './zipfian';
+import type { ClusterClient } from '../../../engine/client/cluster-client';
+import { SeededRandom } from '../../../engine/util/seeded-random';
+import { syntheticCodec, syntheticKey, syntheticRecord } from '../../datasets/synthetic';
+import { SpecError } from '../../spec-checks';
+import type { WorkloadSpec } from '../../spec';
+import { LatencyRecorder, type LatencySummary } from '../../driver/metrics/latency';
+import { runClosedLoop, runOpenLoop } from '../../driver/metrics/load';
+import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { TimeSeries } from '../../driver/metrics/timeseries';
+import { linkFor } from '../../driver/links';
+import type { Session } from '../../driver/session';
+import { ScrambledZipfian } from '../../driver/zipfian';
 
 export type YcsbOp = 'read' | 'update' | 'insert';
 

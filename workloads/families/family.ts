@@ -1,0 +1,83 @@
+/**
+ * A workload family: one kind of study (plugin queries, YCSB point operations, ML training, …)
+ * with everything the driver and the reports need from it, registered by name in registry.ts.
+ * The driver (workloads/driver/cli.ts) and the reports (reports/) call these functions and never
+ * branch on a family's name; summary.json records which family wrote it.
+ */
+import type { Check } from '../spec-checks';
+import type { WorkloadSpec } from '../spec';
+import type { Session, LoadReport } from '../driver/session';
+import type { ResultsWriter, SampleRow } from '../driver/results/writer';
+import type { LinkInfo } from '../../reports/links';
+import type { ChartSpec } from '../../reports/specs/common';
+import type { ReportTable, Verdict } from '../../reports/tables';
+
+/** What a family may consult while checking a spec, before anything starts. */
+export interface CheckEnvironment {
+  /** `host:port` of a running cluster's placement (`--cluster`); absent: the embedded cluster. */
+  cluster?: string;
+  log(line: string): void;
+}
+
+/** What a family's runner gets. */
+export interface FamilyRunIo {
+  writer: ResultsWriter;
+  log(line: string): void;
+  /** The load phase's report (written into summary.json); null when the family loads its own data. */
+  load: LoadReport | null;
+}
+
+/** How a run ended, as the family judges it. */
+export interface FamilyRunEnd {
+  /** Non-null when the run's results are invalid (e.g. the modes' answers differ): the CLI exits 1 with it. */
+  failure: string | null;
+}
+
+/** What the family-specific report code gets besides its view. */
+export interface ReportContext {
+  workload: string;
+  /** The run's links, slowest first. */
+  links: LinkInfo[];
+  samples: SampleRow[];
+}
+
+/** The report side of a family: a typed view of its summary.json, and its charts and tables. */
+export interface FamilyReport<View> {
+  /** The typed view of a summary this family wrote; throws (naming what is wrong) on another shape. */
+  view(summary: Record<string, unknown>, file: string): View;
+  /** Runs written before summaries named their family: true when the summary has this family's shape. */
+  recognizes(summary: Record<string, unknown>): boolean;
+  /** Names of the links the view measured. */
+  linkNames(view: View): string[];
+  charts(view: View, ctx: ReportContext): ChartSpec[];
+  tables(view: View, ctx: ReportContext): ReportTable[];
+  verdict(view: View): Verdict;
+}
+
+export interface WorkloadFamily<View = unknown> {
+  /** The family's name, as summary.json records it. */
+  readonly name: string;
+  /** The spec `kind`s this family runs. */
+  readonly kinds: readonly string[];
+  /** Spec sections this family owns (top-level fields; each may be left out or null in other specs). */
+  readonly sections: Readonly<Record<string, Check>>;
+  /** Checks that need no cluster or files, run by validateSpec (throws SpecError naming the field). */
+  checkSpec(spec: WorkloadSpec): void;
+  /**
+   * Checks before anything starts or is written (plugins exist, requests are accepted): throws
+   * SpecError naming the field. May return the spec completed (e.g. requests with their schema).
+   */
+  prepare(spec: WorkloadSpec, env: CheckEnvironment): Promise<WorkloadSpec>;
+  /** True when the runner loads its own data (the driver then skips the load phase). */
+  loadsItsOwnData?(spec: WorkloadSpec): boolean;
+  /** Units of work for the progress bar. */
+  plannedWork(spec: WorkloadSpec): { label: string; total: number };
+  /** Runs the measurement: appends samples, writes summary.json (with `family`), prints the table. */
+  run(spec: WorkloadSpec, session: Session, io: FamilyRunIo & { tick(n: number): void }): Promise<FamilyRunEnd>;
+  readonly report: FamilyReport<View>;
+}
+
+/** A family typed by its own view, stored in the registry without its view type. */
+export function defineFamily<View>(family: WorkloadFamily<View>): WorkloadFamily<unknown> {
+  return family as unknown as WorkloadFamily<unknown>;
+}

@@ -1,0 +1,53 @@
+/**
+ * The query family: one coprocessor call per measurement, any plugin (kind `plugin`) or the
+ * presets filter, aggregate and noop, per sweep point, link and mode (pushdown, client,
+ * adaptive), with answer checksums that must agree across modes.
+ */
+import { optionalNullable, str } from '../../spec-checks';
+import { summarizeQueries } from '../../driver/summarize';
+import { printQuerySummary } from '../../driver/print-summary';
+import { defineFamily } from '../family';
+import { checkQueryPlugin } from './prepare';
+import { queryReport, type QueryView } from './report';
+import { QUERY_KINDS, queryWorkload } from './requests';
+import { nodeColumns, plannedQueryCalls, runQueries } from './runner';
+import { Progress } from '../../driver/progress';
+
+export const queryFamily = defineFamily<QueryView>({
+  name: 'query',
+  kinds: QUERY_KINDS,
+  sections: { plugin: optionalNullable(str), version: optionalNullable(str) },
+  checkSpec(spec) {
+    queryWorkload(spec);
+  },
+  async prepare(spec, env) {
+    await checkQueryPlugin(spec, env);
+    return spec;
+  },
+  loadsItsOwnData: (spec) => queryWorkload(spec).sweepsDataset,
+  plannedWork: (spec) => ({ label: 'measure', total: plannedQueryCalls(spec) }),
+  async run(spec, session, { writer, log, load, tick }) {
+    const nodeIds = (await session.nodes()).map((n) => n.id).sort((a, b) => a - b);
+    let loadBar: Progress | null = null;
+    const { samples, peakRss, costModel, series, loads } = await runQueries(spec, session, {
+      log,
+      onCall: () => tick(1),
+      onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
+      onLoadProgress: (loaded, total) => {
+        loadBar ??= new Progress('load', total);
+        loadBar.update(loaded);
+        if (loaded >= total) {
+          loadBar.done();
+          loadBar = null;
+        }
+      },
+    });
+    const summary = summarizeQueries(samples);
+    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, ...summary, costModel, series });
+    printQuerySummary(summary, costModel);
+    if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
+    log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point`);
+    return { failure: null };
+  },
+  report: queryReport,
+});

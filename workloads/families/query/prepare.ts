@@ -1,0 +1,115 @@
+/**
+ * Checks a query spec against the plugins before anything starts or is written: the plugin exists
+ * (in plugins/ for the embedded cluster, deployed on the cluster with --cluster), a version
+ * matches the range, and `handle` accepts every point's request (run in this process on the first
+ * rows of the point's dataset). Each failure is a SpecError naming the field, so the CLI exits 2.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import semver from 'semver';
+import { ClusterClient } from '../../../engine/client/cluster-client';
+import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../../../engine/coprocessor/loader';
+import { pluginFiles } from '../../../engine/cluster/plugin-deployer';
+import type { KV } from '../../../engine/plugin-api';
+import { datasetRows } from '../../driver/session';
+import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
+import { SpecError } from '../../spec-checks';
+import type { DatasetSpec, WorkloadSpec } from '../../spec';
+import type { CheckEnvironment } from '../family';
+import { queryWorkload, type QueryWorkload } from './requests';
+
+/** The plugins directory the embedded cluster deploys. */
+export const PLUGINS_DIR = path.resolve(__dirname, '..', '..', '..', 'plugins');
+
+/** Rows of the dataset the dry run feeds `handle`, split into two regions so `merge` runs too. */
+const DRY_RUN_ROWS = 400;
+
+interface CatalogEntry {
+  name: string;
+  version: string;
+  load(): Promise<LoadedPlugin>;
+}
+
+/** Plugins of plugins/ (files that do not load are left out: the cluster would refuse them too). */
+function localCatalog(dir: string): CatalogEntry[] {
+  const entries: CatalogEntry[] = [];
+  for (const file of pluginFiles(dir)) {
+    try {
+      const loaded = loadPluginSource(readFileSync(file, 'utf8'), path.basename(file));
+      entries.push({ name: loaded.artifact.name, version: loaded.artifact.version, load: async () => loaded });
+    } catch {
+      // A broken plugin file is reported when the cluster deploys it; it is simply not available here.
+    }
+  }
+  return entries;
+}
+
+/** Plugins deployed on a running cluster (its placement's plugin store). */
+async function clusterCatalog(placement: string): Promise<{ entries: CatalogEntry[]; close(): void }> {
+  const client = await ClusterClient.connect({ placement });
+  const listed = JSON.parse(((await client.placementCall(['PD.PLUGIN.LIST'])) as Buffer).toString('utf8')) as Array<Omit<PluginArtifact, 'source'>>;
+  const entries = listed.map((a) => ({
+    name: a.name,
+    version: a.version,
+    load: async () => {
+      const artifact = JSON.parse(((await client.placementCall(['PD.PLUGIN.GET', a.name, a.version])) as Buffer).toString('utf8')) as PluginArtifact;
+      return loadPluginSource(artifact.source, artifact.file);
+    },
+  }));
+  return { entries, close: () => client.close() };
+}
+
+/** The newest version of the workload's plugin that matches its range; SpecError naming the field otherwise. */
+function resolvePlugin(workload: QueryWorkload, entries: CatalogEntry[], where: string): CatalogEntry {
+  const named = entries.filter((e) => e.name === workload.plugin);
+  if (named.length === 0) {
+    const names = [...new Set(entries.map((e) => e.name))].sort();
+    throw new SpecError(`plugin: no plugin '${workload.plugin}' ${where} (plugins: ${names.join(', ') || 'none'})`);
+  }
+  const versions = named.map((e) => e.version);
+  const best = semver.maxSatisfying(versions, workload.version);
+  if (!best) throw new SpecError(`version: no version of ${workload.plugin} matches '${workload.version}' (versions: ${versions.sort(semver.compare).join(', ')})`);
+  return named.find((e) => e.version === best)!;
+}
+
+/** The first rows of a dataset, as two in-memory regions. */
+async function firstRows(dataset: DatasetSpec): Promise<InMemoryRegion[]> {
+  const rows: KV[] = [];
+  const source = datasetRows({ ...dataset, rows: Math.min(dataset.rows, DRY_RUN_ROWS) });
+  for await (const row of source as AsyncIterable<KV>) rows.push(row);
+  const half = rows.length >> 1;
+  const split = rows[half]?.key ?? Buffer.from('row;');
+  return [
+    { range: { start: Buffer.from('row:'), end: split }, batches: [rows.slice(0, half)] },
+    { range: { start: split, end: Buffer.from('row;') }, batches: [rows.slice(half)] },
+  ];
+}
+
+/** Runs `handle` and `merge` on every point's request over the first rows of its dataset. */
+async function dryRun(workload: QueryWorkload, plugin: LoadedPlugin): Promise<void> {
+  const samples = new Map<string, InMemoryRegion[]>();
+  for (const point of workload.points) {
+    const dataset = workload.dataset(point);
+    const key = JSON.stringify(dataset);
+    if (!samples.has(key)) samples.set(key, await firstRows(dataset));
+    try {
+      await runPluginInMemory(plugin, workload.request(point), samples.get(key)!);
+    } catch (err) {
+      const at = point === undefined ? '' : ` at ${workload.parameter}=${point}`;
+      throw new SpecError(`request: ${plugin.artifact.name}@${plugin.artifact.version} rejects the request${at}: ${(err as Error)?.message ?? String(err)}`);
+    }
+  }
+}
+
+/** The checks of a query spec that need the plugins; throws SpecError. */
+export async function checkQueryPlugin(spec: WorkloadSpec, env: CheckEnvironment, pluginsDir = PLUGINS_DIR): Promise<void> {
+  const workload = queryWorkload(spec);
+  const remote = env.cluster ? await clusterCatalog(env.cluster) : null;
+  try {
+    const entries = remote ? remote.entries : localCatalog(pluginsDir);
+    const entry = resolvePlugin(workload, entries, remote ? `deployed on the cluster at ${env.cluster}` : `in ${path.relative(process.cwd(), pluginsDir) || pluginsDir}/`);
+    await dryRun(workload, await entry.load());
+  } finally {
+    remote?.close();
+  }
+}

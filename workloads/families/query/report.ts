@@ -1,0 +1,105 @@
+/**
+ * The report side of the query family: the typed view of its summary.json, its tables, charts
+ * and verdict.
+ */
+import { formatNumber } from '../../driver/results/table';
+import type { ChecksumVerdict, ModeComparison, QueryPointSummary } from '../../driver/summarize';
+import type { CostModelReport } from '../../driver/cost-model/calibrate';
+import { checksumVerdict, formatBytes, linkLabelIn, meanWithCi, reportTable, type ReportTable } from '../../../reports/tables';
+import { predictedLatencyMs, queryCharts } from '../../../reports/specs/query-charts';
+import type { SeriesOfRun } from '../../../reports/run-model';
+import type { FamilyReport, ReportContext } from '../family';
+import { seriesOfSummary } from '../ycsb';
+
+/** The summary of a query workload (any plugin; filter, aggregate, noop). */
+export interface QueryView {
+  points: QueryPointSummary[];
+  comparisons: ModeComparison[];
+  verdict: ChecksumVerdict;
+  /** Per-second series per link (empty for runs made before the driver recorded them). */
+  series: SeriesOfRun[];
+  /** The cost model's report (null for older runs). */
+  costModel: CostModelReport | null;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** True when a report view is a query view (for query-only helpers such as the crossover tables). */
+export function isQueryView(view: unknown): view is QueryView {
+  return isObject(view) && Array.isArray(view.points) && Array.isArray(view.comparisons);
+}
+
+function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
+  const parameter = view.points[0]?.parameter || 'point';
+  const hasPrediction = view.points.some((p) => predictedLatencyMs(p) !== null);
+  const header: Array<[string, boolean]> = [
+    ['link', false],
+    [parameter, true],
+    ['mode', false],
+    ['n', true],
+    ['latency ms (mean ± 95% CI)', true],
+    ['p50 ms', true],
+    ['p99 ms', true],
+    ...(hasPrediction ? ([['predicted ms', true]] as Array<[string, boolean]>) : []),
+    ['wire in', true],
+    ['wire out', true],
+    ['client CPU ms', true],
+    ['nodes CPU ms', true],
+    ['rows scanned', true],
+    ['rows returned', true],
+    ['checksum', false],
+  ];
+  const rows = view.points.map((p) => {
+    const predicted = predictedLatencyMs(p);
+    return [
+      linkLabelIn(ctx.links, p.link),
+      p.point || '-',
+      p.mode,
+      String(p.n),
+      meanWithCi(p.latencyMs, 2),
+      formatNumber(p.latencyMs.p50, 2),
+      formatNumber(p.latencyMs.p99, 2),
+      ...(hasPrediction ? [predicted === null ? '-' : formatNumber(predicted, 2)] : []),
+      formatBytes(p.clientWireInBytes.mean),
+      formatBytes(p.clientWireOutBytes.mean),
+      meanWithCi(p.clientCpuMs, 1),
+      meanWithCi(p.nodesCpuMs, 1),
+      formatNumber(p.rowsScanned),
+      formatNumber(p.rowsReturned),
+      p.checksum,
+    ];
+  });
+  const comparisons = view.comparisons.map((c) => [linkLabelIn(ctx.links, c.link), c.point || '-', c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`, c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`, c.checksumsAgree ? 'yes' : 'NO']);
+  return [
+    reportTable('Per point and mode', header, rows, 'Means over the repetitions with the half-width of their 95% confidence interval (Student t); p50/p99 over all repetitions; wire bytes as seen by the client\'s sockets.'),
+    reportTable(
+      'Pushdown vs client',
+      [
+        ['link', false],
+        [parameter, true],
+        ['speedup (client ms / pushdown ms)', true],
+        ['wire bytes (client / pushdown)', true],
+        ['answers agree', false],
+      ],
+      comparisons,
+      'Speedup > 1: pushdown answered faster.',
+    ),
+  ];
+}
+
+
+export const queryReport: FamilyReport<QueryView> = {
+  view(s) {
+    const { points, comparisons, verdict } = s;
+    if (!Array.isArray(points) || !points.every((p) => isObject(p) && typeof p.mode === 'string' && typeof p.link === 'string' && isObject(p.latencyMs))) throw new Error('points must be a list of per-point summaries with link, mode and latencyMs');
+    if (!Array.isArray(comparisons)) throw new Error('comparisons must be a list');
+    if (!isObject(verdict) || typeof verdict.agree !== 'boolean') throw new Error('verdict.agree must be true or false');
+    const costModel = isObject(s.costModel) ? (s.costModel as unknown as CostModelReport) : null;
+    return { points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict, series: seriesOfSummary(s), costModel };
+  },
+  recognizes: (s) => 'points' in s,
+  linkNames: (view) => view.points.map((p) => p.link),
+  charts: (view, ctx) => queryCharts(view, ctx),
+  tables: queryTables,
+  verdict: (view) => checksumVerdict(view.verdict, 'Checksums agree: every mode returned the same answer at every point, so the comparison is valid.'),
+};
