@@ -60,3 +60,10 @@ test('sampleIds: distinct, in range, sorted, all of them when asked for more tha
   assert.ok(ids.every((id, i) => id >= 0 && id < 1000 && (i === 0 || id > ids[i - 1]!)));
   assert.deepEqual(sampleIds(5, 10, () => random.next()), [0, 1, 2, 3, 4]);
 });
+
+test('linear items: scaled to the region, capped by a known upper bound (a top-k keeps at most k rows)', () => {
+  const base = { sampleRows: 100, regionRows: 10_000, partBytes: 1_000 };
+  assert.equal(estimateRegionItems({ ...base, items: { items: 10, scaling: 'linear' } }), 1000);
+  assert.equal(estimateRegionItems({ ...base, items: { items: 10, scaling: 'linear', upperBound: 50 } }), 50);
+  assert.equal(estimateRegionBytes({ ...base, items: { items: 10, scaling: 'linear', upperBound: 50 } }), 5_000);
+});

@@ -5,7 +5,8 @@
  * Never from the measured answer of the query itself.
  *
  * How a partial scales with the rows behind it depends on what it holds:
- * - `linear` items (matching rows of a filter): items ≈ sample items × region rows / sample rows;
+ * - `linear` items (matching rows of a filter): items ≈ sample items × region rows / sample rows,
+ *   capped by any known upper bound (e.g. k of a top-k, a limit);
  * - `distinct` items (groups of an aggregate): the number of distinct groups in the region is
  *   estimated from the sample's group frequencies with the bias-corrected Chao1 estimator
  *   (d + f1(f1−1) / (2(f2+1)); d distinct seen, f1 seen once, f2 seen twice), capped by the region's
@@ -42,7 +43,7 @@ export function chao1(frequencies: number[]): number {
 export function estimateRegionItems(sample: RegionSample): number {
   const { items, scaling, frequencies, upperBound } = sample.items;
   if (items === 0 || sample.sampleRows === 0) return 0;
-  if (scaling === 'linear') return items * (sample.regionRows / sample.sampleRows);
+  if (scaling === 'linear') return Math.min(items * (sample.regionRows / sample.sampleRows), upperBound ?? Infinity);
   const estimate = frequencies && frequencies.length > 0 ? chao1(frequencies) : items;
   return Math.max(items, Math.min(estimate, sample.regionRows, upperBound ?? Infinity));
 }
