@@ -17,6 +17,8 @@ import {
   type Condition,
   type DataRecord,
   type Schema,
+  packBytes,
+  unpackBytes,
 } from './plugin-api';
 
 const ALL_TYPES: Schema = {
@@ -291,4 +293,23 @@ test('definePlugin returns a frozen, marked copy of the definition', () => {
     (plugin as { name: string }).name = 'changed';
   }, TypeError);
   assert.equal(plugin.name, 'demo');
+});
+
+test('packBytes/unpackBytes: byte strings round-trip, with one length when all are alike and a list otherwise', () => {
+  const same = [Buffer.from('row:000000001'), Buffer.from('row:000000002')];
+  const packedSame = packBytes(same);
+  assert.equal(packedSame.lengths, 13);
+  assert.deepEqual(unpackBytes(packedSame, 2).map((b) => Buffer.from(b).toString()), ['row:000000001', 'row:000000002']);
+  assert.deepEqual(unpackBytes(packedSame, 1).map((b) => Buffer.from(b).toString()), ['row:000000001']);
+  const mixed = packBytes([new Uint8Array([1]), new Uint8Array([]), new Uint8Array([2, 3])]);
+  assert.deepEqual(mixed.lengths, [1, 0, 2]);
+  assert.deepEqual(unpackBytes(mixed).map((b) => [...b]), [[1], [], [2, 3]]);
+  assert.deepEqual(unpackBytes(packBytes([])), []);
+});
+
+test('numberAccessor reads a bool column as 0/1, as documented', () => {
+  const codec = new RecordCodec(SAMPLE_SCHEMA);
+  const read = codec.numberAccessor('flag');
+  assert.equal(read(codec.encode({ id: 1, amount: 2, quantity: 3, flag: true, category: 'c1' })), 1);
+  assert.equal(read(codec.encode({ id: 1, amount: 2, quantity: 3, flag: false, category: 'c1' })), 0);
 });

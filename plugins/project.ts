@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type RecordValue, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type RecordValue, type Schema } from '../engine/plugin-api';
 
 /**
  * project: the keys and a few named columns of the matching rows (SQL `SELECT key, a, b WHERE …`).
@@ -37,36 +37,8 @@ export interface ProjectResult {
  */
 export interface ProjectPartial {
   count: number;
-  keyBytes: Uint8Array;
-  keyLengths: number | number[];
+  keys: PackedBytes;
   columns: Record<string, RecordValue[]>;
-}
-
-/** Many byte strings as one (the lengths: one number when they are all alike). */
-function concatBytes(list: Uint8Array[]): { bytes: Uint8Array; lengths: number | number[] } {
-  let total = 0;
-  let same = true;
-  for (const b of list) {
-    total += b.length;
-    if (b.length !== list[0]!.length) same = false;
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const b of list) {
-    bytes.set(b, at);
-    at += b.length;
-  }
-  return { bytes, lengths: same ? (list[0]?.length ?? 0) : list.map((b) => b.length) };
-}
-
-/** The first `n` byte strings of a concatenation, as views. */
-function splitBytes(bytes: Uint8Array, lengths: number | number[], n: number, out: Uint8Array[]): void {
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const length = typeof lengths === 'number' ? lengths : lengths[i]!;
-    out.push(new Uint8Array(bytes.buffer, bytes.byteOffset + at, length)); // a view: cheaper than subarray on a Buffer
-    at += length;
-  }
 }
 
 /** The requested column names, checked. */
@@ -112,8 +84,7 @@ export default definePlugin({
         }
       }
     }
-    const { bytes, lengths } = concatBytes(keys);
-    return { count, keyBytes: bytes, keyLengths: lengths, columns: Object.fromEntries(names.map((name, c) => [name, values[c]!])) };
+    return { count, keys: packBytes(keys), columns: Object.fromEntries(names.map((name, c) => [name, values[c]!])) };
   },
   merge(parts: ProjectPartial[], request: ProjectRequest): ProjectResult {
     const names = columnList(request);
@@ -127,7 +98,7 @@ export default definePlugin({
       const rows = part.columns[names[0]!]!.length;
       const take = Math.min(rows, limit - keys.length);
       if (take <= 0) continue;
-      splitBytes(part.keyBytes, part.keyLengths, take, keys);
+      keys.push(...unpackBytes(part.keys, take));
       for (const name of names) {
         const out = columns[name]!;
         const src = part.columns[name]!;

@@ -84,12 +84,6 @@ function check(request: QuantilesRequest): { alpha: number; quantiles: number[] 
   return { alpha, quantiles };
 }
 
-function numberReader(codec: RecordCodec, schema: Schema, column: string): (b: Uint8Array) => number {
-  const read = codec.numberAccessor(column);
-  if (schema.columns.find((c) => c.name === column)?.type !== 'bool') return read;
-  return (b) => ((read(b) as unknown as boolean) ? 1 : 0);
-}
-
 /**
  * Bucket counts while scanning: a dense array over the span of indexes seen (a slot per bucket, the
  * fast path: cheaper than a Map lookup per row), or a Map once the span passes MAX_DENSE_SPAN
@@ -191,7 +185,7 @@ export default definePlugin({
   async handle(request: QuantilesRequest, ctx): Promise<QuantilesPartial> {
     const { alpha } = check(request);
     const codec = new RecordCodec(request.schema);
-    const read = numberReader(codec, request.schema, request.column);
+    const read = codec.numberAccessor(request.column);
     const matches = compilePredicate(codec, request.where);
     const logGamma = Math.log((1 + alpha) / (1 - alpha));
     const positive = new CountingStore();

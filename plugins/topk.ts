@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compareBytes, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compareBytes, compilePredicate, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type Schema } from '../engine/plugin-api';
 
 /**
  * top-k: the k rows with the largest (`desc`, default) or smallest (`asc`) value of a numeric
@@ -35,16 +35,14 @@ export interface TopkResult {
 }
 
 /**
- * What a region sends: its best rows, best first, with keys and record values each as one byte
- * string plus lengths (one number when all are alike): msgpack handles two buffers instead of two
- * per row, which for large k is most of the partial's cost.
+ * What a region sends: its best rows, best first, with keys and record values each packed into
+ * one buffer (PackedBytes): msgpack handles two buffers instead of two per row, which for large k
+ * is most of the partial's cost.
  */
 export interface TopkPartial {
   matched: number;
-  keyBytes: Uint8Array;
-  keyLengths: number | number[];
-  valueBytes: Uint8Array;
-  valueLengths: number | number[];
+  keys: PackedBytes;
+  valueBytes: PackedBytes;
   values: number[];
 }
 
@@ -55,13 +53,6 @@ function check(request: TopkRequest): void {
   if (typeof k !== 'number' || !Number.isInteger(k) || k < 1 || k > MAX_K) throw new Error(`topk: k must be an integer from 1 to ${MAX_K}, got ${JSON.stringify(k)}`);
   if (order !== undefined && order !== 'desc' && order !== 'asc') throw new Error(`topk: order must be 'desc' or 'asc', got ${JSON.stringify(order)}`);
   if (typeof request.column !== 'string') throw new Error(`topk: column must name a numeric column, got ${JSON.stringify(request.column)}`);
-}
-
-/** A reader of the column as a number (numberAccessor reads a bool column as true/false). */
-function numberReader(codec: RecordCodec, schema: Schema, column: string): (b: Uint8Array) => number {
-  const read = codec.numberAccessor(column);
-  if (schema.columns.find((c) => c.name === column)?.type !== 'bool') return read;
-  return (b) => ((read(b) as unknown as boolean) ? 1 : 0);
 }
 
 /**
@@ -141,35 +132,6 @@ class BoundedHeap {
   }
 }
 
-/** Many byte strings as one (the lengths: one number when they are all alike). */
-function concatBytes(list: Uint8Array[]): { bytes: Uint8Array; lengths: number | number[] } {
-  let total = 0;
-  let same = true;
-  for (const b of list) {
-    total += b.length;
-    if (b.length !== list[0]!.length) same = false;
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const b of list) {
-    bytes.set(b, at);
-    at += b.length;
-  }
-  return { bytes, lengths: same ? (list[0]?.length ?? 0) : list.map((b) => b.length) };
-}
-
-/** The `n` byte strings of a concatenation, as views. */
-function splitBytes(bytes: Uint8Array, lengths: number | number[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  for (let i = 0; i < n; i++) {
-    const length = typeof lengths === 'number' ? lengths : lengths[i]!;
-    out.push(new Uint8Array(bytes.buffer, bytes.byteOffset + at, length)); // a view: cheaper than subarray on a Buffer
-    at += length;
-  }
-  return out;
-}
-
 /** Merges two best-first lists into the best `k` of both (the lists are sorted the same way). */
 function mergeTwo(a: TopkResult, b: TopkResult, k: number, sign: number): TopkResult {
   const rows: TopkResult['rows'] = [];
@@ -198,8 +160,8 @@ function mergeTwo(a: TopkResult, b: TopkResult, k: number, sign: number): TopkRe
 
 function decodePartial(part: TopkPartial): TopkResult {
   const n = part.values.length;
-  const keys = splitBytes(part.keyBytes, part.keyLengths, n);
-  const values = splitBytes(part.valueBytes, part.valueLengths, n);
+  const keys = unpackBytes(part.keys, n);
+  const values = unpackBytes(part.valueBytes, n);
   return { matched: part.matched, rows: keys.map((key, i) => [key, values[i]!]), values: part.values };
 }
 
@@ -212,7 +174,7 @@ export default definePlugin({
   async handle(request: TopkRequest, ctx): Promise<TopkPartial> {
     check(request);
     const codec = new RecordCodec(request.schema);
-    const read = numberReader(codec, request.schema, request.column);
+    const read = codec.numberAccessor(request.column);
     const matches = compilePredicate(codec, request.where);
     const sign = request.order === 'asc' ? -1 : 1;
     const top = new BoundedHeap(request.k);
@@ -228,9 +190,7 @@ export default definePlugin({
       }
     }
     const best = top.best();
-    const keys = concatBytes(best.keys);
-    const values = concatBytes(best.values);
-    return { matched, keyBytes: keys.bytes, keyLengths: keys.lengths, valueBytes: values.bytes, valueLengths: values.lengths, values: best.scores.map((score) => sign * score) };
+    return { matched, keys: packBytes(best.keys), valueBytes: packBytes(best.values), values: best.scores.map((score) => sign * score) };
   },
   merge(parts: TopkPartial[], request: TopkRequest): TopkResult {
     const sign = request.order === 'asc' ? -1 : 1;

@@ -15,6 +15,7 @@ export { modeColor, MODE_COLORS, MODE_ORDER } from './modes';
 export { renderSvg, svgToPng } from './render';
 export { loadRun, type LoadedRun } from './run-model';
 export { tablesForRun, verdictOf } from './tables';
+export { isQueryView, type QueryView } from '../workloads/families/query/report';
 export { renderCharts } from './write';
 
 /** The results folder: $COPBENCH_RESULTS when set (CI points it at a fresh run), else <repo>/results. */

@@ -119,6 +119,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
     for (const id of ['latency-vs-request-threshold', 'wire-bytes-vs-request-threshold']) assert.match(html, new RegExp(`data-chart="${id}"`), `report has ${id}`);
     assert.doesNotMatch(html, /data-chart="noop-overhead"/);
+    assert.match(html, /Cost model: coarser predictions/);
   });
 
   test('npm run plugin -- new writes a plugin and a spec that run as written', { timeout: 180_000 }, async () => {

@@ -39,41 +39,63 @@ const linkOrder = (ctx: QueryChartContext, names: Iterable<string>): string[] =>
   return [...known, ...unknown];
 };
 
-function sweepAxis(parameter: string, values: number[]): { title: string; format: string; scale: { type: 'log' } | { type: 'linear'; zero: false }; log: boolean } {
-  const log = spansDecades(values);
-  const isShare = parameter === 'selectivity';
-  const title = isShare ? 'selectivity (share of rows matched)' : parameter;
-  return { title: axisTitle(title, log), format: isShare ? '~%' : '~s', scale: log ? { type: 'log' } : { type: 'linear', zero: false }, log };
+/**
+ * The x axis of a sweep: quantitative for numbers (log only when every value is > 0 and they span
+ * decades), ordinal in sweep order for anything else (a column list, a group-by column).
+ */
+interface SweepAxis {
+  /** The x field of a point's row. */
+  value(p: QueryPointSummary): number | string;
+  encoding: Record<string, unknown>;
 }
 
+function sweepAxis(parameter: string, points: QueryPointSummary[]): SweepAxis {
+  const numbers = points.map(sweepValue);
+  const isShare = parameter === 'selectivity';
+  if (numbers.every((v) => v !== null)) {
+    const values = numbers as number[];
+    const log = values.every((v) => v > 0) && spansDecades(values);
+    const title = axisTitle(isShare ? 'selectivity (share of rows matched)' : parameter, log);
+    return { value: (p) => sweepValue(p)!, encoding: { field: 'x', type: 'quantitative', title, scale: log ? { type: 'log' } : { type: 'linear', zero: false }, axis: { format: isShare ? '~%' : '~s' } } };
+  }
+  const order = [...new Set(points.map((p) => p.point))];
+  return { value: (p) => p.point, encoding: { field: 'x', type: 'ordinal', title: `${parameter} (in sweep order)`, sort: order, axis: { labelAngle: order.some((o) => o.length > 8) ? -30 : 0, labelLimit: 160 } } };
+}
+
+/** Distinct sweep points in axis order: ascending when all are numbers, else in sweep order. */
+function sweepOrder(points: string[]): string[] {
+  const distinct = [...new Set(points)];
+  return distinct.every((p) => p.trim() !== '' && Number.isFinite(Number(p))) ? distinct.sort((a, b) => Number(a) - Number(b)) : distinct;
+}
+
+/** Points of a swept run (every point has a sweep parameter). */
 function sweptPoints(view: QueryView): QueryPointSummary[] {
-  return view.points.filter((p) => sweepValue(p) !== null);
+  return view.points.filter((p) => p.parameter !== '');
 }
 
 /** Latency per mode against the sweep, mean with its 95% CI band; one panel per link. */
 export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
   const points = sweptPoints(view);
-  const xs = [...new Set(points.map((p) => sweepValue(p)!))];
-  if (xs.length < 2) return null;
+  if (new Set(points.map((p) => p.point)).size < 2) return null;
   const parameter = points[0]!.parameter || 'point';
   const measure = measureScale(points.map((p) => p.latencyMs.mean));
   // On a linear axis, bands of a few repetitions can dwarf the means: cut them at 3× the largest mean.
   const axis = ciAxisTop(points.map((p) => p.latencyMs.mean), points.map((p) => p.latencyMs.ciHigh));
   const y = measure.log ? measure : { ...measure, scale: { domain: [0, axis.top], nice: false } };
   const cut = measure.log || axis.clipped;
-  const x = sweepAxis(parameter, xs);
+  const x = sweepAxis(parameter, points);
   const n = [...new Set(points.map((p) => p.n))].join('/');
   const values = points.map((p) => ({
     link: linkLabel(ctx, p.link),
     mode: p.mode,
-    x: sweepValue(p),
+    x: x.value(p),
     latencyMs: p.latencyMs.mean,
     ciLowMs: clampLow(p.latencyMs.ciLow, y.floor, y.log),
     ciHighMs: Number.isFinite(p.latencyMs.ciHigh) ? p.latencyMs.ciHigh : p.latencyMs.mean,
     p99Ms: p.latencyMs.p99,
   }));
   const color = { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(points.map((p) => p.mode)) } as const;
-  const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: x.scale, axis: { format: x.format } } as const;
+  const xEnc = x.encoding;
   const spec: TopLevelSpec = {
     $schema: VEGA_LITE_SCHEMA,
     title: chartTitle(`${ctx.workload}: query latency vs ${parameter}`, [`Mean of n=${n} repetitions per point; band: 95% confidence interval of the mean${cut ? ' (cut at the axis)' : ''}.`]),
@@ -121,22 +143,21 @@ function differsByLink(points: QueryPointSummary[], pick: (p: QueryPointSummary)
 /** Bytes the client received per query, per mode, against the sweep. */
 export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
   const all = sweptPoints(view);
-  const xs = [...new Set(all.map((p) => sweepValue(p)!))];
-  if (xs.length < 2) return null;
+  if (new Set(all.map((p) => p.point)).size < 2) return null;
   const parameter = all[0]!.parameter || 'point';
   // Bytes do not depend on the link unless a mode chooses by link (adaptive): then one panel per link.
   const perLink = ctx.links.length > 1 && differsByLink(all, (p) => p.clientWireInBytes.mean);
   const firstLink = ctx.links[0]?.name ?? all[0]!.link;
   const points = perLink ? all : all.filter((p) => p.link === firstLink);
   const y = measureScale(points.map((p) => p.clientWireInBytes.mean));
-  const x = sweepAxis(parameter, xs);
-  const values = points.map((p) => ({ link: linkLabel(ctx, p.link), mode: p.mode, x: sweepValue(p), bytesIn: p.clientWireInBytes.mean, bytesOut: p.clientWireOutBytes.mean, rowsReturned: p.rowsReturned }));
+  const x = sweepAxis(parameter, points);
+  const values = points.map((p) => ({ link: linkLabel(ctx, p.link), mode: p.mode, x: x.value(p), bytesIn: p.clientWireInBytes.mean, bytesOut: p.clientWireOutBytes.mean, rowsReturned: p.rowsReturned }));
   const layerSpec = {
     width: perLink ? PANEL.width : SINGLE_WIDTH,
     height: PANEL.height,
     mark: { type: 'line', point: { size: 45 }, strokeWidth: 2 },
     encoding: {
-      x: { field: 'x', type: 'quantitative', title: x.title, scale: x.scale, axis: { format: x.format } },
+      x: x.encoding,
       y: { field: 'bytesIn', type: 'quantitative', title: yAxisTitle('bytes to client per query', y.log), scale: y.scale, axis: { format: BYTES_FORMAT } },
       color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(points.map((p) => p.mode)) },
       strokeDash: modeDashEncoding(points.map((p) => p.mode)),
@@ -152,7 +173,7 @@ export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext): Chart
 export function cpuSplit(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
   if (view.points.length === 0) return null;
   const modes = sortModes(view.points.map((p) => p.mode));
-  const pointsOrder = [...new Set(view.points.map((p) => p.point))].sort((a, b) => Number(a) - Number(b));
+  const pointsOrder = sweepOrder(view.points.map((p) => p.point));
   const parameter = view.points[0]!.parameter;
   const values = view.points.flatMap((p) => {
     const common = { link: linkLabel(ctx, p.link), mode: p.mode, point: parameter ? `${parameter} ${p.point}` : 'all' };
@@ -205,7 +226,7 @@ export function speedupVsBandwidth(view: QueryView, ctx: QueryChartContext): Cha
   const speedups = rows.map((r) => r.speedup);
   const lo = Math.min(...speedups, 1);
   const hi = Math.max(...speedups, 1);
-  const pointSort = [...new Set(rows.map((r) => r.point))].sort((a, b) => Number(a) - Number(b));
+  const pointSort = sweepOrder(rows.map((r) => r.point));
   const modes = sortModes(rows.map((r) => r.mode));
   const linkSort = linkOrder(ctx, linksPresent);
   const inner = {

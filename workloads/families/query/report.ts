@@ -84,7 +84,15 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       comparisons,
       'Speedup > 1: pushdown answered faster.',
     ),
+    ...coarserTable(view),
   ];
+}
+
+/** The plugin's missing cost hints, when it left some out: the predictions above are coarser. */
+function coarserTable(view: QueryView): ReportTable[] {
+  const lines = view.costModel?.coarser ?? [];
+  if (lines.length === 0) return [];
+  return [reportTable('Cost model: coarser predictions', [['what the plugin did not say, and what calibration did instead', false]], lines.map((l) => [l]), 'Add the hints (cost in definePlugin, see CostHints in engine/plugin-api.ts) for the adaptive mode to decide on firmer predictions.')];
 }
 
 
