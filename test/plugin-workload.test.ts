@@ -120,6 +120,27 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     for (const id of ['latency-vs-request-threshold', 'wire-bytes-vs-request-threshold']) assert.match(html, new RegExp(`data-chart="${id}"`), `report has ${id}`);
     assert.doesNotMatch(html, /data-chart="noop-overhead"/);
     assert.match(html, /Cost model: coarser predictions/);
+
+    // --from reruns the recorded spec (the plugin and its request template included): the same answers.
+    const again = path.join(tmp, 'results-again');
+    const rerun = await runTs('workloads/driver/cli.ts', ['--from', path.join(dir, 'manifest.json'), '-p', 'repetitions=1', '--cluster', cluster.placementAddress, '--out', again], 150_000);
+    assert.equal(rerun.code, 0, rerun.stderr.slice(-3000));
+    const resummary = JSON.parse(readFileSync(path.join(onlyRun(again, 'sum-above-study'), 'summary.json'), 'utf8'));
+    const checksums = (s: { points: Array<{ point: string; mode: string; checksum: string }> }) => Object.fromEntries(s.points.map((p) => [`${p.point}/${p.mode}`, p.checksum]));
+    assert.deepEqual(checksums(resummary), checksums(summary));
+  });
+
+  test('the filter preset and the same filter written as a plugin workload give the same answers', { timeout: 180_000 }, async () => {
+    const common = { modes: ['pushdown', 'client'], dataset: { kind: 'synthetic', rows: 5000, valueBytes: 64, seed: 3, categories: 10 } };
+    const preset = userSpec({ ...common, name: 'filter-preset', kind: 'filter', plugin: undefined, version: undefined, request: { column: 'amount', output: 'rows' }, sweep: { parameter: 'selectivity', values: [0.01, 1] } });
+    const asPlugin = userSpec({ ...common, name: 'filter-plugin', plugin: 'filter', version: '^1', request: { where: [{ column: 'amount', op: '<', value: 0 }], output: 'rows' }, sweep: { parameter: 'request.where.0.value', values: [10, 1000] } });
+    const out = path.join(tmp, 'results-filter');
+    for (const spec of [preset, asPlugin]) {
+      const run = await runTs('workloads/driver/cli.ts', [writeSpec(String(spec.name), JSON.parse(JSON.stringify(spec))), '--cluster', cluster.placementAddress, '--out', out], 150_000);
+      assert.equal(run.code, 0, run.stderr.slice(-3000));
+    }
+    const checksums = (name: string) => (JSON.parse(readFileSync(path.join(onlyRun(out, name), 'summary.json'), 'utf8')).points as Array<{ mode: string; checksum: string }>).map((p) => `${p.mode} ${p.checksum}`);
+    assert.deepEqual(checksums('filter-plugin'), checksums('filter-preset'));
   });
 
   test('npm run plugin -- new writes a plugin and a spec that run as written', { timeout: 180_000 }, async () => {
