@@ -60,3 +60,40 @@ export function svgToPng(svg: string, scale = 2): Buffer {
   });
   return Buffer.from(resvg.render().asPng());
 }
+
+/** A scenegraph node as Vega builds it (only the fields read here). */
+interface SceneNode {
+  marktype?: string;
+  role?: string;
+  items?: SceneNode[];
+  x?: number;
+  width?: number;
+}
+
+/**
+ * How far each plot's points spread across it: for every group (a plot, or a facet cell) holding
+ * point marks at 3 or more distinct x positions, (rightmost − leftmost) / the group's width. Axis
+ * and legend symbols are not counted. Runs the chart headless, as renderSvg does.
+ */
+export async function pointSpreads(spec: TopLevelSpec): Promise<number[]> {
+  const { vega, vl } = await loadModules();
+  const quiet = { level: () => quiet, error: () => quiet, warn: () => quiet, info: () => quiet, debug: () => quiet };
+  const view = new vega.View(vega.parse(vl.compile(spec, { logger: quiet as never }).spec), { renderer: 'none', logger: quiet as never });
+  try {
+    await view.runAsync();
+    const spreads: number[] = [];
+    const walk = (mark: SceneNode): void => {
+      for (const item of mark.items ?? []) {
+        if (mark.marktype !== 'group') continue;
+        const children = item.items ?? [];
+        const xs = children.filter((m) => m.marktype === 'symbol' && m.role === 'mark').flatMap((m) => (m.items ?? []).map((i) => i.x ?? 0));
+        if (new Set(xs.map((x) => Math.round(x))).size >= 3 && (item.width ?? 0) > 0) spreads.push((Math.max(...xs) - Math.min(...xs)) / item.width!);
+        for (const child of children) walk(child);
+      }
+    };
+    walk((view.scenegraph() as unknown as { root: SceneNode }).root);
+    return spreads;
+  } finally {
+    view.finalize();
+  }
+}

@@ -83,14 +83,14 @@ describe('the driver writes the report after a run', () => {
 });
 
 describe('chart specs from real run files', () => {
-  test('filter: wire bytes, latency, speedup vs bandwidth and CPU split; wire bytes per mode in fixed colours on a log axis', () => {
+  test('filter: wire bytes, latency, speedup vs selectivity and vs bandwidth, CPU split; wire bytes per mode in fixed colours on a log axis', () => {
     const r = run('filter');
     const charts = chartsForRun(r);
     const view = r.view as QueryView;
     const predicted = view.points.some((p) => predictedLatencyMs(p) !== null);
     assert.deepEqual(
       charts.map((c) => c.id),
-      ['wire-bytes-vs-selectivity', 'latency-vs-selectivity', 'speedup-vs-bandwidth', 'cpu-split', ...(predicted ? ['predicted-vs-measured'] : []), ...(view.series.length ? ['throughput-per-second', 'p99-per-second'] : [])],
+      ['wire-bytes-vs-selectivity', 'latency-vs-selectivity', 'speedup-vs-selectivity', 'speedup-vs-bandwidth', 'cpu-split', ...(predicted ? ['predicted-vs-measured'] : []), ...(view.series.length ? ['throughput-per-second', 'p99-per-second'] : [])],
     );
     const wire = chart(charts, 'wire-bytes-vs-selectivity').spec;
     const [color] = encodingOf(wire, 'color');

@@ -8,7 +8,10 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { specNames } from '../workloads/spec';
+import { readRawSpec, specNames } from '../workloads/spec';
+import { chartsForRun } from '../reports/charts';
+import { chartProblems } from '../reports/chart-checks';
+import { loadRun } from '../reports/run-model';
 
 const REPO = path.resolve(__dirname, '..');
 const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-results-'));
@@ -51,9 +54,18 @@ test('a bad spec override is a usage error (exit 2) naming the field, before any
   assert.match(unknown.stderr, /no workload 'no-such-workload' \(known: .*filter/);
 });
 
+/**
+ * A spec's own sweep values (its `ci` size usually shortens the sweep): the runs below keep the ci
+ * dataset but sweep what the default run sweeps, so the report checks see the real axes.
+ */
+function ownSweep(name: string): string[] {
+  const sweep = readRawSpec(name).sweep as { values?: unknown[] } | null | undefined;
+  return sweep?.values ? ['-p', `sweep.values=${JSON.stringify(sweep.values)}`] : [];
+}
+
 for (const name of specNames()) {
-  test(`workload ${name} (size ci) runs end to end and writes manifest, samples, summary and latest`, { timeout: 240_000 }, async () => {
-    const r = await workload([name, '--size', 'ci', '--out', out]);
+  test(`workload ${name} (size ci, its own sweep values) runs end to end, writes manifest, samples, summary and latest, and its charts are readable`, { timeout: 240_000 }, async () => {
+    const r = await workload([name, '--size', 'ci', ...ownSweep(name), '--out', out]);
     assert.equal(r.code, 0, `exit ${r.code}\nstderr:\n${r.stderr.slice(-3000)}`);
     const dir = runDir(name);
     assert.match(r.stdout, new RegExp(`results: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
@@ -119,5 +131,30 @@ for (const name of specNames()) {
         for (const p of pushdown) assert.equal(p.rowsScanned, manifest.spec.dataset.rows, 'pushdown scanned every row once');
       }
     }
+    await assertReadableCharts(dir, manifest.spec);
   });
+}
+
+/**
+ * Every chart of the run renders without a vega warning, draws no log scale over values ≤ 0, and
+ * spreads a sweep's points over half the plot or more; a swept run has its main charts (latency,
+ * wire bytes and speedup against the sweep), and only a run without a sweep has the noop overhead.
+ */
+async function assertReadableCharts(dir: string, spec: { sweep: { parameter: string } | null }): Promise<void> {
+  const charts = chartsForRun(loadRun(dir));
+  const problems = (await Promise.all(charts.map(chartProblems))).flat();
+  assert.deepEqual(problems, [], 'chart problems');
+  const ids = charts.map((c) => c.id);
+  if (spec.sweep) {
+    const swept = spec.sweep.parameter.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+    for (const main of ['latency', 'wire-bytes', 'speedup']) assert.ok(ids.includes(`${main}-vs-${swept}`), `${main}-vs-${swept} among ${ids.join(', ')}`);
+    assert.ok(!ids.includes('noop-overhead'), 'no noop-overhead chart in a swept run');
+    // A sweep over something else whose points selected different shares of rows (the flights
+    // delay threshold) is also drawn against the measured selectivity.
+    const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { points?: Array<{ selectivity: number | null }> };
+    const shares = new Set((summary.points ?? []).map((p) => p.selectivity).filter((v) => v !== null));
+    if (spec.sweep.parameter !== 'selectivity' && shares.size > 1) {
+      for (const main of ['latency', 'wire-bytes']) assert.ok(ids.includes(`${main}-vs-measured-selectivity`), `${main}-vs-measured-selectivity among ${ids.join(', ')}`);
+    }
+  }
 }

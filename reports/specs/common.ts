@@ -15,6 +15,8 @@ export interface ChartSpec {
   /** One sentence under the chart: what it answers. */
   caption: string;
   spec: TopLevelSpec;
+  /** True when the x axis is the run's sweep (or a measure of it): its marks must spread across the plot. */
+  xIsSweep?: boolean;
 }
 
 export const VEGA_LITE_SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';

@@ -40,32 +40,69 @@ const linkOrder = (ctx: QueryChartContext, names: Iterable<string>): string[] =>
 };
 
 /**
- * The x axis of a sweep: quantitative for numbers (log only when every value is > 0 and they span
- * decades), ordinal in sweep order for anything else (a column list, a group-by column).
+ * What a chart draws on its x axis: the swept parameter, or the selectivity each point measured.
+ * `name` goes into titles and chart ids; `value` is a point's x; `encoding` the Vega-Lite x channel.
  */
-interface SweepAxis {
-  /** The x field of a point's row. */
+export interface XAxis {
+  name: string;
   value(p: QueryPointSummary): number | string;
   encoding: Record<string, unknown>;
+  /** Distinct x values drawn. */
+  distinct: number;
 }
 
-function sweepAxis(parameter: string, points: QueryPointSummary[]): SweepAxis {
-  const numbers = points.map(sweepValue);
-  const isShare = parameter === 'selectivity';
-  if (numbers.every((v) => v !== null)) {
-    const values = numbers as number[];
-    const log = values.every((v) => v > 0) && spansDecades(values);
-    const title = axisTitle(isShare ? 'selectivity (share of rows matched)' : parameter, log);
-    return { value: (p) => sweepValue(p)!, encoding: { field: 'x', type: 'quantitative', title, scale: log ? { type: 'log' } : { type: 'linear', zero: false }, axis: { format: isShare ? '~%' : '~s' } } };
+/**
+ * A quantitative x axis over `values`: log when every value is > 0 and they span decades; symlog
+ * (linear near 0, log beyond the smallest positive value) when 0 is among decades of positive
+ * values; linear otherwise. The title says which.
+ */
+function numericAxis(title: string, values: number[], format: string): Record<string, unknown> {
+  const positive = values.filter((v) => v > 0);
+  if (values.every((v) => v > 0) && spansDecades(values)) return { field: 'x', type: 'quantitative', title: axisTitle(title, true), scale: { type: 'log' }, axis: { format } };
+  if (values.every((v) => v >= 0) && spansDecades(positive)) {
+    return { field: 'x', type: 'quantitative', title: `${title}, symlog scale`, scale: { type: 'symlog', constant: Math.min(...positive) }, axis: { format, values: [0, ...[...new Set(positive)].sort((a, b) => a - b)] } };
   }
-  const order = [...new Set(points.map((p) => p.point))];
-  return { value: (p) => p.point, encoding: { field: 'x', type: 'ordinal', title: `${parameter} (in sweep order)`, sort: order, axis: { labelAngle: order.some((o) => o.length > 8) ? -30 : 0, labelLimit: 160 } } };
+  return { field: 'x', type: 'quantitative', title, scale: { type: 'linear', zero: false }, axis: { format } };
 }
 
-/** Distinct sweep points in axis order: ascending when all are numbers, else in sweep order. */
-function sweepOrder(points: string[]): string[] {
-  const distinct = [...new Set(points)];
-  return distinct.every((p) => p.trim() !== '' && Number.isFinite(Number(p))) ? distinct.sort((a, b) => Number(a) - Number(b)) : distinct;
+/**
+ * The sweep as an x axis: numbers on a quantitative axis; anything else (a column list, a group-by
+ * column) as ordered categories, fewest answer rows (e.g. groups) first, then in sweep order.
+ */
+export function sweepAxis(points: QueryPointSummary[]): XAxis {
+  const parameter = points[0]?.parameter || 'point';
+  const distinct = new Set(points.map((p) => p.point)).size;
+  const numbers = points.map(sweepValue);
+  if (numbers.every((v) => v !== null)) {
+    const isShare = parameter === 'selectivity';
+    return { name: parameter, value: (p) => sweepValue(p)!, encoding: numericAxis(isShare ? 'selectivity (share of rows matched)' : parameter, numbers as number[], isShare ? '~%' : '~s'), distinct };
+  }
+  const sweepOrder = [...new Set(points.map((p) => p.point))];
+  const rowsAt = (point: string): number => Math.max(...points.filter((p) => p.point === point).map((p) => p.rowsReturned));
+  const order = [...sweepOrder].sort((a, b) => rowsAt(a) - rowsAt(b) || sweepOrder.indexOf(a) - sweepOrder.indexOf(b));
+  const encoding = { field: 'x', type: 'ordinal', title: `${parameter} (fewest answer rows first)`, sort: order, axis: { labelAngle: order.some((o) => o.length > 8) ? -30 : 0, labelLimit: 160 } };
+  return { name: parameter, value: (p) => p.point, encoding, distinct };
+}
+
+/**
+ * The measured selectivity (rows selected / rows scanned, from the plugin's rowsMatched) as an x
+ * axis, when the sweep is over something else and the points selected different shares of rows;
+ * null otherwise. Real data (a delay threshold) can then sit next to the synthetic selectivity sweep.
+ */
+export function measuredSelectivityAxis(points: QueryPointSummary[]): XAxis | null {
+  if (points.length === 0 || points[0]!.parameter === 'selectivity') return null;
+  if (points.some((p) => p.selectivity === null || !Number.isFinite(p.selectivity))) return null;
+  const values = points.map((p) => p.selectivity!);
+  const distinct = new Set(values.map((v) => v.toPrecision(6))).size;
+  if (distinct < 2) return null;
+  return { name: 'measured selectivity', value: (p) => p.selectivity!, encoding: numericAxis('measured selectivity (share of rows matched)', values, '~%'), distinct };
+}
+
+/** Distinct sweep points in axis order: ascending numbers, or categories as sweepAxis orders them. */
+function pointOrder(points: QueryPointSummary[]): string[] {
+  const distinct = [...new Set(points.map((p) => p.point))];
+  if (distinct.every((p) => p.trim() !== '' && Number.isFinite(Number(p)))) return distinct.sort((a, b) => Number(a) - Number(b));
+  return (sweepAxis(points).encoding.sort as string[] | undefined) ?? distinct;
 }
 
 /** Points of a swept run (every point has a sweep parameter). */
@@ -73,17 +110,17 @@ function sweptPoints(view: QueryView): QueryPointSummary[] {
   return view.points.filter((p) => p.parameter !== '');
 }
 
-/** Latency per mode against the sweep, mean with its 95% CI band; one panel per link. */
-export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
+/** Latency per mode against the sweep (or another x axis), mean with its 95% CI band; one panel per link. */
+export function latencyVsSweep(view: QueryView, ctx: QueryChartContext, xAxis?: XAxis): ChartSpec | null {
   const points = sweptPoints(view);
-  if (new Set(points.map((p) => p.point)).size < 2) return null;
-  const parameter = points[0]!.parameter || 'point';
+  const x = xAxis ?? sweepAxis(points);
+  if (x.distinct < 2) return null;
+  const parameter = x.name;
   const measure = measureScale(points.map((p) => p.latencyMs.mean));
   // On a linear axis, bands of a few repetitions can dwarf the means: cut them at 3× the largest mean.
   const axis = ciAxisTop(points.map((p) => p.latencyMs.mean), points.map((p) => p.latencyMs.ciHigh));
   const y = measure.log ? measure : { ...measure, scale: { domain: [0, axis.top], nice: false } };
   const cut = measure.log || axis.clipped;
-  const x = sweepAxis(parameter, points);
   const n = [...new Set(points.map((p) => p.n))].join('/');
   const values = points.map((p) => ({
     link: linkLabel(ctx, p.link),
@@ -127,7 +164,7 @@ export function latencyVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
       ],
     },
   } as TopLevelSpec;
-  return { id: `latency-vs-${slug(parameter)}`, title: `Latency vs ${parameter}`, caption: `Where the pushdown line is below the client line, pushing the ${ctx.workload} down to the nodes answers faster on that link.`, spec };
+  return { id: `latency-vs-${slug(parameter)}`, title: `Latency vs ${parameter}`, caption: `Where the pushdown line is below the client line, pushing the ${ctx.workload} down to the nodes answers faster on that link.`, spec, xIsSweep: true };
 }
 
 /** True when a mode's value at a point differs by more than 5% between links. */
@@ -140,17 +177,17 @@ function differsByLink(points: QueryPointSummary[], pick: (p: QueryPointSummary)
   return [...groups.values()].some((vs) => Math.max(...vs) > 1.05 * Math.min(...vs));
 }
 
-/** Bytes the client received per query, per mode, against the sweep. */
-export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
+/** Bytes the client received per query, per mode, against the sweep (or another x axis). */
+export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext, xAxis?: XAxis): ChartSpec | null {
   const all = sweptPoints(view);
-  if (new Set(all.map((p) => p.point)).size < 2) return null;
-  const parameter = all[0]!.parameter || 'point';
+  const x = xAxis ?? sweepAxis(all);
+  if (x.distinct < 2) return null;
+  const parameter = x.name;
   // Bytes do not depend on the link unless a mode chooses by link (adaptive): then one panel per link.
   const perLink = ctx.links.length > 1 && differsByLink(all, (p) => p.clientWireInBytes.mean);
   const firstLink = ctx.links[0]?.name ?? all[0]!.link;
   const points = perLink ? all : all.filter((p) => p.link === firstLink);
   const y = measureScale(points.map((p) => p.clientWireInBytes.mean));
-  const x = sweepAxis(parameter, points);
   const values = points.map((p) => ({ link: linkLabel(ctx, p.link), mode: p.mode, x: x.value(p), bytesIn: p.clientWireInBytes.mean, bytesOut: p.clientWireOutBytes.mean, rowsReturned: p.rowsReturned }));
   const layerSpec = {
     width: perLink ? PANEL.width : SINGLE_WIDTH,
@@ -166,14 +203,14 @@ export function wireBytesVsSweep(view: QueryView, ctx: QueryChartContext): Chart
   };
   const subtitle = perLink ? 'Socket bytes from the nodes to the client, mean per query; one panel per link.' : `Socket bytes from the nodes to the client, mean per query (the same on every link; shown: ${linkLabel(ctx, firstLink)}).`;
   const spec = assembleSpec(chartTitle(`${ctx.workload}: wire bytes vs ${parameter}`, subtitle), values, layerSpec, perLink ? { column: { field: 'link', type: 'nominal', title: 'link', sort: linkOrder(ctx, points.map((p) => p.link)) } } : null);
-  return { id: `wire-bytes-vs-${slug(parameter)}`, title: `Wire bytes vs ${parameter}`, caption: 'The gap between the lines is the traffic pushdown saves: the client mode moves every scanned row, pushdown only the answer.', spec };
+  return { id: `wire-bytes-vs-${slug(parameter)}`, title: `Wire bytes vs ${parameter}`, caption: 'The gap between the lines is the traffic pushdown saves: the client mode moves every scanned row, pushdown only the answer.', spec, xIsSweep: true };
 }
 
 /** CPU time per query spent in the client process and in the storage nodes, per mode. */
 export function cpuSplit(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
   if (view.points.length === 0) return null;
   const modes = sortModes(view.points.map((p) => p.mode));
-  const pointsOrder = sweepOrder(view.points.map((p) => p.point));
+  const pointsOrder = pointOrder(view.points);
   const parameter = view.points[0]!.parameter;
   const values = view.points.flatMap((p) => {
     const common = { link: linkLabel(ctx, p.link), mode: p.mode, point: parameter ? `${parameter} ${p.point}` : 'all' };
@@ -226,7 +263,7 @@ export function speedupVsBandwidth(view: QueryView, ctx: QueryChartContext): Cha
   const speedups = rows.map((r) => r.speedup);
   const lo = Math.min(...speedups, 1);
   const hi = Math.max(...speedups, 1);
-  const pointSort = sweepOrder(rows.map((r) => r.point));
+  const pointSort = parameter ? pointOrder(view.points).filter((pt) => rows.some((r) => r.point === pt)) : ['all'];
   const modes = sortModes(rows.map((r) => r.mode));
   const linkSort = linkOrder(ctx, linksPresent);
   const inner = {
@@ -248,6 +285,49 @@ export function speedupVsBandwidth(view: QueryView, ctx: QueryChartContext): Cha
   const title = chartTitle(`${ctx.workload}: speedup vs link bandwidth`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each link; one line per ${parameter || 'point'}.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.']);
   const spec = assembleSpec(title, rows, inner, modes.length > 1 ? { column: { field: 'mode', type: 'nominal', title: 'mode', sort: modes } } : null);
   return { id: 'speedup-vs-bandwidth', title: 'Speedup vs link bandwidth', caption: 'The slower the link, the more fetching rows costs the client mode: a line that crosses the break-even rule marks the bandwidth where the winner changes.', spec };
+}
+
+/**
+ * Speedup of each mode over the client mode (client latency / mode latency) against the sweep, one
+ * line per link: above the dashed rule the mode beats fetching the rows.
+ */
+export function speedupVsSweep(view: QueryView, ctx: QueryChartContext): ChartSpec | null {
+  const points = sweptPoints(view);
+  const x = sweepAxis(points);
+  if (x.distinct < 2) return null;
+  const client = new Map(points.filter((p) => p.mode === 'client').map((p) => [`${p.link}\u0000${p.point}`, p]));
+  const rows = points
+    .filter((p) => p.mode !== 'client' && p.mode !== 'client-cached')
+    .flatMap((p) => {
+      const c = client.get(`${p.link}\u0000${p.point}`);
+      if (!c || !(p.latencyMs.mean > 0)) return [];
+      return [{ link: linkLabel(ctx, p.link), mode: p.mode, x: x.value(p), speedup: c.latencyMs.mean / p.latencyMs.mean, clientMs: c.latencyMs.mean, modeMs: p.latencyMs.mean }];
+    });
+  if (rows.length === 0) return null;
+  const speedups = rows.map((r) => r.speedup);
+  const lo = Math.min(...speedups, 1);
+  const hi = Math.max(...speedups, 1);
+  const modes = sortModes(rows.map((r) => r.mode));
+  const links = linkOrder(ctx, points.map((p) => p.link));
+  const inner = {
+    width: modes.length > 1 ? PANEL.width : SINGLE_WIDTH,
+    height: PANEL.height,
+    layer: [
+      {
+        mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
+        encoding: {
+          x: x.encoding,
+          y: { field: 'speedup', type: 'quantitative', title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
+          color: { field: 'link', type: 'ordinal', title: 'link (slowest first)', sort: links, scale: { scheme: 'viridis' } },
+          tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'x', title: x.name }, { field: 'speedup', format: '.2f' }, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
+        },
+      },
+      { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
+    ],
+  };
+  const title = chartTitle(`${ctx.workload}: speedup vs ${x.name}`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each point; one line per link.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.']);
+  const spec = assembleSpec(title, rows, inner, modes.length > 1 ? { column: { field: 'mode', type: 'nominal', title: 'mode', sort: modes } } : null);
+  return { id: `speedup-vs-${slug(x.name)}`, title: `Speedup vs ${x.name}`, caption: `Where a line is above the dashed rule, pushing the ${ctx.workload} down beats fetching the rows at that ${x.name} on that link.`, spec, xIsSweep: true };
 }
 
 /** The no-op plugin's latency per call in each mode: the framework's fixed cost. */
@@ -314,12 +394,19 @@ function slug(text: string): string {
 
 /** Every query chart that applies to this run, in report order. */
 export function queryCharts(view: QueryView, ctx: QueryChartContext): ChartSpec[] {
-  const swept = sweptPoints(view).length > 0;
-  // The no-op overhead chart is for runs without a sweep (the noop workload), not for a sweep over
-  // values that are not numbers.
-  const unswept = view.points.every((p) => p.parameter === '');
-  const charts = swept
-    ? [wireBytesVsSweep(view, ctx), latencyVsSweep(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)]
-    : [unswept ? noopOverhead(view, ctx) : null, speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)];
+  const swept = sweptPoints(view);
+  const selectivity = measuredSelectivityAxis(swept);
+  const charts = swept.length > 0
+    ? [
+        wireBytesVsSweep(view, ctx),
+        latencyVsSweep(view, ctx),
+        speedupVsSweep(view, ctx),
+        // A sweep over something else than the selectivity (a delay threshold, k): also against the share of rows it selected.
+        ...(selectivity ? [wireBytesVsSweep(view, ctx, selectivity), latencyVsSweep(view, ctx, selectivity)] : []),
+        speedupVsBandwidth(view, ctx),
+        cpuSplit(view, ctx),
+        predictedVsMeasured(view, ctx),
+      ]
+    : [noopOverhead(view, ctx), speedupVsBandwidth(view, ctx), cpuSplit(view, ctx), predictedVsMeasured(view, ctx)];
   return [...charts.filter((c): c is ChartSpec => c !== null), ...perSecondCharts(view.series, ctx, 'calls')];
 }
