@@ -318,7 +318,7 @@ export function speedupVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
         encoding: {
           x: x.encoding,
           y: { field: 'speedup', type: 'quantitative', title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
-          color: { field: 'link', type: 'ordinal', title: 'link (slowest first)', sort: links, scale: { scheme: 'viridis' } },
+          color: { field: 'link', type: 'ordinal', title: 'link', sort: links, scale: { scheme: 'viridis' } },
           tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'x', title: x.name }, { field: 'speedup', format: '.2f' }, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
         },
       },
