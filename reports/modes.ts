@@ -4,10 +4,12 @@
  */
 
 /** The modes the harness knows, in the order charts and legends list them. */
-export const MODE_ORDER = ['pushdown', 'client', 'client-cached', 'adaptive'] as const;
+export const MODE_ORDER = ['none', 'pushdown', 'client', 'client-cached', 'adaptive'] as const;
 
 /** Colour of each known mode. */
 export const MODE_COLORS: Readonly<Record<(typeof MODE_ORDER)[number], string>> = {
+  // interference: the point tenant alone, the baseline the other modes are read against.
+  none: '#7f7f7f',
   pushdown: '#0072B2',
   client: '#D55E00',
   'client-cached': '#009E73',

@@ -109,6 +109,20 @@ for (const name of specNames()) {
         .map((l) => l.split(',').map((c) => c.replace(/^"(.*)"$/, '$1')))
         .filter((c) => c[1] === 'pushdown' && c[2] === '0');
       assert.ok(Number(first.at(-1)![4]) < Number(first[0]![4]), 'the loss fell');
+    } else if (summary.family === 'interference') {
+      // The point tenant ran at its rate beside every mode, and the analytic answers agree.
+      assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
+      const modes = new Set(summary.points.map((p: { mode: string }) => p.mode));
+      assert.deepEqual([...modes].sort(), [...manifest.spec.modes].sort());
+      assert.equal(summary.points.length, manifest.spec.modes.length * manifest.spec.sweep.values.length);
+      for (const p of summary.points) {
+        assert.equal(p.pointErrors, 0, `point errors at ${p.rate} ${p.mode}`);
+        assert.ok(p.pointOpsPerSec.mean > 0.8 * manifest.spec.interference.pointOpsPerSec, `point tenant kept its rate at ${p.rate} ${p.mode}: ${p.pointOpsPerSec.mean}`);
+        assert.ok(p.pointP99Ms.mean > 0);
+        if (p.mode === 'none') assert.equal(p.analyticCallsPerSec.mean, 0);
+        else assert.ok(p.analyticCallsPerSec.mean > 0 && p.analyticErrors === 0, `analytic calls at ${p.rate} ${p.mode}`);
+      }
+      assert.ok(samples.length - 1 === summary.points.length * manifest.spec.repetitions, 'a samples.csv row per phase');
     } else {
       assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
       const modes = new Set(summary.points.map((p: { mode: string }) => p.mode));
@@ -131,7 +145,7 @@ for (const name of specNames()) {
         for (const p of pushdown) assert.equal(p.rowsScanned, manifest.spec.dataset.rows, 'pushdown scanned every row once');
       }
     }
-    await assertReadableCharts(dir, manifest.spec);
+    await assertReadableCharts(dir, manifest.spec, summary.family);
   });
 }
 
@@ -140,12 +154,13 @@ for (const name of specNames()) {
  * spreads a sweep's points over half the plot or more; a swept run has its main charts (latency,
  * wire bytes and speedup against the sweep), and only a run without a sweep has the noop overhead.
  */
-async function assertReadableCharts(dir: string, spec: { sweep: { parameter: string } | null }): Promise<void> {
+async function assertReadableCharts(dir: string, spec: { sweep: { parameter: string } | null }, family: string): Promise<void> {
   const charts = chartsForRun(loadRun(dir));
   const problems = (await Promise.all(charts.map(chartProblems))).flat();
   assert.deepEqual(problems, [], 'chart problems');
   const ids = charts.map((c) => c.id);
-  if (spec.sweep) {
+  if (family === 'interference') for (const main of ['point-p99-vs-analytic-rate', 'analytic-throughput-vs-point-p99']) assert.ok(ids.includes(main), `${main} among ${ids.join(', ')}`);
+  if (spec.sweep && family === 'query') {
     const swept = spec.sweep.parameter.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     for (const main of ['latency', 'wire-bytes', 'speedup']) assert.ok(ids.includes(`${main}-vs-${swept}`), `${main}-vs-${swept} among ${ids.join(', ')}`);
     assert.ok(!ids.includes('noop-overhead'), 'no noop-overhead chart in a swept run');

@@ -10,11 +10,13 @@ import { anyObject, fail, int, list, nullable, num, object, oneOf, optionalNulla
 import { familyForKind, specKinds, specSections } from './families/registry';
 import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
+import type { InterferenceSpec } from './families/interference/section';
 
 export { SpecError } from './spec-checks';
-export type { MlSpec, YcsbSpec };
+export type { InterferenceSpec, MlSpec, YcsbSpec };
 
-export type Mode = 'pushdown' | 'client' | 'client-cached' | 'adaptive';
+/** How a call runs; `none` (interference only): no analytic stream, the baseline. */
+export type Mode = 'pushdown' | 'client' | 'client-cached' | 'adaptive' | 'none';
 
 export interface ClusterSpec {
   nodes: number;
@@ -76,6 +78,8 @@ export interface WorkloadSpec {
   ycsb: YcsbSpec | null;
   /** The ml-train family's section; may be left out (null) elsewhere. */
   ml: MlSpec | null;
+  /** The interference family's section; may be left out (null) elsewhere. */
+  interference: InterferenceSpec | null;
   /** Named override sets, e.g. `ci` (tiny, for tests) — chosen with `--size <name>`. */
   sizes: Record<string, Record<string, unknown>>;
 }
@@ -95,7 +99,7 @@ const COMMON_SHAPE: Shape = {
           ? { kind: oneOf('flights'), rows: int(1, FLIGHTS_TOTAL_ROWS), valueBytes: optionalNullable(int(0, 1024 * 1024)), seed: optionalNullable(int(0)), categories: optionalNullable(int(1, 1_000_000)) }
           : { kind: oneOf('synthetic', 'regression', 'flights'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
     )(v, f),
-  modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive')),
+  modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive', 'none')),
   request: optionalNullable(anyObject),
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
   links: list(str),

@@ -144,12 +144,13 @@ export function latencyVsSweep(view: QueryView, ctx: QueryChartContext, xAxis?: 
       height: PANEL.height,
       encoding: { x: xEnc },
       layer: [
-        { mark: { type: 'errorband', opacity: 0.18, clip: true }, encoding: { y: { field: 'ciLowMs', type: 'quantitative', title: yAxisTitle('latency per query (ms)', y.log), scale: y.scale }, y2: { field: 'ciHighMs' }, color: { ...color, legend: null } } },
+        { mark: { type: 'errorband', opacity: 0.18, clip: true }, encoding: { y: { field: 'ciLowMs', type: 'quantitative', title: yAxisTitle('latency per query (ms)', y.log), scale: y.scale }, y2: { field: 'ciHighMs' }, color } },
         {
           mark: { type: 'line', point: { size: 45 }, strokeWidth: 2, clip: true },
           encoding: {
             y: { field: 'latencyMs', type: 'quantitative' },
-            color,
+            // An explicit legend (in a faceted layer vega-lite otherwise draws none), its symbols opaque (not the band's 0.18).
+            color: { ...color, legend: { encode: { symbols: { update: { opacity: { value: 1 } } } } } },
             strokeDash: modeDashEncoding(points.map((p) => p.mode)),
             tooltip: [
               { field: 'mode' },

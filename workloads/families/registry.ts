@@ -8,8 +8,9 @@ import type { WorkloadFamily } from './family';
 import { queryFamily } from './query';
 import { ycsbFamily } from './ycsb';
 import { mlTrainFamily } from './ml-train';
+import { interferenceFamily } from './interference';
 
-const FAMILIES: readonly WorkloadFamily[] = [queryFamily, ycsbFamily, mlTrainFamily];
+const FAMILIES: readonly WorkloadFamily[] = [queryFamily, ycsbFamily, mlTrainFamily, interferenceFamily];
 
 /** Every spec kind some family runs. */
 export function specKinds(): string[] {

@@ -10,7 +10,8 @@ import { defineFamily } from '../family';
 import { checkQueryPlugin } from './prepare';
 import { queryReport, type QueryView } from './report';
 import { QUERY_KINDS, queryWorkload } from './requests';
-import { nodeColumns, plannedQueryCalls, runQueries } from './runner';
+import { nodeColumns, plannedQueryCalls, QUERY_MODES, runQueries, type QueryMode } from './runner';
+import { SpecError } from '../../spec-checks';
 import { Progress } from '../../driver/progress';
 
 export const queryFamily = defineFamily<QueryView>({
@@ -18,6 +19,7 @@ export const queryFamily = defineFamily<QueryView>({
   kinds: QUERY_KINDS,
   sections: { plugin: optionalNullable(str), version: optionalNullable(str) },
   checkSpec(spec) {
+    for (const mode of spec.modes) if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
     queryWorkload(spec);
   },
   async prepare(spec, env) {

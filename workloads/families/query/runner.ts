@@ -83,7 +83,7 @@ export interface QueryRunHooks {
   onLoadProgress?(loaded: number, total: number): void;
 }
 
-const QUERY_MODES: QueryMode[] = ['pushdown', 'client', 'adaptive'];
+export const QUERY_MODES: readonly QueryMode[] = ['pushdown', 'client', 'adaptive'];
 
 /** Calls per second and p99 per second of one link's measured calls (YCSB's series shape). */
 export interface QuerySeries {
