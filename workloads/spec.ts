@@ -24,6 +24,8 @@ export interface ClusterSpec {
   splitBytes: number;
   /** Plugin worker threads per node. */
   coprWorkers: number;
+  /** Admission control: coprocessor calls a node lets wait for a worker (more: COPR_BUSY); null: no bound. */
+  coprMaxQueue: number | null;
 }
 
 /**
@@ -90,7 +92,7 @@ export interface WorkloadSpec {
 const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
-  cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64) },
+  cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)) },
   dataset: (v, f) =>
     object(
       (v as { kind?: unknown } | null)?.kind === 'regression'

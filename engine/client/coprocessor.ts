@@ -12,6 +12,7 @@ import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
 import type { KeyRange, KV } from '../plugin-api';
 import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import type { NodeCallStats } from '../node/coprocessor-host';
+import type { RespValue } from '../protocol/resp';
 import { ClientError } from './errors';
 import { CoprError } from '../coprocessor/sandbox/messages';
 import type { ClusterClient, KeyLike } from './cluster-client';
@@ -31,6 +32,12 @@ export interface CoprocessorCall<Req> {
   deadlineMs?: number;
   /** Scan budget per region call. */
   maxRowsScanned?: number;
+  /**
+   * pushdown: what to do with a region whose node refuses the call as busy (COPR_BUSY, its
+   * admission control): `fail` (default) or `client` — run that region client-side with the same
+   * code, so the answer is the same and the busy node only serves its rows.
+   */
+  onBusy?: 'fail' | 'client';
 }
 
 /** Per-region numbers; node-side fields are absent in client mode. */
@@ -43,6 +50,8 @@ export interface RegionCallStats {
   /** Round trip as the client saw it. */
   wallUs: number;
   node?: NodeCallStats;
+  /** pushdown with onBusy 'client': true for a region its busy node refused, run client-side instead. */
+  ranClientSide?: boolean;
 }
 
 export interface CoprocessorOutcome<Res> {
@@ -181,12 +190,22 @@ export class Coprocessor {
         // in order, so a slow region must not hold up another region's reply, nor point reads.
         // The round trip is timed from the send, not from the wait for a free lane.
         let wallUs = 0;
-        const reply = await slot(async (lane) => {
-          const sent = process.hrtime.bigint();
-          const r = await this.client.connectionTo(node, `copr-${lane}`).call(args);
-          wallUs = Number(process.hrtime.bigint() - sent) / 1000;
-          return r;
-        });
+        let reply: RespValue;
+        try {
+          reply = await slot(async (lane) => {
+            const sent = process.hrtime.bigint();
+            const r = await this.client.connectionTo(node, `copr-${lane}`).call(args);
+            wallUs = Number(process.hrtime.bigint() - sent) / 1000;
+            return r;
+          });
+        } catch (err) {
+          if (call.onBusy !== 'client' || !(err instanceof ClientError) || err.serverCode !== 'COPR_BUSY') throw err;
+          const fallback = await this.loadPlugin(call.plugin, call.version ?? '*');
+          const ran = await slot(() => this.runRegionClientSide(fallback, payload, piece, call, this.remoteRows()));
+          regions.push({ ...ran.stats, ranClientSide: true });
+          shas.add(fallback.artifact.sha256);
+          return [ran.partial];
+        }
         const [partial, statsJson, , sha] = reply as [Buffer, string, string, string];
         const stats = JSON.parse(statsJson) as NodeCallStats;
         shas.add(sha);
@@ -213,38 +232,44 @@ export class Coprocessor {
     const pieces = splitByRegions(map, toBuf(call.start), toBuf(call.end));
     const regions: RegionCallStats[] = [];
     const rows = this.remoteRows();
-    const deadlineMs = call.deadlineMs ?? 600_000;
     const parts = await Promise.all(
       pieces.map((piece) =>
         slot(async () => {
-          const started = process.hrtime.bigint();
-          const cpu0 = process.cpuUsage();
-          const ranges: KeyRange[] = [piece.range];
-          const controller = new AbortController();
-          const timer = setTimeout(() => controller.abort(), deadlineMs);
-          const storage = new CheckedStorage(rows, ranges, plugin.plugin.writes === true, { maxRowsScanned: call.maxRowsScanned ?? Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
-          try {
-            // The request and the partial cross a msgpack boundary as they do in pushdown, so
-            // `handle` and `merge` see the same types in both modes.
-            const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
-            const cpu = process.cpuUsage(cpu0);
-            regions.push({
-              regionId: piece.region.id,
-              rowsScanned: storage.counters.rowsScanned,
-              bytesScanned: storage.counters.bytesScanned,
-              pluginCpuUs: cpu.user + cpu.system,
-              wallUs: Number(process.hrtime.bigint() - started) / 1000,
-            });
-            return unpack(pack(partial)) as unknown;
-          } catch (err) {
-            throw asClientError(err, `${plugin.artifact.name}@${plugin.artifact.version} on region ${piece.region.id} (client mode)`);
-          } finally {
-            clearTimeout(timer);
-          }
+          const { partial, stats } = await this.runRegionClientSide(plugin, payload, piece, call, rows);
+          regions.push(stats);
+          return partial;
         }),
       ),
     );
     return { parts, regions, sha256s: [plugin.artifact.sha256], plugin };
+  }
+
+  /** `handle` on one region in this process, over rows pulled through the wire. */
+  private async runRegionClientSide<Req>(plugin: LoadedPlugin, payload: Uint8Array, piece: RangePiece, call: CoprocessorCall<Req>, rows: RowSource): Promise<{ partial: unknown; stats: RegionCallStats }> {
+    const started = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
+    const ranges: KeyRange[] = [piece.range];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), call.deadlineMs ?? 600_000);
+    const storage = new CheckedStorage(rows, ranges, plugin.plugin.writes === true, { maxRowsScanned: call.maxRowsScanned ?? Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
+    try {
+      // The request and the partial cross a msgpack boundary as they do in pushdown, so
+      // `handle` and `merge` see the same types in both modes.
+      const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
+      const cpu = process.cpuUsage(cpu0);
+      const stats: RegionCallStats = {
+        regionId: piece.region.id,
+        rowsScanned: storage.counters.rowsScanned,
+        bytesScanned: storage.counters.bytesScanned,
+        pluginCpuUs: cpu.user + cpu.system,
+        wallUs: Number(process.hrtime.bigint() - started) / 1000,
+      };
+      return { partial: unpack(pack(partial)) as unknown, stats };
+    } catch (err) {
+      throw asClientError(err, `${plugin.artifact.name}@${plugin.artifact.version} on region ${piece.region.id} (client mode)`);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Rows over the wire: the cluster client's streamed, split-safe range scans. */

@@ -24,6 +24,8 @@ export interface CoprocessorLimits {
   maxRowsScanned: number;
   maxBytesScanned: number;
   maxResultBytes: number;
+  /** Admission control: calls waiting for a worker at most; more are refused with COPR_BUSY. */
+  maxQueued: number;
 }
 
 export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
@@ -34,6 +36,7 @@ export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
   maxRowsScanned: Number.MAX_SAFE_INTEGER,
   maxBytesScanned: Number.MAX_SAFE_INTEGER,
   maxResultBytes: 32 * 1024 * 1024,
+  maxQueued: Number.MAX_SAFE_INTEGER,
 };
 
 /** Stats a node returns with every COPR.EXEC reply. */
@@ -60,7 +63,7 @@ export class CoprocessorHost {
     /** Registers writes so a region move waits for them (see NodeServer.trackWrite). */
     private readonly trackWrite: <T>(p: Promise<T>) => Promise<T>,
   ) {
-    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb });
+    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued });
   }
 
   close(): Promise<void> {

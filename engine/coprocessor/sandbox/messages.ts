@@ -11,7 +11,8 @@ export type CoprErrorCode =
   | 'COPR_RESULT_TOO_LARGE' // the partial result is over the size cap
   | 'COPR_READ_ONLY' // a write from a plugin that did not declare `writes`
   | 'COPR_OUT_OF_RANGE' // a read or write outside the call's ranges
-  | 'COPR_WORKER_CRASH'; // the worker died for another reason; it was replaced
+  | 'COPR_WORKER_CRASH' // the worker died for another reason; it was replaced
+  | 'COPR_BUSY'; // the node's coprocessor queue is full (admission control): retry later, or run the region client-side
 
 export class CoprError extends Error {
   constructor(

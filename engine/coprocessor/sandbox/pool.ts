@@ -24,6 +24,12 @@ export interface PoolOptions {
   size?: number;
   /** V8 old-generation heap limit per worker. */
   heapMb?: number;
+  /**
+   * Admission control: calls waiting for a worker at most (default: no bound). A call beyond it is
+   * refused at once with COPR_BUSY, so a flood of coprocessor work queues no deeper than this and
+   * the node's memory and its point operations are not held behind it.
+   */
+  maxQueued?: number;
 }
 
 export interface ExecRequest extends ExecPayload {
@@ -82,7 +88,7 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
-  readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0 };
+  readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0, busyRejections: 0 };
 
   constructor(private readonly options: PoolOptions) {
     for (let i = 0; i < (options.size ?? 2); i++) this.slots.push(this.spawn());
@@ -91,6 +97,13 @@ export class WorkerPool {
   /** Runs one plugin call; rejects with CoprExecError on any limit or plugin failure. */
   exec(req: ExecRequest): Promise<ExecOutcome> {
     if (this.closed) return Promise.reject(new CoprExecError('COPR_WORKER_CRASH', 'the worker pool is closed'));
+    const maxQueued = this.options.maxQueued ?? Infinity;
+    // Only calls that would wait count against the bound: a free worker takes a call at once.
+    const freeWorkers = this.slots.filter((s) => s.ready && !s.job).length;
+    if (this.queue.length >= maxQueued + freeWorkers) {
+      this.counters.busyRejections++;
+      return Promise.reject(new CoprExecError('COPR_BUSY', `the node's coprocessor is busy: ${this.busy} calls running, ${this.queue.length} waiting (queue bound ${maxQueued}); retry later or run the region client-side`));
+    }
     this.counters.calls++;
     return new Promise((resolve, reject) => {
       this.queue.push({ id: this.nextId++, req, enqueuedNs: process.hrtime.bigint(), resolve, reject });

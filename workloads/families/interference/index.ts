@@ -31,6 +31,7 @@ function rows(points: InterferencePoint[]): string[][] {
     p.analyticMeanMs ? ms(p.analyticMeanMs, 1) : '-',
     meanWithCi(p.nodesCpuMsPerSec, 0),
     p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m} ×${n}`).join(', ') : '',
+    p.mode === 'none' ? '-' : `${formatNumber(p.analyticErrors)} / ${formatNumber(p.regionsSpilled ?? 0)}`,
   ]);
 }
 
@@ -47,6 +48,7 @@ const COLUMNS: Array<[string, boolean]> = [
   ['analytic ms', true],
   ['nodes CPU ms/s', true],
   ['adaptive chose', false],
+  ['analytic errors / regions spilled', true],
 ];
 
 function print(summary: InterferenceSummary): void {

@@ -47,6 +47,8 @@ export interface InterferenceSample {
   /** adaptive: how many calls ran each mode. */
   chosenPushdown: number;
   chosenClient: number;
+  /** Regions a busy node refused that ran client-side instead (analytic.onBusy 'client'). */
+  regionsSpilled: number;
   nodesCpuUs: number;
   /** Distinct answer checksums of the phase's analytic calls. */
   checksums: string[];
@@ -99,6 +101,7 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
       const nodes = await session.nodes();
       const before = await sampleNodes(nodes);
       const checksums = new Set<string>();
+      let spilled = 0;
       const chosen = { pushdown: 0, client: 0 };
       const analytic =
         mode === 'none'
@@ -110,7 +113,8 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
               op: async () => {
                 const run: CoprocessorMode = mode === 'adaptive' ? plan.cheaper : mode;
                 chosen[run]++;
-                const outcome = await coprocessor.run({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: run, concurrency: spec.concurrency });
+                const outcome = await coprocessor.run({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: run, concurrency: spec.concurrency, onBusy: s.analytic.onBusy ?? 'fail' });
+                spilled += outcome.regions.filter((r) => r.ranClientSide).length;
                 checksums.add(answerChecksum(outcome.result));
               },
             });
@@ -138,6 +142,7 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
         analyticP99Ms: calls ? calls.latency.p99Ms : NaN,
         chosenPushdown: mode === 'adaptive' ? chosen.pushdown : 0,
         chosenClient: mode === 'adaptive' ? chosen.client : 0,
+        regionsSpilled: spilled,
         nodesCpuUs: sumOverNodes(diffNodeStats(before, after), (n) => n.cpuUserUs + n.cpuSysUs),
         checksums: [...checksums],
       };

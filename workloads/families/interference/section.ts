@@ -1,5 +1,5 @@
 /** The interference family's spec section: the point tenant and the analytic stream beside it. */
-import { anyObject, fail, int, nullable, num, object, optionalNullable, scalar, str, type Check } from '../../spec-checks';
+import { anyObject, fail, int, nullable, num, object, oneOf, optionalNullable, scalar, str, type Check } from '../../spec-checks';
 
 /** The analytic stream: any query workload (a preset or kind `plugin`) at one sweep point. */
 export interface AnalyticSpec {
@@ -12,6 +12,11 @@ export interface AnalyticSpec {
   point: { parameter: string; value: number | string } | null;
   /** Analytic calls in flight at most; calls due beyond it start late (and the wait counts). */
   maxInFlight: number;
+  /**
+   * pushdown/adaptive, when a node refuses a region as busy (cluster.coprMaxQueue): `fail` the call
+   * (it counts as an analytic error) or run that region `client`-side. Default: fail.
+   */
+  onBusy: 'fail' | 'client' | null;
 }
 
 export interface InterferenceSpec {
@@ -35,6 +40,7 @@ const analytic = object({
   request: anyObject,
   point: nullable(object({ parameter: str, value: scalar })),
   maxInFlight: int(1, 64),
+  onBusy: optionalNullable(oneOf('fail', 'client')),
 });
 
 /** `interference`: the section, or null (it may be left out of other families' specs). */

@@ -21,6 +21,8 @@ export interface InterferencePoint {
   nodesCpuMsPerSec: MeanCI;
   /** adaptive: calls per mode it ran. */
   chosenModes: Record<string, number> | null;
+  /** Regions busy nodes refused that ran client-side instead, over all repetitions. */
+  regionsSpilled: number;
   /** Mean point p99 / the `none` baseline's at the same rate (null without a baseline). */
   p99VsNone: number | null;
 }
@@ -52,6 +54,7 @@ export function summarizeInterference(samples: InterferenceSample[], targetPoint
       analyticErrors: g.reduce((n, s) => n + s.analyticErrors, 0),
       nodesCpuMsPerSec: meanWithCI95(g.map((s) => s.nodesCpuUs / 1000 / (s.durationMs / 1000))),
       chosenModes: chosen ? Object.fromEntries(Object.entries(chosen).filter(([, n]) => n > 0)) : null,
+      regionsSpilled: g.reduce((n, s) => n + s.regionsSpilled, 0),
       p99VsNone: null,
     };
   });
