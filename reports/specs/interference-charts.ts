@@ -55,7 +55,7 @@ export function analyticThroughputVsPointP99(points: InterferencePoint[], worklo
       x: { field: 'p99Ms', type: 'quantitative', title: axisTitle('point-operation p99 (ms)', logX), scale: logX ? { type: 'log' } : { zero: false } },
       y: { field: 'callsPerSec', type: 'quantitative', title: 'analytic calls completed per second', scale: { zero: true } },
       order: { field: 'rate', type: 'quantitative' },
-      color: { field: 'mode', type: 'nominal', title: 'analytic stream', scale: modeColorScale(rows.map((r) => r.mode)), sort: sortModes(rows.map((r) => r.mode)) },
+      color: { field: 'mode', type: 'nominal', title: 'mode', scale: modeColorScale(rows.map((r) => r.mode)), sort: sortModes(rows.map((r) => r.mode)) },
       strokeDash: modeDashEncoding(rows.map((r) => r.mode)),
       tooltip: [{ field: 'mode' }, { field: 'rate', title: 'calls due/s' }, { field: 'callsPerSec', title: 'calls done/s', format: '.2f' }, { field: 'p99Ms', title: 'point p99 ms', format: '.2f' }, { field: 'analyticMs', title: 'analytic mean ms', format: '.1f' }],
     },

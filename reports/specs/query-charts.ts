@@ -62,7 +62,9 @@ function numericAxis(title: string, values: number[], format: string): Record<st
   if (values.every((v) => v >= 0) && spansDecades(positive)) {
     return { field: 'x', type: 'quantitative', title: `${title}, symlog scale`, scale: { type: 'symlog', constant: Math.min(...positive) }, axis: { format, values: [0, ...[...new Set(positive)].sort((a, b) => a - b)] } };
   }
-  return { field: 'x', type: 'quantitative', title, scale: { type: 'linear', zero: false }, axis: { format } };
+  // Values that span decades but include negatives stay linear: say so, a reader may expect log.
+  const linearTitle = spansDecades(positive) ? `${title}, linear scale` : title;
+  return { field: 'x', type: 'quantitative', title: linearTitle, scale: { type: 'linear', zero: false }, axis: { format } };
 }
 
 /**
