@@ -46,7 +46,7 @@ after(async () => {
   await cluster?.stop();
 });
 
-const call = (onBusy?: 'fail' | 'client') => copr.run<{ sleepMs: number }, number>({ plugin: 'ac-slow-count', request: { sleepMs: 400 }, start: 'ac:', end: 'ac;', mode: 'pushdown', ...(onBusy ? { onBusy } : {}) });
+const call = (onBusy?: 'retry' | 'fail' | 'client') => copr.run<{ sleepMs: number }, number>({ plugin: 'ac-slow-count', request: { sleepMs: 400 }, start: 'ac:', end: 'ac;', mode: 'pushdown', ...(onBusy ? { onBusy } : {}) });
 
 async function nodeInfo(): Promise<Record<string, string>> {
   const node = (await client.getMap()).nodes[0]!;
@@ -59,10 +59,10 @@ async function nodeInfo(): Promise<Record<string, string>> {
 }
 
 test('beyond the queue bound calls are refused with COPR_BUSY, and point operations are served meanwhile', async () => {
-  await call(); // the worker is up and holds the plugin: the flood below meets one free worker
+  await call('fail'); // the worker is up and holds the plugin: the flood below meets one free worker
   const before = Number((await nodeInfo()).copr_busy_rejections ?? 0);
   const doneAt: number[] = [];
-  const calls = Array.from({ length: 5 }, () => call().finally(() => doneAt.push(Date.now())));
+  const calls = Array.from({ length: 5 }, () => call('fail').finally(() => doneAt.push(Date.now())));
   // While one call runs and one waits, the node answers point reads.
   assert.equal(String(await client.get(Buffer.from('ac:00007'))), 'v7');
   const getDoneAt = Date.now();
@@ -81,6 +81,13 @@ test('beyond the queue bound calls are refused with COPR_BUSY, and point operati
   const admittedDone = [...doneAt].sort((a, b) => a - b).slice(-2);
   assert.ok(getDoneAt < admittedDone[0]!, 'the GET was answered before the running call finished');
   assert.equal(Number((await nodeInfo()).copr_busy_rejections) - before, busy.length, 'INFO counts the refusals');
+});
+
+test('by default the client retries a refused region after a backoff: every call completes with the right answer', async () => {
+  const outcomes = await Promise.all(Array.from({ length: 4 }, () => call()));
+  for (const o of outcomes) assert.equal(o.result, ROWS);
+  const retried = outcomes.flatMap((o) => o.regions).filter((r) => (r.busyRetries ?? 0) > 0);
+  assert.ok(retried.length >= 1, 'some regions were refused and retried');
 });
 
 test('with onBusy "client", a refused region runs client-side with the same code and the answer is the same', async () => {

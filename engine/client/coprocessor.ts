@@ -34,11 +34,15 @@ export interface CoprocessorCall<Req> {
   maxRowsScanned?: number;
   /**
    * pushdown: what to do with a region whose node refuses the call as busy (COPR_BUSY, its
-   * admission control): `fail` (default) or `client` — run that region client-side with the same
-   * code, so the answer is the same and the busy node only serves its rows.
+   * admission control): `retry` (default) it after a short backoff, up to BUSY_RETRIES times;
+   * `client` — run that region client-side with the same code, so the answer is the same and the
+   * busy node only serves its rows; or `fail`.
    */
-  onBusy?: 'fail' | 'client';
+  onBusy?: 'retry' | 'client' | 'fail';
 }
+
+/** Retries of a region refused as busy (onBusy 'retry'), with backoff doubling from 2 ms to 100 ms. */
+export const BUSY_RETRIES = 40;
 
 /** Per-region numbers; node-side fields are absent in client mode. */
 export interface RegionCallStats {
@@ -52,6 +56,8 @@ export interface RegionCallStats {
   node?: NodeCallStats;
   /** pushdown with onBusy 'client': true for a region its busy node refused, run client-side instead. */
   ranClientSide?: boolean;
+  /** pushdown: how many times its busy node refused the region before it ran (onBusy 'retry'). */
+  busyRetries?: number;
 }
 
 export interface CoprocessorOutcome<Res> {
@@ -190,26 +196,35 @@ export class Coprocessor {
         // in order, so a slow region must not hold up another region's reply, nor point reads.
         // The round trip is timed from the send, not from the wait for a free lane.
         let wallUs = 0;
-        let reply: RespValue;
-        try {
-          reply = await slot(async (lane) => {
-            const sent = process.hrtime.bigint();
-            const r = await this.client.connectionTo(node, `copr-${lane}`).call(args);
-            wallUs = Number(process.hrtime.bigint() - sent) / 1000;
-            return r;
-          });
-        } catch (err) {
-          if (call.onBusy !== 'client' || !(err instanceof ClientError) || err.serverCode !== 'COPR_BUSY') throw err;
-          const fallback = await this.loadPlugin(call.plugin, call.version ?? '*');
-          const ran = await slot(() => this.runRegionClientSide(fallback, payload, piece, call, this.remoteRows()));
-          regions.push({ ...ran.stats, ranClientSide: true });
-          shas.add(fallback.artifact.sha256);
-          return [ran.partial];
+        let reply: RespValue | undefined;
+        let busyRetries = 0;
+        const onBusy = call.onBusy ?? 'retry';
+        for (let backoffMs = 2; reply === undefined; backoffMs = Math.min(100, backoffMs * 2)) {
+          try {
+            reply = await slot(async (lane) => {
+              const sent = process.hrtime.bigint();
+              const r = await this.client.connectionTo(node, `copr-${lane}`).call(args);
+              wallUs = Number(process.hrtime.bigint() - sent) / 1000;
+              return r;
+            });
+          } catch (err) {
+            if (!(err instanceof ClientError) || err.serverCode !== 'COPR_BUSY' || onBusy === 'fail') throw err;
+            if (onBusy === 'retry') {
+              if (busyRetries++ >= BUSY_RETRIES) throw err;
+              await new Promise((resolve) => setTimeout(resolve, backoffMs));
+              continue;
+            }
+            const fallback = await this.loadPlugin(call.plugin, call.version ?? '*');
+            const ran = await slot(() => this.runRegionClientSide(fallback, payload, piece, call, this.remoteRows()));
+            regions.push({ ...ran.stats, ranClientSide: true });
+            shas.add(fallback.artifact.sha256);
+            return [ran.partial];
+          }
         }
         const [partial, statsJson, , sha] = reply as [Buffer, string, string, string];
         const stats = JSON.parse(statsJson) as NodeCallStats;
         shas.add(sha);
-        regions.push({ regionId: piece.region.id, rowsScanned: stats.rowsScanned, bytesScanned: stats.bytesScanned, pluginCpuUs: stats.cpuUs, wallUs, node: stats });
+        regions.push({ regionId: piece.region.id, rowsScanned: stats.rowsScanned, bytesScanned: stats.bytesScanned, pluginCpuUs: stats.cpuUs, wallUs, node: stats, ...(busyRetries ? { busyRetries } : {}) });
         return [unpack(partial)];
       });
     const map = await this.client.getMap();

@@ -113,7 +113,7 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
               op: async () => {
                 const run: CoprocessorMode = mode === 'adaptive' ? plan.cheaper : mode;
                 chosen[run]++;
-                const outcome = await coprocessor.run({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: run, concurrency: spec.concurrency, onBusy: s.analytic.onBusy ?? 'fail' });
+                const outcome = await coprocessor.run({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: run, concurrency: spec.concurrency, onBusy: s.analytic.onBusy ?? 'retry' });
                 spilled += outcome.regions.filter((r) => r.ranClientSide).length;
                 checksums.add(answerChecksum(outcome.result));
               },

@@ -13,10 +13,10 @@ export interface AnalyticSpec {
   /** Analytic calls in flight at most; calls due beyond it start late (and the wait counts). */
   maxInFlight: number;
   /**
-   * pushdown/adaptive, when a node refuses a region as busy (cluster.coprMaxQueue): `fail` the call
-   * (it counts as an analytic error) or run that region `client`-side. Default: fail.
+   * pushdown/adaptive, when a node refuses a region as busy (cluster.coprMaxQueue): `retry` it after
+   * a backoff (default), run that region `client`-side, or `fail` the call (an analytic error).
    */
-  onBusy: 'fail' | 'client' | null;
+  onBusy: 'retry' | 'client' | 'fail' | null;
 }
 
 export interface InterferenceSpec {
@@ -40,7 +40,7 @@ const analytic = object({
   request: anyObject,
   point: nullable(object({ parameter: str, value: scalar })),
   maxInFlight: int(1, 64),
-  onBusy: optionalNullable(oneOf('fail', 'client')),
+  onBusy: optionalNullable(oneOf('retry', 'client', 'fail')),
 });
 
 /** `interference`: the section, or null (it may be left out of other families' specs). */
