@@ -14,6 +14,10 @@ import { RecordCodec, SAMPLE_SCHEMA, compareBytes, type DataRecord, type KV, typ
 import { SeededRandom } from '../engine/util/seeded-random';
 import { syntheticCodec, syntheticKey, syntheticRows } from '../workloads/datasets/synthetic';
 import { runPluginInMemory, type InMemoryRegion } from '../workloads/driver/in-memory-plugin';
+import type { QuantilesResult } from '../plugins/quantiles';
+import type { DistinctResult } from '../plugins/distinct';
+import type { TopkResult } from '../plugins/topk';
+import type { ProjectResult } from '../plugins/project';
 
 const ROWS = 50_000;
 /** Region boundaries (row ids): 7 uneven regions, one tiny. */
@@ -56,14 +60,6 @@ async function run<T>(plugin: LoadedPlugin, request: unknown, regions = sevenReg
 
 // ---- quantiles ---------------------------------------------------------------------------------
 
-interface QuantilesResult {
-  count: number;
-  alpha: number;
-  quantiles: Array<{ q: number; value: number | null }>;
-  min: number | null;
-  max: number | null;
-  ignored: number;
-}
 
 const QS = [0, 0.001, 0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99, 0.999, 1];
 
@@ -164,12 +160,6 @@ test('quantiles of no rows are null and an invalid request is a clear error', as
 
 // ---- distinct ----------------------------------------------------------------------------------
 
-interface DistinctResult {
-  estimate: number;
-  precision: number;
-  standardError: number;
-  count: number;
-}
 
 test('distinct counts of id, category, amount, quantity and flag are within 3 standard errors', async () => {
   for (const column of ['id', 'category', 'amount', 'quantity', 'flag']) {
@@ -212,11 +202,6 @@ test('distinct rejects a precision outside 4..16 and an unknown column', async (
 
 // ---- topk --------------------------------------------------------------------------------------
 
-interface TopkResult {
-  matched: number;
-  rows: Array<[Uint8Array, Uint8Array]>;
-  values: number[];
-}
 
 /** The exact top k by sorting: value (desc or asc), then key ascending. */
 function exactTopk(all: KV[], read: (r: DataRecord) => number, k: number, order: 'desc' | 'asc', keep: (r: DataRecord) => boolean = () => true): Array<{ key: string; value: number }> {
@@ -270,11 +255,6 @@ test('topk rejects a bad k, a bad order and a non-numeric column', async () => {
 
 // ---- project -----------------------------------------------------------------------------------
 
-interface ProjectResult {
-  count: number;
-  keys: Uint8Array[];
-  columns: Record<string, unknown[]>;
-}
 
 test('project returns exactly the named columns of the matching rows, in key order', async () => {
   const keep = (r: DataRecord): boolean => (r.quantity as number) <= 2;
