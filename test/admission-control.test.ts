@@ -1,10 +1,12 @@
 /**
- * Node-side admission control for coprocessor calls (`--copr-max-queue`): beyond the queue bound a
- * call is refused at once with COPR_BUSY, the node keeps serving point operations meanwhile, and a
- * client that asks for it (`onBusy: 'client'`) runs the refused region client-side with the same
- * code, so the answer is the same.
+ * Node-side admission control for coprocessor calls: beyond the queue bound (`--copr-max-queue`) a
+ * call is refused at once with COPR_BUSY, the node keeps serving point operations meanwhile, and
+ * the client retries the region (default) or runs it client-side with the same code, so the answer
+ * is the same. With `--copr-nice`, the plugin workers run at a lower OS priority than the main
+ * thread that serves point operations.
  */
 import { after, before, test } from 'node:test';
+import { readFileSync, readdirSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
@@ -34,7 +36,7 @@ let copr: Coprocessor;
 
 before(async () => {
   // One node with one plugin worker and room for one waiting call.
-  cluster = await LocalCluster.start({ nodes: 1, pluginsDir: false, autoSplit: false, nodeArgs: ['--copr-workers', '1', '--copr-max-queue', '1'] });
+  cluster = await LocalCluster.start({ nodes: 1, pluginsDir: false, autoSplit: false, nodeArgs: ['--copr-workers', '1', '--copr-max-queue', '1', '--copr-nice', '10'] });
   await cluster.placementAdmin().call(['PD.PLUGIN.DEPLOY', 'ac-slow-count.ts', SLOW_COUNT]);
   client = await ClusterClient.connect({ placement: cluster.placementAddress });
   copr = new Coprocessor(client);
@@ -96,4 +98,25 @@ test('with onBusy "client", a refused region runs client-side with the same code
   const fellBack = outcomes.flatMap((o) => o.regions).filter((r) => r.ranClientSide);
   assert.ok(fellBack.length >= 1, 'some regions ran client-side');
   for (const o of outcomes) assert.deepEqual(o.sha256s.length, 1, 'one code version answered');
+});
+
+/** The nice value of every thread of a process (field 19 of /proc/<pid>/task/<tid>/stat). */
+function threadNices(pid: number): Map<number, number> {
+  const nices = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    nices.set(Number(tid), Number(fields[16]));
+  }
+  return nices;
+}
+
+test('--copr-nice runs the plugin workers at a lower OS priority than the thread that serves point operations', { skip: process.platform !== 'linux' }, async () => {
+  const info = await nodeInfo();
+  assert.equal(info.copr_worker_nice, '10');
+  const pid = Number(info.process_id);
+  const nices = threadNices(pid);
+  assert.equal(nices.get(pid), 0, 'the main thread keeps its priority');
+  const reniced = [...nices].filter(([tid, nice]) => tid !== pid && nice === 10);
+  assert.equal(reniced.length, 1, `one worker thread at nice 10 (threads: ${JSON.stringify([...nices])})`);
 });

@@ -26,6 +26,8 @@ export interface ClusterSpec {
   coprWorkers: number;
   /** Admission control: coprocessor calls a node lets wait for a worker (more: COPR_BUSY); null: no bound. */
   coprMaxQueue: number | null;
+  /** Priority: OS nice value of the plugin worker threads (0..19); null: 0, the point operations' own. */
+  coprNice: number | null;
 }
 
 /**
@@ -92,7 +94,7 @@ export interface WorkloadSpec {
 const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
-  cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)) },
+  cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)) },
   dataset: (v, f) =>
     object(
       (v as { kind?: unknown } | null)?.kind === 'regression'

@@ -26,6 +26,8 @@ export interface CoprocessorLimits {
   maxResultBytes: number;
   /** Admission control: calls waiting for a worker at most; more are refused with COPR_BUSY. */
   maxQueued: number;
+  /** Priority: the plugin workers' OS nice value (0..19); above 0, point operations go first. */
+  workerNice: number;
 }
 
 export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
@@ -37,6 +39,7 @@ export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
   maxBytesScanned: Number.MAX_SAFE_INTEGER,
   maxResultBytes: 32 * 1024 * 1024,
   maxQueued: Number.MAX_SAFE_INTEGER,
+  workerNice: 0,
 };
 
 /** Stats a node returns with every COPR.EXEC reply. */
@@ -63,7 +66,7 @@ export class CoprocessorHost {
     /** Registers writes so a region move waits for them (see NodeServer.trackWrite). */
     private readonly trackWrite: <T>(p: Promise<T>) => Promise<T>,
   ) {
-    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued });
+    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued, nice: limits.workerNice });
   }
 
   close(): Promise<void> {
@@ -71,7 +74,7 @@ export class CoprocessorHost {
   }
 
   poolCounters(): Record<string, number> {
-    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued };
+    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued, workerNice: this.limits.workerNice };
   }
 
   /**

@@ -15,6 +15,7 @@ const FLAGS = {
   'copr-workers': { type: 'number', help: 'plugin worker threads', default: DEFAULT_COPR_LIMITS.workers, value: '<n>' },
   'copr-heap-mb': { type: 'number', help: 'heap limit of each plugin worker', default: DEFAULT_COPR_LIMITS.heapMb, value: '<MiB>' },
   'copr-max-queue': { type: 'number', help: 'admission control: coprocessor calls waiting for a worker at most; more are refused with COPR_BUSY (default: no bound)', value: '<n>' },
+  'copr-nice': { type: 'number', help: 'priority: OS nice value of the plugin worker threads (0..19); above 0 the node serves point operations ahead of plugin work', default: 0, value: '<n>' },
   'copr-deadline-ms': { type: 'number', help: 'default deadline of a plugin call', default: DEFAULT_COPR_LIMITS.deadlineMs, value: '<ms>' },
   'max-request-mb': { type: 'number', help: 'largest request accepted, in all (its arguments together)', default: DEFAULT_READER_LIMITS.maxRequestBytes / (1024 * 1024), value: '<MiB>' },
   'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
@@ -35,6 +36,8 @@ runCli(async () => {
   if (!adminToken) throw new UsageError('--admin-token (or COPBENCH_ADMIN_TOKEN) is required');
   const maxQueue = flags['copr-max-queue'];
   if (maxQueue !== undefined && !(Number.isInteger(maxQueue) && maxQueue >= 0)) throw new UsageError(`--copr-max-queue must be an integer >= 0, got ${maxQueue}`);
+  const nice = flags['copr-nice'];
+  if (!(Number.isInteger(nice) && nice >= 0 && nice <= 19)) throw new UsageError(`--copr-nice must be an integer from 0 to 19, got ${nice}`);
   const node = new NodeServer({
     nodeId: flags['node-id'],
     dataDir: flags['data-dir'],
@@ -44,7 +47,7 @@ runCli(async () => {
     adminToken,
     heartbeatMs: flags['heartbeat-ms'],
     maxRequestBytes: flags['max-request-mb'] * 1024 * 1024,
-    coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
+    coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], workerNice: nice, ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
   });
   const port = await node.start(() => process.exit(0));
   process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: flags.host, port, pid: process.pid })}\n`);

@@ -59,7 +59,7 @@ export class Session {
         nodes: spec.cluster.nodes,
         splitKeys: spec.cluster.splitKeys,
         splitBytes: spec.cluster.splitBytes,
-        nodeArgs: ['--copr-workers', String(spec.cluster.coprWorkers), ...(spec.cluster.coprMaxQueue === null ? [] : ['--copr-max-queue', String(spec.cluster.coprMaxQueue)])],
+        nodeArgs: ['--copr-workers', String(spec.cluster.coprWorkers), ...(spec.cluster.coprMaxQueue === null ? [] : ['--copr-max-queue', String(spec.cluster.coprMaxQueue)]), ...(spec.cluster.coprNice === null ? [] : ['--copr-nice', String(spec.cluster.coprNice)])],
       });
       const failed = embedded.pluginDeployments.filter((d) => !d.ok);
       for (const f of failed) options.log(`warning: plugin ${f.file} did not deploy: ${f.message}`);

@@ -74,6 +74,11 @@ export type ExecReply =
 
 export interface WorkerInit {
   dataDir: string;
+  /**
+   * OS scheduling priority (nice, 0..19) of the worker thread: above 0, the node's main thread,
+   * which serves point operations, runs ahead of plugin work when they compete for a core.
+   */
+  nice: number;
 }
 
 /**

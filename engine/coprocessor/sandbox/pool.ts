@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NodeStore } from '../../storage/store';
-import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
+import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
 
 /**
  * Young generation of each plugin worker. A scan's garbage (row Buffers and their external bytes)
@@ -24,6 +24,8 @@ export interface PoolOptions {
   size?: number;
   /** V8 old-generation heap limit per worker. */
   heapMb?: number;
+  /** Priority: the workers' OS nice value (0..19; default 0, the main thread's). */
+  nice?: number;
   /**
    * Admission control: calls waiting for a worker at most (default: no bound). A call beyond it is
    * refused at once with COPR_BUSY, so a flood of coprocessor work queues no deeper than this and
@@ -137,7 +139,7 @@ export class WorkerPool {
     this.counters.workersStarted++;
     const heapMb = this.options.heapMb ?? 256;
     const worker = new Worker(ENTRY, {
-      workerData: { dataDir: this.options.dataDir },
+      workerData: { dataDir: this.options.dataDir, nice: this.options.nice ?? 0 } satisfies WorkerInit,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       stdout: false,
       stderr: false,

@@ -4,6 +4,8 @@
  * and the thread's CPU time. Deadlines and heap limits are enforced from outside (terminate,
  * resourceLimits); scan budgets, range checks and the result cap from inside.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pack, unpack } from 'msgpackr';
 import { NodeStore } from '../../storage/store';
@@ -14,6 +16,21 @@ import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteRe
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
 const init = workerData as WorkerInit;
+lowerPriority(init.nice);
+
+/**
+ * Renices this thread (Linux: a thread is a task with its own id, /proc/thread-self names it, and
+ * setpriority applies to that task alone). Raising nice needs no privilege. Elsewhere: no-op.
+ */
+function lowerPriority(nice: number): void {
+  if (!(nice > 0) || process.platform !== 'linux') return;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, nice);
+  } catch {
+    // No /proc or not permitted: the worker runs at the main thread's priority, as without the flag.
+  }
+}
 const store = NodeStore.openReader(init.dataDir);
 const pendingWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 let nextWriteId = 1;
