@@ -73,6 +73,73 @@ export function plannedPhases(spec: WorkloadSpec): number {
   return (spec.warmup > 0 ? spec.modes.length : 0) + rates * spec.repetitions * spec.modes.length;
 }
 
+/** What every phase of a run shares. */
+interface PhaseContext {
+  spec: WorkloadSpec;
+  session: Session;
+  tenant: PointTenant;
+  coprocessor: Coprocessor;
+  /** The analytic call: plugin, version and request. */
+  call: { plugin: string; version: string; request: unknown };
+  /** The mode the cost model expects to be faster (what adaptive runs). */
+  cheaper: CoprocessorMode;
+  hooks: InterferenceRunHooks;
+}
+
+/** One phase: the tenant and (unless `none`) the analytic stream at `rate`, side by side for `durationMs`. */
+async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode, repetition: number, durationMs: number, seed: number): Promise<InterferenceSample> {
+  const s = ctx.spec.interference as InterferenceSpec;
+  const range = Session.datasetRange();
+  const nodes = await ctx.session.nodes();
+  const before = await sampleNodes(nodes);
+  const checksums = new Set<string>();
+  const chosen = { pushdown: 0, client: 0 };
+  let spilled = 0;
+  const analytic =
+    mode === 'none'
+      ? null
+      : runOpenLoop({
+          targetOpsPerSec: rate,
+          durationMs,
+          maxInFlight: s.analytic.maxInFlight,
+          op: async () => {
+            const run: CoprocessorMode = mode === 'adaptive' ? ctx.cheaper : mode;
+            chosen[run]++;
+            const outcome = await ctx.coprocessor.run({ ...ctx.call, start: range.start, end: range.end, mode: run, concurrency: ctx.spec.concurrency, onBusy: s.analytic.onBusy ?? 'retry' });
+            spilled += outcome.regions.filter((r) => r.ranClientSide).length;
+            checksums.add(answerChecksum(outcome.result));
+          },
+        });
+  const [points, calls] = await Promise.all([ctx.tenant.phase({ opsPerSec: s.pointOpsPerSec, durationMs, maxInFlight: s.pointMaxInFlight, seed }), analytic]);
+  const after = await sampleNodes(nodes);
+  ctx.hooks.onPhase?.();
+  if (calls && calls.errors > 0) ctx.hooks.log(`warning: ${calls.errors} analytic calls failed at rate ${rate} (${mode}): ${calls.errorMessages.join('; ')}`);
+  if (points.errors > 0) ctx.hooks.log(`warning: ${points.errors} point operations failed at rate ${rate} (${mode}): ${points.errorMessages.join('; ')}`);
+  return {
+    rate,
+    mode,
+    repetition,
+    durationMs,
+    pointOps: points.ops,
+    pointErrors: points.errors,
+    pointOpsPerSec: points.opsPerSec,
+    pointP50Ms: points.latency.p50Ms,
+    pointP99Ms: points.latency.p99Ms,
+    pointP999Ms: points.latency.p999Ms,
+    pointMaxMs: points.latency.maxMs,
+    analyticCalls: calls?.ops ?? 0,
+    analyticErrors: calls?.errors ?? 0,
+    analyticCallsPerSec: calls ? calls.ops / (durationMs / 1000) : 0,
+    analyticMeanMs: calls ? calls.latency.meanMs : NaN,
+    analyticP99Ms: calls ? calls.latency.p99Ms : NaN,
+    chosenPushdown: mode === 'adaptive' ? chosen.pushdown : 0,
+    chosenClient: mode === 'adaptive' ? chosen.client : 0,
+    regionsSpilled: spilled,
+    nodesCpuUs: sumOverNodes(diffNodeStats(before, after), (n) => n.cpuUserUs + n.cpuSysUs),
+    checksums: [...checksums],
+  };
+}
+
 export async function runInterference(spec: WorkloadSpec, session: Session, hooks: InterferenceRunHooks): Promise<{ samples: InterferenceSample[]; costModel: CostModelReport }> {
   const s = spec.interference as InterferenceSpec;
   const query = analyticSpec(spec);
@@ -84,7 +151,6 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
   const link = linkFor(spec.links[0]!);
   const client = await session.client(link.wrapSocket);
   const coprocessor = new Coprocessor(client);
-  const range = Session.datasetRange();
   let tenant: PointTenant | undefined;
   try {
     const plugin = await coprocessor.loadPlugin(workload.plugin, workload.version);
@@ -93,68 +159,16 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
     const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
     hooks.log(`analytic stream: ${workload.plugin}@${workload.version} ${point === undefined ? '' : `${workload.parameter}=${point} `}— the cost model expects ${plan.cheaper} to be faster (pushdown ${plan.predictedMs.pushdown.toFixed(0)} ms, client ${plan.predictedMs.client.toFixed(0)} ms, when the nodes are otherwise idle)`);
     tenant = await PointTenant.start({ placement: session.placement, dataset: spec.dataset, zipfianTheta: s.zipfianTheta, readProportion: s.readProportion });
-    const t = tenant;
+    const ctx: PhaseContext = { spec, session, tenant, coprocessor, call: { plugin: workload.plugin, version: workload.version, request }, cheaper: plan.cheaper, hooks };
     const samples: InterferenceSample[] = [];
     let seed = spec.dataset.seed * 1000;
-
-    const phase = async (rate: number, mode: InterferenceMode, repetition: number, durationMs: number): Promise<InterferenceSample> => {
-      const nodes = await session.nodes();
-      const before = await sampleNodes(nodes);
-      const checksums = new Set<string>();
-      let spilled = 0;
-      const chosen = { pushdown: 0, client: 0 };
-      const analytic =
-        mode === 'none'
-          ? null
-          : runOpenLoop({
-              targetOpsPerSec: rate,
-              durationMs,
-              maxInFlight: s.analytic.maxInFlight,
-              op: async () => {
-                const run: CoprocessorMode = mode === 'adaptive' ? plan.cheaper : mode;
-                chosen[run]++;
-                const outcome = await coprocessor.run({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: run, concurrency: spec.concurrency, onBusy: s.analytic.onBusy ?? 'retry' });
-                spilled += outcome.regions.filter((r) => r.ranClientSide).length;
-                checksums.add(answerChecksum(outcome.result));
-              },
-            });
-      const [points, calls] = await Promise.all([t.phase({ opsPerSec: s.pointOpsPerSec, durationMs, maxInFlight: s.pointMaxInFlight, seed: seed++ }), analytic]);
-      const after = await sampleNodes(nodes);
-      hooks.onPhase?.();
-      if (calls && calls.errors > 0) hooks.log(`warning: ${calls.errors} analytic calls failed at rate ${rate} (${mode}): ${calls.errorMessages.join('; ')}`);
-      if (points.errors > 0) hooks.log(`warning: ${points.errors} point operations failed at rate ${rate} (${mode}): ${points.errorMessages.join('; ')}`);
-      return {
-        rate,
-        mode,
-        repetition,
-        durationMs,
-        pointOps: points.ops,
-        pointErrors: points.errors,
-        pointOpsPerSec: points.opsPerSec,
-        pointP50Ms: points.latency.p50Ms,
-        pointP99Ms: points.latency.p99Ms,
-        pointP999Ms: points.latency.p999Ms,
-        pointMaxMs: points.latency.maxMs,
-        analyticCalls: calls?.ops ?? 0,
-        analyticErrors: calls?.errors ?? 0,
-        analyticCallsPerSec: calls ? calls.ops / (durationMs / 1000) : 0,
-        analyticMeanMs: calls ? calls.latency.meanMs : NaN,
-        analyticP99Ms: calls ? calls.latency.p99Ms : NaN,
-        chosenPushdown: mode === 'adaptive' ? chosen.pushdown : 0,
-        chosenClient: mode === 'adaptive' ? chosen.client : 0,
-        regionsSpilled: spilled,
-        nodesCpuUs: sumOverNodes(diffNodeStats(before, after), (n) => n.cpuUserUs + n.cpuSysUs),
-        checksums: [...checksums],
-      };
-    };
-
     // Warm-up: one short phase per mode at the first rate (JIT, connections, worker threads), unrecorded.
-    if (spec.warmup > 0) for (const mode of modes) await phase(rates[0]!, mode, -1, Math.min(2000, s.phaseSeconds * 1000));
+    if (spec.warmup > 0) for (const mode of modes) await runPhase(ctx, rates[0]!, mode, -1, Math.min(2000, s.phaseSeconds * 1000), seed++);
     for (const rate of rates) {
       for (let rep = 0; rep < spec.repetitions; rep++) {
         const order = rep % 2 === 0 ? modes : [...modes].reverse();
         for (const mode of order) {
-          const sample = await phase(rate, mode, rep, s.phaseSeconds * 1000);
+          const sample = await runPhase(ctx, rate, mode, rep, s.phaseSeconds * 1000, seed++);
           samples.push(sample);
           hooks.onSample(sample);
         }
