@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { runTs } from '../reports/test-runs';
+import { DEFAULT_CLUSTER, loadSpec } from '../workloads/spec';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'copbench-plugin-workload-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -155,6 +156,23 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     assert.equal(summary.verdict.agree, true);
     assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /data-chart="latency-vs-request-where-0-value"/);
   });
+});
+
+test("the issue's spec shape (no cluster, concurrency or sizes) is valid: those take their defaults, and a partial cluster takes the rest", () => {
+  const file = writeSpec('issue-shape', {
+    name: 'topk-by-amount', description: '…', kind: 'plugin', plugin: 'topk', version: '^1',
+    dataset: { kind: 'synthetic', rows: 200000, valueBytes: 100, seed: 42, categories: 10 },
+    request: { column: 'amount', k: 10 },
+    sweep: { parameter: 'request.k', values: [1, 100, 10000] },
+    modes: ['pushdown', 'client', 'adaptive'], links: ['unlimited', '1gbit'],
+    warmup: 1, repetitions: 3,
+  });
+  const spec = loadSpec(file);
+  assert.deepEqual(spec.cluster, { ...DEFAULT_CLUSTER, coprMaxQueue: null, coprNice: null });
+  assert.equal(spec.concurrency, 4);
+  assert.deepEqual(spec.sizes, {});
+  assert.equal(loadSpec(file, ['cluster.nodes=5']).cluster.nodes, 5);
+  assert.equal(loadSpec(file, ['cluster.nodes=5']).cluster.splitKeys, DEFAULT_CLUSTER.splitKeys);
 });
 
 describe('bad plugin specs exit 2 naming the field and write nothing under results/', () => {

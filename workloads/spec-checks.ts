@@ -34,8 +34,12 @@ export const anyObject: Check = (v, f) => (v && typeof v === 'object' && !Array.
 export const nullable = (inner: Check): Check => (v, f) => (v === null ? null : inner(v, f));
 /** A field that may be left out of the JSON; it then validates as null. */
 export const optionalNullable = (inner: Check): Check => Object.assign(nullable(inner), { optional: true });
+/** A field that may be left out of the JSON; it then takes `value` (checked like a given one); an object given in part takes the rest from `value`. */
+export const withDefault = (inner: Check, value: unknown): Check => Object.assign((v: unknown, f: string) => inner(v, f), { defaultValue: value });
 
 export type Shape = { [field: string]: Check | Shape };
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export const object = (shape: Shape): Check => (v, f) => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return fail(f, 'expected an object');
@@ -45,13 +49,21 @@ export const object = (shape: Shape): Check => (v, f) => {
   for (const [key, check] of Object.entries(shape)) {
     const field = f ? `${f}.${key}` : key;
     if (!(key in input)) {
+      if (typeof check === 'function' && 'defaultValue' in check) {
+        out[key] = check(structuredClone((check as { defaultValue: unknown }).defaultValue), field);
+        continue;
+      }
       if (typeof check === 'function' && (check as { optional?: boolean }).optional) {
         out[key] = null;
         continue;
       }
       fail(field, 'missing');
     }
-    out[key] = typeof check === 'function' ? check(input[key], field) : object(check)(input[key], field);
+    const given = input[key];
+    const defaults = typeof check === 'function' && 'defaultValue' in check ? (check as { defaultValue: unknown }).defaultValue : undefined;
+    // A partly given object with defaults (e.g. only cluster.nodes) takes the rest from them.
+    const value = isPlainObject(defaults) && isPlainObject(given) ? { ...structuredClone(defaults), ...given } : given;
+    out[key] = typeof check === 'function' ? check(value, field) : object(check)(value, field);
   }
   return out;
 };

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
-import { anyObject, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, type Shape } from './spec-checks';
+import { anyObject, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, withDefault, type Shape } from './spec-checks';
 import { familyForKind, specKinds, specSections } from './families/registry';
 import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
@@ -90,11 +90,17 @@ export interface WorkloadSpec {
 
 // ---- validation -------------------------------------------------------------------------------
 
-/** The fields every spec has; workload families add their sections (specSections()). */
+/** The cluster a spec gets when it names none: 3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers each. */
+export const DEFAULT_CLUSTER = { nodes: 3, splitKeys: 50_000, splitBytes: 64 * 1024 * 1024, coprWorkers: 2 };
+
+/** The fields every spec has (cluster, concurrency and sizes may be left out); workload families add their sections (specSections()). */
 const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
-  cluster: { nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)) },
+  cluster: withDefault(
+    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)) }),
+    DEFAULT_CLUSTER,
+  ),
   dataset: (v, f) =>
     object(
       (v as { kind?: unknown } | null)?.kind === 'regression'
@@ -109,8 +115,8 @@ const COMMON_SHAPE: Shape = {
   links: list(str),
   warmup: int(0, 1000),
   repetitions: int(1, 100_000),
-  concurrency: int(1, 1024),
-  sizes: anyObject,
+  concurrency: withDefault(int(1, 1024), 4),
+  sizes: withDefault(anyObject, {}),
 };
 
 /** Validates a parsed spec; throws SpecError naming the first bad field. */
