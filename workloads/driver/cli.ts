@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatHelp, parseFlags, runCli, UsageError } from '../../engine/cli/flags';
 import { applyOverrides, loadSpec, readRawSpec, specNames, SpecError, validateSpec, type WorkloadSpec } from '../spec';
-import { familyForKind } from '../families/registry';
+import { familyForKind, specKinds } from '../families/registry';
 import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
 import { Session } from './session';
@@ -42,18 +42,19 @@ function extractOverrides(argv: string[]): { rest: string[]; overrides: string[]
 }
 
 function help(): string {
+  const width = Math.max(12, ...specNames().map((n) => n.length));
   const lines = specNames().map((name) => {
     try {
-      return `  ${name.padEnd(12)} ${String(readRawSpec(name).description ?? '')}`;
+      return `  ${name.padEnd(width)} ${String(readRawSpec(name).description ?? '')}`;
     } catch (err) {
-      return `  ${name.padEnd(12)} (invalid spec: ${(err as Error).message})`;
+      return `  ${name.padEnd(width)} (invalid spec: ${(err as Error).message})`;
     }
   });
   return `${formatHelp(
     'npm run workload <name | path/to/spec.json> [-- -p key=value ...] [--size ci] [--cluster host:port] [--out dir]',
     'Runs a workload from workloads/specs/<name>.json on a local cluster it starts itself (or --cluster),\npushdown vs client-side, and writes results/<name>/<run-id>/ (manifest.json, samples.csv, summary.json).\n-p overrides any spec field by its dotted path, e.g. -p dataset.rows=100000 -p modes=pushdown,client.',
     FLAGS,
-  )}\nWorkloads (workloads/specs/):\n${lines.join('\n')}\n`;
+  )}\nSpec kinds: ${specKinds().join(', ')} (kind plugin runs any plugin; see docs/plugins.md).\nWorkloads (workloads/specs/):\n${lines.join('\n')}\n`;
 }
 
 /** The spec a run asks for (a named spec, a spec file, or a recorded manifest), validated. */
