@@ -6,11 +6,10 @@
  */
 import { pointSpreads, renderSvg } from './render';
 import type { ChartSpec } from './specs/common';
+import { isObject } from '../engine/util/is-object';
 
 /** The least share of a plot's width the points of a sweep chart must span. */
 export const MIN_SPREAD = 0.5;
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Every object in a spec (depth first), with the data rows in scope at it. */
 function* withData(node: unknown, rows: Array<Record<string, unknown>> = []): Generator<[Record<string, unknown>, Array<Record<string, unknown>>]> {

@@ -6,8 +6,9 @@
 import path from 'node:path';
 import { readRun, RunReadError, type RunData } from '../workloads/driver/results/reader';
 import { familyForKind, familyNamed, familyOfSummary, knownFamilies } from '../workloads/families/registry';
-import type { WorkloadFamily } from '../workloads/families/family';
+import type { ReportContext, WorkloadFamily } from '../workloads/families/family';
 import { linkInfo, sortLinks, type LinkInfo } from './links';
+import { isObject } from '../engine/util/is-object';
 
 /** One per-second point of a series. */
 export interface YcsbSeriesPoint {
@@ -34,8 +35,6 @@ export interface LoadedRun {
   /** The workload kind from the summary or the manifest's spec (e.g. "filter", "plugin", "ycsb"). */
   workloadKind: string;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function bad(run: RunData, what: string): RunReadError {
   return new RunReadError('BAD_FILE', `${path.join(run.dir, 'summary.json')}: ${what} (was it written by this version of the workload driver?)`);
@@ -88,7 +87,7 @@ export function loadedFrom(data: RunData): LoadedRun {
 }
 
 /** What family-specific report code gets besides the view. */
-export function reportContext(run: LoadedRun): { workload: string; links: LinkInfo[]; samples: RunData['samples'] } {
+export function reportContext(run: LoadedRun): ReportContext {
   return { workload: run.data.workload, links: run.links, samples: run.data.samples };
 }
 

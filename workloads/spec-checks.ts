@@ -3,6 +3,7 @@
  * names the field (dotted path) and says what was expected. spec.ts builds the common shape from
  * them, and workload families build their own spec sections from them.
  */
+import { isObject } from '../engine/util/is-object';
 
 export type Check = (value: unknown, field: string) => unknown;
 
@@ -39,8 +40,6 @@ export const withDefault = (inner: Check, value: unknown): Check => Object.assig
 
 export type Shape = { [field: string]: Check | Shape };
 
-const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
 export const object = (shape: Shape): Check => (v, f) => {
   if (!v || typeof v !== 'object' || Array.isArray(v)) return fail(f, 'expected an object');
   const input = v as Record<string, unknown>;
@@ -62,7 +61,7 @@ export const object = (shape: Shape): Check => (v, f) => {
     const given = input[key];
     const defaults = typeof check === 'function' && 'defaultValue' in check ? (check as { defaultValue: unknown }).defaultValue : undefined;
     // A partly given object with defaults (e.g. only cluster.nodes) takes the rest from them.
-    const value = isPlainObject(defaults) && isPlainObject(given) ? { ...structuredClone(defaults), ...given } : given;
+    const value = isObject(defaults) && isObject(given) ? { ...structuredClone(defaults), ...given } : given;
     out[key] = typeof check === 'function' ? check(value, field) : object(check)(value, field);
   }
   return out;

@@ -214,10 +214,10 @@ export class Coprocessor {
               await new Promise((resolve) => setTimeout(resolve, backoffMs));
               continue;
             }
-            const fallback = await this.loadPlugin(call.plugin, call.version ?? '*');
-            const ran = await slot(() => this.runRegionClientSide(fallback, payload, piece, call, this.remoteRows()));
+            // The module this call merges with runs the region here: the code the nodes run.
+            const ran = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, this.remoteRows()));
             regions.push({ ...ran.stats, ranClientSide: true });
-            shas.add(fallback.artifact.sha256);
+            shas.add(plugin.artifact.sha256);
             return [ran.partial];
           }
         }

@@ -83,7 +83,7 @@ runCli(async () => {
   let spec: WorkloadSpec;
   try {
     spec = chooseSpec(flags, overrides);
-    spec = await familyForKind(spec.kind).prepare(spec, { cluster: flags.cluster, log });
+    await familyForKind(spec.kind).prepare(spec, { cluster: flags.cluster, log });
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
     throw err;

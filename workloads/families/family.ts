@@ -63,11 +63,8 @@ export interface WorkloadFamily<View = unknown> {
   readonly sections: Readonly<Record<string, Check>>;
   /** Checks that need no cluster or files, run by validateSpec (throws SpecError naming the field). */
   checkSpec(spec: WorkloadSpec): void;
-  /**
-   * Checks before anything starts or is written (plugins exist, requests are accepted): throws
-   * SpecError naming the field. May return the spec completed (e.g. requests with their schema).
-   */
-  prepare(spec: WorkloadSpec, env: CheckEnvironment): Promise<WorkloadSpec>;
+  /** Checks before anything starts or is written (plugins exist, requests are accepted): throws SpecError naming the field. */
+  prepare(spec: WorkloadSpec, env: CheckEnvironment): Promise<void>;
   /** True when the runner loads its own data (the driver then skips the load phase). */
   loadsItsOwnData?(spec: WorkloadSpec): boolean;
   /** Units of work for the progress bar. */

@@ -101,8 +101,7 @@ export class WorkerPool {
     if (this.closed) return Promise.reject(new CoprExecError('COPR_WORKER_CRASH', 'the worker pool is closed'));
     const maxQueued = this.options.maxQueued ?? Infinity;
     // Only calls that would wait count against the bound: a free worker takes a call at once.
-    const freeWorkers = this.slots.filter((s) => s.ready && !s.job).length;
-    if (this.queue.length >= maxQueued + freeWorkers) {
+    if (this.queue.length >= maxQueued && this.queue.length >= maxQueued + this.slots.filter((s) => s.ready && !s.job).length) {
       this.counters.busyRejections++;
       return Promise.reject(new CoprExecError('COPR_BUSY', `the node's coprocessor is busy: ${this.busy} calls running, ${this.queue.length} waiting (queue bound ${maxQueued}); retry later or run the region client-side`));
     }

@@ -13,8 +13,7 @@ import { queryWorkload } from '../query/requests';
 import { analyticSpec, INTERFERENCE_MODES, plannedPhases, runInterference, type InterferenceMode } from './runner';
 import { interferenceSection } from './section';
 import { summarizeInterference, type InterferencePoint, type InterferenceSummary } from './summary';
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+import { isObject } from '../../../engine/util/is-object';
 const ms = (ci: { mean: number; ciLow: number; ciHigh: number }, digits = 2): string => meanWithCi(ci, digits);
 
 function rows(points: InterferencePoint[]): string[][] {
@@ -81,7 +80,6 @@ export const interferenceFamily = defineFamily<InterferenceSummary>({
       if (err instanceof SpecError) throw new SpecError(`interference.analytic: ${err.message}`);
       throw err;
     }
-    return spec;
   },
   plannedWork: (spec) => ({ label: 'measure (phases)', total: plannedPhases(spec) }),
   async run(spec, session, { writer, log, load, tick }) {

@@ -8,19 +8,17 @@ import { printMlSummary } from '../../driver/print-summary';
 import { formatBytes, meanWithCi, linkLabelIn, reportTable, checksumVerdict, type ReportTable } from '../../../reports/tables';
 import { mlCharts } from '../../../reports/specs/ml-charts';
 import type { ChecksumVerdict } from '../../driver/summarize';
-import { fail } from '../../spec-checks';
+import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
 import { mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
-import { SpecError } from '../../spec-checks';
 import { mlSection } from './section';
+import { isObject } from '../../../engine/util/is-object';
 
 /** The report's view of an ml-train summary. */
 export interface MlView {
   ml: MlSummary;
   verdict: ChecksumVerdict;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function mlTables(view: MlView, ctx: ReportContext): ReportTable[] {
   const ml = view.ml;
@@ -75,7 +73,6 @@ export const mlTrainFamily = defineFamily<MlView>({
   },
   async prepare(spec) {
     mlSettings(spec); // a bad ml-train request fails before anything starts
-    return spec;
   },
   plannedWork: (spec) => ({ label: 'measure (epochs)', total: plannedMlEpochs(spec) }),
   async run(spec, session, { writer, log, load, tick }) {

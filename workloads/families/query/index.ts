@@ -3,7 +3,7 @@
  * presets filter, aggregate and noop, per sweep point, link and mode (pushdown, client,
  * adaptive), with answer checksums that must agree across modes.
  */
-import { optionalNullable, str } from '../../spec-checks';
+import { optionalNullable, SpecError, str } from '../../spec-checks';
 import { summarizeQueries } from '../../driver/summarize';
 import { printQuerySummary } from '../../driver/print-summary';
 import { defineFamily } from '../family';
@@ -11,7 +11,6 @@ import { checkQueryPlugin } from './prepare';
 import { queryReport, type QueryView } from './report';
 import { QUERY_KINDS, queryWorkload } from './requests';
 import { nodeColumns, plannedQueryCalls, QUERY_MODES, runQueries, type QueryMode } from './runner';
-import { SpecError } from '../../spec-checks';
 import { Progress } from '../../driver/progress';
 
 export const queryFamily = defineFamily<QueryView>({
@@ -22,10 +21,7 @@ export const queryFamily = defineFamily<QueryView>({
     for (const mode of spec.modes) if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
     queryWorkload(spec);
   },
-  async prepare(spec, env) {
-    await checkQueryPlugin(spec, env);
-    return spec;
-  },
+  prepare: checkQueryPlugin,
   loadsItsOwnData: (spec) => queryWorkload(spec).sweepsDataset,
   plannedWork: (spec) => ({ label: 'measure', total: plannedQueryCalls(spec) }),
   async run(spec, session, { writer, log, load, tick }) {

@@ -10,6 +10,7 @@ import { predictedLatencyMs, queryCharts } from '../../../reports/specs/query-ch
 import type { SeriesOfRun } from '../../../reports/run-model';
 import type { FamilyReport, ReportContext } from '../family';
 import { seriesOfSummary } from '../ycsb';
+import { isObject } from '../../../engine/util/is-object';
 
 /** The summary of a query workload (any plugin; filter, aggregate, noop). */
 export interface QueryView {
@@ -21,8 +22,6 @@ export interface QueryView {
   /** The cost model's report (null for older runs). */
   costModel: CostModelReport | null;
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** True when a report view is a query view (for query-only helpers such as the crossover tables). */
 export function isQueryView(view: unknown): view is QueryView {

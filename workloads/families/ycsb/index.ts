@@ -12,14 +12,13 @@ import { SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
 import { runYcsb } from './runner';
 import { ycsbSection } from './section';
+import { isObject } from '../../../engine/util/is-object';
 
 /** The report's view of a ycsb summary. */
 export interface YcsbView {
   summaries: YcsbSummary[];
   series: SeriesOfRun[];
 }
-
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A summary's `series` field, checked (absent: none). */
 export function seriesOfSummary(s: Record<string, unknown>): SeriesOfRun[] {
@@ -71,7 +70,7 @@ export const ycsbFamily = defineFamily<YcsbView>({
     if (!spec.ycsb) throw new SpecError('ycsb: a ycsb workload needs the ycsb section');
     if (spec.modes.some((m) => m !== 'client')) throw new SpecError('modes: YCSB workloads are point operations through the client; use ["client"]');
   },
-  prepare: async (spec) => spec,
+  prepare: async () => undefined,
   plannedWork: (spec) => ({ label: 'measure', total: (spec.warmup + spec.repetitions) * spec.links.length * spec.ycsb!.operations }),
   async run(spec, session, { writer, log, load, tick }) {
     const samples = await runYcsb(spec, session, {
