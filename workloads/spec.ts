@@ -28,6 +28,10 @@ export interface ClusterSpec {
   coprMaxQueue: number | null;
   /** Priority: OS nice value of the plugin worker threads (0..19); null: 0, the point operations' own. */
   coprNice: number | null;
+  /** Memory quota of one coprocessor call, MiB (over it: COPR_MEMORY); null: none. */
+  coprCallMemoryMb: number | null;
+  /** Memory quota of all running coprocessor calls on a node, MiB (used up: COPR_BUSY); null: none. */
+  coprMemoryMb: number | null;
 }
 
 /**
@@ -98,7 +102,7 @@ const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
   cluster: withDefault(
-    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)) }),
+    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)) }),
     DEFAULT_CLUSTER,
   ),
   dataset: (v, f) =>

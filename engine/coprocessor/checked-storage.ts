@@ -30,6 +30,8 @@ export class CheckedStorage implements Storage {
     private readonly writes: boolean,
     private readonly limits: Pick<ExecLimits, 'maxRowsScanned' | 'maxBytesScanned'>,
     private readonly signal?: AbortSignal,
+    /** Called before each batch is handed to the plugin; throws to end the call (a memory quota). */
+    private readonly beforeBatch?: () => void,
   ) {}
 
   async get(key: Uint8Array): Promise<Uint8Array | undefined> {
@@ -45,6 +47,7 @@ export class CheckedStorage implements Storage {
     let returned = 0;
     for await (const batch of this.source.scanBatches(range, { limit, reverse: options.reverse ?? false })) {
       if (this.signal?.aborted) throw new CoprError('COPR_DEADLINE', 'the call was aborted');
+      this.beforeBatch?.();
       let bytes = 0;
       for (const row of batch) bytes += row.key.length + row.value.length;
       this.count(batch.length, bytes);

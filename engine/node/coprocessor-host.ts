@@ -28,6 +28,9 @@ export interface CoprocessorLimits {
   maxQueued: number;
   /** Priority: the plugin workers' OS nice value (0..19); above 0, point operations go first. */
   workerNice: number;
+  /** Memory one call may hold, and all running calls together (MiB; Infinity: no quota). */
+  callMemoryMb: number;
+  nodeMemoryMb: number;
 }
 
 export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
@@ -40,6 +43,8 @@ export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
   maxResultBytes: 32 * 1024 * 1024,
   maxQueued: Number.MAX_SAFE_INTEGER,
   workerNice: 0,
+  callMemoryMb: Infinity,
+  nodeMemoryMb: Infinity,
 };
 
 /** Stats a node returns with every COPR.EXEC reply. */
@@ -66,7 +71,7 @@ export class CoprocessorHost {
     /** Registers writes so a region move waits for them (see NodeServer.trackWrite). */
     private readonly trackWrite: <T>(p: Promise<T>) => Promise<T>,
   ) {
-    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued, nice: limits.workerNice });
+    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued, nice: limits.workerNice, memory: { callMb: limits.callMemoryMb, nodeMb: limits.nodeMemoryMb } });
   }
 
   close(): Promise<void> {
@@ -74,7 +79,7 @@ export class CoprocessorHost {
   }
 
   poolCounters(): Record<string, number> {
-    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued, workerNice: this.limits.workerNice };
+    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued, workerNice: this.limits.workerNice, memoryInUseMb: Math.round(this.pool.memoryInUseMb * 10) / 10 };
   }
 
   /**

@@ -12,7 +12,7 @@ import { datasetFingerprint, storedFingerprint, storeFingerprint } from '../data
 import { loadRows, syntheticKey, syntheticRows } from '../datasets/synthetic';
 import { regressionRows } from '../datasets/regression';
 import { flightsRows } from '../datasets/flights';
-import type { DatasetSpec, WorkloadSpec } from '../spec';
+import type { ClusterSpec, DatasetSpec, WorkloadSpec } from '../spec';
 
 export interface NodeAddress {
   id: number;
@@ -59,7 +59,7 @@ export class Session {
         nodes: spec.cluster.nodes,
         splitKeys: spec.cluster.splitKeys,
         splitBytes: spec.cluster.splitBytes,
-        nodeArgs: ['--copr-workers', String(spec.cluster.coprWorkers), ...(spec.cluster.coprMaxQueue === null ? [] : ['--copr-max-queue', String(spec.cluster.coprMaxQueue)]), ...(spec.cluster.coprNice === null ? [] : ['--copr-nice', String(spec.cluster.coprNice)])],
+        nodeArgs: nodeArgsOf(spec.cluster),
       });
       const failed = embedded.pluginDeployments.filter((d) => !d.ok);
       for (const f of failed) options.log(`warning: plugin ${f.file} did not deploy: ${f.message}`);
@@ -163,4 +163,15 @@ export class Session {
     this.admin.close();
     await this.embedded?.stop();
   }
+}
+
+/** The node flags a spec's cluster section asks for (a null field: the node's default). */
+function nodeArgsOf(cluster: ClusterSpec): string[] {
+  const optional: Array<[string, number | null]> = [
+    ['--copr-max-queue', cluster.coprMaxQueue],
+    ['--copr-nice', cluster.coprNice],
+    ['--copr-call-memory-mb', cluster.coprCallMemoryMb],
+    ['--copr-memory-mb', cluster.coprMemoryMb],
+  ];
+  return ['--copr-workers', String(cluster.coprWorkers), ...optional.flatMap(([flag, value]) => (value === null ? [] : [flag, String(value)]))];
 }

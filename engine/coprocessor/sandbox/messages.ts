@@ -1,4 +1,5 @@
 /** Messages between a node's main thread and its plugin worker threads. */
+import type { MemoryQuotas } from './memory-quota';
 
 /** Error codes a coprocessor call can end with; each is the first word of the RESP error reply. */
 export type CoprErrorCode =
@@ -12,7 +13,8 @@ export type CoprErrorCode =
   | 'COPR_READ_ONLY' // a write from a plugin that did not declare `writes`
   | 'COPR_OUT_OF_RANGE' // a read or write outside the call's ranges
   | 'COPR_WORKER_CRASH' // the worker died for another reason; it was replaced
-  | 'COPR_BUSY'; // the node's coprocessor queue is full (admission control): retry later, or run the region client-side
+  | 'COPR_MEMORY' // the call holds more memory than its per-call quota
+  | 'COPR_BUSY'; // the node's coprocessor queue or memory quota is full (admission control): retry later, or run the region client-side
 
 export class CoprError extends Error {
   constructor(
@@ -79,6 +81,8 @@ export interface WorkerInit {
    * which serves point operations, runs ahead of plugin work when they compete for a core.
    */
   nice: number;
+  /** Memory quotas, and the ledger (shared with the pool) where this worker publishes its call's use. */
+  memory: { quotas: MemoryQuotas; ledger: SharedArrayBuffer; slot: number };
 }
 
 /**

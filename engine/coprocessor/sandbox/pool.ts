@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NodeStore } from '../../storage/store';
+import { MemoryLedger, NO_MEMORY_QUOTAS, type MemoryQuotas } from './memory-quota';
 import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
 
 /**
@@ -32,6 +33,8 @@ export interface PoolOptions {
    * the node's memory and its point operations are not held behind it.
    */
   maxQueued?: number;
+  /** Memory quotas per call and over all running calls (default: none; see memory-quota.ts). */
+  memory?: MemoryQuotas;
 }
 
 export interface ExecRequest extends ExecPayload {
@@ -90,10 +93,19 @@ export class WorkerPool {
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closed = false;
-  readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0, busyRejections: 0 };
+  readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0, busyRejections: 0, memoryRejections: 0 };
+  /** What each worker's current call holds (MiB), published by the workers themselves. */
+  private readonly ledger: MemoryLedger;
 
   constructor(private readonly options: PoolOptions) {
-    for (let i = 0; i < (options.size ?? 2); i++) this.slots.push(this.spawn());
+    const size = options.size ?? 2;
+    this.ledger = new MemoryLedger(size);
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn(i));
+  }
+
+  /** MiB held by the calls running now (0 without memory quotas: workers then do not measure). */
+  get memoryInUseMb(): number {
+    return this.ledger.totalMb();
   }
 
   /** Runs one plugin call; rejects with CoprExecError on any limit or plugin failure. */
@@ -104,6 +116,11 @@ export class WorkerPool {
     if (this.queue.length >= maxQueued && this.queue.length >= maxQueued + this.slots.filter((s) => s.ready && !s.job).length) {
       this.counters.busyRejections++;
       return Promise.reject(new CoprExecError('COPR_BUSY', `the node's coprocessor is busy: ${this.busy} calls running, ${this.queue.length} waiting (queue bound ${maxQueued}); retry later or run the region client-side`));
+    }
+    const nodeMb = this.options.memory?.nodeMb ?? Infinity;
+    if (this.ledger.totalMb() >= nodeMb) {
+      this.counters.memoryRejections++;
+      return Promise.reject(new CoprExecError('COPR_BUSY', `the node's coprocessor memory quota of ${nodeMb} MiB is used up by running calls (${this.ledger.totalMb().toFixed(1)} MiB); retry later or run the region client-side`));
     }
     this.counters.calls++;
     return new Promise((resolve, reject) => {
@@ -134,11 +151,13 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
-  private spawn(): Slot {
+  private spawn(index: number): Slot {
     this.counters.workersStarted++;
     const heapMb = this.options.heapMb ?? 256;
+    // A replaced worker's call is over: what it held is no longer held.
+    this.ledger.set(index, 0);
     const worker = new Worker(ENTRY, {
-      workerData: { dataDir: this.options.dataDir, nice: this.options.nice ?? 0 } satisfies WorkerInit,
+      workerData: { dataDir: this.options.dataDir, nice: this.options.nice ?? 0, memory: { quotas: this.options.memory ?? NO_MEMORY_QUOTAS, ledger: this.ledger.shared, slot: index } } satisfies WorkerInit,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       stdout: false,
       stderr: false,
@@ -173,7 +192,7 @@ export class WorkerPool {
     slot.job = undefined;
     void slot.worker.terminate();
     if (this.closed) return;
-    this.slots[index] = this.spawn();
+    this.slots[index] = this.spawn(index);
     job?.reject(new CoprExecError(code, message, this.timing(job, slot)));
     this.dispatch();
   }
@@ -226,7 +245,11 @@ export class WorkerPool {
     const timing = this.timing(job, slot, reply.stats.runUs);
     const stats: ExecStats = { ...reply.stats, queueUs: timing.queueUs ?? 0, handoffUs: timing.handoffUs ?? 0 };
     if (reply.type === 'done') job.resolve({ partial: reply.partial, stats });
-    else job.reject(new CoprExecError(reply.code, reply.message, stats));
+    else {
+      // A worker refuses a running call as busy only when the node's memory quota is used up.
+      if (reply.code === 'COPR_MEMORY' || reply.code === 'COPR_BUSY') this.counters.memoryRejections++;
+      job.reject(new CoprExecError(reply.code, reply.message, stats));
+    }
     this.dispatch();
   }
 }

@@ -12,6 +12,7 @@ import { NodeStore } from '../../storage/store';
 import { evaluatePlugin } from '../loader';
 import { CheckedStorage, type RowSource } from '../checked-storage';
 import { threadCpuUs } from './thread-cpu';
+import { CallMemoryMeter, MemoryLedger } from './memory-quota';
 import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
@@ -32,6 +33,7 @@ function lowerPriority(nice: number): void {
   }
 }
 const store = NodeStore.openReader(init.dataDir);
+const memory = new CallMemoryMeter(init.memory.quotas, new MemoryLedger(init.memory.ledger), init.memory.slot);
 const pendingWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 let nextWriteId = 1;
 
@@ -112,21 +114,26 @@ async function run(task: ExecTask): Promise<ExecReply> {
     cpuUs: cpuSinceMark(),
     runUs: (performance.now() - startedMs) * 1000,
   });
+  memory.start();
   try {
     const plugin = pluginFor(task);
-    storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits);
+    storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits, undefined, memory.enabled ? () => memory.check() : undefined);
     const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const }));
     // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
     const encoded = new Uint8Array(pack(partial));
     if (encoded.length > task.limits.maxResultBytes) {
       throw new CoprError('COPR_RESULT_TOO_LARGE', `partial result of ${encoded.length} bytes is over the cap of ${task.limits.maxResultBytes} bytes`);
     }
+    // A plugin that caught a quota error from a scan is refused here all the same.
+    memory.checkWith(encoded.byteLength);
     return { type: 'done', id: task.id, partial: encoded, stats: stats() };
   } catch (err) {
     if (err instanceof CoprError) return { type: 'failed', id: task.id, code: err.code, message: err.message, stats: stats() };
     const e = err as { name?: string; message?: string; code?: string };
     const where = e.name === 'PluginLoadError' ? `could not load: ${e.message}` : `threw ${e?.name ?? 'a value'}: ${e?.message ?? String(err)}`;
     return { type: 'failed', id: task.id, code: 'COPR_PLUGIN_ERROR', message: `plugin ${where}`, stats: stats() };
+  } finally {
+    memory.stop();
   }
 }
 
