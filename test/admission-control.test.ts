@@ -3,7 +3,8 @@
  * call is refused at once with COPR_BUSY, the node keeps serving point operations meanwhile, and
  * the client retries the region (default) or runs it client-side with the same code, so the answer
  * is the same. With `--copr-nice`, the plugin workers run at a lower OS priority than the main
- * thread that serves point operations.
+ * thread that serves point operations. A contention-aware client (Coprocessor.load, pushBack) runs a
+ * region client-side when its node's reported load makes that faster.
  */
 import { after, before, test } from 'node:test';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { Coprocessor } from '../engine/client/coprocessor';
 import { ClientError } from '../engine/client/errors';
 import { RespConnection } from '../engine/client/connection';
 import { parseInfo } from '../engine/node/info';
+import { pushBackWhenBusy, WAIT_HALF_LIFE_MS } from '../engine/client/node-load';
 
 /** Sleeps per region (on the node: in its worker), then counts the region's rows. */
 const SLOW_COUNT = `import { definePlugin } from '../engine/plugin-api';
@@ -119,4 +121,20 @@ test('--copr-nice runs the plugin workers at a lower OS priority than the thread
   assert.equal(nices.get(pid), 0, 'the main thread keeps its priority');
   const reniced = [...nices].filter(([tid, nice]) => tid !== pid && nice === 10);
   assert.equal(reniced.length, 1, `one worker thread at nice 10 (threads: ${JSON.stringify([...nices])})`);
+});
+
+test('contention-aware pushdown: a region whose node is known to be saturated runs client-side, with the same answer; once that fades, pushdown again', async () => {
+  // Two calls at once on the one-worker node: the second waits ~400 ms for the first, and its reply says so.
+  await Promise.all([call(), call()]);
+  const expectedWaitMs = copr.load.expectedWaitMs((await client.getMap()).nodes[0]!.id);
+  assert.ok(expectedWaitMs > 50, `the client expects a wait at the node (${expectedWaitMs.toFixed(1)} ms)`);
+  // Pushdown alone (400 ms) beats client (450 ms) on an idle node, but not after that wait.
+  const pushBack = pushBackWhenBusy(copr.load, { pushdownMs: 400, clientMs: 450 });
+  const busy = await copr.run<{ sleepMs: number }, number>({ plugin: 'ac-slow-count', request: { sleepMs: 400 }, start: 'ac:', end: 'ac;', mode: 'pushdown', pushBack });
+  assert.equal(busy.result, ROWS);
+  assert.ok(busy.regions.length > 0 && busy.regions.every((r) => r.pushedBack && r.ranClientSide && !r.node), JSON.stringify(busy.regions));
+  await new Promise((resolve) => setTimeout(resolve, 8 * WAIT_HALF_LIFE_MS));
+  const idle = await copr.run<{ sleepMs: number }, number>({ plugin: 'ac-slow-count', request: { sleepMs: 10 }, start: 'ac:', end: 'ac;', mode: 'pushdown', pushBack });
+  assert.equal(idle.result, ROWS);
+  assert.ok(idle.regions.every((r) => !r.pushedBack && r.node), JSON.stringify(idle.regions));
 });

@@ -16,6 +16,7 @@ import type { RespValue } from '../protocol/resp';
 import { ClientError } from './errors';
 import { CoprError } from '../coprocessor/sandbox/messages';
 import type { ClusterClient, KeyLike } from './cluster-client';
+import { NodeLoadTracker } from './node-load';
 
 export type CoprocessorMode = 'pushdown' | 'client';
 
@@ -39,6 +40,12 @@ export interface CoprocessorCall<Req> {
    * busy node only serves its rows; or `fail`.
    */
   onBusy?: 'retry' | 'client' | 'fail';
+  /**
+   * pushdown: asked per region before it is sent; true runs that region client-side instead (with
+   * the same code, so the answer is the same). For contention-aware adaptive pushdown: see
+   * pushBackWhenBusy in node-load.ts, fed by `Coprocessor.load`.
+   */
+  pushBack?: (region: RegionInfo) => boolean;
 }
 
 /** Retries of a region refused as busy (onBusy 'retry'), with backoff doubling from 2 ms to 100 ms. */
@@ -54,8 +61,12 @@ export interface RegionCallStats {
   /** Round trip as the client saw it. */
   wallUs: number;
   node?: NodeCallStats;
-  /** pushdown with onBusy 'client': true for a region its busy node refused, run client-side instead. */
+  /**
+   * pushdown: true for a region that ran client-side instead: its busy node refused it (onBusy
+   * 'client'), or `pushBack` chose to (then `pushedBack` is true too).
+   */
   ranClientSide?: boolean;
+  pushedBack?: boolean;
   /** pushdown: how many times its busy node refused the region before it ran (onBusy 'retry'). */
   busyRetries?: number;
 }
@@ -124,6 +135,8 @@ function limiter(limit: number): <T>(run: (lane: number) => Promise<T>) => Promi
 }
 
 export class Coprocessor {
+  /** The nodes' coprocessor load, as the replies of this client's pushdown calls report it. */
+  readonly load = new NodeLoadTracker();
   private readonly modules = new Map<string, LoadedPlugin>();
   private readonly pushdownModules = new Map<string, LoadedPlugin>();
 
@@ -189,6 +202,14 @@ export class Coprocessor {
         const piece = pieces[0]!;
         const node = nodeById(map, piece.region.nodeId);
         if (!node) throw new ClientError('UNAVAILABLE', `node ${piece.region.nodeId} is not in the map`);
+        const runHere = async (stats: Partial<RegionCallStats>): Promise<unknown[]> => {
+          // The module this call merges with runs the region here: the code the nodes run.
+          const ran = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, this.remoteRows()));
+          regions.push({ ...ran.stats, ranClientSide: true, ...stats });
+          shas.add(plugin.artifact.sha256);
+          return [ran.partial];
+        };
+        if (call.pushBack?.(piece.region)) return runHere({ pushedBack: true });
         const args: Array<Buffer | string> = ['COPR.EXEC', call.plugin, call.version ?? '*', String(piece.region.id), String(piece.region.epoch), payload, pack([[piece.range.start, piece.range.end]])];
         if (call.deadlineMs !== undefined) args.push('DEADLINE', String(call.deadlineMs));
         if (call.maxRowsScanned !== undefined) args.push('MAXROWS', String(call.maxRowsScanned));
@@ -208,21 +229,20 @@ export class Coprocessor {
               return r;
             });
           } catch (err) {
-            if (!(err instanceof ClientError) || err.serverCode !== 'COPR_BUSY' || onBusy === 'fail') throw err;
+            if (!(err instanceof ClientError) || err.serverCode !== 'COPR_BUSY') throw err;
+            this.load.observeRefusal(node.id);
+            if (onBusy === 'fail') throw err;
             if (onBusy === 'retry') {
               if (busyRetries++ >= BUSY_RETRIES) throw err;
               await new Promise((resolve) => setTimeout(resolve, backoffMs));
               continue;
             }
-            // The module this call merges with runs the region here: the code the nodes run.
-            const ran = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, this.remoteRows()));
-            regions.push({ ...ran.stats, ranClientSide: true });
-            shas.add(plugin.artifact.sha256);
-            return [ran.partial];
+            return runHere({});
           }
         }
         const [partial, statsJson, , sha] = reply as [Buffer, string, string, string];
         const stats = JSON.parse(statsJson) as NodeCallStats;
+        this.load.observe(node.id, stats);
         shas.add(sha);
         regions.push({ regionId: piece.region.id, rowsScanned: stats.rowsScanned, bytesScanned: stats.bytesScanned, pluginCpuUs: stats.cpuUs, wallUs, node: stats, ...(busyRetries ? { busyRetries } : {}) });
         return [unpack(partial)];

@@ -58,6 +58,10 @@ export interface NodeCallStats {
   handoffUs: number;
   /** From the command's arrival to its reply, on the node. */
   nodeUs: number;
+  /** The node's load as it replied (for contention-aware clients): other calls running, calls waiting, pool size. */
+  busyWorkers: number;
+  queuedCalls: number;
+  workers: number;
 }
 
 export class CoprocessorHost {
@@ -155,7 +159,7 @@ export class CoprocessorHost {
           // EPOCH/MOVED and retries on the new owner. (Writing calls need no check: a move waits
           // for them before it starts.)
           if (!loaded.plugin.writes && this.routing.releases !== releasesAtStart) this.routing.forRegionRequest(regionId, epoch, { start: Buffer.from(ranges[0]!.start), end: Buffer.from(ranges[0]!.end) });
-          const stats: NodeCallStats = { ...outcome.stats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000 };
+          const stats: NodeCallStats = { ...outcome.stats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000, busyWorkers: this.pool.busy, queuedCalls: this.pool.queued, workers: this.limits.workers };
           return [Buffer.from(outcome.partial.buffer, outcome.partial.byteOffset, outcome.partial.byteLength), JSON.stringify(stats), `${loaded.artifact.name}@${loaded.artifact.version}`, loaded.artifact.sha256];
         },
         (err: unknown) => {

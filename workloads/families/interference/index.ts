@@ -29,7 +29,7 @@ function rows(points: InterferencePoint[]): string[][] {
     p.mode === 'none' ? '-' : meanWithCi(p.analyticCallsPerSec, 2),
     p.analyticMeanMs ? ms(p.analyticMeanMs, 1) : '-',
     meanWithCi(p.nodesCpuMsPerSec, 0),
-    p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m} ×${n}`).join(', ') : '',
+    p.chosenModes ? [...Object.entries(p.chosenModes).map(([m, n]) => `${m} ×${n}`), ...(p.regionsPushedBack ? [`${formatNumber(p.regionsPushedBack)} regions pushed back`] : [])].join(', ') : '',
     p.mode === 'none' ? '-' : `${formatNumber(p.analyticErrors)} / ${formatNumber(p.regionsSpilled ?? 0)}`,
   ]);
 }

@@ -7,6 +7,8 @@
  * the analytic calls' latency and completed rate, the nodes' CPU, and every answer's checksum.
  */
 import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coprocessor';
+import { pushBackWhenBusy } from '../../../engine/client/node-load';
+import type { RegionInfo } from '../../../engine/placement/cluster-map';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import { answerChecksum } from '../../driver/checksum';
 import { linkFor } from '../../driver/links';
@@ -49,6 +51,8 @@ export interface InterferenceSample {
   chosenClient: number;
   /** Regions a busy node refused that ran client-side instead (analytic.onBusy 'client'). */
   regionsSpilled: number;
+  /** adaptive: regions it pushed back to the client because their node's expected wait made pulling them up faster. */
+  regionsPushedBack: number;
   nodesCpuUs: number;
   /** Distinct answer checksums of the phase's analytic calls. */
   checksums: string[];
@@ -81,8 +85,10 @@ interface PhaseContext {
   coprocessor: Coprocessor;
   /** The analytic call: plugin, version and request. */
   call: { plugin: string; version: string; request: unknown };
-  /** The mode the cost model expects to be faster (what adaptive runs). */
+  /** The mode the cost model expects to be faster on idle nodes (what adaptive runs). */
   cheaper: CoprocessorMode;
+  /** adaptive, when it runs pushdown: which regions go client-side instead, given their nodes' load. */
+  pushBack: (region: RegionInfo) => boolean;
   hooks: InterferenceRunHooks;
 }
 
@@ -95,6 +101,7 @@ async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode,
   const checksums = new Set<string>();
   const chosen = { pushdown: 0, client: 0 };
   let spilled = 0;
+  let pushedBack = 0;
   const analytic =
     mode === 'none'
       ? null
@@ -105,8 +112,10 @@ async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode,
           op: async () => {
             const run: CoprocessorMode = mode === 'adaptive' ? ctx.cheaper : mode;
             chosen[run]++;
-            const outcome = await ctx.coprocessor.run({ ...ctx.call, start: range.start, end: range.end, mode: run, concurrency: ctx.spec.concurrency, onBusy: s.analytic.onBusy ?? 'retry' });
-            spilled += outcome.regions.filter((r) => r.ranClientSide).length;
+            const pushBack = mode === 'adaptive' ? ctx.pushBack : undefined;
+            const outcome = await ctx.coprocessor.run({ ...ctx.call, start: range.start, end: range.end, mode: run, concurrency: ctx.spec.concurrency, onBusy: s.analytic.onBusy ?? 'retry', pushBack });
+            spilled += outcome.regions.filter((r) => r.ranClientSide && !r.pushedBack).length;
+            pushedBack += outcome.regions.filter((r) => r.pushedBack).length;
             checksums.add(answerChecksum(outcome.result));
           },
         });
@@ -135,6 +144,7 @@ async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode,
     chosenPushdown: mode === 'adaptive' ? chosen.pushdown : 0,
     chosenClient: mode === 'adaptive' ? chosen.client : 0,
     regionsSpilled: spilled,
+    regionsPushedBack: pushedBack,
     nodesCpuUs: sumOverNodes(diffNodeStats(before, after), (n) => n.cpuUserUs + n.cpuSysUs),
     checksums: [...checksums],
   };
@@ -158,8 +168,13 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
     const model = await CostModel.calibrate({ spec: query, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: request }, session, links: [{ name: link.name, client }], log: hooks.log });
     const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
     hooks.log(`analytic stream: ${workload.plugin}@${workload.version} ${point === undefined ? '' : `${workload.parameter}=${point} `}— the cost model expects ${plan.cheaper} to be faster (pushdown ${plan.predictedMs.pushdown.toFixed(0)} ms, client ${plan.predictedMs.client.toFixed(0)} ms, when the nodes are otherwise idle)`);
+    // Contention-aware adaptive (FlexPushdownDB's rule, engine/client/node-load.ts): per region,
+    // the idle-node predictions of one wave of regions, against the wait its node is expected to add.
+    const regions = (await client.getMap()).regions.length;
+    const waves = Math.ceil(regions / Math.max(1, spec.concurrency));
+    const pushBack = pushBackWhenBusy(coprocessor.load, { pushdownMs: plan.predictedMs.pushdown / waves, clientMs: plan.predictedMs.client / waves });
     tenant = await PointTenant.start({ placement: session.placement, dataset: spec.dataset, zipfianTheta: s.zipfianTheta, readProportion: s.readProportion });
-    const ctx: PhaseContext = { spec, session, tenant, coprocessor, call: { plugin: workload.plugin, version: workload.version, request }, cheaper: plan.cheaper, hooks };
+    const ctx: PhaseContext = { spec, session, tenant, coprocessor, call: { plugin: workload.plugin, version: workload.version, request }, cheaper: plan.cheaper, pushBack, hooks };
     const samples: InterferenceSample[] = [];
     let seed = spec.dataset.seed * 1000;
     // Warm-up: one short phase per mode at the first rate (JIT, connections, worker threads), unrecorded.

@@ -23,6 +23,8 @@ export interface InterferencePoint {
   chosenModes: Record<string, number> | null;
   /** Regions busy nodes refused that ran client-side instead, over all repetitions. */
   regionsSpilled: number;
+  /** adaptive: regions it pushed back to the client because of their node's load, over all repetitions (absent in older runs). */
+  regionsPushedBack?: number;
   /** Mean point p99 / the `none` baseline's at the same rate (null without a baseline). */
   p99VsNone: number | null;
 }
@@ -55,6 +57,7 @@ export function summarizeInterference(samples: InterferenceSample[], targetPoint
       nodesCpuMsPerSec: meanWithCI95(g.map((s) => s.nodesCpuUs / 1000 / (s.durationMs / 1000))),
       chosenModes: chosen ? Object.fromEntries(Object.entries(chosen).filter(([, n]) => n > 0)) : null,
       regionsSpilled: g.reduce((n, s) => n + s.regionsSpilled, 0),
+      regionsPushedBack: g.reduce((n, s) => n + (s.regionsPushedBack ?? 0), 0),
       p99VsNone: null,
     };
   });
