@@ -27,7 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { formatHelp, parseFlags, UsageError } from '../engine/cli/flags';
+import { copbenchVersion, formatHelp, parseFlags, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
 import { LocalCluster } from '../engine/cluster/local-cluster';
@@ -56,10 +56,12 @@ const FLAGS = {
   only: { type: 'string', help: `run only these groups, comma-separated (${GROUPS.join(',')})`, value: '<groups>' },
   'memory-mb': { type: 'number', help: 'size of the memory-bound fetch dataset in MiB (default 1024, quick 128)', value: '<MiB>' },
   out: { type: 'string', help: 'directory that receives <timestamp>/results.{json,md}', default: 'results/bench', value: '<dir>' },
+  strict: { type: 'boolean', help: 'exit 1 when a goal is missed (goals are reported either way)' },
 } as const;
 
 
-const USAGE = 'npm run bench -- [--quick] [options]';
+const USAGE = 'npm run bench -- [--quick] [--strict] [options]';
+const help = (): string => formatHelp(USAGE, 'Measures copbench against raw lmdb (and redis-benchmark) side by side and writes results/bench/<timestamp>/.', FLAGS);
 
 interface BenchConfig {
   quick: boolean;
@@ -81,14 +83,14 @@ interface BenchConfig {
   /** Groups to run (all unless --only). */
   only: Group[];
   outRoot: string;
+  /** Exit 1 when a goal is missed. */
+  strict: boolean;
 }
 
 function configFrom(argv: string[]): BenchConfig | undefined {
   const flags = parseFlags(argv, FLAGS);
   if (flags.help) {
-    process.stdout.write(
-      formatHelp(USAGE, 'Measures copbench against raw lmdb (and redis-benchmark) side by side and writes results/bench/<timestamp>/.', FLAGS),
-    );
+    process.stdout.write(help());
     return undefined;
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
@@ -119,6 +121,7 @@ function configFrom(argv: string[]): BenchConfig | undefined {
     coprRows: flags['copr-rows'] === undefined ? undefined : Math.round(positive('copr-rows', flags['copr-rows'], 1)),
     only: only as Group[],
     outRoot: path.resolve(REPO_ROOT, flags.out),
+    strict: flags.strict === true,
   };
 }
 
@@ -660,12 +663,16 @@ async function cpuBusyFraction(ms: number): Promise<number> {
 }
 
 async function main(): Promise<number> {
+  if (process.argv.slice(2).includes('--version')) {
+    process.stdout.write(`copbench ${copbenchVersion()}\n`);
+    return 0;
+  }
   let cfg: BenchConfig | undefined;
   try {
     cfg = configFrom(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\nrun with --help for usage\n`);
+      process.stderr.write(`error: ${err.message}\n\n${help()}`);
       return 2;
     }
     throw err;
@@ -857,6 +864,11 @@ async function main(): Promise<number> {
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), outDir) || outDir}/results.{json,md} in ${durationSeconds.toFixed(1)} s\n`);
   if (failure) {
     process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    return 1;
+  }
+  const missed = rows.filter((r) => r.goal && goalStatus(r) === 'missed');
+  if (cfg.strict && missed.length > 0) {
+    process.stderr.write(`--strict: ${missed.length} goal(s) missed: ${missed.map((r) => r.measurement).join('; ')}\n`);
     return 1;
   }
   return 0;

@@ -230,7 +230,7 @@ describe('npm run report', () => {
     const dir = run('filter').data.dir;
     rmSync(path.join(dir, REPORT_FILE));
     rmSync(path.join(dir, CHARTS_DIR), { recursive: true });
-    const res = await runReportCli([dir, '--results', out]);
+    const res = await runReportCli([dir, '--out', out]);
     assert.equal(res.code, 0, res.stderr);
     assert.ok(existsSync(path.join(dir, REPORT_FILE)));
     assert.ok(existsSync(path.join(dir, CHARTS_DIR, 'latency-vs-selectivity.png')));

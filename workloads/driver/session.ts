@@ -1,6 +1,6 @@
 /**
  * The cluster side of a workload run: start the embedded cluster (or attach to a running one with
- * `--cluster`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
+ * `--placement`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
  * wait until the region layout settles, and hand out clients (one per emulated link).
  */
 import type net from 'node:net';
@@ -114,7 +114,7 @@ export class Session {
   /**
    * What placement's INFO says about splits to come: `pendingSplits`, regions the nodes' last
    * heartbeats show over the split policy; `reportAgeMs`, how old the stalest of those heartbeats
-   * is. Null when placement does not report them (an older placement behind --cluster).
+   * is. Null when placement does not report them (an older placement behind --placement).
    */
   async splitState(): Promise<{ pendingSplits: number; reportAgeMs: number } | null> {
     const info = ((await this.admin.placementCall(['INFO'])) as Buffer).toString('utf8');
