@@ -21,7 +21,6 @@
  * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
  * also on errors and on Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,6 +37,9 @@ import { benchCoprocessor } from './coprocessor';
 import { benchMemory } from './memory';
 import { benchRedisCompare } from './redis-compare';
 import { GROUPS, goalLabel, goalStatus, type Group, type NewRow, type ResultRow } from './goals';
+import { prng } from '../engine/util/seeded-random';
+import { gitCommit, gitDirty, machineInfo, packageVersions } from '../workloads/driver/results/environment';
+import { markdownTable, textTable } from '../workloads/driver/results/table';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
@@ -181,16 +183,7 @@ function goalsTable(rows: ResultRow[]): { text: string; markdown: string } {
 }
 
 function render(header: string[], body: string[][], right: boolean[]): { text: string; markdown: string } {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-  const esc = (c: string): string => c.replace(/\|/g, '\\|');
-  const markdown = [
-    `| ${header.join(' | ')} |`,
-    `| ${right.map((r) => (r ? '---:' : ':---')).join(' | ')} |`,
-    ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
-  ].join('\n');
-  return { text, markdown };
+  return { text: textTable(header, body, right), markdown: markdownTable(header, body, right) };
 }
 
 // ---- cleanup -----------------------------------------------------------------------------------
@@ -241,18 +234,6 @@ async function startCluster(cleanup: Cleanup, name: string, nodes: number): Prom
 }
 
 // ---- data --------------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG, so every run loads the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A `bytes`-long ASCII key: prefix + zero-padded index, so keys sort in index order. */
 function makeKey(prefix: string, i: number, bytes: number): Buffer {
@@ -617,31 +598,9 @@ async function benchMicro(cfg: BenchConfig, results: Results): Promise<void> {
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** The machine and code a bench ran on: the workload runs' manifest fields, and the git state. */
 function machine(): Record<string, unknown> {
-  const git = (args: string[]): string | undefined => {
-    try {
-      return execFileSync('git', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const cpus = os.cpus();
-  let lmdbVersion: string | undefined;
-  try {
-    lmdbVersion = (require('lmdb/package.json') as { version: string }).version;
-  } catch {
-    lmdbVersion = undefined;
-  }
-  return {
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model,
-    totalMemBytes: os.totalmem(),
-    lmdb: lmdbVersion,
-    gitCommit: git(['rev-parse', 'HEAD']),
-    gitDirty: (git(['status', '--porcelain']) ?? '').length > 0,
-  };
+  return { ...machineInfo(), versions: packageVersions(REPO_ROOT, ['lmdb']), gitCommit: gitCommit(REPO_ROOT), gitDirty: gitDirty(REPO_ROOT) };
 }
 
 /** Fraction of all cpus' time spent busy (user+nice+sys+irq) over `ms`, system-wide. */
