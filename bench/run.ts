@@ -621,6 +621,7 @@ async function cpuBusyFraction(ms: number): Promise<number> {
   return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
 }
 
+/** Runs the bench: parses the command line, measures the groups asked for, writes and prints the results. */
 async function main(): Promise<number> {
   if (process.argv.slice(2).includes('--version')) {
     process.stdout.write(`copbench ${copbenchVersion()}\n`);
@@ -642,6 +643,51 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const loadAvgAtStart = os.loadavg();
   const results = new Results();
+  process.stdout.write(`copbench bench${cfg.quick ? ' (quick)' : ''}: ${os.cpus().length} cpus, node ${process.version}\n`);
+  // Other processes skew absolute numbers (ratios less so, being measured side by side): say so.
+  const cpuBusyBeforeRun = await cpuBusyFraction(500);
+  if (cpuBusyBeforeRun > 0.2) {
+    results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
+  }
+  const failure = await measure(cfg, results);
+  const run: FinishedRun = { startedAt, durationSeconds: (performance.now() - t0) / 1000, loadAvgAtStart, loadAvgAtEnd: os.loadavg(), cpuBusyBeforeRun, failure };
+  const rows = report(cfg, results, run);
+  if (failure) {
+    process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    return 1;
+  }
+  const missed = rows.filter((r) => r.goal && goalStatus(r) === 'missed');
+  if (cfg.strict && missed.length > 0) {
+    process.stderr.write(`--strict: ${missed.length} goal(s) missed: ${missed.map((r) => r.measurement).join('; ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** What a finished run records beside its rows. */
+interface FinishedRun {
+  startedAt: Date;
+  durationSeconds: number;
+  loadAvgAtStart: number[];
+  loadAvgAtEnd: number[];
+  cpuBusyBeforeRun: number;
+  failure: unknown;
+}
+
+/** What one run's measurements share: its config, results, cleanup, and the raw-lmdb baseline and scan dataset. */
+interface BenchRun {
+  cfg: BenchConfig;
+  results: Results;
+  cleanup: Cleanup;
+  want: (...groups: Group[]) => boolean;
+  raw: RawLmdb;
+  store: NodeStore;
+  scanData: Dataset;
+  splitAt: Buffer[];
+}
+
+/** Measures every group asked for; cleans up whatever happens (also on Ctrl-C). Returns the failure, if any. */
+async function measure(cfg: BenchConfig, results: Results): Promise<unknown> {
   const cleanup = new Cleanup();
   const onSignal = (signal: NodeJS.Signals): void => {
     process.stderr.write(`\n${signal}: cleaning up\n`);
@@ -649,145 +695,142 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-
-  process.stdout.write(`copbench bench${cfg.quick ? ' (quick)' : ''}: ${os.cpus().length} cpus, node ${process.version}\n`);
-  // Other processes skew absolute numbers (ratios less so, being measured side by side): say so.
-  const cpuBusyBeforeRun = await cpuBusyFraction(500);
-  if (cpuBusyBeforeRun > 0.2) {
-    results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
-  }
-  let failure: unknown;
   try {
-    const want = (...groups: Group[]): boolean => groups.some((g) => cfg.only.includes(g));
     // Raw lmdb baseline (and a NodeStore for the storage-layer breakdown) live for the whole run.
     const raw = openRaw(tempDir(cleanup, 'raw'));
     cleanup.push('raw lmdb', () => raw.root.close());
     const store = NodeStore.open(tempDir(cleanup, 'store'));
     cleanup.push('node store', () => store.close());
-
     const scanData = makeDataset('r', cfg.scanRows, cfg, 42);
-    const splitAt = splitKeysFor(scanData, 3);
-
-    // ---- 1-node cluster: point ops, scan, redis-benchmark
-    if (want('point', 'load', 'scan', 'redis-benchmark')) {
-      process.stdout.write(`\nstarting a 1-node cluster\n`);
-      const one = await startCluster(cleanup, 'cluster-1', 1);
-      await layoutRegions(one, splitAt, () => 1);
-      const client1 = await ClusterClient.connect({ placement: one.placementAddress });
-      cleanup.push('client-1', () => client1.close());
-      await settle(client1, one);
-
-      /** What the node holds by the time redis-benchmark runs: the redis-servers get the same rows. */
-      const held: Dataset[] = [];
-      if (want('point')) {
-        const pointData = makeDataset('p', cfg.pointKeys, cfg, 7);
-        await benchPoint(cfg, results, client1, one, raw, pointData);
-        held.push(pointData);
-      }
-
-      if (want('load', 'scan')) {
-        process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
-        // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
-        await rawLoad(raw, scanData, cfg.loadChunkRows);
-        for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
-          await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
-        }
-        if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
-        else await clusterLoad(client1, scanData, cfg.loadChunkRows);
-        if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
-        held.push(scanData);
-      }
-
-      noteRetries(results, '1-node', client1);
-      if (want('redis-benchmark')) {
-        if (!cfg.runRedisBenchmark) results.note('redis-benchmark skipped (--no-redis-benchmark)');
-        else {
-          const c = cfg;
-          await benchRedisCompare(
-            {
-              requests: c.redisRequests,
-              clients: c.redisClients,
-              reps: c.reps,
-              pipelines: [1, 16],
-              ...(held.length > 0 ? { preload: { keys: held.flatMap((d) => d.keys), values: held.flatMap((d) => d.values) } } : {}),
-            },
-            { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
-            one.nodes.get(1)!,
-          );
-        }
-      }
-      await cleanup.runOne('client-1');
-      await cleanup.runOne('cluster-1');
-    }
-
-    // ---- 3-node cluster: scan (regions split at the same keys, one per node)
-    if (want('load', 'scan')) {
-      process.stdout.write(`\nstarting a 3-node cluster\n`);
-      const three = await startCluster(cleanup, 'cluster-3', 3);
-      await layoutRegions(three, splitAt, (piece) => piece + 1);
-      const client3 = await ClusterClient.connect({ placement: three.placementAddress });
-      cleanup.push('client-3', () => client3.close());
-      const map3 = await settle(client3, three);
-      const owners = new Set(map3.regions.map((r) => r.nodeId));
-      if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
-      if (want('load')) await benchLoad(cfg, results, '3-node', client3, raw, scanData);
-      else await clusterLoad(client3, scanData, cfg.loadChunkRows);
-      if (want('scan')) await benchScan(cfg, results, '3-node', client3, raw, scanData);
-      noteRetries(results, '3-node', client3);
-      await cleanup.runOne('client-3');
-      await cleanup.runOne('cluster-3');
-    }
-
-    // ---- coprocessor: its own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop)
-    if (want('coprocessor', 'fetch', 'scaling')) {
-      const c = cfg;
-      await benchCoprocessor(
-        { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
-        {
-          add: (row) => results.add(row),
-          note: (text) => results.note(text),
-          onCleanup: (name, run) => cleanup.push(name, run),
-          cleanupNow: (name) => cleanup.runOne(name),
-          tempDir: (label) => tempDir(cleanup, label),
-          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
-          layoutRegions,
-          settle,
-          sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
-          median,
-          openRaw,
-          noteRetries: (name, client) => noteRetries(results, name, client),
-        },
-      );
-    }
-
-    if (want('memory')) {
-      await benchMemory(
-        { sizeMb: cfg.memoryMb },
-        {
-          add: (row) => results.add(row),
-          note: (text) => results.note(text),
-          onCleanup: (name, run) => cleanup.push(name, run),
-          cleanupNow: (name) => cleanup.runOne(name),
-          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
-          layoutRegions,
-          settle,
-          noteRetries: (name, client) => noteRetries(results, name, client),
-        },
-      );
-    }
-
+    const run: BenchRun = { cfg, results, cleanup, want: (...groups) => groups.some((g) => cfg.only.includes(g)), raw, store, scanData, splitAt: splitKeysFor(scanData, 3) };
+    if (run.want('point', 'load', 'scan', 'redis-benchmark')) await measureOnOneNode(run);
+    if (run.want('load', 'scan')) await measureOnThreeNodes(run);
+    if (run.want('coprocessor', 'fetch', 'scaling')) await measureCoprocessor(run);
+    if (run.want('memory')) await measureMemory(run);
     // Micro-benchmarks last, with no cluster processes competing for the two cores.
-    if (want('micro')) await benchMicro(cfg, results);
+    if (run.want('micro')) await benchMicro(cfg, results);
+    return undefined;
   } catch (err) {
-    failure = err;
+    return err;
   } finally {
     await cleanup.runAll();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
 
-  const durationSeconds = (performance.now() - t0) / 1000;
-  const loadAvgAtEnd = os.loadavg();
+/** A 1-node cluster: point operations, load, scan, and redis-benchmark against the same rows. */
+async function measureOnOneNode({ cfg, results, cleanup, want, raw, store, scanData, splitAt }: BenchRun): Promise<void> {
+  process.stdout.write(`\nstarting a 1-node cluster\n`);
+  const one = await startCluster(cleanup, 'cluster-1', 1);
+  await layoutRegions(one, splitAt, () => 1);
+  const client1 = await ClusterClient.connect({ placement: one.placementAddress });
+  cleanup.push('client-1', () => client1.close());
+  await settle(client1, one);
+
+  /** What the node holds by the time redis-benchmark runs: the redis-servers get the same rows. */
+  const held: Dataset[] = [];
+  if (want('point')) {
+    const pointData = makeDataset('p', cfg.pointKeys, cfg, 7);
+    await benchPoint(cfg, results, client1, one, raw, pointData);
+    held.push(pointData);
+  }
+
+  if (want('load', 'scan')) {
+    process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
+    // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
+    await rawLoad(raw, scanData, cfg.loadChunkRows);
+    for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
+      await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
+    }
+    if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
+    else await clusterLoad(client1, scanData, cfg.loadChunkRows);
+    if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
+    held.push(scanData);
+  }
+
+  noteRetries(results, '1-node', client1);
+  if (want('redis-benchmark')) {
+    if (!cfg.runRedisBenchmark) results.note('redis-benchmark skipped (--no-redis-benchmark)');
+    else {
+      const c = cfg;
+      await benchRedisCompare(
+        {
+          requests: c.redisRequests,
+          clients: c.redisClients,
+          reps: c.reps,
+          pipelines: [1, 16],
+          ...(held.length > 0 ? { preload: { keys: held.flatMap((d) => d.keys), values: held.flatMap((d) => d.values) } } : {}),
+        },
+        { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
+        one.nodes.get(1)!,
+      );
+    }
+  }
+  await cleanup.runOne('client-1');
+  await cleanup.runOne('cluster-1');
+}
+
+/** A 3-node cluster: load and scan (regions split at the same keys, one per node). */
+async function measureOnThreeNodes({ cfg, results, cleanup, want, raw, scanData, splitAt }: BenchRun): Promise<void> {
+  process.stdout.write(`\nstarting a 3-node cluster\n`);
+  const three = await startCluster(cleanup, 'cluster-3', 3);
+  await layoutRegions(three, splitAt, (piece) => piece + 1);
+  const client3 = await ClusterClient.connect({ placement: three.placementAddress });
+  cleanup.push('client-3', () => client3.close());
+  const map3 = await settle(client3, three);
+  const owners = new Set(map3.regions.map((r) => r.nodeId));
+  if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
+  if (want('load')) await benchLoad(cfg, results, '3-node', client3, raw, scanData);
+  else await clusterLoad(client3, scanData, cfg.loadChunkRows);
+  if (want('scan')) await benchScan(cfg, results, '3-node', client3, raw, scanData);
+  noteRetries(results, '3-node', client3);
+  await cleanup.runOne('client-3');
+  await cleanup.runOne('cluster-3');
+}
+
+/** The coprocessor, fetch and scaling groups, on their own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop). */
+async function measureCoprocessor({ cfg, results, cleanup }: BenchRun): Promise<void> {
+  const c = cfg;
+  await benchCoprocessor(
+    { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
+    {
+      add: (row) => results.add(row),
+      note: (text) => results.note(text),
+      onCleanup: (name, run) => cleanup.push(name, run),
+      cleanupNow: (name) => cleanup.runOne(name),
+      tempDir: (label) => tempDir(cleanup, label),
+      startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+      layoutRegions,
+      settle,
+      sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
+      median,
+      openRaw,
+      noteRetries: (name, client) => noteRetries(results, name, client),
+    },
+  );
+}
+
+/** The memory group. */
+async function measureMemory({ cfg, results, cleanup }: BenchRun): Promise<void> {
+  await benchMemory(
+    { sizeMb: cfg.memoryMb },
+    {
+      add: (row) => results.add(row),
+      note: (text) => results.note(text),
+      onCleanup: (name, run) => cleanup.push(name, run),
+      cleanupNow: (name) => cleanup.runOne(name),
+      startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+      layoutRegions,
+      settle,
+      noteRetries: (name, client) => noteRetries(results, name, client),
+    },
+  );
+}
+
+/** Prints the tables and writes results.{json,md}; returns the rows in group order. */
+function report(cfg: BenchConfig, results: Results, run: FinishedRun): ResultRow[] {
+  const { startedAt, durationSeconds, loadAvgAtStart, loadAvgAtEnd, cpuBusyBeforeRun, failure } = run;
   if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
 
   const rows = [...results.rows].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
@@ -821,16 +864,7 @@ async function main(): Promise<number> {
     ].join('\n'),
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), outDir) || outDir}/results.{json,md} in ${durationSeconds.toFixed(1)} s\n`);
-  if (failure) {
-    process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
-    return 1;
-  }
-  const missed = rows.filter((r) => r.goal && goalStatus(r) === 'missed');
-  if (cfg.strict && missed.length > 0) {
-    process.stderr.write(`--strict: ${missed.length} goal(s) missed: ${missed.map((r) => r.measurement).join('; ')}\n`);
-    return 1;
-  }
-  return 0;
+  return rows;
 }
 
 main().then(
