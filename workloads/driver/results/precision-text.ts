@@ -10,7 +10,13 @@ import type { StopReason } from '../metrics/sequential';
 export function speedupText(ci: SpeedupCI, times = '×'): string {
   const ratio = `${ci.ratio.toFixed(2)}${times}`;
   if (ci.ciLow === null || ci.ciHigh === null) return `${ratio} (CI unbounded)`;
-  return `${ratio} (${ci.ciLow.toFixed(2)}–${ci.ciHigh.toFixed(2)})`;
+  return `${ratio} (${bound(ci.ciLow)}–${bound(ci.ciHigh)})`;
+}
+
+/** A CI bound with 2 decimals, or 3 where 2 would print 1.00 for a bound that is not 1 (which side of 1 it is on is the verdict). */
+function bound(value: number): string {
+  const text = value.toFixed(2);
+  return text === '1.00' && value !== 1 ? value.toFixed(3) : text;
 }
 
 /**

@@ -3,8 +3,8 @@
  * calibration, then for every
  * sweep point and link profile, warm-up calls and measured repetitions of one coprocessor call
  * each. Modes alternate within a repetition (and swap order every other one) so slow drift hits
- * all alike; a point repeats until its means are precise or a cap is reached (repetitions.ts). `adaptive` asks the cost model which of pushdown and client it expects to be faster
- * and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
+ * all alike; a point repeats until its means are precise or a cap is reached (repetitions.ts).
+ * `adaptive` asks the cost model which of pushdown and client it expects to be faster and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
  * and of every node (from their counters), rows scanned and returned, and the answer's checksum;
  * measured calls also go into a per-second series per link (calls/s and p99).
  */
