@@ -62,6 +62,7 @@ function userSpec(extra: Record<string, unknown> = {}): Record<string, unknown> 
     links: ['unlimited'],
     warmup: 0,
     repetitions: 2,
+    maxRepetitions: 2,
     concurrency: 4,
     sizes: {},
     ...extra,
@@ -124,7 +125,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
 
     // --from reruns the recorded spec (the plugin and its request template included): the same answers.
     const again = path.join(tmp, 'results-again');
-    const rerun = await runTs('workloads/driver/cli.ts', ['--from', path.join(dir, 'manifest.json'), '-p', 'repetitions=1', '--placement', cluster.placementAddress, '--out', again], 150_000);
+    const rerun = await runTs('workloads/driver/cli.ts', ['--from', path.join(dir, 'manifest.json'), '-p', 'repetitions=1', '-p', 'maxRepetitions=1', '--placement', cluster.placementAddress, '--out', again], 150_000);
     assert.equal(rerun.code, 0, rerun.stderr.slice(-3000));
     const resummary = JSON.parse(readFileSync(path.join(onlyRun(again, 'sum-above-study'), 'summary.json'), 'utf8'));
     const checksums = (s: { points: Array<{ point: string; mode: string; checksum: string }> }) => Object.fromEntries(s.points.map((p) => [`${p.point}/${p.mode}`, p.checksum]));
@@ -180,6 +181,7 @@ describe('bad plugin specs exit 2 naming the field and write nothing under resul
     ['an unknown plugin (the error lists the plugins that exist)', { plugin: 'no-such-plugin' }, /plugin: no plugin 'no-such-plugin' in plugins\/ \(plugins: .*aggregate.*filter.*noop/],
     ['a version range with no match', { plugin: 'aggregate', version: '^9' }, /version: no version of aggregate matches '\^9' \(versions: 1\.\d+\.\d+\)/],
     ['a sweep path in neither the request nor the dataset', { plugin: 'aggregate', version: '^1', request: { column: 'amount' }, sweep: { parameter: 'request.groupModulus', values: [1, 10] } }, /sweep\.parameter: 'request\.groupModulus' is in neither the request nor the dataset.*request fields: column, schema/],
+    ['a maxRepetitions below the minimum (repetitions)', { plugin: 'aggregate', version: '^1', request: { column: 'amount' }, sweep: null, maxRepetitions: 1 }, /maxRepetitions: must be at least repetitions \(2, the minimum\), got 1/],
     ['a request the plugin throws on (its message shown)', { plugin: 'aggregate', version: '^1', request: { column: 'category' }, sweep: null }, /request: aggregate@1\.\d+\.\d+ rejects the request: schema synthetic has no numeric column 'category'/],
   ];
   for (const [what, fields, error] of cases) {

@@ -3,8 +3,8 @@
  * calibration, then for every
  * sweep point and link profile, warm-up calls and measured repetitions of one coprocessor call
  * each. Modes alternate within a repetition (and swap order every other one) so slow drift hits
- * all alike. `adaptive` asks the cost model which of pushdown and client it expects to be faster
- * and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
+ * all alike; a point repeats until its means are precise or a cap is reached (repetitions.ts).
+ * `adaptive` asks the cost model which of pushdown and client it expects to be faster and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
  * and of every node (from their counters), rows scanned and returned, and the answer's checksum;
  * measured calls also go into a per-second series per link (calls/s and p99).
  */
@@ -21,7 +21,9 @@ import { linkFor, type LinkHandle } from '../../driver/links';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
+import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
 import { resolveHints } from './hints';
+import { repetitionPolicy } from './repetitions';
 import { queryWorkload, type SweepValue } from './requests';
 
 /** What a query sample's mode can be: a coprocessor mode, or `adaptive` (the model picks one per call). */
@@ -93,11 +95,24 @@ export interface QuerySeries {
   points: Array<{ tSec: number; opsPerSec: number; p99Ms: number }>;
 }
 
-/** How many calls the run makes (warm-up included), for progress bars. */
+/**
+ * How many calls the run makes at most (warm-up included), for progress bars: every point at
+ * maxRepetitions, so the bar ends early when points are precise sooner and the ETA is an upper bound.
+ */
 export function plannedQueryCalls(spec: WorkloadSpec): number {
   const points = spec.sweep ? spec.sweep.values.length : 1;
   const warmed = spec.modes.filter((m) => m !== 'adaptive').length;
-  return spec.links.length * points * (warmed * spec.warmup + spec.modes.length * spec.repetitions);
+  return spec.links.length * points * (warmed * spec.warmup + spec.modes.length * repetitionPolicy(spec).maxRepetitions);
+}
+
+/** How the repetitions of one point on one link ended (every mode of it made the same number). */
+export interface PointStop {
+  link: string;
+  point: string;
+  repetitions: number;
+  stoppedBy: StopReason;
+  /** Wall time of the point's repetitions (warm-up excluded). */
+  elapsedMs: number;
 }
 
 /** Peak resident memory seen: the client's own peak, and each node's RSS at call boundaries. */
@@ -112,6 +127,8 @@ export interface QueryRunResult {
   /** The cost model of the run (of the last dataset, when the sweep changes the dataset). */
   costModel: CostModelReport;
   series: QuerySeries[];
+  /** Per point and link, how many repetitions it made and why it stopped. */
+  stops: PointStop[];
   /** The datasets the run loaded itself (sweeps over `dataset.…`), in point order; empty otherwise. */
   loads: Array<{ point: string } & LoadReport>;
 }
@@ -128,6 +145,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
     if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
   }
   const modes = spec.modes as QueryMode[];
+  const policy = repetitionPolicy(spec);
+  const stops: PointStop[] = [];
   const range = Session.datasetRange();
   const samples: QuerySample[] = [];
   const loads: QueryRunResult['loads'] = [];
@@ -210,14 +229,18 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
         };
         // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
         for (let w = 0; w < spec.warmup; w++) for (const mode of modes) if (mode !== 'adaptive') await call(mode, -1 - w);
-        for (let rep = 0; rep < spec.repetitions; rep++) {
-          const order = rep % 2 === 0 ? modes : [...modes].reverse();
-          for (const mode of order) {
+        // One round = every mode once; the stopping rule judges each mode's mean latency.
+        const outcome = await repeatUntilPrecise(policy, async (rep) => {
+          const latencies: Record<string, number> = {};
+          for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
             const sample = await call(mode, rep);
             samples.push(sample);
             hooks.onSample(sample);
+            latencies[mode] = sample.latencyMs;
           }
-        }
+          return latencies;
+        }, () => performance.now());
+        stops.push({ link: link.name, point: point === undefined ? '' : String(point), repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
       }
     }
     measureEnd = performance.now();
@@ -232,6 +255,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
     samples,
     peakRss,
     costModel: loaded!.model.report(),
+    stops,
     series: [...series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
     loads,
   };
