@@ -1,12 +1,13 @@
 /**
  * Runs a query workload (any plugin; the filter, aggregate and noop presets): a short cost-model
- * calibration, then for every
- * sweep point and link profile, warm-up calls and measured repetitions of one coprocessor call
- * each. Modes alternate within a repetition (and swap order every other one) so slow drift hits
- * all alike; a point repeats until its means are precise or a cap is reached (repetitions.ts).
- * `adaptive` asks the cost model which of pushdown and client it expects to be faster and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
- * and of every node (from their counters), rows scanned and returned, and the answer's checksum;
- * measured calls also go into a per-second series per link (calls/s and p99).
+ * calibration, then for every sweep point and link profile, warm-up calls and measured repetitions
+ * of one coprocessor call each. Modes alternate within a repetition (and swap order every other
+ * one) so slow drift hits all alike; a point repeats until its means are precise or a cap is
+ * reached (repetitions.ts). `adaptive` runs the mode the cost model expects to be faster, as
+ * corrected by what its own earlier calls measured (cost-model/online.ts). Every call records
+ * latency, the model's prediction, wire bytes, CPU of the client and of every node (from their
+ * counters), rows scanned and returned, and the answer's checksum; measured calls also go into a
+ * per-second series per link (calls/s and p99).
  */
 import { performance } from 'node:perf_hooks';
 import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coprocessor';
@@ -18,6 +19,7 @@ import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/n
 import { TimeSeries } from '../../driver/metrics/timeseries';
 import { Session, type LoadReport } from '../../driver/session';
 import { linkFor, type LinkHandle } from '../../driver/links';
+import { OnlineCorrection } from '../../driver/cost-model/online';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
@@ -160,6 +162,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   const series = new Map<string, TimeSeries>();
   let loaded: Loaded | null = null;
   let measureEnd = 0;
+  // adaptive's feedback loop: what its own calls measured corrects the model (cost-model/online.ts).
+  const online = new OnlineCorrection();
   try {
     for (const linkSpec of spec.links) {
       const link = linkFor(linkSpec);
@@ -194,11 +198,13 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       for (const { link, coprocessor } of lanes) {
         const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
-          const chosenMode: PredictedMode = mode === 'adaptive' ? plan.cheaper : mode;
+          const pointKey = point === undefined ? '' : String(point);
+          const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan.predictedMs) : mode;
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
           const outcome = await coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
+          if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan.predictedMs[chosenMode], outcome.wallMs);
           const after = await sampleNodes(nodes);
           notePeaks(after);
           const nodeDelta = diffNodeStats(before, after);
