@@ -13,12 +13,9 @@ import { loadRows, syntheticKey, syntheticRows } from '../datasets/synthetic';
 import { regressionRows } from '../datasets/regression';
 import { flightsRows } from '../datasets/flights';
 import type { ClusterSpec, DatasetSpec, WorkloadSpec } from '../spec';
+import type { NodeAddress } from './metrics/node-stats';
 
-export interface NodeAddress {
-  id: number;
-  host: string;
-  port: number;
-}
+export type { NodeAddress };
 
 export interface SessionOptions {
   /** host:port of a running cluster's placement service; the embedded cluster when absent. */

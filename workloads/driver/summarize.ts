@@ -10,12 +10,10 @@ import { pairedRatioCI, ratioVerdict, type RatioVerdict } from './metrics/ratio'
 import { relativeHalfWidth, type StopReason } from './metrics/sequential';
 import type { PointStop, QuerySample } from '../families/query/runner';
 import type { YcsbSample } from '../families/ycsb/runner';
+import type { MeanBounds as MeanCI } from './metrics/stats';
 
-export interface MeanCI {
-  mean: number;
-  ciLow: number;
-  ciHigh: number;
-}
+/** A summary's mean with its 95% interval. */
+export type { MeanCI };
 
 export interface QueryPointSummary {
   link: string;
