@@ -8,6 +8,7 @@ import type { Condition, Schema } from '../../../engine/plugin-api';
 import type { RespValue } from '../../../engine/protocol/resp';
 import type { AggregateRequest } from '../../../plugins/aggregate';
 import type { FilterRequest } from '../../../plugins/filter';
+import type { SgdPartial, SgdRequest } from '../../../plugins/sgd';
 import { decodeMember } from './layout';
 
 export interface LuaPushdown<Req, Partial> {
@@ -89,8 +90,38 @@ const aggregate: LuaPushdown<AggregateRequest, Record<string, GroupState>> = {
   },
 };
 
+function checkNumeric(schema: Schema, column: string, role: string): void {
+  const type = columnType(schema, column);
+  if (type === 'string') throw new Error(`sgd: the ${role} ${column} is a string column, not a number`);
+}
+
+/**
+ * Linear sgd is exact (only +, -, *); logistic calls exp and log1p, which Lua takes from the C
+ * library and V8 from its own port of fdlibm, so logistic sums may differ in the last bits.
+ */
+const sgd: LuaPushdown<SgdRequest, SgdPartial> = {
+  fn: 'copbench_sgd',
+  check(request) {
+    if (request.task !== 'linear' && request.task !== 'logistic') throw new Error(`sgd: task must be 'linear' or 'logistic', got ${JSON.stringify(request.task)}`);
+    if (!Array.isArray(request.features) || request.features.length === 0) throw new Error('sgd: features must name at least one numeric column');
+    if (!Array.isArray(request.weights) || request.weights.length !== request.features.length) throw new Error(`sgd: weights must have one number per feature (${request.features.length})`);
+    for (const f of request.features) checkNumeric(request.schema, f, 'feature');
+    if (request.labelWhere !== undefined) {
+      if (request.task !== 'logistic') throw new Error('sgd: labelWhere defines a 0/1 label: it needs task logistic');
+      checkConditions(request.schema, request.labelWhere);
+    } else checkNumeric(request.schema, request.target, 'target');
+  },
+  decode(reply) {
+    const bytes = reply as Buffer;
+    const at = (i: number): number => bytes.readDoubleLE(8 * i);
+    const d = bytes.length / 8 - 4;
+    return { n: at(0), gradientBias: at(1), loss: at(2), correct: at(3), gradient: Array.from({ length: d }, (_, j) => at(4 + j)) };
+  },
+};
+
 /** Plugin name → its Lua twin. */
 export const LUA_PUSHDOWNS: ReadonlyMap<string, LuaPushdown<never, unknown>> = new Map<string, LuaPushdown<never, unknown>>([
   ['filter', filter as LuaPushdown<never, unknown>],
   ['aggregate', aggregate as LuaPushdown<never, unknown>],
+  ['sgd', sgd as LuaPushdown<never, unknown>],
 ]);

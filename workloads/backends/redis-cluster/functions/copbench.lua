@@ -181,5 +181,77 @@ local function aggregate(keys, args)
   return out
 end
 
+-- log(1 + x) accurately for small x (Lua 5.1 has no log1p): the classic u = 1 + x correction.
+local function log1p(x)
+  local u = 1 + x
+  if u == 1 then return x end
+  return math.log(u) * x / (u - 1)
+end
+
+-- As plugins/sgd.ts: log(1 + e^z) without overflow, and the logistic function.
+local function softplus(z)
+  if z > 0 then return z + log1p(math.exp(-z)) end
+  return log1p(math.exp(z))
+end
+
+local function sigmoid(z)
+  if z >= 0 then return 1 / (1 + math.exp(-z)) end
+  local e = math.exp(z)
+  return e / (1 + e)
+end
+
+-- sgd: n, gradientBias, loss, correct, gradient[1..d] as '<d' each (the plugin's SgdPartial).
+local function sgd(keys, args)
+  local req = cjson.decode(args[3])
+  local slots, fixed_end = columns(req.schema)
+  local d = #req.features
+  local readers = {}
+  for j = 1, d do readers[j] = number_reader(slots, fixed_end, req.features[j]) end
+  local target
+  if type(req.labelWhere) == 'table' then
+    local labelled = predicate(slots, fixed_end, req.labelWhere)
+    target = function(m, base) return labelled(m, base) and 1 or 0 end
+  else
+    target = number_reader(slots, fixed_end, req.target)
+  end
+  local offset, factor = {}, {}
+  local scale = (type(req.scale) == 'table') and req.scale or nil
+  for j = 1, d do
+    offset[j] = scale and scale.offset[j] or 0
+    factor[j] = scale and scale.factor[j] or 1
+  end
+  local w, bias, logistic = req.weights, req.bias, req.task == 'logistic'
+  local x, g = {}, {}
+  for j = 1, d do g[j] = 0 end
+  local n, gb, loss, correct = 0, 0, 0, 0
+  local members = unit_rows(keys, args)
+  for i = 1, #members do
+    local m = members[i]
+    local base = value_base(m)
+    local z = bias
+    for j = 1, d do
+      local xj = (readers[j](m, base) - offset[j]) * factor[j]
+      x[j] = xj
+      z = z + w[j] * xj
+    end
+    local t = target(m, base)
+    local r
+    if logistic then
+      if t ~= 0 and t ~= 1 then error("copbench: logistic regression needs a 0/1 target, column '" .. tostring(req.target) .. "' holds " .. tostring(t)) end
+      loss = loss + (softplus(z) - t * z)
+      r = sigmoid(z) - t
+      if ((z >= 0) and 1 or 0) == t then correct = correct + 1 end
+    else
+      r = z - t
+      loss = loss + 0.5 * r * r
+    end
+    gb = gb + r
+    for j = 1, d do g[j] = g[j] + r * x[j] end
+    n = n + 1
+  end
+  return struct.pack('<' .. string.rep('d', 4 + d), n, gb, loss, correct, unpack(g))
+end
+
 redis.register_function { function_name = 'copbench_filter', callback = filter, flags = { 'no-writes' } }
 redis.register_function { function_name = 'copbench_aggregate', callback = aggregate, flags = { 'no-writes' } }
+redis.register_function { function_name = 'copbench_sgd', callback = sgd, flags = { 'no-writes' } }
