@@ -27,6 +27,7 @@ import { loadFunctions } from './functions';
 import { planLayout, workUnits, type WorkUnit } from './layout';
 import { RedisCluster } from './launcher';
 import { loadRedisRows } from './loader';
+import { diffNodeStats, readNodeStats } from './node-stats';
 import { runPushdown } from './pushdown';
 
 const ROWS = 3000;
@@ -174,4 +175,20 @@ test('a request the Lua twin cannot answer exactly is refused with the reason, n
   const request: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'category', op: '<', value: 'c3' }], output: 'count' };
   await assert.rejects(runPushdown(client, filter, request, units), /not supported.*locale/);
   await assert.rejects(runPushdown(client, filter, { ...request, where: [{ column: 'amount', op: '>', value: '500' }] }, units), /needs a number value/);
+});
+
+test('node stats from INFO: fetching a count moves every row out of the nodes, pushing it down a few bytes a unit', async () => {
+  const request: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: 500 }], output: 'count' };
+  const t0 = await readNodeStats(client);
+  await runClientSide(client, filter, request, units);
+  const t1 = await readNodeStats(client);
+  await runPushdown(client, filter, request, units);
+  const t2 = await readNodeStats(client);
+  const out = (stats: ReturnType<typeof diffNodeStats>): number => stats.reduce((n, s) => n + s.netOutputBytes, 0);
+  const fetchOut = out(diffNodeStats(t0, t1));
+  const pushOut = out(diffNodeStats(t1, t2));
+  const rowBytes = rows.reduce((n, r) => n + r.key.length + r.value.length, 0);
+  assert.ok(fetchOut >= rowBytes, `fetch sent ${fetchOut} bytes, the rows are ${rowBytes}`);
+  assert.ok(pushOut < fetchOut / 20, `pushdown sent ${pushOut} bytes, fetch ${fetchOut}`);
+  for (const s of diffNodeStats(t0, t2)) assert.ok(s.cpuUserUs + s.cpuSysUs >= 0 && s.netInputBytes > 0, JSON.stringify(s));
 });
