@@ -6,11 +6,13 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
-import { anyObject, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, withDefault, type Shape } from './spec-checks';
+import { anyObject, type Check, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, withDefault, type Shape } from './spec-checks';
 import { familyForKind, specKinds, specSections } from './families/registry';
 import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
 import type { InterferenceSpec } from './families/interference/section';
+import { DEFAULT_NETWORK_KIND, networkKindNames } from './network/registry';
+import { LinkSpecError, parseLinkProfile } from './driver/network/link';
 
 export { SpecError } from './spec-checks';
 export type { InterferenceSpec, MlSpec, YcsbSpec };
@@ -61,6 +63,11 @@ export interface SweepSpec {
   values: Array<number | string>;
 }
 
+export interface NetworkSpec {
+  /** A registered network kind: `loopback` (user-space links) or `netns` (namespaces, kernel-shaped links). */
+  kind: string;
+}
+
 export interface WorkloadSpec {
   name: string;
   description: string;
@@ -78,6 +85,8 @@ export interface WorkloadSpec {
   sweep: SweepSpec | null;
   /** Link profiles between the client and the nodes, e.g. "unlimited", "1gbit", "100mbit:rtt=2". */
   links: string[];
+  /** Where the processes sit and what shapes the links (workloads/network/); default loopback. */
+  network: NetworkSpec;
   warmup: number;
   /** Repetitions per point (query workloads: the minimum; they go on until `precision` or a cap). */
   repetitions: number;
@@ -104,6 +113,18 @@ export interface WorkloadSpec {
 /** The cluster a spec gets when it names none: 3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers each. */
 export const DEFAULT_CLUSTER = { nodes: 3, splitKeys: 50_000, splitBytes: 64 * 1024 * 1024, coprWorkers: 2 };
 
+/** A link profile the links can carry (an unknown preset, a zero or negative rate: an error naming the field). */
+const linkProfile: Check = (v, f) => {
+  const name = str(v, f) as string;
+  try {
+    parseLinkProfile(name);
+  } catch (err) {
+    if (err instanceof LinkSpecError) fail(f, err.message);
+    throw err;
+  }
+  return name;
+};
+
 /** The fields every spec has (cluster, concurrency and sizes may be left out); workload families add their sections (specSections()). */
 const COMMON_SHAPE: Shape = {
   name: str,
@@ -123,7 +144,8 @@ const COMMON_SHAPE: Shape = {
   modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive', 'none')),
   request: optionalNullable(anyObject),
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
-  links: list(str),
+  links: list(linkProfile),
+  network: withDefault(object({ kind: (v, f) => oneOf(...networkKindNames())(v, f) }), { kind: DEFAULT_NETWORK_KIND }),
   warmup: int(0, 1000),
   repetitions: int(1, 100_000),
   concurrency: withDefault(int(1, 1024), 4),

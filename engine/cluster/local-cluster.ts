@@ -36,6 +36,11 @@ export interface LocalClusterOptions {
   watchPlugins?: boolean;
   /** Extra flags for every node process (e.g. coprocessor limits). */
   nodeArgs?: string[];
+  /**
+   * Where each process runs: the address it binds and command words put before `node` (e.g.
+   * `ip netns exec <namespace>`). Default: every process on `host`, started as is.
+   */
+  processHost?: (role: ProcessHandle['role'], id: number) => { host: string; commandPrefix: string[] };
 }
 
 export interface ProcessHandle {
@@ -55,12 +60,14 @@ export interface ProcessHandle {
  * With COPBENCH_CPU_PROF_DIR set, every process writes a V8 CPU profile there when it exits
  * (NODE_OPTIONS does not accept --cpu-prof).
  */
-function spawnEntry(entry: string, args: string[], logFile: string): ChildProcess {
+function spawnEntry(entry: string, args: string[], logFile: string, commandPrefix: string[] = []): ChildProcess {
   const log = openSync(logFile, 'a');
   const profileDir = process.env.COPBENCH_CPU_PROF_DIR;
   const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
+  // A prefix such as `ip netns exec <ns>` execs node in place: the child's pid is node's own.
+  const words = [...commandPrefix, process.execPath, ...profileArgs, '--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), '--enable-source-maps', path.join(REPO_ROOT, entry), ...args];
   try {
-    return spawn(process.execPath, [...profileArgs, '--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), '--enable-source-maps', path.join(REPO_ROOT, entry), ...args], {
+    return spawn(words[0]!, words.slice(1), {
       cwd: REPO_ROOT,
       stdio: ['ignore', 'pipe', log],
     });
@@ -170,7 +177,7 @@ export class LocalCluster {
     const dir = path.join(this.dataDir, 'placement');
     mkdirSync(dir, { recursive: true });
     const o = this.options;
-    const args = ['--data-dir', dir, '--host', this.host, '--port', String(this.placement?.port ?? 0), '--admin-token', this.adminToken];
+    const args = ['--data-dir', dir, '--host', this.where('placement', 0).host, '--port', String(this.placement?.port ?? 0), '--admin-token', this.adminToken];
     if (o.splitKeys !== undefined) args.push('--split-keys', String(o.splitKeys));
     if (o.splitBytes !== undefined) args.push('--split-bytes', String(o.splitBytes));
     if (o.nodeTimeoutMs !== undefined) args.push('--node-timeout-ms', String(o.nodeTimeoutMs));
@@ -184,7 +191,7 @@ export class LocalCluster {
   async startNode(id: number): Promise<ProcessHandle> {
     const dir = path.join(this.dataDir, `node-${id}`);
     const previous = this.nodes.get(id);
-    const args = ['--node-id', String(id), '--data-dir', dir, '--host', this.host, '--port', String(previous?.port ?? 0), '--placement', this.placementAddress, '--admin-token', this.adminToken];
+    const args = ['--node-id', String(id), '--data-dir', dir, '--host', this.where('node', id).host, '--port', String(previous?.port ?? 0), '--placement', this.placementAddress, '--admin-token', this.adminToken];
     if (this.options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(this.options.heartbeatMs));
     if (this.options.nodeArgs) args.push(...this.options.nodeArgs);
     const handle = await this.launch('node', id, 'engine/node/main.ts', args, dir);
@@ -200,13 +207,18 @@ export class LocalCluster {
     return handle;
   }
 
+  private where(role: ProcessHandle['role'], id: number): { host: string; commandPrefix: string[] } {
+    return this.options.processHost?.(role, id) ?? { host: this.host, commandPrefix: [] };
+  }
+
   private async launch(role: ProcessHandle['role'], id: number, entry: string, args: string[], dir: string): Promise<ProcessHandle> {
     mkdirSync(dir, { recursive: true });
     const logFile = path.join(this.dataDir, `${role === 'node' ? `node-${id}` : 'placement'}.log`);
-    const child = spawnEntry(entry, args, logFile);
+    const where = this.where(role, id);
+    const child = spawnEntry(entry, args, logFile, where.commandPrefix);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const ready = await waitReady(child, logFile, this.options.startTimeoutMs ?? 20_000);
-    return { role, id, host: this.host, port: ready.port, pid: ready.pid, dataDir: dir, logFile, child, exited };
+    return { role, id, host: where.host, port: ready.port, pid: ready.pid, dataDir: dir, logFile, child, exited };
   }
 
   /** Sends a signal to a node (default SIGKILL) and waits for the process to exit. */

@@ -12,6 +12,8 @@ import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
 import { Session } from './session';
 import { reportAfterRun } from '../../reports/write';
+import { networkKind } from '../network/registry';
+import { NetworkError, type Network } from '../network/network';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -90,6 +92,45 @@ runCli(async () => {
     throw err;
   }
   const family = familyForKind(spec.kind);
+  const network = await enterNetwork(spec, flags.placement, log);
+  if (network === null) return;
+  try {
+    await runInNetwork(spec, family, network, flags, overrides, log);
+  } finally {
+    await network.close();
+  }
+}, help);
+
+/**
+ * The spec's network, from inside it: null when this process only supervised a child that ran the
+ * client side inside the network (the exit code is the child's). Permission problems are usage
+ * errors (exit 2); a link that measures off its profile is a run error.
+ */
+async function enterNetwork(spec: WorkloadSpec, cluster: string | undefined, log: (line: string) => void): Promise<Network | null> {
+  const kind = networkKind(spec.network.kind);
+  if (cluster && !kind.allowsExternalCluster) throw new UsageError(`network.kind=${kind.name} starts its own cluster on its hosts; it cannot be combined with --placement`);
+  try {
+    kind.checkAvailable();
+    const where = kind.runClient({ argv: [process.execPath, ...process.execArgv, ...process.argv.slice(1)], nodes: spec.cluster.nodes, log });
+    if (where !== 'here') {
+      process.exitCode = await where;
+      return null;
+    }
+  } catch (err) {
+    if (err instanceof NetworkError && err.usage) throw new UsageError(err.message);
+    throw err;
+  }
+  const network = kind.open();
+  try {
+    await network.verify(spec.links, log);
+  } catch (err) {
+    await network.close();
+    throw err;
+  }
+  return network;
+}
+
+async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof familyForKind>, network: Network, flags: { placement?: string; out: string; size?: string }, overrides: string[], log: (line: string) => void): Promise<void> {
   const writer = ResultsWriter.create(flags.out, spec.name);
   writer.writeManifest({
     workload: spec.name,
@@ -99,13 +140,14 @@ runCli(async () => {
     overrides,
     seed: spec.dataset.seed,
     cluster: flags.placement ?? 'embedded',
+    network: network.report(),
     gitCommit: gitCommit(REPO_ROOT),
     versions: packageVersions(REPO_ROOT, ['lmdb', 'msgpackr', '@swc/core', 'typescript']),
     machine: machineInfo(),
     startedAt: new Date().toISOString(),
   });
   log(`run ${writer.dir}`);
-  const session = await Session.open(spec, { cluster: flags.placement, log });
+  const session = await Session.open(spec, { cluster: flags.placement, log, network });
   try {
     let load = null;
     if (!family.loadsItsOwnData?.(spec)) {
@@ -129,4 +171,4 @@ runCli(async () => {
     // report shows the verdict or the missing summary). reportAfterRun logs failures, never throws.
     await reportAfterRun(writer.dir, flags.out, log);
   }
-}, help);
+}

@@ -14,6 +14,8 @@ import { regressionRows } from '../datasets/regression';
 import { flightsRows } from '../datasets/flights';
 import type { ClusterSpec, DatasetSpec, WorkloadSpec } from '../spec';
 import type { NodeAddress } from './metrics/node-stats';
+import { loopbackKind } from '../network/loopback';
+import type { LinkHandle, Network } from '../network/network';
 
 export type { NodeAddress };
 
@@ -21,6 +23,8 @@ export interface SessionOptions {
   /** host:port of a running cluster's placement service; the embedded cluster when absent. */
   cluster?: string;
   log: (line: string) => void;
+  /** Where the embedded cluster's processes run and what shapes the links (default: loopback). */
+  network?: Network;
   /** Called with rows loaded so far during the load phase. */
   onLoadProgress?: (loaded: number, total: number) => void;
 }
@@ -45,14 +49,18 @@ export class Session {
     readonly placement: string,
     private readonly embedded: LocalCluster | undefined,
     private readonly admin: ClusterClient,
+    readonly network: Network,
   ) {}
 
   static async open(spec: WorkloadSpec, options: SessionOptions): Promise<Session> {
     let embedded: LocalCluster | undefined;
     let placement = options.cluster;
+    const network = options.network ?? loopbackKind.open();
     if (!placement) {
-      options.log(`starting an embedded cluster: placement + ${spec.cluster.nodes} nodes on 127.0.0.1`);
+      const hosts = new Set([network.processHost('placement', 0).host, ...Array.from({ length: spec.cluster.nodes }, (_, i) => network.processHost('node', i + 1).host)]);
+      options.log(`starting an embedded cluster: placement + ${spec.cluster.nodes} nodes on ${[...hosts].join(', ')} (network ${network.kind})`);
       embedded = await LocalCluster.start({
+        processHost: (role, id) => network.processHost(role, id),
         nodes: spec.cluster.nodes,
         splitKeys: spec.cluster.splitKeys,
         splitBytes: spec.cluster.splitBytes,
@@ -63,7 +71,7 @@ export class Session {
       placement = embedded.placementAddress;
     }
     const admin = await ClusterClient.connect({ placement });
-    return new Session(placement, embedded, admin);
+    return new Session(placement, embedded, admin, network);
   }
 
   /** Nodes as placement lists them now (for INFO sampling). */
@@ -85,6 +93,8 @@ export class Session {
   /** Loads the dataset unless the cluster already holds exactly this one. */
   async ensureDataset(spec: WorkloadSpec, options: SessionOptions): Promise<LoadReport> {
     const fingerprint = datasetFingerprint(spec.dataset);
+    // Loads run unshaped: a kernel-shaped network may still carry the last measured profile.
+    await this.unshaped();
     if ((await storedFingerprint(this.admin)) === fingerprint) {
       options.log(`dataset already loaded (fingerprint ${fingerprint}): skipping the load`);
       return { fingerprint, skipped: true, rows: spec.dataset.rows, loadMs: 0 };
@@ -149,6 +159,18 @@ export class Session {
     }
     if (!settled) log(`warning: the region layout was still changing after ${timeoutMs} ms; measuring anyway`);
     return map;
+  }
+
+  /** The client's handle for a link profile of the spec (call `use()` before measuring on it). */
+  link(profile: string): LinkHandle {
+    return this.network.link(profile);
+  }
+
+  /** Takes any shaping off the network (a client without a link is unshaped again: calibration). */
+  async unshaped(): Promise<void> {
+    const link = this.network.link('unlimited');
+    await link.use();
+    link.close();
   }
 
   /** A fresh client; its node connections go through `wrapSocket` (an emulated link) when given. */

@@ -44,8 +44,8 @@ export interface CalibrationOptions {
   /** The workload's plugin: name, version range, its cost hints and the request of its first point. */
   plugin: { name: string; version: string; hints: ResolvedHints; firstRequest: unknown };
   session: Session;
-  /** Each link's own client (its name as in the spec's links). */
-  links: Array<{ name: string; client: ClusterClient }>;
+  /** Each link's own client (its name as in the spec's links), and how to make the network carry that link. */
+  links: Array<{ name: string; client: ClusterClient; use(): Promise<void> }>;
   log(line: string): void;
 }
 
@@ -119,6 +119,24 @@ async function fastestMs(times: number, run: () => Promise<unknown> | unknown, w
 }
 
 /**
+ * RTTs of the unshaped client and of each link's client, ms. Where links shape sockets (loopback)
+ * all clients ping round by round together; a network that carries one link at a time (netns:
+ * kernel qdiscs) pings each link while it is in use, and leaves the network unshaped for the
+ * rest of the calibration.
+ */
+async function linkRttsMs(session: Session, unshaped: ClusterClient, links: CalibrationOptions['links']): Promise<number[]> {
+  if (session.network.concurrentLinks) return pingMs([unshaped, ...links.map((l) => l.client)]);
+  await session.unshaped();
+  const rtts = await pingMs([unshaped]);
+  for (const link of links) {
+    await link.use();
+    rtts.push(...(await pingMs([link.client])));
+  }
+  await session.unshaped();
+  return rtts;
+}
+
+/**
  * Median PING round trip to every node through each client, ms. Clients take turns round by round
  * (after one unmeasured round that opens the connections), so load from elsewhere hits all alike.
  */
@@ -164,7 +182,7 @@ export class CostModel {
       const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
       const probe: Probe = { options, client, copr, plugin, range, pieces, own: (request, mode) => call(options.plugin.name, options.plugin.version, request, mode) };
 
-      const net = await measureLinks(client, links);
+      const net = await measureLinks(options.session, client, links);
       const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
       const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
       const sample = await sampleRows(probe);
@@ -261,8 +279,8 @@ type ScanRates = Pick<Calibration, 'nodeScanRowsPerSec' | 'clientPullRowsPerSec'
 type ResultRates = Pick<Calibration, 'pushdownResultBytesPerSec' | 'clientResultBytesPerSec'>;
 
 /** RTT through every link's client (and unshaped), and each link's rate from its profile. */
-async function measureLinks(client: ClusterClient, links: CalibrationOptions['links']): Promise<Pick<Calibration, 'rttMs' | 'unshapedRttMs' | 'linkBytesPerSec'>> {
-  const [unshapedRttMs, ...linkRtts] = await pingMs([client, ...links.map((l) => l.client)]);
+async function measureLinks(session: Session, client: ClusterClient, links: CalibrationOptions['links']): Promise<Pick<Calibration, 'rttMs' | 'unshapedRttMs' | 'linkBytesPerSec'>> {
+  const [unshapedRttMs, ...linkRtts] = await linkRttsMs(session, client, links);
   const rttMs: Record<string, number> = {};
   const linkBytesPerSec: Record<string, number | null> = {};
   for (const [i, link] of links.entries()) {

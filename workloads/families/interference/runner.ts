@@ -11,7 +11,6 @@ import { pushBackWhenBusy } from '../../../engine/client/node-load';
 import type { RegionInfo } from '../../../engine/placement/cluster-map';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import { answerChecksum } from '../../driver/checksum';
-import { linkFor } from '../../driver/links';
 import { runOpenLoop } from '../../driver/metrics/load';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { Session } from '../../driver/session';
@@ -158,14 +157,15 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
   const request = workload.request(point);
   const rates = (spec.sweep?.values ?? [1]).map(Number);
   const modes = spec.modes as InterferenceMode[];
-  const link = linkFor(spec.links[0]!);
+  const link = session.link(spec.links[0]!);
   const client = await session.client(link.wrapSocket);
   const coprocessor = new Coprocessor(client);
   let tenant: PointTenant | undefined;
   try {
     const plugin = await coprocessor.loadPlugin(workload.plugin, workload.version);
     const hints = resolveHints(plugin.plugin);
-    const model = await CostModel.calibrate({ spec: query, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: request }, session, links: [{ name: link.name, client }], log: hooks.log });
+    const model = await CostModel.calibrate({ spec: query, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: request }, session, links: [{ name: link.name, client, use: () => link.use() }], log: hooks.log });
+    await link.use();
     const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
     hooks.log(`analytic stream: ${workload.plugin}@${workload.version} ${point === undefined ? '' : `${workload.parameter}=${point} `}— the cost model expects ${plan.cheaper} to be faster (pushdown ${plan.predictedMs.pushdown.toFixed(0)} ms, client ${plan.predictedMs.client.toFixed(0)} ms, when the nodes are otherwise idle)`);
     // Contention-aware adaptive (FlexPushdownDB's rule, engine/client/node-load.ts): per region,

@@ -26,7 +26,6 @@ import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressio
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
-import { linkFor } from '../../driver/links';
 
 /** Rows of one region, pulled once and kept in memory. */
 type CachedRegion = InMemoryRegion;
@@ -380,7 +379,8 @@ export async function runMlTraining(
     );
   }
   for (const linkSpec of spec.links) {
-    const link = linkFor(linkSpec);
+    const link = session.link(linkSpec);
+    await link.use();
     const client = await session.client(link.wrapSocket);
     try {
       const trainer = new Trainer(client);

@@ -18,7 +18,7 @@ import { answerChecksum } from '../../driver/checksum';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
 import { Session, type LoadReport } from '../../driver/session';
-import { linkFor, type LinkHandle } from '../../driver/links';
+import type { LinkHandle } from '../../network/network';
 import { OnlineCorrection } from '../../driver/cost-model/online';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
@@ -166,7 +166,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   const online = new OnlineCorrection();
   try {
     for (const linkSpec of spec.links) {
-      const link = linkFor(linkSpec);
+      const link = session.link(linkSpec);
       const client = await session.client(link.wrapSocket);
       lanes.push({ link, client, coprocessor: new Coprocessor(client) });
     }
@@ -185,7 +185,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
         const map = await session.settle(hooks.log);
         hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${map.regions.length} regions`);
       }
-      const model = await CostModel.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, session, links: lanes.map((l) => ({ name: l.link.name, client: l.client })), log: hooks.log });
+      const model = await CostModel.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, session, links: lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log });
       return { fingerprint, model };
     };
     loaded = await prepare(workload.points[0]);
@@ -196,6 +196,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       const model = loaded.model;
       const request = workload.request(point);
       for (const { link, coprocessor } of lanes) {
+        // Kernel-shaped networks carry one profile at a time: this lane's, from here on.
+        await link.use();
         const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
           const pointKey = point === undefined ? '' : String(point);

@@ -13,7 +13,6 @@ import { LatencyRecorder, type LatencySummary } from '../../driver/metrics/laten
 import { runClosedLoop, runOpenLoop } from '../../driver/metrics/load';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
-import { linkFor } from '../../driver/links';
 import type { Session } from '../../driver/session';
 import { ScrambledZipfian } from '../../driver/zipfian';
 
@@ -49,7 +48,8 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
   const samples: YcsbSample[] = [];
   let nextInsertId = spec.dataset.rows;
   for (const linkSpec of spec.links) {
-    const link = linkFor(linkSpec);
+    const link = session.link(linkSpec);
+    await link.use();
     const client: ClusterClient = await session.client(link.wrapSocket);
     try {
       for (let rep = -spec.warmup; rep < spec.repetitions; rep++) {

@@ -1,0 +1,120 @@
+/**
+ * `netns`: placement, every node and the client each in a network namespace of their own, with an
+ * address on a private subnet, joined by a bridge; link rates shaped by the kernel (tc tbf on every
+ * host's link), so the client's TCP connections meet a real bottleneck (congestion window, queueing).
+ * This kernel has no netem: the profile's delay comes from the user-space link on the client's
+ * sockets, and the manifest says so.
+ */
+import { parseLinkProfile, EmulatedLink } from '../../driver/network/link';
+import { NetworkError, type LinkCheck, type LinkHandle, type Network, type NetworkKind, type NetworkReport, type ProcessHost, type ProcessRole } from '../network';
+import { checkLink, formatCheck, startPeer } from '../verify';
+import { checkNetnsPermission } from './privilege';
+import { Shaper, tbfParameters } from './shaping';
+import { exitWithSupervisor, superviseClient, SUPERVISOR_ENV, TOPOLOGY_ENV } from './supervisor';
+import { copbenchNamespaces, type Topology, type TopologyHost } from './topology';
+
+class NetnsNetwork implements Network {
+  readonly kind = 'netns';
+  readonly concurrentLinks = false;
+  private readonly shaper: Shaper;
+  private readonly checks: LinkCheck[] = [];
+
+  constructor(private readonly topology: Topology) {
+    this.shaper = new Shaper(topology);
+  }
+
+  private host(name: string): TopologyHost {
+    const host = this.topology.hosts.find((h) => h.name === name);
+    if (!host) throw new NetworkError(`netns: no host ${name} in this run's topology (hosts: ${this.topology.hosts.map((h) => h.name).join(', ')})`);
+    return host;
+  }
+
+  processHost(role: ProcessRole, id: number): ProcessHost {
+    const host = this.host(role === 'placement' ? 'placement' : `node${id}`);
+    return { host: host.address, commandPrefix: ['ip', 'netns', 'exec', host.namespace] };
+  }
+
+  link(profileSpec: string): LinkHandle {
+    const profile = parseLinkProfile(profileSpec);
+    // No netem here: the delay is the user-space link's, with the rate left to the kernel.
+    const delay = profile.rttMs > 0 ? new EmulatedLink({ name: profile.name, bandwidthBitsPerSec: null, rttMs: profile.rttMs }) : undefined;
+    return {
+      name: profile.name,
+      wrapSocket: delay ? (socket) => delay.wrap(socket) : undefined,
+      use: async () => this.shaper.apply(profile.bandwidthBitsPerSec),
+      close: () => delay?.close(),
+    };
+  }
+
+  async verify(profiles: string[], log: (line: string) => void): Promise<LinkCheck[]> {
+    const peer = await startPeer(this.processHost('node', 1));
+    const checks: LinkCheck[] = [];
+    try {
+      for (const spec of profiles) {
+        const link = this.link(spec);
+        try {
+          await link.use();
+          const check = await checkLink(peer, link, parseLinkProfile(spec));
+          log(`netns: link check ${formatCheck(check)}`);
+          checks.push(check);
+        } finally {
+          link.close();
+        }
+      }
+    } finally {
+      peer.close();
+      this.shaper.apply(null);
+    }
+    this.checks.push(...checks);
+    const bad = checks.filter((c) => !c.ok);
+    if (bad.length > 0) throw new NetworkError(`netns: link profile(s) not as configured, refusing to measure on them: ${bad.map((c) => `${c.profile}: ${c.problem}`).join('; ')}`);
+    return checks;
+  }
+
+  report(): NetworkReport {
+    const t = this.topology;
+    return {
+      kind: this.kind,
+      mechanisms: {
+        rate: `kernel: tc tbf at the profile's rate on both ends of every host's veth (burst max(32 KiB, 1 ms at the rate), latency ${tbfParameters(1e9).latencyMs} ms)`,
+        delay: t.netemAvailable
+          ? 'user-space delay on the client’s node connections (this kernel has netem, but using it is not built yet)'
+          : 'user-space delay on the client’s node connections (this kernel has no netem)',
+      },
+      hosts: Object.fromEntries(t.hosts.map((h) => [h.name, h.address])),
+      details: { subnet: t.subnet, switchNamespace: t.switchNamespace, bridge: t.bridge, namespaces: Object.fromEntries(t.hosts.map((h) => [h.name, h.namespace])), netemAvailable: t.netemAvailable },
+      checks: [...this.checks],
+    };
+  }
+
+  async close(): Promise<void> {
+    this.shaper.apply(null);
+  }
+}
+
+/** The topology this process was started inside (null: not a netns client side). */
+function insideTopology(): Topology | null {
+  const json = process.env[TOPOLOGY_ENV];
+  return json ? (JSON.parse(json) as Topology) : null;
+}
+
+export const netnsKind: NetworkKind = {
+  name: 'netns',
+  description: 'placement, nodes and client each in a network namespace (10.213.0.0/24 over a bridge); link rates shaped by the kernel (tc tbf); needs root',
+  // Its hosts are namespaces it builds itself; a cluster elsewhere would bypass the shaped links.
+  allowsExternalCluster: false,
+  checkAvailable: checkNetnsPermission,
+  runClient(command) {
+    if (insideTopology()) {
+      exitWithSupervisor(Number(process.env[SUPERVISOR_ENV]));
+      return 'here';
+    }
+    return superviseClient(command);
+  },
+  open() {
+    const topology = insideTopology();
+    if (!topology) throw new NetworkError('netns: this process was not started inside a netns run (runClient starts the client side there)');
+    return new NetnsNetwork(topology);
+  },
+  leftovers: copbenchNamespaces,
+};
