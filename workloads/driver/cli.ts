@@ -86,13 +86,15 @@ runCli(async () => {
   let spec: WorkloadSpec;
   try {
     spec = chooseSpec(flags, overrides);
+    checkNetwork(spec, flags.placement);
     await familyForKind(spec.kind).prepare(spec, { cluster: flags.placement, log });
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
+    if (err instanceof NetworkError && err.usage) throw new UsageError(err.message);
     throw err;
   }
   const family = familyForKind(spec.kind);
-  const network = await enterNetwork(spec, flags.placement, log);
+  const network = await enterNetwork(spec, log);
   if (network === null) return;
   try {
     await runInNetwork(spec, family, network, flags, overrides, log);
@@ -101,16 +103,21 @@ runCli(async () => {
   }
 }, help);
 
+/** Whether this run can have the spec's network: a usage error (exit 2) before anything starts. */
+function checkNetwork(spec: WorkloadSpec, cluster: string | undefined): void {
+  const kind = networkKind(spec.network.kind);
+  if (cluster && !kind.allowsExternalCluster) throw new UsageError(`network.kind=${kind.name} starts its own cluster on its hosts; it cannot be combined with --placement`);
+  kind.checkAvailable();
+}
+
 /**
  * The spec's network, from inside it: null when this process only supervised a child that ran the
  * client side inside the network (the exit code is the child's). Permission problems are usage
- * errors (exit 2); a link that measures off its profile is a run error.
+ * errors (exit 2, checked before by checkNetwork); a link that measures off its profile is a run error.
  */
-async function enterNetwork(spec: WorkloadSpec, cluster: string | undefined, log: (line: string) => void): Promise<Network | null> {
+async function enterNetwork(spec: WorkloadSpec, log: (line: string) => void): Promise<Network | null> {
   const kind = networkKind(spec.network.kind);
-  if (cluster && !kind.allowsExternalCluster) throw new UsageError(`network.kind=${kind.name} starts its own cluster on its hosts; it cannot be combined with --placement`);
   try {
-    kind.checkAvailable();
     const where = kind.runClient({ argv: [process.execPath, ...process.execArgv, ...process.argv.slice(1)], nodes: spec.cluster.nodes, log });
     if (where !== 'here') {
       process.exitCode = await where;

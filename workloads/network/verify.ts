@@ -23,9 +23,9 @@ export const RATE_TOLERANCE = 0.1;
  * and a ping-pong between two Node processes varies by about as much.
  */
 export const RTT_FLOOR_MS = 0.15;
-/** Seconds of transfer per direction (at the profile's rate). */
+/** Seconds of transfer per direction (at the profile's rate), but never more than MAX_BYTES. */
 const TRANSFER_SECONDS = 0.4;
-const UNLIMITED_BYTES = 64 * 1024 * 1024;
+const MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Transfers per direction at most: another process on a shared machine can stall either end and
  * only ever lowers a rate, so a rate below the tolerance is measured again (the fastest counts);
@@ -181,7 +181,7 @@ async function rate(transfer: () => Promise<number>, configured: number | null):
 /** Measures one profile (already in use on the network) against `peer`, and judges it. */
 export async function checkLink(peer: Peer, link: LinkHandle, profile: LinkProfile): Promise<LinkCheck> {
   const bits = profile.bandwidthBitsPerSec;
-  const bytes = bits === null ? UNLIMITED_BYTES : Math.max(256 * 1024, Math.round((bits / 8) * TRANSFER_SECONDS));
+  const bytes = bits === null ? MAX_BYTES : Math.min(MAX_BYTES, Math.max(256 * 1024, Math.round((bits / 8) * TRANSFER_SECONDS)));
   const measuredDownBitsPerSec = await rate(() => download(peer, bytes), bits);
   const measuredUpBitsPerSec = await rate(() => upload(peer, bytes), bits);
   const kernelRttMs = await rtt(peer);

@@ -161,7 +161,7 @@ function parseLinkString(spec: string): LinkProfile {
     bandwidth = LINK_PRESETS[base].bandwidthBitsPerSec;
     rttMs = LINK_PRESETS[base].rttMs;
   } else {
-    bandwidth = parseBandwidth(head, context);
+    bandwidth = parseBandwidth(head, 'link spec');
   }
   const seen = new Set<string>();
   for (const option of options) {

@@ -1,0 +1,97 @@
+/**
+ * `npm run workload filter -- --size ci -p network.kind=netns` end to end, as a user runs it:
+ * placement and 3 nodes in namespaces of their own with distinct addresses, the client inside its
+ * own, every profile verified and recorded in the manifest, equal checksums, and no copbench
+ * namespace afterwards — also after a run was killed with kill -9 or stopped with SIGTERM, and
+ * a clear exit 2 without permission. Root only (skipped otherwise, with the reason).
+ */
+import assert from 'node:assert/strict';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { checkNetnsPermission } from '../workloads/network/netns/privilege';
+import { copbenchNamespaces } from '../workloads/network/netns/topology';
+
+const REPO = path.resolve(__dirname, '..');
+const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-netns-results-'));
+after(() => rmSync(out, { recursive: true, force: true }));
+
+const CLI = ['--require', path.join(REPO, 'engine/runtime/register.js'), path.join(REPO, 'workloads/driver/cli.ts')];
+const RUN = ['filter', '--size', 'ci', '-p', 'network.kind=netns', '--out', out];
+
+function skipReason(): string | false {
+  try {
+    checkNetnsPermission();
+    return false;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function workload(args: string[], prefix: string[] = [], timeoutMs = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
+  const words = [...prefix, process.execPath, ...CLI, ...args];
+  return new Promise((resolve) => {
+    execFile(words[0]!, words.slice(1), { cwd: REPO, timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024 }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Starts a netns run, waits until its namespaces exist, and sends `signal` to the harness. */
+async function startAndSignal(signal: NodeJS.Signals): Promise<number | null> {
+  const child = spawn(process.execPath, [...CLI, ...RUN], { cwd: REPO, stdio: 'ignore' });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
+  await until('the run’s namespaces', () => copbenchNamespaces().some((ns) => ns.startsWith(`copbench-${child.pid}-`)));
+  await new Promise((r) => setTimeout(r, 1500));
+  child.kill(signal);
+  return exited;
+}
+
+describe('netns workload end to end', { skip: skipReason() }, () => {
+  test('after a run killed with kill -9, the next netns filter run cleans up, exits 0 with equal checksums and leaves no copbench namespace', { timeout: 240_000 }, async () => {
+    await startAndSignal('SIGKILL');
+    // kill -9 leaves the namespaces (and the client side notices its parent is gone and stops).
+    const r = await workload(RUN);
+    assert.equal(r.code, 0, `exit ${r.code}\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stderr, /netns: removed \d+ namespace\(s\) an earlier run left/);
+    assert.match(r.stdout + r.stderr, /checksums: the answers of pushdown, client, adaptive are equal at every point/);
+    const runs = readdirSync(path.join(out, 'filter')).filter((d) => d !== 'latest');
+    const manifest = JSON.parse(readFileSync(path.join(out, 'filter', runs[0]!, 'manifest.json'), 'utf8'));
+    const network = manifest.network;
+    assert.equal(network.kind, 'netns');
+    const addresses = ['placement', 'node1', 'node2', 'node3', 'client'].map((h) => network.hosts[h] as string);
+    assert.equal(new Set(addresses).size, 5, 'placement, 3 nodes and the client each have their own address');
+    for (const a of addresses) assert.match(a, /^10\.213\.0\.\d+$/);
+    assert.deepEqual(network.checks.map((c: { profile: string }) => c.profile), manifest.spec.links);
+    for (const c of network.checks) assert.ok(c.ok && c.measuredDownBitsPerSec > 0 && c.measuredRttMs > 0, JSON.stringify(c));
+    assert.match(network.mechanisms.rate, /tc tbf/);
+    assert.match(network.mechanisms.delay, /user-space/);
+    assert.deepEqual(copbenchNamespaces(), []);
+  });
+
+  test('SIGTERM stops a netns run and removes its namespaces', { timeout: 120_000 }, async () => {
+    const code = await startAndSignal('SIGTERM');
+    assert.equal(code, 143);
+    assert.deepEqual(copbenchNamespaces(), []);
+  });
+
+  test('without permission (capabilities dropped) network.kind=netns exits 2 saying so; loopback is unaffected', { timeout: 120_000, skip: spawnSync('setpriv', ['--version']).status !== 0 && 'setpriv is not installed' }, async () => {
+    const drop = ['setpriv', '--bounding-set=-all', '--inh-caps=-all'];
+    const r = await workload(RUN, drop);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /network\.kind=netns needs permission .*CAP_NET_ADMIN/);
+    const loopback = await workload(['noop', '--size', 'ci', '--out', out], drop);
+    assert.equal(loopback.code, 0, loopback.stderr.slice(-2000));
+    assert.deepEqual(copbenchNamespaces(), []);
+  });
+});
