@@ -13,6 +13,7 @@ const FLAGS = {
   nodes: { type: 'number', help: 'number of storage nodes', default: 3, value: '<n>' },
   'data-dir': { type: 'string', help: 'keep data here (reused on the next start); a temp dir removed at exit when omitted', value: '<dir>' },
   host: { type: 'string', help: 'address every process binds', default: '127.0.0.1', value: '<addr>' },
+  port: { type: 'number', help: "the placement service's port, for an address that stays the same across restarts (0: any free port)", default: 0, value: '<port>' },
   'admin-token': { type: 'string', help: 'admin token (random when omitted; or env COPBENCH_ADMIN_TOKEN)', value: '<token>' },
   'split-keys': { type: 'number', help: 'split regions past this many keys', value: '<n>' },
   'split-bytes': { type: 'number', help: 'split regions past this many bytes', value: '<n>' },
@@ -33,6 +34,7 @@ runCli(async () => {
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
   if (!Number.isInteger(flags.nodes) || flags.nodes < 1 || flags.nodes > 64) throw new UsageError('--nodes must be an integer from 1 to 64');
+  if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
   const pluginsDir = path.resolve(flags['plugins-dir'] ?? path.join(__dirname, '..', '..', 'plugins'));
   if (!existsSync(pluginsDir)) throw new UsageError(`--plugins-dir ${pluginsDir} does not exist`);
   process.stdout.write(`starting placement + ${flags.nodes} node(s)...\n`);
@@ -40,6 +42,7 @@ runCli(async () => {
     nodes: flags.nodes,
     dataDir: flags['data-dir'],
     host: flags.host,
+    placementPort: flags.port,
     adminToken: flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN,
     splitKeys: flags['split-keys'],
     splitBytes: flags['split-bytes'],

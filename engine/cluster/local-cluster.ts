@@ -18,6 +18,8 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 export interface LocalClusterOptions {
   nodes?: number;
+  /** The placement service's port (0 or absent: any free port), so that its address is stable. */
+  placementPort?: number;
   /** Where data lives; a fresh temp dir (deleted by stop) when omitted. */
   dataDir?: string;
   host?: string;
@@ -177,7 +179,7 @@ export class LocalCluster {
     const dir = path.join(this.dataDir, 'placement');
     mkdirSync(dir, { recursive: true });
     const o = this.options;
-    const args = ['--data-dir', dir, '--host', this.where('placement', 0).host, '--port', String(this.placement?.port ?? 0), '--admin-token', this.adminToken];
+    const args = ['--data-dir', dir, '--host', this.where('placement', 0).host, '--port', String(this.placement?.port ?? this.options.placementPort ?? 0), '--admin-token', this.adminToken];
     if (o.splitKeys !== undefined) args.push('--split-keys', String(o.splitKeys));
     if (o.splitBytes !== undefined) args.push('--split-bytes', String(o.splitBytes));
     if (o.nodeTimeoutMs !== undefined) args.push('--node-timeout-ms', String(o.nodeTimeoutMs));

@@ -8,8 +8,9 @@ const FLAGS = {
   'node-id': { type: 'number', help: 'this node\'s id (stable across restarts; stored in the data dir)', value: '<n>' },
   'data-dir': { type: 'string', help: 'LMDB environment directory', value: '<dir>' },
   host: { type: 'string', help: 'address to bind', default: '127.0.0.1', value: '<addr>' },
+  'advertise-host': { type: 'string', help: 'address registered with placement, which clients and other nodes connect to (default: --host; set it when --host is 0.0.0.0)', value: '<addr>' },
   port: { type: 'number', help: 'port to bind (0 = any free port)', default: 0, value: '<port>' },
-  placement: { type: 'string', help: 'placement service address', value: '<host:port>' },
+  placement: { type: 'string', help: 'placement service address (or env COPBENCH_PLACEMENT)', value: '<host:port>' },
   'admin-token': { type: 'string', help: 'the cluster\'s admin token (or env COPBENCH_ADMIN_TOKEN)', value: '<token>' },
   'heartbeat-ms': { type: 'number', help: 'heartbeat interval', default: 500, value: '<ms>' },
   'copr-workers': { type: 'number', help: 'plugin worker threads', default: DEFAULT_COPR_LIMITS.workers, value: '<n>' },
@@ -23,7 +24,7 @@ const FLAGS = {
   'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
 } as const;
 
-const USAGE = 'node engine/node/main.ts --node-id <n> --data-dir <dir> --placement <host:port> [options]';
+const USAGE = 'npm run node -- --node-id <n> --data-dir <dir> --placement <host:port> [--host addr] [--advertise-host addr] [--port n] [options]';
 
 const help = (): string => formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS);
 
@@ -36,7 +37,10 @@ runCli(async () => {
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
   if (flags['node-id'] === undefined) throw new UsageError('--node-id is required');
   if (!flags['data-dir']) throw new UsageError('--data-dir is required');
-  if (!flags.placement) throw new UsageError('--placement is required');
+  const placement = flags.placement ?? process.env.COPBENCH_PLACEMENT;
+  if (!placement) throw new UsageError('--placement (or COPBENCH_PLACEMENT) is required');
+  const advertiseHost = flags['advertise-host'] ?? flags.host;
+  if (['0.0.0.0', '::'].includes(advertiseHost)) throw new UsageError(`--host ${flags.host} binds every address: say which one other machines reach this node at with --advertise-host`);
   if (!adminToken) throw new UsageError('--admin-token (or COPBENCH_ADMIN_TOKEN) is required');
   const maxQueue = flags['copr-max-queue'];
   if (maxQueue !== undefined && !(Number.isInteger(maxQueue) && maxQueue >= 0)) throw new UsageError(`--copr-max-queue must be an integer >= 0, got ${maxQueue}`);
@@ -52,15 +56,16 @@ runCli(async () => {
     nodeId: flags['node-id'],
     dataDir: flags['data-dir'],
     host: flags.host,
+    advertiseHost,
     port: flags.port,
-    placement: flags.placement,
+    placement,
     adminToken,
     heartbeatMs: flags['heartbeat-ms'],
     maxRequestBytes: flags['max-request-mb'] * 1024 * 1024,
     coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], workerNice: nice, callMemoryMb: memoryQuota('copr-call-memory-mb'), nodeMemoryMb: memoryQuota('copr-memory-mb'), ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
   });
   const port = await node.start(() => process.exit(0));
-  process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: flags.host, port, pid: process.pid })}\n`);
+  process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: advertiseHost, port, pid: process.pid })}\n`);
   const shutdown = (): void => void node.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -22,6 +22,8 @@ export interface NodeServerOptions {
   nodeId: number;
   dataDir: string;
   host: string;
+  /** The address other machines reach this node at, registered with placement (default: `host`; needed when `host` is 0.0.0.0). */
+  advertiseHost?: string;
   port: number;
   /** host:port of the placement service. */
   placement: string;
@@ -71,6 +73,11 @@ export class NodeServer {
   private port = 0;
   private stopping = false;
   private onShutdown: (() => void) | undefined;
+
+  /** The host placement and clients are told to use. */
+  private get advertisedHost(): string {
+    return this.options.advertiseHost ?? this.options.host;
+  }
 
   constructor(private readonly options: NodeServerOptions) {
     this.routing = new NodeRouting(options.nodeId);
@@ -124,11 +131,11 @@ export class NodeServer {
       // Register on start and whenever placement has forgotten us (its restart): registration is
       // what makes placement push this node the map.
       if (!this.registered) {
-        await this.placementConn.call(['PD.REGISTER', String(this.options.nodeId), this.options.host, String(this.port)]);
+        await this.placementConn.call(['PD.REGISTER', String(this.options.nodeId), this.advertisedHost, String(this.port)]);
         this.registered = true;
       }
       const report = JSON.stringify({ regions: this.regionReports(), info: this.infoFields() });
-      const args = ['PD.HEARTBEAT', String(this.options.nodeId), this.options.host, String(this.port), report];
+      const args = ['PD.HEARTBEAT', String(this.options.nodeId), this.advertisedHost, String(this.port), report];
       const reply = await this.placementConn.send(args);
       if (reply instanceof RespError && reply.code === 'UNKNOWN') this.registered = false;
     } catch {

@@ -14,7 +14,7 @@ const FLAGS = {
   'no-split': { type: 'boolean', help: 'do not split regions automatically' },
 } as const;
 
-const USAGE = 'node engine/placement/main.ts --data-dir <dir> [options]';
+const USAGE = 'npm run placement -- --data-dir <dir> [--host addr] [--port n] [options]';
 
 const help = (): string => formatHelp(USAGE, 'Runs the copbench placement service (region map, splits, balancing).', FLAGS);
 

@@ -19,7 +19,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 const FLAGS = {
   size: { type: 'string', help: "a named size from the spec's `sizes` (e.g. ci: tiny, for tests)", value: '<name>' },
-  placement: { type: 'string', help: "run against a running cluster (its placement service's address) instead of starting one", value: '<host:port>' },
+  placement: { type: 'string', help: 'run against a running cluster, named by its placement address (or env COPBENCH_PLACEMENT), instead of starting one', value: '<host:port>' },
   out: { type: 'string', help: 'results directory', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
   from: { type: 'string', help: "rerun a recorded run from its manifest.json (its spec, overrides and seed)", value: '<manifest>' },
 } as const;
@@ -81,13 +81,14 @@ runCli(async () => {
     return;
   }
   const log = (line: string): void => void process.stderr.write(`${line}\n`);
+  const cluster = placementAddress(flags);
   // Everything that can be checked is checked before anything starts or is written: a bad spec
   // is a usage error (exit 2) naming the field, and leaves nothing under results/.
   let spec: WorkloadSpec;
   try {
     spec = chooseSpec(flags, overrides);
-    checkNetwork(spec, flags.placement);
-    await familyForKind(spec.kind).prepare(spec, { cluster: flags.placement, log });
+    checkNetwork(spec, cluster);
+    await familyForKind(spec.kind).prepare(spec, { cluster, log });
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
     if (err instanceof NetworkError && err.usage) throw new UsageError(err.message);
@@ -97,11 +98,17 @@ runCli(async () => {
   const network = await enterNetwork(spec, log);
   if (network === null) return;
   try {
-    await runInNetwork(spec, family, network, flags, overrides, log);
+    await runInNetwork(spec, family, network, { ...flags, placement: cluster }, overrides, log);
   } finally {
     await network.close();
   }
 }, help);
+
+/** The running cluster to use: --placement, else env COPBENCH_PLACEMENT (as in npm run plugin and npm run node); undefined: start one. */
+function placementAddress(flags: { placement?: string }): string | undefined {
+  const address = flags.placement ?? process.env.COPBENCH_PLACEMENT;
+  return address === '' ? undefined : address;
+}
 
 /** Whether this run can have the spec's network: a usage error (exit 2) before anything starts. */
 function checkNetwork(spec: WorkloadSpec, cluster: string | undefined): void {
