@@ -178,14 +178,30 @@ async function rate(transfer: () => Promise<number>, configured: number | null):
   return best;
 }
 
+/**
+ * The lowest of up to RATE_ATTEMPTS ping-pong medians, stopping at the first within `limitMs`: a
+ * busy machine only ever delays the user-space delay's timer and the two processes (a median of
+ * 1.24 ms for a 1 ms profile was seen under `npm test`); a missing delay stays too short.
+ */
+async function lowestRtt(measure: () => Promise<number>, limitMs: number): Promise<number> {
+  let best = Infinity;
+  for (let attempt = 0; attempt < RATE_ATTEMPTS; attempt++) {
+    best = Math.min(best, await measure());
+    if (best <= limitMs) break;
+  }
+  return best;
+}
+
 /** Measures one profile (already in use on the network) against `peer`, and judges it. */
 export async function checkLink(peer: Peer, link: LinkHandle, profile: LinkProfile): Promise<LinkCheck> {
   const bits = profile.bandwidthBitsPerSec;
   const bytes = bits === null ? MAX_BYTES : Math.min(MAX_BYTES, Math.max(256 * 1024, Math.round((bits / 8) * TRANSFER_SECONDS)));
   const measuredDownBitsPerSec = await rate(() => download(peer, bytes), bits);
   const measuredUpBitsPerSec = await rate(() => upload(peer, bytes), bits);
-  const kernelRttMs = await rtt(peer);
-  const measuredRttMs = await rtt(peer, link.wrapSocket);
+  const kernelRttMs = await lowestRtt(() => rtt(peer), RTT_FLOOR_MS);
+  const rttToleranceMs = Math.max(RTT_FLOOR_MS, 0.1 * profile.rttMs);
+  const expectedRttMs = profile.rttMs + kernelRttMs;
+  const measuredRttMs = await lowestRtt(() => rtt(peer, link.wrapSocket), expectedRttMs + rttToleranceMs);
   const problems: string[] = [];
   if (bits !== null) {
     for (const [direction, measured] of [['download', measuredDownBitsPerSec], ['upload', measuredUpBitsPerSec]] as const) {
@@ -193,8 +209,7 @@ export async function checkLink(peer: Peer, link: LinkHandle, profile: LinkProfi
       if (Math.abs(off) > RATE_TOLERANCE) problems.push(`${direction} ${(measured / 1e6).toFixed(1)} Mbit/s is ${(off * 100).toFixed(1)}% off ${(bits / 1e6).toFixed(1)} Mbit/s`);
     }
   }
-  const expectedRttMs = profile.rttMs + kernelRttMs;
-  if (Math.abs(measuredRttMs - expectedRttMs) > Math.max(RTT_FLOOR_MS, 0.1 * profile.rttMs)) {
+  if (Math.abs(measuredRttMs - expectedRttMs) > rttToleranceMs) {
     problems.push(`RTT ${measuredRttMs.toFixed(3)} ms, expected ${profile.rttMs} ms + ${kernelRttMs.toFixed(3)} ms (kernel path)`);
   }
   return {
