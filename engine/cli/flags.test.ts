@@ -139,8 +139,8 @@ test('formatHelp lists usage, description, every flag with its placeholder, and 
 test('formatHelp aligns the descriptions in one column', () => {
   const text = formatHelp('u', 'd', TABLE);
   const optionLines = text.split('Options:\n')[1]!.trimEnd().split('\n');
-  assert.equal(optionLines.length, Object.keys(TABLE).length + 1);
-  const helps = [...Object.values(TABLE).map((spec) => spec.help), 'show this help'];
+  assert.equal(optionLines.length, Object.keys(TABLE).length + 2);
+  const helps = [...Object.values(TABLE).map((spec) => spec.help), 'show this help', "print copbench's version"];
   const columns = optionLines.map((l, i) => l.indexOf(helps[i]!));
   assert.ok(columns.every((c) => c > 0));
   assert.equal(new Set(columns).size, 1, `descriptions start at different columns:\n${optionLines.join('\n')}`);
