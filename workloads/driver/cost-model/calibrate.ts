@@ -182,7 +182,7 @@ export class CostModel {
       const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
       const probe: Probe = { options, client, copr, plugin, range, pieces, own: (request, mode) => call(options.plugin.name, options.plugin.version, request, mode) };
 
-      const net = await measureLinks(options.session, client, links);
+      const net = await measureLinks(session, client, links);
       const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
       const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
       const sample = await sampleRows(probe);
