@@ -32,6 +32,8 @@ export interface ClusterSpec {
   coprCallMemoryMb: number | null;
   /** Memory quota of all running coprocessor calls on a node, MiB (used up: COPR_BUSY); null: none. */
   coprMemoryMb: number | null;
+  /** Memory quota of plugin state kept across a session's calls on a node, MiB (LRU eviction; 0: none); null: the node's default (256). */
+  coprStateMb: number | null;
 }
 
 /**
@@ -102,7 +104,7 @@ const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
   cluster: withDefault(
-    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)) }),
+    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)), coprStateMb: optionalNullable(num(0, 1_000_000)) }),
     DEFAULT_CLUSTER,
   ),
   dataset: (v, f) =>

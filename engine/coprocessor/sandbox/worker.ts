@@ -13,6 +13,7 @@ import { evaluatePlugin } from '../loader';
 import { CheckedStorage, type RowSource } from '../checked-storage';
 import { threadCpuUs } from './thread-cpu';
 import { CallMemoryMeter, MemoryLedger } from './memory-quota';
+import { PluginStateStore } from '../state-store';
 import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
@@ -34,6 +35,8 @@ function lowerPriority(nice: number): void {
 }
 const store = NodeStore.openReader(init.dataDir);
 const memory = new CallMemoryMeter(init.memory.quotas, new MemoryLedger(init.memory.ledger), init.memory.slot);
+/** Plugin state of the sessions whose calls the pool routes to this worker (see WorkerPool affinity). */
+const stateStore = new PluginStateStore(init.state.quotaBytes, init.state.quotaName);
 const pendingWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 let nextWriteId = 1;
 
@@ -113,12 +116,14 @@ async function run(task: ExecTask): Promise<ExecReply> {
     rowsWritten: storage?.counters.rowsWritten ?? 0,
     cpuUs: cpuSinceMark(),
     runUs: (performance.now() - startedMs) * 1000,
+    state: { heldBytes: stateStore.heldBytes, entries: stateStore.size, counters: { ...stateStore.counters } },
   });
   memory.start();
   try {
     const plugin = pluginFor(task);
     storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits, undefined, memory.enabled ? () => memory.check() : undefined);
-    const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const }));
+    const state = stateStore.view(task.state && { sha256: task.sha256, ...task.state, ranges });
+    const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const, state }));
     // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
     const encoded = new Uint8Array(pack(partial));
     if (encoded.length > task.limits.maxResultBytes) {
