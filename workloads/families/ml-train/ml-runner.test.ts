@@ -58,7 +58,9 @@ function assertAgreeAndDecrease(runs: TrainingRun[]): void {
   }
   for (const run of runs) {
     assert.equal(run.stoppedBy, 'tolerance', `${run.mode} converged before the epoch limit (${run.epochs.length} epochs)`);
-    for (const e of run.epochs) assert.equal(e.rowsScanned, ROWS, `${run.mode} epoch ${e.epoch} saw every row`);
+    // Client mode scans every row every epoch; pushdown and client-cached keep the decoded rows
+    // (the sgd plugin's session state) after the first epoch and scan nothing more.
+    for (const e of run.epochs) assert.equal(e.rowsScanned, run.mode === 'client' || e.epoch === 1 ? ROWS : 0, `${run.mode} epoch ${e.epoch} rows scanned`);
     for (let i = 1; i < run.epochs.length; i++) {
       const [a, b] = [run.epochs[i - 1]!.loss, run.epochs[i]!.loss];
       assert.ok(b <= a + 1e-15 * a, `${run.mode}: loss went up at epoch ${i + 1}: ${a} → ${b}`);

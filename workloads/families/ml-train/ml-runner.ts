@@ -3,11 +3,14 @@
  * regression dataset, with the `sgd` plugin computing the gradient each epoch, in three modes:
  *
  * - `pushdown`: each epoch is one coprocessor call; every node sums the gradient over its regions'
- *   rows next to the data and sends back d + 4 numbers per region;
+ *   rows next to the data and sends back d + 4 numbers per region. The calls of one training share
+ *   a session, so each node's plugin worker decodes its regions' rows in the first epoch and keeps
+ *   them (ctx.state) for the later ones, as an in-database trainer keeps its partition in memory;
  * - `client`: each epoch runs the same plugin client-side, pulling every row over the wire again;
- * - `client-cached`: the rows are pulled once (the cluster client's range scan, per region; its
- *   time and bytes are part of the first epoch), then every epoch runs the plugin's handle + merge
- *   in this process over the cached rows.
+ * - `client-cached`: client mode with a session: the first epoch pulls every row and the plugin
+ *   keeps the decoded rows in this process (the Coprocessor's state, under the client's memory
+ *   budget), so later epochs compute from them without the wire. The same mechanism as pushdown's,
+ *   on the other side of the link.
  *
  * The client keeps the weights and steps them after every epoch: w ← w − lr · gradient / n. Every
  * mode evaluates the same per-region sums, in the same row order, merged in the same region order,
@@ -15,21 +18,17 @@
  * if they differ). Per epoch it records loss, accuracy, gradient norm, wall time, wire bytes and
  * client CPU; per training run the nodes' CPU and bytes (INFO counters).
  */
-import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
+import { randomBytes } from 'node:crypto';
+import { Coprocessor, type CoprocessorOptions } from '../../../engine/client/coprocessor';
 import type { ClusterClient } from '../../../engine/client/cluster-client';
-import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
-import type { Condition, KV, Schema } from '../../../engine/plugin-api';
+import type { Condition, Schema } from '../../../engine/plugin-api';
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
 import type { SgdRequest, SgdResult } from '../../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../../datasets/regression';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
-import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
 import { linkFor } from '../../driver/links';
-
-/** Rows of one region, pulled once and kept in memory. */
-type CachedRegion = InMemoryRegion;
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { meanWithCI95 } from '../../driver/metrics/stats';
 import { Session } from '../../driver/session';
@@ -95,7 +94,7 @@ export interface TrainingResult {
   stoppedBy: 'tolerance' | 'epochs';
   /** Rows per epoch (n). */
   rows: number;
-  /** client-cached: the pull (also inside epoch 1's numbers); 0 otherwise. */
+  /** client-cached: the first epoch, which pulls and decodes every row (also inside epoch 1's numbers); 0 otherwise. */
   pullMs: number;
   pullWireInBytes: number;
   totalMs: number;
@@ -114,52 +113,32 @@ export interface TrainingRun extends TrainingResult {
 }
 
 
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /** Trains on one client; the same object serves every mode. */
 export class Trainer {
   private readonly coprocessor: Coprocessor;
+  private trainings = 0;
 
-  constructor(private readonly client: ClusterClient) {
-    this.coprocessor = new Coprocessor(client);
-  }
-
-  /** Pulls `[start, end)` region by region through the cluster client's range scans. */
-  private async pull(options: TrainOptions): Promise<{ regions: CachedRegion[]; rows: number }> {
-    const map = await this.client.getMap();
-    const pieces = splitByRegions(map, options.range.start, options.range.end);
-    let rows = 0;
-    const regions = await pool(pieces, options.concurrency, async (piece) => {
-      const batches: KV[][] = [];
-      for await (const batch of this.client.scanBatches(piece.range.start, piece.range.end)) {
-        batches.push(batch);
-        rows += batch.length;
-      }
-      return { range: piece.range, batches };
-    });
-    return { regions, rows };
-  }
-
-  /** handle per cached region + merge, as client mode runs them (msgpack boundaries included). */
-  private async evaluateCached(plugin: LoadedPlugin, regions: CachedRegion[], request: SgdRequest): Promise<{ result: SgdResult; rowsScanned: number; pluginCpuUs: number }> {
-    const run = await runPluginInMemory<SgdResult>(plugin, request, regions);
-    return { result: run.result, rowsScanned: run.rowsScanned, pluginCpuUs: run.cpuUs };
+  /** `state`: the client's budget for client-cached rows (default: none). */
+  constructor(
+    private readonly client: ClusterClient,
+    state: CoprocessorOptions = {},
+  ) {
+    this.coprocessor = new Coprocessor(client, state);
   }
 
   /** Trains from zero weights until `epochs` or the loss settles; calls `onEpoch` after each epoch. */
   async train(mode: MlMode, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
+    // One session per training: each training decodes the rows once, as a fresh trainer would.
+    const session = mode === 'client' ? undefined : `ml-${mode}-${++this.trainings}-${randomBytes(4).toString('hex')}`;
+    try {
+      return await this.trainInSession(mode, session, options, onEpoch);
+    } finally {
+      // Client-side state is freed now; the nodes' goes when their state quota needs the room.
+      if (session) this.coprocessor.endSession(session);
+    }
+  }
+
+  private async trainInSession(mode: MlMode, session: string | undefined, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
     const d = options.features.length;
     let weights = new Array<number>(d).fill(0);
     let bias = 0;
@@ -167,7 +146,6 @@ export class Trainer {
     const started = process.hrtime.bigint();
     const wire0 = this.client.wireBytes();
     const cpu0 = process.cpuUsage();
-    let cache: { plugin: LoadedPlugin; regions: CachedRegion[] } | undefined;
     let pullMs = 0;
     let pullWireInBytes = 0;
     let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
@@ -187,26 +165,18 @@ export class Trainer {
         ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
         ...(options.scale ? { scale: options.scale } : {}),
       };
-      let result: SgdResult;
-      let rowsScanned: number;
-      let pluginCpuUs: number;
-      if (mode === 'client-cached') {
-        if (!cache) {
-          const plugin = await this.coprocessor.loadPlugin('sgd');
-          const pullStarted = process.hrtime.bigint();
-          const pullWire0 = this.client.wireBytes();
-          const pulled = await this.pull(options);
-          cache = { plugin, regions: pulled.regions };
-          pullMs = Number(process.hrtime.bigint() - pullStarted) / 1e6;
-          pullWireInBytes = this.client.wireBytes().in - pullWire0.in;
-        }
-        ({ result, rowsScanned, pluginCpuUs } = await this.evaluateCached(cache.plugin, cache.regions, request));
-      } else {
-        const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({ plugin: 'sgd', request, start: options.range.start, end: options.range.end, mode, concurrency: options.concurrency });
-        result = outcome.result;
-        rowsScanned = outcome.totals.rowsScanned;
-        pluginCpuUs = outcome.totals.pluginCpuUs;
-      }
+      const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({
+        plugin: 'sgd',
+        request,
+        start: options.range.start,
+        end: options.range.end,
+        mode: mode === 'pushdown' ? 'pushdown' : 'client',
+        concurrency: options.concurrency,
+        ...(session ? { session } : {}),
+      });
+      const result = outcome.result;
+      const rowsScanned = outcome.totals.rowsScanned;
+      const pluginCpuUs = outcome.totals.pluginCpuUs;
       const n = result.n;
       if (n === 0) throw new Error(`ml-train: no rows in the dataset range (mode ${mode}); is the regression dataset loaded?`);
       rows = n;
@@ -239,6 +209,10 @@ export class Trainer {
         rowsScanned,
       };
       epochs.push(record);
+      if (mode === 'client-cached' && epoch === 1) {
+        pullMs = record.epochMs;
+        pullWireInBytes = record.clientWireInBytes;
+      }
       onEpoch?.(record);
       const previous = epochs[epochs.length - 2];
       if (previous && Math.abs(previous.loss - record.loss) < options.tolerance) {
