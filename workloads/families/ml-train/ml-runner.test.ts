@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
-import { ML_MODES, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
+import { ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
 import { Session } from '../../driver/session';
 import { describeCluster } from '../../../test/helpers';
 
@@ -157,6 +157,30 @@ test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train 
   bad(['modes=pushdown,adaptive'], /modes: 'adaptive' is not available for ml-train/);
   assert.throws(() => loadSpec('ml-train', ['dataset.kind=synthetic'], 'ci'), /dataset\.features: unknown field/);
   assert.throws(() => loadSpec('ml-train', ['ml=null'], 'ci'), /ml: an ml-train workload needs the ml section/);
+});
+
+test('client.memoryBudgetMb: client-cached over it is refused before the run, naming the field; without client-cached the spec runs', () => {
+  // 6000 rows × (8 features + label) × 8 B = 0.41 MiB of decoded rows.
+  assert.throws(
+    () => mlSettings(loadSpec('ml-train', ['client.memoryBudgetMb=0.25'], 'ci')),
+    (err: Error) => err instanceof SpecError && /client\.memoryBudgetMb: client-cached would keep 0\.4 MiB .* over the budget of 0\.25 MiB; raise client\.memoryBudgetMb, leave client-cached out/.test(err.message),
+  );
+  assert.equal(mlSettings(loadSpec('ml-train', ['client.memoryBudgetMb=1'], 'ci')).clientBudgetMb, 1);
+  const over = loadSpec('ml-train', [], 'over-client-budget-ci');
+  assert.deepEqual(over.modes, ['pushdown', 'client']);
+  assert.equal(mlSettings(over).clientBudgetMb, 0.25);
+  assert.throws(() => loadSpec('ml-train', ['client.memoryBudgetMb=0'], 'ci'), /client\.memoryBudgetMb/);
+});
+
+test('client-cached whose rows outgrow the client budget during training fails naming client.memoryBudgetMb', async () => {
+  const client = await session.client();
+  try {
+    // Each region's rows (~0.1 MiB at most) fit, so none is refused outright; all of them (0.27 MiB) do not: regions get evicted.
+    const trainer = new Trainer(client, { stateMb: 0.2, stateBudgetName: 'client.memoryBudgetMb 0.2 MiB' });
+    await assert.rejects(trainer.train('client-cached', { ...mlSettings(linearSpec).options, epochs: 3 }), /client-cached: the decoded rows outgrew the client's memory budget \(client\.memoryBudgetMb 0\.2 MiB; \d+ region\(s\) evicted by epoch 1\)/);
+  } finally {
+    client.close();
+  }
 });
 
 test('ml-train on flights: features and label from the spec, checked; the summary judges accuracy against the majority-class baseline', () => {

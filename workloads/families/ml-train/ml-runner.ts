@@ -117,6 +117,7 @@ export interface TrainingRun extends TrainingResult {
 export class Trainer {
   private readonly coprocessor: Coprocessor;
   private trainings = 0;
+  private evictionsAtStart = 0;
 
   /** `state`: the client's budget for client-cached rows (default: none). */
   constructor(
@@ -138,6 +139,20 @@ export class Trainer {
     }
   }
 
+  /**
+   * client-cached means the rows are pulled once: rows evicted under the client's budget would be
+   * pulled again, and the mode would quietly measure something else. Fail instead.
+   */
+  private checkNothingEvicted(epoch: number): void {
+    const evicted = this.coprocessor.state.counters.evictions - this.evictionsAtStart;
+    if (evicted === 0) return;
+    const budgetMb = this.coprocessor.state.quotaBytes / (1024 * 1024);
+    throw new Error(
+      `ml-train client-cached: the decoded rows outgrew the client's memory budget (client.memoryBudgetMb ${budgetMb} MiB; ${evicted} region(s) evicted by epoch ${epoch}), so they would be pulled again; ` +
+        'raise client.memoryBudgetMb, leave client-cached out (-p modes=pushdown,client), or train on fewer rows',
+    );
+  }
+
   private async trainInSession(mode: MlMode, session: string | undefined, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
     const d = options.features.length;
     let weights = new Array<number>(d).fill(0);
@@ -146,6 +161,7 @@ export class Trainer {
     const started = process.hrtime.bigint();
     const wire0 = this.client.wireBytes();
     const cpu0 = process.cpuUsage();
+    this.evictionsAtStart = this.coprocessor.state.counters.evictions;
     let pullMs = 0;
     let pullWireInBytes = 0;
     let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
@@ -174,6 +190,7 @@ export class Trainer {
         concurrency: options.concurrency,
         ...(session ? { session } : {}),
       });
+      if (mode === 'client-cached') this.checkNothingEvicted(epoch);
       const result = outcome.result;
       const rowsScanned = outcome.totals.rowsScanned;
       const pluginCpuUs = outcome.totals.pluginCpuUs;
@@ -252,6 +269,8 @@ export interface MlSettings {
   noise: number;
   /** The generator's weights (regression dataset); null for real data. */
   truth: RegressionTruth | null;
+  /** client.memoryBudgetMb: what client-cached may keep (null: no cap). */
+  clientBudgetMb: number | null;
   options: Omit<TrainOptions, 'concurrency' | 'range'> & { concurrency: number; range: { start: Buffer; end: Buffer } };
 }
 
@@ -268,9 +287,12 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
   const l2 = spec.request.l2 ?? 0;
   if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new SpecError(`request.l2: expected a number >= 0, got ${JSON.stringify(l2)}`);
   for (const mode of spec.modes) if (!ML_MODES.includes(mode as MlMode)) throw new SpecError(`modes: '${mode}' is not available for ml-train (available: ${ML_MODES.join(', ')})`);
+  const clientBudgetMb = spec.client.memoryBudgetMb;
   if (flights) {
     const request = flightsMlRequest(spec);
+    checkClientBudget(spec, request.features.length);
     return {
+      clientBudgetMb,
       task,
       l2,
       features: request.features.length,
@@ -293,7 +315,9 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
   }
   const features = spec.dataset.features ?? DEFAULT_FEATURES;
   const noise = spec.dataset.noise ?? DEFAULT_NOISE;
+  checkClientBudget(spec, features);
   return {
+    clientBudgetMb,
     task,
     l2,
     features,
@@ -312,6 +336,27 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       range: Session.datasetRange(),
     },
   };
+}
+
+/**
+ * What client-cached keeps in the client: the sgd plugin's decoded rows, one f64 per feature and
+ * one for the label per row (its typed arrays; the per-region overhead is negligible).
+ */
+export function clientCachedBytes(rows: number, features: number): number {
+  return rows * (features + 1) * Float64Array.BYTES_PER_ELEMENT;
+}
+
+/** client-cached cannot keep a dataset larger than client.memoryBudgetMb: say so before the run starts. */
+function checkClientBudget(spec: WorkloadSpec, features: number): void {
+  const budgetMb = spec.client.memoryBudgetMb;
+  if (budgetMb === null || !spec.modes.includes('client-cached')) return;
+  const needMb = clientCachedBytes(spec.dataset.rows, features) / (1024 * 1024);
+  if (needMb > budgetMb) {
+    throw new SpecError(
+      `client.memoryBudgetMb: client-cached would keep ${needMb.toFixed(1)} MiB of decoded rows in the client (${spec.dataset.rows} rows × ${features + 1} f64), over the budget of ${budgetMb} MiB; ` +
+        `raise client.memoryBudgetMb, leave client-cached out (-p modes=pushdown,client), or train on fewer rows (dataset.rows)`,
+    );
+  }
 }
 
 export interface MlRunHooks {
@@ -352,11 +397,16 @@ export async function runMlTraining(
         `features ${settings.options.features.map((f, i) => `${f} mean ${flights!.mean[i]!.toPrecision(4)} sd ${flights!.stddev[i]!.toPrecision(4)}`).join(', ')}`,
     );
   }
+  if (settings.clientBudgetMb !== null) {
+    const needMb = clientCachedBytes(spec.dataset.rows, settings.features) / (1024 * 1024);
+    hooks.log(`client memory budget ${settings.clientBudgetMb} MiB; client-cached needs ${needMb.toFixed(1)} MiB for the decoded rows${needMb > settings.clientBudgetMb ? ': the data does not fit in the client, client-cached cannot run' : ''}`);
+  }
   for (const linkSpec of spec.links) {
     const link = linkFor(linkSpec);
     const client = await session.client(link.wrapSocket);
     try {
-      const trainer = new Trainer(client);
+      const budget = settings.clientBudgetMb;
+      const trainer = new Trainer(client, budget === null ? {} : { stateMb: budget, stateBudgetName: `client.memoryBudgetMb ${budget} MiB` });
       for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await trainer.train(mode, { ...settings.options, epochs: 1 });
       for (let repetition = 0; repetition < spec.repetitions; repetition++) {
         const order = repetition % 2 === 0 ? modes : [...modes].reverse();
