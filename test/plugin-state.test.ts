@@ -7,6 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { pack } from 'msgpackr';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor, type CoprocessorMode } from '../engine/client/coprocessor';
@@ -186,4 +187,16 @@ test('client-side state refuses a value over the Coprocessor budget the same way
     assert.match(err.message, /client\.memoryBudgetMb 0\.25/);
     return true;
   });
+});
+
+test('a malformed session id is refused by the client and by the node with COPR_BAD_REQUEST', async () => {
+  await assert.rejects(copr.run({ plugin: 'st-sum', request: { stateBytes: 64 }, start: 'st:', end: 'st;', mode: 'pushdown', session: 'no spaces' }), (err: unknown) => err instanceof ClientError && err.serverCode === 'COPR_BAD_REQUEST');
+  const map = await cluster.fetchMap();
+  const region = map.regions.find((r) => r.start.length === 0)!;
+  const conn = new RespConnection({ host: '127.0.0.1', port: Number(cluster.nodeAddress(region.nodeId).split(':')[1]) });
+  try {
+    await assert.rejects(conn.call(['COPR.EXEC', 'st-sum', '*', String(region.id), String(region.epoch), pack({ stateBytes: 64 }), pack([[Buffer.alloc(0), region.end]]), 'SESSION', 'x'.repeat(65)]), /COPR_BAD_REQUEST SESSION must be 1-64 letters/);
+  } finally {
+    conn.close();
+  }
 });
