@@ -14,6 +14,7 @@ import { Coprocessor, type CoprocessorMode } from '../engine/client/coprocessor'
 import { ClientError } from '../engine/client/errors';
 import { RespConnection } from '../engine/client/connection';
 import { parseInfo } from '../engine/node/info';
+import { waitFor } from './helpers';
 
 /**
  * Sums its region's values (decimal numbers) and counts rows; keeps { sum, count } as state and
@@ -199,4 +200,15 @@ test('a malformed session id is refused by the client and by the node with COPR_
   } finally {
     conn.close();
   }
+});
+
+test('ending a session frees its state on every node and in the client; the next call rebuilds', async () => {
+  const regions = await regionsInRange();
+  for (const mode of ['pushdown', 'client'] as const) assert.equal((await sum(mode, 'ending')).builds, regions);
+  const clientBytesBefore = copr.state.heldBytes;
+  const entriesBefore = await infoSum('copr_state_entries');
+  await copr.endSession('ending');
+  assert.equal(copr.state.heldBytes, clientBytesBefore - regions * 64, "the client freed that session's entries (64 B each), not others'");
+  await waitFor('the nodes to drop the session', async () => ((await infoSum('copr_state_entries')) <= entriesBefore - regions ? true : undefined), 5_000);
+  for (const mode of ['pushdown', 'client'] as const) assert.deepEqual(await sum(mode, 'ending'), { ...expected(), builds: regions });
 });

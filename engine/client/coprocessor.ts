@@ -173,9 +173,15 @@ export class Coprocessor {
     this.state = new PluginStateStore(mb * 1024 * 1024, options.stateBudgetName ?? `the client's state budget of ${mb} MiB (Coprocessor option stateMb)`);
   }
 
-  /** Frees the state this process keeps for a session (nodes evict theirs under their quota). */
-  endSession(session: string): void {
+  /**
+   * Ends a session: frees the state this process keeps for it at once, and asks every node in the
+   * map to free theirs (COPR.ENDSESSION). Without it, nodes free a session's state only when their
+   * state quota needs the room.
+   */
+  async endSession(session: string): Promise<void> {
     this.state.dropSession(session);
+    const map = await this.client.getMap();
+    await Promise.all(map.nodes.map((node) => this.client.connectionTo(node, 'copr-0').call(['COPR.ENDSESSION', session])));
   }
 
   async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {

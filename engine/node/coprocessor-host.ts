@@ -205,6 +205,12 @@ export class CoprocessorHost {
     return this.trackWrite(run.finally(() => this.dataVersions.bump(regionId)));
   }
 
+  /** COPR.ENDSESSION id — the caller is done with a session: its plugin state is freed on this node. */
+  endSession(args: Buffer[]): Reply {
+    this.pool.endSession(toSession(args[1]!));
+    return 'OK';
+  }
+
   /** COPR.INSTALL file source — compile, validate and add (replaces the same file's earlier code). */
   install(args: Buffer[]): Reply {
     const file = args[1]!.toString('utf8');

@@ -534,6 +534,7 @@ const COMMANDS: Record<string, CommandSpec> = {
   SHUTDOWN: { arity: -1, admin: true, order: 'write', run: NodeServer.prototype.cmdShutdown },
   'COPR.EXEC': { arity: -7, order: function (args) { return this.coprocessor.orderOf(args); }, run: function (args) { return this.coprocessor.exec(args); } },
   'COPR.LIST': { arity: 1, run: function () { return this.coprocessor.list(); } },
+  'COPR.ENDSESSION': { arity: 2, run: function (args) { return this.coprocessor.endSession(args); } },
   'COPR.INSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.install(args); } },
   'COPR.UNINSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.uninstall(args); } },
 };

@@ -76,6 +76,18 @@ export interface WorkerStats {
   state: { heldBytes: number; entries: number; counters: StateCounters };
 }
 
+/** The caller is done with a session: the worker drops its state (COPR.ENDSESSION). */
+export interface EndSession {
+  type: 'end-session';
+  session: string;
+}
+
+/** A worker's plugin state, reported after something other than a call changed it. */
+export interface StateReport {
+  type: 'state';
+  state: WorkerStats['state'];
+}
+
 export type ExecReply =
   | { type: 'done'; id: number; partial: Uint8Array; stats: WorkerStats }
   | { type: 'failed'; id: number; code: CoprErrorCode; message: string; stats: WorkerStats };

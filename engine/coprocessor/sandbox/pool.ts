@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { NodeStore } from '../../storage/store';
 import { MemoryLedger, NO_MEMORY_QUOTAS, type MemoryQuotas } from './memory-quota';
 import type { StateCounters } from '../state-store';
-import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
+import { CoprError, type CoprErrorCode, type EndSession, type ExecPayload, type ExecReply, type ExecTask, type StateReport, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
 
 /**
  * Young generation of each plugin worker. A scan's garbage (row Buffers and their external bytes)
@@ -143,6 +143,20 @@ export class WorkerPool {
     return { heldBytes: this.slots.reduce((n, s) => n + s.state.heldBytes, 0), entries: this.slots.reduce((n, s) => n + s.state.entries, 0), quotaBytes: this.stateShareBytes() * this.slots.length, counters };
   }
 
+  /**
+   * Every worker drops the session's state (a worker running a call does so once the call ends) and
+   * its (session, region) affinities are forgotten.
+   */
+  endSession(session: string): void {
+    const prefix = `${session}\u0000`;
+    for (const [key, index] of this.affinity) {
+      if (!key.startsWith(prefix)) continue;
+      this.affinity.delete(key);
+      this.slots[index]!.affinities--;
+    }
+    for (const slot of this.slots) slot.worker.postMessage({ type: 'end-session', session } satisfies EndSession);
+  }
+
   /** Runs one plugin call; rejects with CoprExecError on any limit or plugin failure. */
   exec(req: ExecRequest): Promise<ExecOutcome> {
     if (this.closed) return Promise.reject(new CoprExecError('COPR_WORKER_CRASH', 'the worker pool is closed'));
@@ -211,11 +225,12 @@ export class WorkerPool {
       stderr: false,
     });
     const slot: Slot = { worker, ready: false, sentCode: new Set(), state: { heldBytes: 0, entries: 0, counters: { ...NO_STATE_COUNTERS } }, affinities: 0 };
-    worker.on('message', (msg: ExecReply | WriteRequest | { type: 'ready' }) => {
+    worker.on('message', (msg: ExecReply | WriteRequest | StateReport | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         slot.ready = true;
         this.dispatch();
       } else if (msg.type === 'write') this.write(worker, msg);
+      else if (msg.type === 'state') slot.state = msg.state;
       else this.finish(slot, msg);
     });
     worker.on('error', (err: Error & { code?: string }) => {

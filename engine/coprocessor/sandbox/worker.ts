@@ -14,7 +14,7 @@ import { CheckedStorage, type RowSource } from '../checked-storage';
 import { threadCpuUs } from './thread-cpu';
 import { CallMemoryMeter, MemoryLedger } from './memory-quota';
 import { PluginStateStore } from '../state-store';
-import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
+import { CoprError, type EndSession, type ExecReply, type ExecTask, type StateReport, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
 const init = workerData as WorkerInit;
@@ -142,7 +142,12 @@ async function run(task: ExecTask): Promise<ExecReply> {
   }
 }
 
-parentPort!.on('message', (msg: ExecTask | WriteReply) => {
+parentPort!.on('message', (msg: ExecTask | WriteReply | EndSession) => {
+  if (msg.type === 'end-session') {
+    stateStore.dropSession(msg.session);
+    parentPort!.postMessage({ type: 'state', state: { heldBytes: stateStore.heldBytes, entries: stateStore.size, counters: { ...stateStore.counters } } } satisfies StateReport);
+    return;
+  }
   if (msg.type === 'written') {
     const pending = pendingWrites.get(msg.writeId);
     pendingWrites.delete(msg.writeId);

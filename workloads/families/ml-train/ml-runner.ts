@@ -131,12 +131,19 @@ export class Trainer {
   async train(mode: MlMode, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
     // One session per training: each training decodes the rows once, as a fresh trainer would.
     const session = mode === 'client' ? undefined : `ml-${mode}-${++this.trainings}-${randomBytes(4).toString('hex')}`;
+    if (!session) return this.trainInSession(mode, session, options, onEpoch);
+    let result: TrainingResult;
     try {
-      return await this.trainInSession(mode, session, options, onEpoch);
-    } finally {
-      // Client-side state is freed now; the nodes' goes when their state quota needs the room.
-      if (session) this.coprocessor.endSession(session);
+      result = await this.trainInSession(mode, session, options, onEpoch);
+    } catch (err) {
+      // The training's own error is the one to report: free this process's state and leave the
+      // nodes' to their quota's eviction.
+      this.coprocessor.state.dropSession(session);
+      throw err;
     }
+    // Outside the training's time and bytes, as a trainer would free its cache after finishing.
+    await this.coprocessor.endSession(session);
+    return result;
   }
 
   /**
