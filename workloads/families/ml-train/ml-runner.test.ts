@@ -78,6 +78,16 @@ test('linear regression: the three modes end with identical weights, the loss fa
   assert.equal(summary.checks.converged, true);
   assert.equal(summary.checks.nearTrueWeights, true, `distance ${summary.checks.distanceToTrueWeights} > ${summary.checks.trueWeightsTolerance}`);
   assert.ok(summary.modes.every((m) => m.finalAccuracy === null));
+  // Time to accuracy: every mode reaches ml.targetLoss at the same epoch (same model), at its own time.
+  assert.equal(summary.targetLoss, 0.0052);
+  const epochsToTarget = summary.modes.map((m) => m.epochsToTarget);
+  assert.ok(epochsToTarget[0]! >= 2 && epochsToTarget.every((e) => e === epochsToTarget[0]), `epochs to target ${epochsToTarget.join(', ')}`);
+  for (const m of summary.modes) {
+    const run = runs.find((r) => r.mode === m.mode)!;
+    assert.equal(m.timeToTargetMs?.mean, run.target!.elapsedMs);
+    assert.equal(run.target!.elapsedMs, run.epochs[run.target!.epoch - 1]!.elapsedMs);
+    assert.ok(run.epochs[run.target!.epoch - 1]!.loss <= 0.0052 && run.epochs[run.target!.epoch - 2]!.loss > 0.0052, 'the first epoch at or under the target');
+  }
   // The noise is 0.1: the mean loss (r²/2) at the fit is about 0.1²/2.
   assert.ok(Math.abs(summary.modes[0]!.finalLoss - 0.005) < 0.001, `final loss ${summary.modes[0]!.finalLoss}`);
 });
@@ -129,6 +139,7 @@ function fakeRun(fields: Partial<TrainingRun>): TrainingRun {
     weights: [],
     bias: 0,
     stoppedBy: 'epochs',
+    target: null,
     rows: ROWS,
     pullMs: 0,
     pullWireInBytes: 0,
@@ -150,6 +161,9 @@ test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train 
   assert.equal(summary.verdict.agree, false);
   assert.match(summary.verdict.mismatches[0]!, /client rep 0: .*weights differ/);
   assert.ok(Math.abs(summary.checks.maxWeightDiffBetweenModes - 1e-6) < 1e-12);
+
+  const missed = summarizeMl(linearSpec, [fakeRun({ mode: 'pushdown', weights: [1, 0, 0, 0, 0, 0, 0, 0], target: { epoch: 5, elapsedMs: 40 } }), fakeRun({ mode: 'pushdown', repetition: 1, weights: [1, 0, 0, 0, 0, 0, 0, 0] })]);
+  assert.deepEqual([missed.modes[0]!.timeToTargetMs, missed.modes[0]!.missedTarget], [null, 1], 'no mean time to target unless every run reached it');
 
   const bad = (overrides: string[], pattern: RegExp): void => assert.throws(() => mlSettings(loadSpec('ml-train', overrides, 'ci')), (err: Error) => err instanceof SpecError && pattern.test(err.message));
   bad(['request.task=poisson'], /request\.task: must be linear or logistic/);

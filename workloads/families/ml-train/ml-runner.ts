@@ -55,6 +55,8 @@ export interface TrainOptions {
   epochs: number;
   /** Stop once |loss − previous loss| < tolerance (0: run every epoch). */
   tolerance: number;
+  /** Record when the loss first falls to this (null: not measured); training goes on to the tolerance. */
+  targetLoss: number | null;
   /** Regions processed at once (coprocessor calls and the cached mode's pull). */
   concurrency: number;
   range: { start: Buffer; end: Buffer };
@@ -92,6 +94,8 @@ export interface TrainingResult {
   weights: number[];
   bias: number;
   stoppedBy: 'tolerance' | 'epochs';
+  /** The first epoch whose loss was at most the target, and the wall time to its end; null: none did (or no target). */
+  target: { epoch: number; elapsedMs: number } | null;
   /** Rows per epoch (n). */
   rows: number;
   /** client-cached: the first epoch, which pulls and decodes every row (also inside epoch 1's numbers); 0 otherwise. */
@@ -172,6 +176,7 @@ export class Trainer {
     let pullMs = 0;
     let pullWireInBytes = 0;
     let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
+    let target: TrainingResult['target'] = null;
     let rows = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const t0 = process.hrtime.bigint();
@@ -233,6 +238,7 @@ export class Trainer {
         rowsScanned,
       };
       epochs.push(record);
+      if (!target && options.targetLoss !== null && record.loss <= options.targetLoss) target = { epoch, elapsedMs: record.elapsedMs };
       if (mode === 'client-cached' && epoch === 1) {
         pullMs = record.epochMs;
         pullWireInBytes = record.clientWireInBytes;
@@ -252,6 +258,7 @@ export class Trainer {
       weights,
       bias,
       stoppedBy,
+      target,
       rows,
       pullMs,
       pullWireInBytes,
@@ -315,6 +322,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
         learningRate: spec.ml.learningRate,
         epochs: spec.ml.epochs,
         tolerance: spec.ml.tolerance,
+        targetLoss: spec.ml.targetLoss ?? null,
         concurrency: spec.concurrency,
         range: Session.datasetRange(),
       },
@@ -339,6 +347,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       learningRate: spec.ml.learningRate,
       epochs: spec.ml.epochs,
       tolerance: spec.ml.tolerance,
+      targetLoss: spec.ml.targetLoss ?? null,
       concurrency: spec.concurrency,
       range: Session.datasetRange(),
     },
@@ -488,6 +497,14 @@ export interface MlModeSummary {
   pluginCpuMsPerEpoch: MeanCI;
   /** Mean client-mode training time / this mode's (> 1: this mode is faster than client). */
   speedupVsClient: number | null;
+  /** Time to accuracy: wall time until the loss first reached the target (null: no target, or a run never reached it). */
+  timeToTargetMs: MeanCI | null;
+  /** The epoch that reached the target (the same in every run: the modes train the same model). */
+  epochsToTarget: number | null;
+  /** Runs of this mode that never reached the target. */
+  missedTarget: number;
+  /** Mean client-mode time to target / this mode's. */
+  speedupToTargetVsClient: number | null;
 }
 
 export interface MlChecks {
@@ -525,6 +542,8 @@ export interface MlSummary {
   learningRate: number;
   maxEpochs: number;
   tolerance: number;
+  /** ml.targetLoss (null: time to accuracy not measured). */
+  targetLoss: number | null;
   truth: RegressionTruth | null;
   /** flights: the feature names, their means and standard deviations (the scaling), the label's positive fraction. */
   data: { features: string[]; mean: number[]; stddev: number[]; positiveFraction: number; label: Condition[] } | null;
@@ -533,6 +552,14 @@ export interface MlSummary {
   checks: MlChecks;
   /** As query workloads report it: every mode's answer (final model) agrees. */
   verdict: { agree: boolean; mismatches: string[] };
+}
+
+/** Time to the target loss over one mode's runs; a mean only when every run reached it. */
+function timeToTarget(group: TrainingRun[]): Pick<MlModeSummary, 'timeToTargetMs' | 'epochsToTarget' | 'missedTarget'> {
+  const reached = group.flatMap((r) => (r.target ? [r.target] : []));
+  const missedTarget = group.length - reached.length;
+  if (reached.length === 0 || missedTarget > 0) return { timeToTargetMs: null, epochsToTarget: null, missedTarget };
+  return { timeToTargetMs: ci(reached.map((t) => t.elapsedMs)), epochsToTarget: reached[0]!.epoch, missedTarget };
 }
 
 /** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
@@ -593,11 +620,14 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       nodesCpuMs: ci(group.map((r) => r.nodesCpuUs / 1000)),
       pluginCpuMsPerEpoch: ci(group.map((r) => r.epochs.reduce((t, e) => t + e.pluginCpuUs, 0) / r.epochs.length / 1000)),
       speedupVsClient: null,
+      ...timeToTarget(group),
+      speedupToTargetVsClient: null,
     });
   }
   for (const m of modes) {
     const client = modes.find((c) => c.link === m.link && c.mode === 'client');
     m.speedupVsClient = client && m.mode !== 'client' ? client.trainMs.mean / m.trainMs.mean : null;
+    m.speedupToTargetVsClient = client?.timeToTargetMs && m.timeToTargetMs && m.mode !== 'client' ? client.timeToTargetMs.mean / m.timeToTargetMs.mean : null;
   }
   const modesAgree = mismatches.length === 0;
   return {
@@ -608,6 +638,7 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     learningRate: settings.options.learningRate,
     maxEpochs: settings.options.epochs,
     tolerance: settings.options.tolerance,
+    targetLoss: settings.options.targetLoss,
     truth,
     data: flights ? { features: settings.options.features, mean: flights.mean, stddev: flights.stddev, positiveFraction: flights.positiveFraction, label: settings.options.labelWhere ?? [] } : null,
     model: { weights: first.weights, bias: first.bias },
