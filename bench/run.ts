@@ -21,13 +21,12 @@
  * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
  * also on errors and on Ctrl-C.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { formatHelp, parseFlags, UsageError } from '../engine/cli/flags';
+import { copbenchVersion, formatHelp, parseFlags, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
 import { LocalCluster } from '../engine/cluster/local-cluster';
@@ -38,6 +37,9 @@ import { benchCoprocessor } from './coprocessor';
 import { benchMemory } from './memory';
 import { benchRedisCompare } from './redis-compare';
 import { GROUPS, goalLabel, goalStatus, type Group, type NewRow, type ResultRow } from './goals';
+import { prng } from '../engine/util/seeded-random';
+import { gitCommit, gitDirty, machineInfo, packageVersions } from '../workloads/driver/results/environment';
+import { markdownTable, textTable } from '../workloads/driver/results/table';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
@@ -56,10 +58,12 @@ const FLAGS = {
   only: { type: 'string', help: `run only these groups, comma-separated (${GROUPS.join(',')})`, value: '<groups>' },
   'memory-mb': { type: 'number', help: 'size of the memory-bound fetch dataset in MiB (default 1024, quick 128)', value: '<MiB>' },
   out: { type: 'string', help: 'directory that receives <timestamp>/results.{json,md}', default: 'results/bench', value: '<dir>' },
+  strict: { type: 'boolean', help: 'exit 1 when a goal is missed (goals are reported either way)' },
 } as const;
 
 
-const USAGE = 'npm run bench -- [--quick] [options]';
+const USAGE = 'npm run bench -- [--quick] [--strict] [options]';
+const help = (): string => formatHelp(USAGE, 'Measures copbench against raw lmdb (and redis-benchmark) side by side and writes results/bench/<timestamp>/.', FLAGS);
 
 interface BenchConfig {
   quick: boolean;
@@ -81,14 +85,14 @@ interface BenchConfig {
   /** Groups to run (all unless --only). */
   only: Group[];
   outRoot: string;
+  /** Exit 1 when a goal is missed. */
+  strict: boolean;
 }
 
 function configFrom(argv: string[]): BenchConfig | undefined {
   const flags = parseFlags(argv, FLAGS);
   if (flags.help) {
-    process.stdout.write(
-      formatHelp(USAGE, 'Measures copbench against raw lmdb (and redis-benchmark) side by side and writes results/bench/<timestamp>/.', FLAGS),
-    );
+    process.stdout.write(help());
     return undefined;
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
@@ -119,6 +123,7 @@ function configFrom(argv: string[]): BenchConfig | undefined {
     coprRows: flags['copr-rows'] === undefined ? undefined : Math.round(positive('copr-rows', flags['copr-rows'], 1)),
     only: only as Group[],
     outRoot: path.resolve(REPO_ROOT, flags.out),
+    strict: flags.strict === true,
   };
 }
 
@@ -178,16 +183,7 @@ function goalsTable(rows: ResultRow[]): { text: string; markdown: string } {
 }
 
 function render(header: string[], body: string[][], right: boolean[]): { text: string; markdown: string } {
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (right[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  const text = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
-  const esc = (c: string): string => c.replace(/\|/g, '\\|');
-  const markdown = [
-    `| ${header.join(' | ')} |`,
-    `| ${right.map((r) => (r ? '---:' : ':---')).join(' | ')} |`,
-    ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
-  ].join('\n');
-  return { text, markdown };
+  return { text: textTable(header, body, right), markdown: markdownTable(header, body, right) };
 }
 
 // ---- cleanup -----------------------------------------------------------------------------------
@@ -238,18 +234,6 @@ async function startCluster(cleanup: Cleanup, name: string, nodes: number): Prom
 }
 
 // ---- data --------------------------------------------------------------------------------------
-
-/** mulberry32: a small seeded PRNG, so every run loads the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A `bytes`-long ASCII key: prefix + zero-padded index, so keys sort in index order. */
 function makeKey(prefix: string, i: number, bytes: number): Buffer {
@@ -614,31 +598,9 @@ async function benchMicro(cfg: BenchConfig, results: Results): Promise<void> {
 
 // ---- main --------------------------------------------------------------------------------------
 
+/** The machine and code a bench ran on: the workload runs' manifest fields, and the git state. */
 function machine(): Record<string, unknown> {
-  const git = (args: string[]): string | undefined => {
-    try {
-      return execFileSync('git', args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    } catch {
-      return undefined;
-    }
-  };
-  const cpus = os.cpus();
-  let lmdbVersion: string | undefined;
-  try {
-    lmdbVersion = (require('lmdb/package.json') as { version: string }).version;
-  } catch {
-    lmdbVersion = undefined;
-  }
-  return {
-    node: process.version,
-    platform: `${os.platform()} ${os.release()} ${os.arch()}`,
-    cpus: cpus.length,
-    cpuModel: cpus[0]?.model,
-    totalMemBytes: os.totalmem(),
-    lmdb: lmdbVersion,
-    gitCommit: git(['rev-parse', 'HEAD']),
-    gitDirty: (git(['status', '--porcelain']) ?? '').length > 0,
-  };
+  return { ...machineInfo(), versions: packageVersions(REPO_ROOT, ['lmdb']), gitCommit: gitCommit(REPO_ROOT), gitDirty: gitDirty(REPO_ROOT) };
 }
 
 /** Fraction of all cpus' time spent busy (user+nice+sys+irq) over `ms`, system-wide. */
@@ -659,13 +621,18 @@ async function cpuBusyFraction(ms: number): Promise<number> {
   return b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
 }
 
+/** Runs the bench: parses the command line, measures the groups asked for, writes and prints the results. */
 async function main(): Promise<number> {
+  if (process.argv.slice(2).includes('--version')) {
+    process.stdout.write(`copbench ${copbenchVersion()}\n`);
+    return 0;
+  }
   let cfg: BenchConfig | undefined;
   try {
     cfg = configFrom(process.argv.slice(2));
   } catch (err) {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\nrun with --help for usage\n`);
+      process.stderr.write(`error: ${err.message}\n\n${help()}`);
       return 2;
     }
     throw err;
@@ -676,6 +643,51 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const loadAvgAtStart = os.loadavg();
   const results = new Results();
+  process.stdout.write(`copbench bench${cfg.quick ? ' (quick)' : ''}: ${os.cpus().length} cpus, node ${process.version}\n`);
+  // Other processes skew absolute numbers (ratios less so, being measured side by side): say so.
+  const cpuBusyBeforeRun = await cpuBusyFraction(500);
+  if (cpuBusyBeforeRun > 0.2) {
+    results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
+  }
+  const failure = await measure(cfg, results);
+  const run: FinishedRun = { startedAt, durationSeconds: (performance.now() - t0) / 1000, loadAvgAtStart, loadAvgAtEnd: os.loadavg(), cpuBusyBeforeRun, failure };
+  const rows = report(cfg, results, run);
+  if (failure) {
+    process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
+    return 1;
+  }
+  const missed = rows.filter((r) => r.goal && goalStatus(r) === 'missed');
+  if (cfg.strict && missed.length > 0) {
+    process.stderr.write(`--strict: ${missed.length} goal(s) missed: ${missed.map((r) => r.measurement).join('; ')}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+/** What a finished run records beside its rows. */
+interface FinishedRun {
+  startedAt: Date;
+  durationSeconds: number;
+  loadAvgAtStart: number[];
+  loadAvgAtEnd: number[];
+  cpuBusyBeforeRun: number;
+  failure: unknown;
+}
+
+/** What one run's measurements share: its config, results, cleanup, and the raw-lmdb baseline and scan dataset. */
+interface BenchRun {
+  cfg: BenchConfig;
+  results: Results;
+  cleanup: Cleanup;
+  want: (...groups: Group[]) => boolean;
+  raw: RawLmdb;
+  store: NodeStore;
+  scanData: Dataset;
+  splitAt: Buffer[];
+}
+
+/** Measures every group asked for; cleans up whatever happens (also on Ctrl-C). Returns the failure, if any. */
+async function measure(cfg: BenchConfig, results: Results): Promise<unknown> {
   const cleanup = new Cleanup();
   const onSignal = (signal: NodeJS.Signals): void => {
     process.stderr.write(`\n${signal}: cleaning up\n`);
@@ -683,145 +695,142 @@ async function main(): Promise<number> {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-
-  process.stdout.write(`copbench bench${cfg.quick ? ' (quick)' : ''}: ${os.cpus().length} cpus, node ${process.version}\n`);
-  // Other processes skew absolute numbers (ratios less so, being measured side by side): say so.
-  const cpuBusyBeforeRun = await cpuBusyFraction(500);
-  if (cpuBusyBeforeRun > 0.2) {
-    results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
-  }
-  let failure: unknown;
   try {
-    const want = (...groups: Group[]): boolean => groups.some((g) => cfg.only.includes(g));
     // Raw lmdb baseline (and a NodeStore for the storage-layer breakdown) live for the whole run.
     const raw = openRaw(tempDir(cleanup, 'raw'));
     cleanup.push('raw lmdb', () => raw.root.close());
     const store = NodeStore.open(tempDir(cleanup, 'store'));
     cleanup.push('node store', () => store.close());
-
     const scanData = makeDataset('r', cfg.scanRows, cfg, 42);
-    const splitAt = splitKeysFor(scanData, 3);
-
-    // ---- 1-node cluster: point ops, scan, redis-benchmark
-    if (want('point', 'load', 'scan', 'redis-benchmark')) {
-      process.stdout.write(`\nstarting a 1-node cluster\n`);
-      const one = await startCluster(cleanup, 'cluster-1', 1);
-      await layoutRegions(one, splitAt, () => 1);
-      const client1 = await ClusterClient.connect({ placement: one.placementAddress });
-      cleanup.push('client-1', () => client1.close());
-      await settle(client1, one);
-
-      /** What the node holds by the time redis-benchmark runs: the redis-servers get the same rows. */
-      const held: Dataset[] = [];
-      if (want('point')) {
-        const pointData = makeDataset('p', cfg.pointKeys, cfg, 7);
-        await benchPoint(cfg, results, client1, one, raw, pointData);
-        held.push(pointData);
-      }
-
-      if (want('load', 'scan')) {
-        process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
-        // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
-        await rawLoad(raw, scanData, cfg.loadChunkRows);
-        for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
-          await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
-        }
-        if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
-        else await clusterLoad(client1, scanData, cfg.loadChunkRows);
-        if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
-        held.push(scanData);
-      }
-
-      noteRetries(results, '1-node', client1);
-      if (want('redis-benchmark')) {
-        if (!cfg.runRedisBenchmark) results.note('redis-benchmark skipped (--no-redis-benchmark)');
-        else {
-          const c = cfg;
-          await benchRedisCompare(
-            {
-              requests: c.redisRequests,
-              clients: c.redisClients,
-              reps: c.reps,
-              pipelines: [1, 16],
-              ...(held.length > 0 ? { preload: { keys: held.flatMap((d) => d.keys), values: held.flatMap((d) => d.values) } } : {}),
-            },
-            { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
-            one.nodes.get(1)!,
-          );
-        }
-      }
-      await cleanup.runOne('client-1');
-      await cleanup.runOne('cluster-1');
-    }
-
-    // ---- 3-node cluster: scan (regions split at the same keys, one per node)
-    if (want('load', 'scan')) {
-      process.stdout.write(`\nstarting a 3-node cluster\n`);
-      const three = await startCluster(cleanup, 'cluster-3', 3);
-      await layoutRegions(three, splitAt, (piece) => piece + 1);
-      const client3 = await ClusterClient.connect({ placement: three.placementAddress });
-      cleanup.push('client-3', () => client3.close());
-      const map3 = await settle(client3, three);
-      const owners = new Set(map3.regions.map((r) => r.nodeId));
-      if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
-      if (want('load')) await benchLoad(cfg, results, '3-node', client3, raw, scanData);
-      else await clusterLoad(client3, scanData, cfg.loadChunkRows);
-      if (want('scan')) await benchScan(cfg, results, '3-node', client3, raw, scanData);
-      noteRetries(results, '3-node', client3);
-      await cleanup.runOne('client-3');
-      await cleanup.runOne('cluster-3');
-    }
-
-    // ---- coprocessor: its own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop)
-    if (want('coprocessor', 'fetch', 'scaling')) {
-      const c = cfg;
-      await benchCoprocessor(
-        { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
-        {
-          add: (row) => results.add(row),
-          note: (text) => results.note(text),
-          onCleanup: (name, run) => cleanup.push(name, run),
-          cleanupNow: (name) => cleanup.runOne(name),
-          tempDir: (label) => tempDir(cleanup, label),
-          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
-          layoutRegions,
-          settle,
-          sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
-          median,
-          openRaw,
-          noteRetries: (name, client) => noteRetries(results, name, client),
-        },
-      );
-    }
-
-    if (want('memory')) {
-      await benchMemory(
-        { sizeMb: cfg.memoryMb },
-        {
-          add: (row) => results.add(row),
-          note: (text) => results.note(text),
-          onCleanup: (name, run) => cleanup.push(name, run),
-          cleanupNow: (name) => cleanup.runOne(name),
-          startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
-          layoutRegions,
-          settle,
-          noteRetries: (name, client) => noteRetries(results, name, client),
-        },
-      );
-    }
-
+    const run: BenchRun = { cfg, results, cleanup, want: (...groups) => groups.some((g) => cfg.only.includes(g)), raw, store, scanData, splitAt: splitKeysFor(scanData, 3) };
+    if (run.want('point', 'load', 'scan', 'redis-benchmark')) await measureOnOneNode(run);
+    if (run.want('load', 'scan')) await measureOnThreeNodes(run);
+    if (run.want('coprocessor', 'fetch', 'scaling')) await measureCoprocessor(run);
+    if (run.want('memory')) await measureMemory(run);
     // Micro-benchmarks last, with no cluster processes competing for the two cores.
-    if (want('micro')) await benchMicro(cfg, results);
+    if (run.want('micro')) await benchMicro(cfg, results);
+    return undefined;
   } catch (err) {
-    failure = err;
+    return err;
   } finally {
     await cleanup.runAll();
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
   }
+}
 
-  const durationSeconds = (performance.now() - t0) / 1000;
-  const loadAvgAtEnd = os.loadavg();
+/** A 1-node cluster: point operations, load, scan, and redis-benchmark against the same rows. */
+async function measureOnOneNode({ cfg, results, cleanup, want, raw, store, scanData, splitAt }: BenchRun): Promise<void> {
+  process.stdout.write(`\nstarting a 1-node cluster\n`);
+  const one = await startCluster(cleanup, 'cluster-1', 1);
+  await layoutRegions(one, splitAt, () => 1);
+  const client1 = await ClusterClient.connect({ placement: one.placementAddress });
+  cleanup.push('client-1', () => client1.close());
+  await settle(client1, one);
+
+  /** What the node holds by the time redis-benchmark runs: the redis-servers get the same rows. */
+  const held: Dataset[] = [];
+  if (want('point')) {
+    const pointData = makeDataset('p', cfg.pointKeys, cfg, 7);
+    await benchPoint(cfg, results, client1, one, raw, pointData);
+    held.push(pointData);
+  }
+
+  if (want('load', 'scan')) {
+    process.stdout.write(`\nrange scan over ${cfg.scanRows} rows (${cfg.keyBytes}-byte keys, ${cfg.valueBytes}-byte values), 3 regions\n`);
+    // Untimed first loads (they also warm the fresh node processes), then timed re-loads side by side.
+    await rawLoad(raw, scanData, cfg.loadChunkRows);
+    for (let i = 0; i < scanData.keys.length; i += cfg.loadChunkRows) {
+      await store.putMany(scanData.keys.slice(i, i + cfg.loadChunkRows).map((key, j) => ({ key, value: scanData.values[i + j]! })));
+    }
+    if (want('load')) await benchLoad(cfg, results, '1-node', client1, raw, scanData);
+    else await clusterLoad(client1, scanData, cfg.loadChunkRows);
+    if (want('scan')) await benchScan(cfg, results, '1-node', client1, raw, scanData, { store });
+    held.push(scanData);
+  }
+
+  noteRetries(results, '1-node', client1);
+  if (want('redis-benchmark')) {
+    if (!cfg.runRedisBenchmark) results.note('redis-benchmark skipped (--no-redis-benchmark)');
+    else {
+      const c = cfg;
+      await benchRedisCompare(
+        {
+          requests: c.redisRequests,
+          clients: c.redisClients,
+          reps: c.reps,
+          pipelines: [1, 16],
+          ...(held.length > 0 ? { preload: { keys: held.flatMap((d) => d.keys), values: held.flatMap((d) => d.values) } } : {}),
+        },
+        { add: (row) => results.add(row), note: (text) => results.note(text), tempDir: (label) => tempDir(cleanup, label), onCleanup: (name, run) => cleanup.push(name, run), cleanupNow: (name) => cleanup.runOne(name), median },
+        one.nodes.get(1)!,
+      );
+    }
+  }
+  await cleanup.runOne('client-1');
+  await cleanup.runOne('cluster-1');
+}
+
+/** A 3-node cluster: load and scan (regions split at the same keys, one per node). */
+async function measureOnThreeNodes({ cfg, results, cleanup, want, raw, scanData, splitAt }: BenchRun): Promise<void> {
+  process.stdout.write(`\nstarting a 3-node cluster\n`);
+  const three = await startCluster(cleanup, 'cluster-3', 3);
+  await layoutRegions(three, splitAt, (piece) => piece + 1);
+  const client3 = await ClusterClient.connect({ placement: three.placementAddress });
+  cleanup.push('client-3', () => client3.close());
+  const map3 = await settle(client3, three);
+  const owners = new Set(map3.regions.map((r) => r.nodeId));
+  if (owners.size !== 3) throw new Error(`3-node layout failed: regions are on nodes ${[...owners].join(',')}`);
+  if (want('load')) await benchLoad(cfg, results, '3-node', client3, raw, scanData);
+  else await clusterLoad(client3, scanData, cfg.loadChunkRows);
+  if (want('scan')) await benchScan(cfg, results, '3-node', client3, raw, scanData);
+  noteRetries(results, '3-node', client3);
+  await cleanup.runOne('client-3');
+  await cleanup.runOne('cluster-3');
+}
+
+/** The coprocessor, fetch and scaling groups, on their own 1-node clusters (filter dataset in 4 regions; 16 empty regions for noop). */
+async function measureCoprocessor({ cfg, results, cleanup }: BenchRun): Promise<void> {
+  const c = cfg;
+  await benchCoprocessor(
+    { quick: c.quick, reps: c.reps, ...(c.coprRows !== undefined ? { rows: c.coprRows } : {}) },
+    {
+      add: (row) => results.add(row),
+      note: (text) => results.note(text),
+      onCleanup: (name, run) => cleanup.push(name, run),
+      cleanupNow: (name) => cleanup.runOne(name),
+      tempDir: (label) => tempDir(cleanup, label),
+      startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+      layoutRegions,
+      settle,
+      sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
+      median,
+      openRaw,
+      noteRetries: (name, client) => noteRetries(results, name, client),
+    },
+  );
+}
+
+/** The memory group. */
+async function measureMemory({ cfg, results, cleanup }: BenchRun): Promise<void> {
+  await benchMemory(
+    { sizeMb: cfg.memoryMb },
+    {
+      add: (row) => results.add(row),
+      note: (text) => results.note(text),
+      onCleanup: (name, run) => cleanup.push(name, run),
+      cleanupNow: (name) => cleanup.runOne(name),
+      startCluster: (name, nodes) => startCluster(cleanup, name, nodes),
+      layoutRegions,
+      settle,
+      noteRetries: (name, client) => noteRetries(results, name, client),
+    },
+  );
+}
+
+/** Prints the tables and writes results.{json,md}; returns the rows in group order. */
+function report(cfg: BenchConfig, results: Results, run: FinishedRun): ResultRow[] {
+  const { startedAt, durationSeconds, loadAvgAtStart, loadAvgAtEnd, cpuBusyBeforeRun, failure } = run;
   if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
 
   const rows = [...results.rows].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
@@ -855,11 +864,7 @@ async function main(): Promise<number> {
     ].join('\n'),
   );
   process.stdout.write(`\nwrote ${path.relative(process.cwd(), outDir) || outDir}/results.{json,md} in ${durationSeconds.toFixed(1)} s\n`);
-  if (failure) {
-    process.stderr.write(`bench failed: ${failure instanceof Error ? failure.message : String(failure)}\n`);
-    return 1;
-  }
-  return 0;
+  return rows;
 }
 
 main().then(

@@ -1,5 +1,5 @@
 /**
- * `npm run report [-- run-dir ...] [--results dir] [--no-png]`: regenerates report.html (and the
+ * `npm run report [-- run-dir ...] [--out dir] [--no-png]`: regenerates report.html (and the
  * charts) from a run folder's files alone, no cluster needed. With no run folder: the `latest` run
  * of every workload under the results folder, then results/index.html.
  */
@@ -13,11 +13,11 @@ import { writeResultsIndex, writeRunReport } from './write';
 const REPO_ROOT = path.resolve(__dirname, '..');
 
 const FLAGS = {
-  results: { type: 'string', help: 'the results folder (its index.html is rewritten)', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
+  out: { type: 'string', help: 'the results folder (its index.html is rewritten)', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
   'no-png': { type: 'boolean', help: 'skip the PNG files (SVG, .vl.json and report.html only)' },
 } as const;
 
-const USAGE = 'npm run report [-- <run-dir> ...] [--results dir] [--no-png]';
+const USAGE = 'npm run report [-- <run-dir> ...] [--out dir] [--no-png]';
 const DESCRIPTION = [
   'Writes report.html and charts/<chart>.{svg,png,vl.json} into a run folder (results/<workload>/<run-id>/),',
   'from its manifest.json, summary.json and samples.csv. With no run folder: every results/<workload>/latest.',
@@ -41,7 +41,7 @@ runCli(async () => {
     process.stdout.write(formatHelp(USAGE, DESCRIPTION, FLAGS));
     return;
   }
-  const resultsDir = path.resolve(flags.results);
+  const resultsDir = path.resolve(flags.out);
   const targets = flags._.length ? flags._.map((d) => path.resolve(d)) : latestRuns(resultsDir);
   if (targets.length === 0) process.stderr.write(`no runs under ${resultsDir} (none has a latest): writing the index only\n`);
   let warnings = 0;
@@ -62,4 +62,4 @@ runCli(async () => {
   }
   if (targets.length === 0 || targets.some((t) => isInside(t, resultsDir))) process.stdout.write(`${writeResultsIndex(resultsDir)}\n`);
   if (warnings) process.stderr.write(`${warnings} chart warning(s) above\n`);
-}, "run 'npm run report -- --help' for usage");
+}, () => formatHelp(USAGE, DESCRIPTION, FLAGS));

@@ -8,6 +8,7 @@ import type { LinkInfo } from './links';
 import type { LoadedRun } from './run-model';
 import { isQueryView, type QueryView } from '../workloads/families/query/report';
 import type { ReportTable } from './tables';
+import { speedupText, winnerText } from '../workloads/driver/results/precision-text';
 
 /** Pushdown against client at one link and sweep point. */
 export interface SpeedupRow {
@@ -97,8 +98,12 @@ export function crossoverTable(view: QueryView, links: readonly LinkInfo[]): Rep
 /** The measured speedups as a table. */
 export function speedupTable(view: QueryView, links: readonly LinkInfo[]): ReportTable {
   const parameter = view.points[0]?.parameter || 'point';
-  const rows = speedupRows(view, links).map((r) => [r.link.label, r.point || '-', formatNumber(r.pushdownMs, 1), formatNumber(r.clientMs, 1), `${r.speedup.toFixed(2)}×`, r.winner]);
-  return { title: 'Pushdown vs client per link', columns: ['link', parameter, 'pushdown ms', 'client ms', 'speedup', 'winner'], numeric: [false, true, true, true, true, false], rows };
+  const rows = speedupRows(view, links).map((r) => {
+    // The summary's CI (runs before speedup CIs have none: the point estimate's winner alone).
+    const ci = view.comparisons.find((c) => c.link === r.link.name && c.point === r.point)?.speedups?.pushdown;
+    return [r.link.label, r.point || '-', formatNumber(r.pushdownMs, 1), formatNumber(r.clientMs, 1), ci ? speedupText(ci) : `${r.speedup.toFixed(2)}×`, ci ? winnerText(ci, 'pushdown', 'client') : r.winner];
+  });
+  return { title: 'Pushdown vs client per link', columns: ['link', parameter, 'pushdown ms', 'client ms', 'speedup (95% CI)', 'winner'], numeric: [false, true, true, true, true, false], rows };
 }
 
 /** One (link, point) of the cost model's report as summary.json records it (only the fields used here). */

@@ -129,7 +129,7 @@ describe('chart specs from real run files', () => {
     const r = run('filter');
     const spec = chart(chartsForRun(r), 'speedup-vs-bandwidth').spec;
     assert.ok(marksOf(spec).includes('rule'));
-    const ruleData = findAll(spec, (o) => o.mark !== undefined && (o.mark as { type?: string }).type === 'rule')[0]!;
+    const ruleData = findAll(spec, (o) => o.mark !== undefined && (o.mark as { type?: string }).type === 'rule' && o.data !== undefined)[0]!;
     assert.deepEqual((ruleData.data as { values: unknown[] }).values, [{ one: 1 }]);
     const view = r.view as QueryView;
     for (const row of dataValues(spec)) {
@@ -137,6 +137,30 @@ describe('chart specs from real run files', () => {
       assert.ok(Math.abs((row.speedup as number) - at('client').latencyMs.mean / at(String(row.mode)).latencyMs.mean) < 1e-9);
     }
     assert.equal(new Set(dataValues(spec).map((x) => x.point)).size, 2);
+  });
+
+  test('speedup charts draw each speedup with its 95% CI from the summary, and ring the points with no measurable difference', () => {
+    const r = run('filter');
+    const view = r.view as QueryView;
+    for (const id of ['speedup-vs-bandwidth', 'speedup-vs-selectivity']) {
+      const spec = chart(chartsForRun(r), id).spec;
+      const domain = encodingOf(spec, 'y').map((y) => (y.scale as { domain?: number[] } | undefined)?.domain).find((d) => d)!;
+      const rows = dataValues(spec);
+      assert.ok(rows.length > 0);
+      for (const row of rows) {
+        const link = r.links.find((l) => l.label === row.link)!.name;
+        const point = id === 'speedup-vs-bandwidth' ? row.point : view.points.find((p) => p.link === link && Number(p.point) === row.x)!.point;
+        const ci = view.comparisons.find((c) => c.link === link && c.point === point)!.speedups![String(row.mode)]!;
+        assert.equal(row.verdict, ci.verdict);
+        const [low, high] = [row.ciLowDrawn as number, row.ciHighDrawn as number];
+        assert.ok(low <= (row.speedup as number) && (row.speedup as number) <= high, `${id}: ${low} ≤ ${row.speedup} ≤ ${high}`);
+        assert.ok(low >= domain[0]! && high <= domain[1]!, `${id}: the bar stays on the axis ${domain}`);
+        if (ci.ciLow !== null && ci.ciLow >= domain[0]!) assert.equal(low, ci.ciLow);
+        if (ci.ciHigh === null) assert.equal(high, domain[1]);
+      }
+      const rings = findAll(spec, (o) => Array.isArray(o.transform) && JSON.stringify(o.transform).includes('no measurable difference'));
+      assert.equal(rings.length, 1, `${id}: one ring layer`);
+    }
   });
 
   test('predicted vs measured is drawn from predictedLatencyMs when the summary has it, and skipped when it does not', () => {
@@ -231,7 +255,7 @@ describe('npm run report', () => {
     const dir = run('filter').data.dir;
     rmSync(path.join(dir, REPORT_FILE));
     rmSync(path.join(dir, CHARTS_DIR), { recursive: true });
-    const res = await runReportCli([dir, '--results', out]);
+    const res = await runReportCli([dir, '--out', out]);
     assert.equal(res.code, 0, res.stderr);
     assert.ok(existsSync(path.join(dir, REPORT_FILE)));
     assert.ok(existsSync(path.join(dir, CHARTS_DIR, 'latency-vs-selectivity.png')));

@@ -13,8 +13,7 @@ import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
 import { ClientError } from '../engine/client/errors';
-import { RespConnection } from '../engine/client/connection';
-import { parseInfo } from '../engine/node/info';
+import { firstNodeInfo } from './helpers';
 import { pushBackWhenBusy, WAIT_HALF_LIFE_MS } from '../engine/client/node-load';
 
 /** Sleeps per region (on the node: in its worker), then counts the region's rows. */
@@ -52,15 +51,7 @@ after(async () => {
 
 const call = (onBusy?: 'retry' | 'fail' | 'client') => copr.run<{ sleepMs: number }, number>({ plugin: 'ac-slow-count', request: { sleepMs: 400 }, start: 'ac:', end: 'ac;', mode: 'pushdown', ...(onBusy ? { onBusy } : {}) });
 
-async function nodeInfo(): Promise<Record<string, string>> {
-  const node = (await client.getMap()).nodes[0]!;
-  const conn = new RespConnection({ host: node.host, port: node.port });
-  try {
-    return Object.assign({}, ...Object.values(parseInfo(String(await conn.call(['INFO']))))) as Record<string, string>;
-  } finally {
-    conn.close();
-  }
-}
+const nodeInfo = (): Promise<Record<string, string>> => firstNodeInfo(client);
 
 test('beyond the queue bound calls are refused with COPR_BUSY, and point operations are served meanwhile', async () => {
   await call('fail'); // the worker is up and holds the plugin: the flood below meets one free worker

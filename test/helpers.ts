@@ -2,10 +2,23 @@
 import { readFileSync } from 'node:fs';
 import { RespConnection } from '../engine/client/connection';
 import type { LocalCluster } from '../engine/cluster/local-cluster';
+import type { ClusterClient } from '../engine/client/cluster-client';
+import { parseInfo } from '../engine/node/info';
 
 /** An authenticated connection to the placement service (for PD.SPLIT / PD.MOVE). */
 export function placementAdmin(cluster: LocalCluster): RespConnection {
   return new RespConnection({ host: cluster.placement.host, port: cluster.placement.port, adminToken: cluster.adminToken, requestTimeoutMs: 30_000 });
+}
+
+/** INFO of the map's first node, every section's fields in one record. */
+export async function firstNodeInfo(client: ClusterClient): Promise<Record<string, string>> {
+  const node = (await client.getMap()).nodes[0]!;
+  const conn = new RespConnection({ host: node.host, port: node.port });
+  try {
+    return Object.assign({}, ...Object.values(parseInfo(String(await conn.call(['INFO']))))) as Record<string, string>;
+  } finally {
+    conn.close();
+  }
 }
 
 /** Fixed-width keys so lexicographic order equals numeric order. */

@@ -10,8 +10,7 @@ import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
 import { ClientError } from '../engine/client/errors';
-import { RespConnection } from '../engine/client/connection';
-import { parseInfo } from '../engine/node/info';
+import { firstNodeInfo } from './helpers';
 
 /** Holds `holdMb` of typed arrays while it sleeps `holdMs`, then counts the region's rows. */
 const HOG = `import { definePlugin } from '../engine/plugin-api';
@@ -52,15 +51,7 @@ after(async () => {
 const hog = (holdMb: number, holdMs: number, onBusy: 'retry' | 'fail' | 'client' = 'fail') =>
   copr.run<{ holdMb: number; holdMs: number }, number>({ plugin: 'mq-hog', request: { holdMb, holdMs }, start: 'mq:', end: 'mq;', mode: 'pushdown', onBusy });
 
-async function nodeInfo(): Promise<Record<string, string>> {
-  const node = (await client.getMap()).nodes[0]!;
-  const conn = new RespConnection({ host: node.host, port: node.port });
-  try {
-    return Object.assign({}, ...Object.values(parseInfo(String(await conn.call(['INFO']))))) as Record<string, string>;
-  } finally {
-    conn.close();
-  }
-}
+const nodeInfo = (): Promise<Record<string, string>> => firstNodeInfo(client);
 
 async function serves(): Promise<void> {
   assert.equal(String(await client.get(Buffer.from('mq:00007'))), 'v7', 'the node still serves point reads');

@@ -1,7 +1,7 @@
 /**
  * Any plugin is a workload: a plugin file and a spec file that are not in the repository are put
  * in place the way a user would (`npm run plugin -- new`, `npm run plugin -- deploy` to a running
- * cluster) and run with `npm run workload <path/to/spec.json> -- --cluster host:port`. The run
+ * cluster) and run with `npm run workload <path/to/spec.json> -- --placement host:port`. The run
  * must exit 0 with equal checksums and a report whose charts are drawn against the swept request
  * field. Bad plugin specs exit 2 with an error naming the field, and write nothing.
  */
@@ -62,6 +62,7 @@ function userSpec(extra: Record<string, unknown> = {}): Record<string, unknown> 
     links: ['unlimited'],
     warmup: 0,
     repetitions: 2,
+    maxRepetitions: 2,
     concurrency: 4,
     sizes: {},
     ...extra,
@@ -102,7 +103,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     writeFileSync(pluginFile, USER_PLUGIN);
     await deploy(pluginFile);
     const out = path.join(tmp, 'results-user');
-    const run = await runTs('workloads/driver/cli.ts', [writeSpec('sum-above-study', userSpec()), '--cluster', cluster.placementAddress, '--out', out], 150_000);
+    const run = await runTs('workloads/driver/cli.ts', [writeSpec('sum-above-study', userSpec()), '--placement', cluster.placementAddress, '--out', out], 150_000);
     assert.equal(run.code, 0, run.stderr.slice(-3000));
     const dir = onlyRun(out, 'sum-above-study');
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
@@ -124,7 +125,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
 
     // --from reruns the recorded spec (the plugin and its request template included): the same answers.
     const again = path.join(tmp, 'results-again');
-    const rerun = await runTs('workloads/driver/cli.ts', ['--from', path.join(dir, 'manifest.json'), '-p', 'repetitions=1', '--cluster', cluster.placementAddress, '--out', again], 150_000);
+    const rerun = await runTs('workloads/driver/cli.ts', ['--from', path.join(dir, 'manifest.json'), '-p', 'repetitions=1', '-p', 'maxRepetitions=1', '--placement', cluster.placementAddress, '--out', again], 150_000);
     assert.equal(rerun.code, 0, rerun.stderr.slice(-3000));
     const resummary = JSON.parse(readFileSync(path.join(onlyRun(again, 'sum-above-study'), 'summary.json'), 'utf8'));
     const checksums = (s: { points: Array<{ point: string; mode: string; checksum: string }> }) => Object.fromEntries(s.points.map((p) => [`${p.point}/${p.mode}`, p.checksum]));
@@ -137,7 +138,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     const asPlugin = userSpec({ ...common, name: 'filter-plugin', plugin: 'filter', version: '^1', request: { where: [{ column: 'amount', op: '<', value: 0 }], output: 'rows' }, sweep: { parameter: 'request.where.0.value', values: [10, 1000] } });
     const out = path.join(tmp, 'results-filter');
     for (const spec of [preset, asPlugin]) {
-      const run = await runTs('workloads/driver/cli.ts', [writeSpec(String(spec.name), JSON.parse(JSON.stringify(spec))), '--cluster', cluster.placementAddress, '--out', out], 150_000);
+      const run = await runTs('workloads/driver/cli.ts', [writeSpec(String(spec.name), JSON.parse(JSON.stringify(spec))), '--placement', cluster.placementAddress, '--out', out], 150_000);
       assert.equal(run.code, 0, run.stderr.slice(-3000));
     }
     const checksums = (name: string) => (JSON.parse(readFileSync(path.join(onlyRun(out, name), 'summary.json'), 'utf8')).points as Array<{ mode: string; checksum: string }>).map((p) => `${p.mode} ${p.checksum}`);
@@ -149,7 +150,7 @@ describe('a plugin and a spec from outside the repository, on a running cluster'
     assert.equal(made.code, 0, made.stderr);
     await deploy(path.join(tmp, 'plugins', 'my-study.ts'));
     const out = path.join(tmp, 'results-new');
-    const run = await runTs('workloads/driver/cli.ts', [path.join(tmp, 'specs', 'my-study.json'), '--size', 'ci', '--cluster', cluster.placementAddress, '--out', out], 150_000);
+    const run = await runTs('workloads/driver/cli.ts', [path.join(tmp, 'specs', 'my-study.json'), '--size', 'ci', '--placement', cluster.placementAddress, '--out', out], 150_000);
     assert.equal(run.code, 0, run.stderr.slice(-3000));
     const dir = onlyRun(out, 'my-study');
     const summary = JSON.parse(readFileSync(path.join(dir, 'summary.json'), 'utf8'));
@@ -180,6 +181,7 @@ describe('bad plugin specs exit 2 naming the field and write nothing under resul
     ['an unknown plugin (the error lists the plugins that exist)', { plugin: 'no-such-plugin' }, /plugin: no plugin 'no-such-plugin' in plugins\/ \(plugins: .*aggregate.*filter.*noop/],
     ['a version range with no match', { plugin: 'aggregate', version: '^9' }, /version: no version of aggregate matches '\^9' \(versions: 1\.\d+\.\d+\)/],
     ['a sweep path in neither the request nor the dataset', { plugin: 'aggregate', version: '^1', request: { column: 'amount' }, sweep: { parameter: 'request.groupModulus', values: [1, 10] } }, /sweep\.parameter: 'request\.groupModulus' is in neither the request nor the dataset.*request fields: column, schema/],
+    ['a maxRepetitions below the minimum (repetitions)', { plugin: 'aggregate', version: '^1', request: { column: 'amount' }, sweep: null, maxRepetitions: 1 }, /maxRepetitions: must be at least repetitions \(2, the minimum\), got 1/],
     ['a request the plugin throws on (its message shown)', { plugin: 'aggregate', version: '^1', request: { column: 'category' }, sweep: null }, /request: aggregate@1\.\d+\.\d+ rejects the request: schema synthetic has no numeric column 'category'/],
   ];
   for (const [what, fields, error] of cases) {

@@ -257,7 +257,7 @@ describe('npm run torture', () => {
   test('prints the figures table and writes results/torture/<run-id>/figures.json', { timeout: 120_000 }, () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'copbench-torture-'));
     try {
-      const run = cli(['--size', 'small', '--only', 'security', '--quiet', '--results-dir', dir]);
+      const run = cli(['--size', 'small', '--only', 'security', '--quiet', '--out', dir]);
       assert.equal(run.status, 0, `${run.stdout}\n${run.stderr}`);
       assert.match(run.stdout, /^scenario +figure +value +N +expect +result +detail$/m);
       assert.match(run.stdout, /^security +admin commands refused without \/ with a wrong token +\d+ +\d+ += N +pass/m);

@@ -127,7 +127,22 @@ for (const name of specNames()) {
       assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
       const modes = new Set(summary.points.map((p: { mode: string }) => p.mode));
       assert.deepEqual([...modes].sort(), [...manifest.spec.modes].sort());
-      for (const p of summary.points) assert.ok(p.latencyMs.mean > 0 && p.n === manifest.spec.repetitions, `point ${JSON.stringify(p).slice(0, 200)}`);
+      // Sequential repetitions: between the minimum and the cap, and why each point stopped.
+      const policy = summary.repetitions;
+      assert.equal(policy.minRepetitions, manifest.spec.repetitions);
+      for (const p of summary.points) {
+        assert.ok(p.latencyMs.mean > 0 && p.n >= policy.minRepetitions && p.n <= policy.maxRepetitions, `point ${JSON.stringify(p).slice(0, 200)}`);
+        assert.ok(['precision', 'maxRepetitions', 'maxSeconds'].includes(p.stoppedBy), `stoppedBy ${p.stoppedBy}`);
+        if (p.stoppedBy === 'precision') assert.ok(p.latencyHalfWidthFraction <= policy.precision, `precise point ${JSON.stringify(p).slice(0, 200)}`);
+      }
+      // Speedups over the client mode with CIs, over as many pairs as the point's repetitions.
+      for (const c of summary.comparisons) {
+        for (const [mode, ci] of Object.entries(c.speedups as Record<string, { n: number; ratio: number; verdict: string }>)) {
+          const n = summary.points.find((p: { link: string; point: string; mode: string }) => p.link === c.link && p.point === c.point && p.mode === mode).n;
+          assert.equal(ci.n, n);
+          assert.ok(ci.ratio > 0 && ['faster', 'slower', 'no measurable difference'].includes(ci.verdict), JSON.stringify(ci));
+        }
+      }
       // The cost model: a prediction for every point; adaptive ran one of the two modes each call
       // (its checksum is part of the verdict above); calibration numbers with units; a per-second series per link.
       for (const p of summary.points) assert.ok(typeof p.predictedLatencyMs === 'number' && p.predictedLatencyMs > 0, `prediction of ${p.link} ${p.point} ${p.mode}: ${p.predictedLatencyMs}`);

@@ -16,7 +16,7 @@ const FLAGS = {
   size: { type: 'string', help: "'full' (a few minutes) or 'small' (what the tests run)", default: 'full', value: '<size>' },
   only: { type: 'string', help: `comma-separated scenarios to run (${SCENARIOS.map((s) => s.name).join(', ')})`, value: '<names>' },
   seed: { type: 'number', help: 'seed of every random choice (kills, frames, splits, operations)', default: 1, value: '<n>' },
-  'results-dir': { type: 'string', help: 'where results/torture/<run-id>/ goes', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
+  out: { type: 'string', help: 'where results/torture/<run-id>/ goes', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
   quiet: { type: 'boolean', help: 'no progress lines on stderr' },
 } as const;
 
@@ -80,7 +80,7 @@ runCli(async () => {
   }
   const figures = reports.flatMap((r) => r.figures);
   const pass = figures.every((f) => f.pass);
-  const writer = ResultsWriter.create(flags['results-dir'], 'torture');
+  const writer = ResultsWriter.create(flags.out, 'torture');
   const out = {
     runId: writer.runId,
     command: `npm run torture -- --size ${size} --seed ${flags.seed}${flags.only ? ` --only ${flags.only}` : ''}`,
@@ -98,4 +98,4 @@ runCli(async () => {
   writer.close();
   process.stdout.write(`${figuresTable(figures)}\n\n${pass ? 'all figures pass' : `${figures.filter((f) => !f.pass).length} figure(s) FAIL`} (${(out.durationMs / 1000).toFixed(0)} s); ${path.relative(process.cwd(), path.join(writer.dir, 'figures.json'))}\n`);
   if (!pass) process.exitCode = 1;
-}, 'run npm run torture -- --help for usage');
+}, () => formatHelp(USAGE, DESCRIPTION, FLAGS));

@@ -92,7 +92,14 @@ export interface WorkloadSpec {
   /** Link profiles between the client and the nodes, e.g. "unlimited", "1gbit", "100mbit:rtt=2". */
   links: string[];
   warmup: number;
+  /** Repetitions per point (query workloads: the minimum; they go on until `precision` or a cap). */
   repetitions: number;
+  /** Query workloads: target 95% CI half-width of a point's mean latency, as a fraction of it (null: 0.05). */
+  precision: number | null;
+  /** Query workloads: at most this many repetitions per point (null: max(10, repetitions)). */
+  maxRepetitions: number | null;
+  /** Query workloads: no new repetition of a point and link past this many seconds of them (null: 60). */
+  maxSeconds: number | null;
   /** Regions a coprocessor call processes at once. */
   concurrency: number;
   /** The ycsb family's section (null elsewhere). */

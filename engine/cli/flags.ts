@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 /**
  * A small, strict command-line flag parser shared by every copbench command: typed flags with
  * defaults, `--help` text generated from the same table, and a clear error for unknown or bad flags.
@@ -67,16 +70,28 @@ export function formatHelp(usage: string, description: string, table: FlagTable)
     const def = spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : '';
     return [left, `${spec.help}${def}`] as const;
   });
-  rows.push(['  --help', 'show this help']);
+  rows.push(['  --help', 'show this help'], ['  --version', "print copbench's version"]);
   const width = Math.max(...rows.map(([l]) => l.length)) + 2;
   return `Usage: ${usage}\n\n${description}\n\nOptions:\n${rows.map(([l, r]) => l.padEnd(width) + r).join('\n')}\n`;
 }
 
-/** Runs a CLI main: usage errors print the message and help hint and exit 2; other errors exit 1. */
-export function runCli(main: () => Promise<void>, helpHint: string): void {
+/** copbench's version (package.json). */
+export function copbenchVersion(): string {
+  return (JSON.parse(readFileSync(path.join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * Runs a CLI main. `--version` anywhere prints the version and exits 0; usage errors print the
+ * message and the command's help text on stderr and exit 2; other errors exit 1.
+ */
+export function runCli(main: () => Promise<void>, help: () => string): void {
+  if (process.argv.slice(2).includes('--version')) {
+    process.stdout.write(`copbench ${copbenchVersion()}\n`);
+    return;
+  }
   main().catch((err: unknown) => {
     if (err instanceof UsageError) {
-      process.stderr.write(`error: ${err.message}\n${helpHint}\n`);
+      process.stderr.write(`error: ${err.message}\n\n${help()}`);
       process.exit(2);
     }
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -23,10 +23,12 @@ const FLAGS = {
 
 const USAGE = 'npm run cluster -- [--nodes 3] [--data-dir data/] [options]';
 
+const help = (): string => formatHelp(USAGE, 'Starts a local copbench cluster (placement service + storage nodes) and keeps it running until Ctrl-C.', FLAGS);
+
 runCli(async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp(USAGE, 'Starts a local copbench cluster (placement service + storage nodes) and keeps it running until Ctrl-C.', FLAGS));
+    process.stdout.write(help());
     return;
   }
   if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
@@ -85,4 +87,4 @@ runCli(async () => {
       if (!stopping) process.stderr.write(`warning: ${p.role}${p.role === 'node' ? ` ${p.id}` : ''} exited (code ${code}); see ${p.logFile}\n`);
     });
   }
-}, `run 'npm run cluster -- --help' for usage`);
+}, help);

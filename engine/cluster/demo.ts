@@ -20,10 +20,12 @@ const FLAGS = {
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
+const help = (): string => formatHelp('npm run demo -- [options]', 'Starts a local cluster, loads, reads and scans rows, prints the layout and counters, stops.', FLAGS);
+
 runCli(async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp('npm run demo -- [options]', 'Starts a local cluster, loads, reads and scans rows, prints the layout and counters, stops.', FLAGS));
+    process.stdout.write(help());
     return;
   }
   const t0 = Date.now();
@@ -87,4 +89,4 @@ runCli(async () => {
     await cluster.stop();
   }
   log(`\ndone in ${Date.now() - t0} ms; cluster stopped and its temp dir removed.`);
-}, `run 'npm run demo -- --help' for usage`);
+}, help);

@@ -86,7 +86,7 @@ ${Object.entries(COMMANDS)
 
 Connection: --placement host:port (env COPBENCH_PLACEMENT) and, for deploy/undeploy,
 --admin-token (env COPBENCH_ADMIN_TOKEN); ${HOW_TO_CONNECT}.
-Run 'npm run plugin -- <command> --help' for a command's options.
+Run 'npm run plugin -- <command> --help' for a command's options; --version prints copbench's version.
 `;
 
 // ---- connection ---------------------------------------------------------------------------------
@@ -325,4 +325,9 @@ runCli(async () => {
     if (err instanceof UsageError) throw new UsageError(`${commandName}: ${err.message}`);
     throw err;
   }
-}, `run 'npm run plugin -- --help' (or '<command> --help') for usage`);
+}, () => {
+  // The help of the command the arguments name, else the list of commands.
+  const name = process.argv[2];
+  const command = name !== undefined && Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  return command ? formatHelp(command.usage, command.description, command.flags) : MAIN_HELP;
+});

@@ -116,7 +116,7 @@ export function workloadSpecTemplate(name: string): string {
     warmup: 1,
     repetitions: 3,
     concurrency: 4,
-    sizes: { ci: { 'dataset.rows': 6000, 'cluster.splitKeys': 1500, 'sweep.values': [10, 990], repetitions: 2, warmup: 0, links: ['unlimited'] } },
+    sizes: { ci: { 'dataset.rows': 6000, 'cluster.splitKeys': 1500, 'sweep.values': [10, 990], repetitions: 2, maxRepetitions: 2, warmup: 0, links: ['unlimited'] } },
   };
   return `${JSON.stringify(spec, null, 2)}\n`;
 }

@@ -26,10 +26,12 @@ const FLAGS = {
 
 const USAGE = 'node engine/node/main.ts --node-id <n> --data-dir <dir> --placement <host:port> [options]';
 
+const help = (): string => formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS);
+
 runCli(async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS));
+    process.stdout.write(help());
     return;
   }
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
@@ -65,4 +67,4 @@ runCli(async () => {
   const shutdown = (): void => void node.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}, 'run with --help for usage');
+}, help);

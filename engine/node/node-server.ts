@@ -3,10 +3,9 @@
  * the regions the placement service assigned to it, and reports region sizes in heartbeats so the
  * placement service can split and balance.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { RespError, RespWriter, type RespValue } from '../protocol/resp';
 import { CommandError, DeferredReply, EncodedReply, RespServer, type CommandOrder, type Connection, type Reply } from '../protocol/server';
-import { CommandTable } from '../protocol/command-table';
+import { authenticate, CommandTable, resolveCommand, type CommandSpec } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
 import { RegionDataVersions } from './data-versions';
 import { needsCount, uncountedRegion, type RegionSize } from './region-size';
@@ -218,13 +217,7 @@ export class NodeServer {
   // ---- commands --------------------------------------------------------------------------------
 
   private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> | DeferredReply {
-    const entry = COMMAND_TABLE.lookup(args[0]!);
-    if (!entry) throw new CommandError('ERR', `unknown command '${args[0]!.toString('latin1').slice(0, 64)}'`);
-    const command = entry.spec;
-    if (command.arity > 0 ? args.length !== command.arity : args.length < -command.arity) {
-      throw new CommandError('ERR', `wrong number of arguments for '${entry.name.toLowerCase()}' command`);
-    }
-    if (command.admin && !conn.admin) throw new CommandError('NOAUTH', `${entry.name} is an admin command: AUTH with the cluster's admin token first`);
+    const command = resolveCommand(COMMAND_TABLE, args, conn).spec;
     try {
       return command.run.call(this, args, conn);
     } catch (err) {
@@ -415,14 +408,7 @@ export class NodeServer {
   }
 
   cmdAuth(args: Buffer[], conn: Connection): Reply {
-    const token = args[args.length - 1]!;
-    const expected = Buffer.from(this.options.adminToken);
-    if (token.length !== expected.length || !timingSafeEqual(token, expected)) {
-      conn.admin = false;
-      throw new CommandError('WRONGPASS', 'invalid admin token');
-    }
-    conn.admin = true;
-    return 'OK';
+    return authenticate(args, conn, this.options.adminToken);
   }
 
   cmdSetMap(args: Buffer[]): Promise<Reply> {
@@ -490,19 +476,8 @@ export class NodeServer {
   }
 }
 
-interface CommandSpec {
-  /** Positive: exact argument count including the name; negative: at least that many. */
-  arity: number;
-  admin?: boolean;
-  /**
-   * Against unfinished commands before it on the connection (default `read`). SET, MSET and
-   * CLUSTER.INGEST are blind writes the group committer applies in submission order.
-   */
-  order?: CommandOrder | ((this: NodeServer, args: Buffer[]) => CommandOrder);
-  run: (this: NodeServer, args: Buffer[], conn: Connection) => Reply | Promise<Reply> | DeferredReply;
-}
-
-const COMMANDS: Record<string, CommandSpec> = {
+/** SET, MSET and CLUSTER.INGEST are blind writes (`sequenced-write`): the group committer applies them in submission order. */
+const COMMANDS: Record<string, CommandSpec<NodeServer>> = {
   PING: { arity: -1, run: (args) => (args[1] ? args[1] : 'PONG') },
   ECHO: { arity: 2, run: (args) => args[1]! },
   QUIT: {

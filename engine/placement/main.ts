@@ -16,10 +16,12 @@ const FLAGS = {
 
 const USAGE = 'node engine/placement/main.ts --data-dir <dir> [options]';
 
+const help = (): string => formatHelp(USAGE, 'Runs the copbench placement service (region map, splits, balancing).', FLAGS);
+
 runCli(async () => {
   const flags = parseFlags(process.argv.slice(2), FLAGS);
   if (flags.help) {
-    process.stdout.write(formatHelp(USAGE, 'Runs the copbench placement service (region map, splits, balancing).', FLAGS));
+    process.stdout.write(help());
     return;
   }
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
@@ -40,4 +42,4 @@ runCli(async () => {
   const shutdown = (): void => void placement.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}, 'run with --help for usage');
+}, help);

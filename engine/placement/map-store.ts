@@ -1,5 +1,6 @@
 /** Persists the cluster map as one JSON file, replaced atomically (write, fsync, rename). */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file';
 import path from 'node:path';
 import { decodeClusterMap, encodeClusterMap, type ClusterMap } from './cluster-map';
 
@@ -17,20 +18,6 @@ export class MapStore {
   }
 
   save(map: ClusterMap): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, encodeClusterMap(map));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.file);
-    const dirFd = openSync(path.dirname(this.file), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
+    writeFileAtomic(this.file, encodeClusterMap(map), { durable: true });
   }
 }

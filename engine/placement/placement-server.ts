@@ -5,9 +5,9 @@
  *
  * Map changes run one at a time (a single async queue), so there is never a split racing a move.
  */
-import { timingSafeEqual } from 'node:crypto';
 import { RespConnection } from '../client/connection';
-import { CommandError, RespServer, type Connection, type Reply } from '../protocol/server';
+import { CommandError, RespServer, type Connection, type DeferredReply, type Reply } from '../protocol/server';
+import { authenticate, CommandTable, resolveCommand, type CommandSpec } from '../protocol/command-table';
 import { encodeClusterMap, nodeById, showKey, validateRegions, type ClusterMap, type NodeInfo, type RegionInfo, type SplitPolicy } from './cluster-map';
 import { MapStore } from './map-store';
 import { PluginStore } from './plugin-store';
@@ -264,91 +264,67 @@ export class PlacementServer {
 
   // ---- commands ---------------------------------------------------------------------------------
 
-  private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> {
-    const name = args[0]!.toString('latin1').toUpperCase();
-    const text = (i: number): string => args[i]?.toString('utf8') ?? '';
-    const int = (i: number, what: string): number => {
-      const v = Number(text(i));
-      if (!/^\d{1,15}$/.test(text(i))) throw new CommandError('ERR', `${what} must be a non-negative integer, got '${text(i).slice(0, 32)}'`);
-      return v;
-    };
-    const needArgs = (n: number): void => {
-      if (args.length < n) throw new CommandError('ERR', `wrong number of arguments for '${name.toLowerCase()}' command`);
-    };
-    const needAdmin = (): void => {
-      if (!conn.admin) throw new CommandError('NOAUTH', `${name} is an admin command: AUTH with the cluster's admin token first`);
-    };
-    switch (name) {
-      case 'PING':
-        return 'PONG';
-      case 'AUTH': {
-        needArgs(2);
-        const token = args[args.length - 1]!;
-        const expected = Buffer.from(this.options.adminToken);
-        conn.admin = token.length === expected.length && timingSafeEqual(token, expected);
-        if (!conn.admin) throw new CommandError('WRONGPASS', 'invalid admin token');
-        return 'OK';
-      }
-      case 'PD.MAP':
-        return Buffer.from(encodeClusterMap(this.map));
-      case 'PD.REGISTER':
-        needAdmin();
-        needArgs(4);
-        return this.register(int(1, 'node id'), text(2), int(3, 'port'));
-      case 'PD.HEARTBEAT': {
-        needAdmin();
-        needArgs(5);
-        const live = this.live.get(int(1, 'node id'));
-        const node = nodeById(this.map, int(1, 'node id'));
-        if (!live || !node || node.host !== text(2) || node.port !== int(3, 'port')) throw new CommandError('UNKNOWN', 'node not registered: send PD.REGISTER');
-        live.lastHeartbeat = Date.now();
-        const report = JSON.parse(text(4)) as { regions: RegionReport[]; info: NodeLive['info'] };
-        live.reports = report.regions;
-        live.info = report.info;
-        return 'OK';
-      }
-      case 'PD.SPLIT':
-        needAdmin();
-        needArgs(3);
-        return this.splitRegion(int(1, 'region id'), args.slice(2).map((a) => Buffer.from(a))).then((pieces) => pieces.map((p) => p.id));
-      case 'PD.MOVE':
-        needAdmin();
-        needArgs(3);
-        return this.moveRegion(int(1, 'region id'), int(2, 'node id')).then((r) => `OK region ${r.id} epoch ${r.epoch} on node ${r.nodeId}`);
-      case 'PD.NODES':
-        return Buffer.from(JSON.stringify(this.map.nodes.map((n) => ({ ...n, regions: this.map.regions.filter((r) => r.nodeId === n.id).length, info: this.live.get(n.id)?.info }))));
-      case 'INFO':
-        return Buffer.from(
-          `# Placement\r\nmap_version:${this.map.version}\r\nregions:${this.map.regions.length}\r\nnodes:${this.map.nodes.length}\r\nnodes_up:${this.map.nodes.filter((n) => n.up).length}\r\nsplits:${this.counters.splits}\r\npending_splits:${this.pendingSplits()}\r\nheartbeat_age_max_ms:${this.heartbeatAgeMaxMs()}\r\nmoves:${this.counters.moves}\r\nfailed_moves:${this.counters.failedMoves}\r\n`,
-        );
-      case 'SHUTDOWN':
-        needAdmin();
-        setImmediate(() => void this.stop().then(() => this.onShutdown?.()));
-        return 'OK';
-      case 'PD.PLUGIN.DEPLOY':
-        needAdmin();
-        needArgs(3);
-        return this.deployPlugin(text(1), text(2));
-      case 'PD.PLUGIN.UNDEPLOY':
-        needAdmin();
-        needArgs(3);
-        return this.undeployPlugin(text(1), text(2));
-      case 'PD.PLUGIN.LIST':
-        return Buffer.from(JSON.stringify(this.plugins.all().map(({ source: _source, ...rest }) => rest)));
-      case 'PD.PLUGIN.GET': {
-        needArgs(2);
-        try {
-          return Buffer.from(JSON.stringify(this.plugins.resolve(text(1), args[2] ? text(2) : '*')));
-        } catch (err) {
-          if (err instanceof PluginNotFoundError) throw new CommandError('COPR_NOT_FOUND', err.message);
-          throw err;
-        }
-      }
-      case 'COMMAND':
-      case 'CONFIG':
-        return [];
-      default:
-        throw new CommandError('ERR', `unknown command '${name.slice(0, 64).toLowerCase()}'`);
+  private handle(args: Buffer[], conn: Connection): Reply | Promise<Reply> | DeferredReply {
+    return resolveCommand(PLACEMENT_COMMAND_TABLE, args, conn).spec.run.call(this, args, conn);
+  }
+
+  cmdAuth(args: Buffer[], conn: Connection): Reply {
+    return authenticate(args, conn, this.options.adminToken);
+  }
+
+  cmdMap(): Reply {
+    return Buffer.from(encodeClusterMap(this.map));
+  }
+
+  cmdRegister(args: Buffer[]): Reply | Promise<Reply> {
+    return this.register(intArg(args, 1, 'node id'), textArg(args, 2), intArg(args, 3, 'port'));
+  }
+
+  cmdDeploy(args: Buffer[]): Promise<Reply> {
+    return this.deployPlugin(textArg(args, 1), textArg(args, 2));
+  }
+
+  cmdUndeploy(args: Buffer[]): Promise<Reply> {
+    return this.undeployPlugin(textArg(args, 1), textArg(args, 2));
+  }
+
+  cmdPluginList(): Reply {
+    return Buffer.from(JSON.stringify(this.plugins.all().map(({ source: _source, ...rest }) => rest)));
+  }
+
+  cmdHeartbeat(args: Buffer[]): Reply {
+    const nodeId = intArg(args, 1, 'node id');
+    const live = this.live.get(nodeId);
+    const node = nodeById(this.map, nodeId);
+    if (!live || !node || node.host !== textArg(args, 2) || node.port !== intArg(args, 3, 'port')) throw new CommandError('UNKNOWN', 'node not registered: send PD.REGISTER');
+    live.lastHeartbeat = Date.now();
+    const report = JSON.parse(textArg(args, 4)) as { regions: RegionReport[]; info: NodeLive['info'] };
+    live.reports = report.regions;
+    live.info = report.info;
+    return 'OK';
+  }
+
+  cmdInfo(): Reply {
+    return Buffer.from(
+      `# Placement\r\nmap_version:${this.map.version}\r\nregions:${this.map.regions.length}\r\nnodes:${this.map.nodes.length}\r\nnodes_up:${this.map.nodes.filter((n) => n.up).length}\r\nsplits:${this.counters.splits}\r\npending_splits:${this.pendingSplits()}\r\nheartbeat_age_max_ms:${this.heartbeatAgeMaxMs()}\r\nmoves:${this.counters.moves}\r\nfailed_moves:${this.counters.failedMoves}\r\n`,
+    );
+  }
+
+  cmdNodes(): Reply {
+    return Buffer.from(JSON.stringify(this.map.nodes.map((n) => ({ ...n, regions: this.map.regions.filter((r) => r.nodeId === n.id).length, info: this.live.get(n.id)?.info }))));
+  }
+
+  cmdShutdown(): Reply {
+    setImmediate(() => void this.stop().then(() => this.onShutdown?.()));
+    return 'OK';
+  }
+
+  cmdPluginGet(args: Buffer[]): Reply {
+    try {
+      return Buffer.from(JSON.stringify(this.plugins.resolve(textArg(args, 1), args[2] ? textArg(args, 2) : '*')));
+    } catch (err) {
+      if (err instanceof PluginNotFoundError) throw new CommandError('COPR_NOT_FOUND', err.message);
+      throw err;
     }
   }
 
@@ -398,3 +374,32 @@ export class PlacementServer {
     });
   }
 }
+
+const textArg = (args: Buffer[], i: number): string => args[i]?.toString('utf8') ?? '';
+function intArg(args: Buffer[], i: number, what: string): number {
+  const text = textArg(args, i);
+  if (!/^\d{1,15}$/.test(text)) throw new CommandError('ERR', `${what} must be a non-negative integer, got '${text.slice(0, 32)}'`);
+  return Number(text);
+}
+
+const PLACEMENT_COMMANDS: Record<string, CommandSpec<PlacementServer>> = {
+  PING: { arity: -1, run: () => 'PONG' },
+  AUTH: { arity: -2, run: PlacementServer.prototype.cmdAuth },
+  'PD.MAP': { arity: -1, run: PlacementServer.prototype.cmdMap },
+  'PD.REGISTER': { arity: -4, admin: true, run: PlacementServer.prototype.cmdRegister },
+  'PD.HEARTBEAT': { arity: -5, admin: true, run: PlacementServer.prototype.cmdHeartbeat },
+  'PD.SPLIT': { arity: -3, admin: true, run: function (args) { return this.splitRegion(intArg(args, 1, 'region id'), args.slice(2).map((a) => Buffer.from(a))).then((pieces) => pieces.map((p) => p.id)); } },
+  'PD.MOVE': { arity: -3, admin: true, run: function (args) { return this.moveRegion(intArg(args, 1, 'region id'), intArg(args, 2, 'node id')).then((r) => `OK region ${r.id} epoch ${r.epoch} on node ${r.nodeId}`); } },
+  'PD.NODES': { arity: -1, run: PlacementServer.prototype.cmdNodes },
+  INFO: { arity: -1, run: PlacementServer.prototype.cmdInfo },
+  SHUTDOWN: { arity: -1, admin: true, run: PlacementServer.prototype.cmdShutdown },
+  'PD.PLUGIN.DEPLOY': { arity: -3, admin: true, run: PlacementServer.prototype.cmdDeploy },
+  'PD.PLUGIN.UNDEPLOY': { arity: -3, admin: true, run: PlacementServer.prototype.cmdUndeploy },
+  'PD.PLUGIN.LIST': { arity: -1, run: PlacementServer.prototype.cmdPluginList },
+  'PD.PLUGIN.GET': { arity: -2, run: PlacementServer.prototype.cmdPluginGet },
+  // redis-cli probes these at start-up; empty answers keep it quiet.
+  COMMAND: { arity: -1, run: () => [] },
+  CONFIG: { arity: -1, run: () => [] },
+};
+
+const PLACEMENT_COMMAND_TABLE = new CommandTable(PLACEMENT_COMMANDS);

@@ -3,7 +3,8 @@
  * including one that joins later, installs exactly the same code. Keyed by file name: deploying a
  * file again replaces what it provided (hot reload).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileAtomic } from '../util/atomic-file';
 import path from 'node:path';
 import { loadPluginSource, type PluginArtifact } from '../coprocessor/loader';
 import { PluginRegistry } from '../coprocessor/registry';
@@ -32,8 +33,7 @@ export class PluginStore {
     this.registry.add(loaded);
     const artifact = loaded.artifact;
     const target = this.fileFor(name);
-    writeFileSync(`${target}.tmp`, JSON.stringify(artifact));
-    renameSync(`${target}.tmp`, target);
+    writeFileAtomic(target, JSON.stringify(artifact), { durable: true });
     this.artifacts.set(name, artifact);
     return artifact;
   }

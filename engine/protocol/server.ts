@@ -183,234 +183,297 @@ export class RespServer {
     this.connectionsTotal++;
     this.sockets.add(socket);
     socket.setNoDelay(true);
-    const conn: Connection = { id: this.nextConnectionId++, remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`, admin: false, closeAfterReply: false };
-    const reader = new RespReader('request', this.options.readerLimits);
-    const maxPending = this.options.maxPendingPerConnection ?? 4096;
-    const queue: Slot[] = [];
-    let out = new RespWriter();
-    let closing = false;
-    let pausedForPending = false;
-    let flushQueued = false;
-    const classify = this.options.classify;
-    // Commands that arrived behind an unfinished command they must not overtake, in arrival order
-    // (everything after a held command is held too), and the error that ends the stream after them.
-    const held: Buffer[][] = [];
-    let heldProtocolError: RespError | undefined;
-    let runningHeld = false;
-    // Unfinished commands of this connection by CommandOrder (counted only with `classify`).
-    const unfinished: Record<CommandOrder, number> = { read: 0, 'sequenced-write': 0, write: 0 };
-
-    const flush = (): void => {
-      flushQueued = false;
-      if (out.length === 0 || socket.destroyed) return;
-      const ok = socket.write(out.take());
-      if (!ok && !socket.isPaused()) {
-        socket.pause();
-        socket.once('drain', () => {
-          if (!pausedForPending && !closing) socket.resume();
-        });
-      }
-    };
-
-    const emit = (reply: Reply): void => {
-      if (reply instanceof EncodedReply) {
-        if (socket.destroyed) {
-          reply.onWritten?.();
-          return;
-        }
-        // One writev for the replies before it and all its parts. Written one by one, a SCANRANGE's
-        // 32-byte head and its 128 KB body were two syscalls, each waking the client; the head's
-        // took 130-230 µs of the node's ~1 ms per 1000-row batch (timestamps around socket.write).
-        socket.cork();
-        if (out.length > 0) flush();
-        // The last write's callback runs once the bytes are in the kernel (or with an error when the
-        // socket dies first): then the parts' memory may be reused.
-        const parts = reply.parts;
-        for (let i = 0; i < parts.length; i++) socket.write(parts[i]!, i === parts.length - 1 ? reply.onWritten : undefined);
-        if (parts.length === 0) reply.onWritten?.();
-        socket.uncork();
-      } else {
-        out.value(reply);
-      }
-    };
-
-    // Writes commit in groups (one LMDB transaction for many requests) and their promises settle in
-    // one burst: collect the replies of a burst and write them with one socket write.
-    let flushScheduled = false;
-    const scheduleFlush = (): void => {
-      if (flushScheduled) return;
-      flushScheduled = true;
-      process.nextTick(() => {
-        flushScheduled = false;
-        flush();
-        if (conn.closeAfterReply && queue.length === 0) socket.end();
-      });
-    };
-
-    const resumeIfRoom = (): void => {
-      if (pausedForPending && queue.length + held.length < maxPending / 2) {
-        pausedForPending = false;
-        if (!socket.writableNeedDrain) socket.resume();
-      }
-    };
-
-    const drainQueue = (): void => {
-      while (queue.length > 0 && queue[0]!.done) emit(queue.shift()!.reply);
-      scheduleFlush();
-      resumeIfRoom();
-    };
-
-    const anyUnfinished = (): boolean => unfinished.read + unfinished['sequenced-write'] + unfinished.write > 0;
-
-    const mayRunNow = (order: CommandOrder): boolean => {
-      if (order === 'read') return unfinished.write === 0 && unfinished['sequenced-write'] === 0;
-      if (order === 'sequenced-write') return unfinished.write === 0 && unfinished.read === 0;
-      return !anyUnfinished();
-    };
-
-    // The error for malformed input goes after the replies of the requests before it, which may
-    // still be waiting on a commit; then the connection closes (the stream cannot be resynchronised).
-    const answerErrorAndClose = (reply: RespError): void => {
-      closing = true;
-      conn.closeAfterReply = true;
-      if (queue.length > 0) {
-        queue.push({ done: true, reply });
-        return;
-      }
-      out.value(reply);
-      flush();
-      socket.end();
-    };
-
-    /** Runs held commands, oldest first, while the oldest may run. */
-    const runHeld = (): void => {
-      if (runningHeld) return; // a reply settled by a held command's handler: the loop below goes on
-      if (socket.destroyed) {
-        held.length = 0; // no one to answer (Redis drops a closed client's unread commands too)
-        return;
-      }
-      runningHeld = true;
-      try {
-        while (held.length > 0) {
-          const order = classify!(held[0]!);
-          if (!mayRunNow(order)) break;
-          run(held.shift()!, order);
-          if (conn.closeAfterReply) {
-            // QUIT: drop what followed it; scheduleFlush closes once every earlier reply is written.
-            held.length = 0;
-            heldProtocolError = undefined;
-            closing = true;
-          }
-        }
-      } finally {
-        runningHeld = false;
-      }
-      if (held.length === 0 && heldProtocolError !== undefined) {
-        const reply = heldProtocolError;
-        heldProtocolError = undefined;
-        answerErrorAndClose(reply);
-      }
-      scheduleFlush();
-      resumeIfRoom();
-    };
-
-    const finish = (order: CommandOrder): void => {
-      unfinished[order]--;
-      drainQueue();
-      if (held.length > 0) runHeld();
-    };
-    // One callback per order, made once per connection: a pending reply's onDone.
-    const onFinished: Record<CommandOrder, () => void> = {
-      read: () => finish('read'),
-      'sequenced-write': () => finish('sequenced-write'),
-      write: () => finish('write'),
-    };
-
-    /** Counts an unfinished command by its order; returns what to call when it finishes. */
-    const trackUnfinished = (order: CommandOrder): (() => void) => {
-      unfinished[order]++;
-      return onFinished[order];
-    };
-
-    const run = (args: Buffer[], order?: CommandOrder): void => {
-      this.commandsProcessed++;
-      let result: Reply | Promise<Reply> | DeferredReply;
-      try {
-        result = this.options.handler(args, conn);
-      } catch (err) {
-        result = errorReply(err);
-      }
-      if (result instanceof Promise) {
-        // A promise takes its place in the reply order as a reply it settles.
-        const settled = new DeferredReply();
-        result.then((reply) => settled.resolve(reply), (err: unknown) => settled.reject(err));
-        result = settled;
-      }
-      if (result instanceof DeferredReply) {
-        queue.push(result);
-        if (result.done) drainQueue();
-        else result.onDone = classify === undefined ? drainQueue : trackUnfinished(order ?? classify(args));
-      } else if (queue.length === 0) {
-        emit(result);
-      } else {
-        // Waits behind an unfinished write: copy a bulk, which may be a view the next command reuses.
-        queue.push({ done: true, reply: result instanceof Buffer ? Buffer.from(result) : result });
-      }
-    };
-
-    socket.on('data', (chunk: Buffer) => {
-      if (closing) return;
-      reader.push(chunk);
-      try {
-        for (;;) {
-          const request = reader.next();
-          if (request === undefined) break;
-          const args = request as Buffer[];
-          if (args.length === 0) continue;
-          // Classified only while something is unfinished: a connection with nothing pending
-          // (GET after GET) pays nothing. Commands are held only with `classify`.
-          let order: CommandOrder | undefined;
-          if (held.length > 0 || (classify !== undefined && anyUnfinished() && !mayRunNow((order = classify(args))))) {
-            held.push(args);
-            continue;
-          }
-          run(args, order);
-          if (conn.closeAfterReply) break;
-        }
-      } catch (err) {
-        // The stream cannot be resynchronised after a framing error: answer, then close (as Redis does).
-        const reply = new RespError(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
-        if (held.length > 0) {
-          closing = true; // read no more; the error is answered once the held commands have run
-          heldProtocolError = reply;
-        } else {
-          answerErrorAndClose(reply);
-        }
-        return;
-      }
-      if (conn.closeAfterReply) {
-        // QUIT: ignore anything after it, close once every earlier reply is written.
-        flush();
-        closing = true;
-        if (queue.length === 0) socket.end();
-        return;
-      }
-      if (out.length > 0 && !flushQueued) {
-        flushQueued = true;
-        this.flushLater(flush);
-      }
-      if (queue.length + held.length >= maxPending && !pausedForPending) {
-        pausedForPending = true;
-        socket.pause();
-      }
+    const connection = new ServerConnection(socket, this.nextConnectionId++, this.options, {
+      run: (args, conn) => {
+        this.commandsProcessed++;
+        return this.options.handler(args, conn);
+      },
+      flushLater: (flush) => this.flushLater(flush),
     });
+    socket.on('data', connection.onData);
     socket.on('error', () => socket.destroy());
     socket.on('close', () => {
       this.closedBytesIn += socket.bytesRead;
       this.closedBytesOut += socket.bytesWritten;
       this.sockets.delete(socket);
-      out = new RespWriter();
+      connection.closed();
     });
+  }
+}
+
+/** What a connection needs from its server: the command handler (counted) and the shared flush. */
+interface ServerHooks {
+  run: CommandHandler;
+  flushLater(flush: () => void): void;
+}
+
+/**
+ * One client connection: parses its requests, runs them in order (holding a command behind an
+ * unfinished one it must not overtake, see CommandOrder), and writes the replies in request order.
+ * The callbacks it hands out (the socket's data handler, a pending reply's onDone, the flush) are
+ * made once per connection, not per request.
+ */
+class ServerConnection {
+  private readonly conn: Connection;
+  private readonly reader: RespReader;
+  private readonly maxPending: number;
+  private readonly classify: ((args: Buffer[]) => CommandOrder) | undefined;
+  /** Replies in request order, written once the first ones are done. */
+  private readonly queue: Slot[] = [];
+  private out = new RespWriter();
+  private closing = false;
+  private pausedForPending = false;
+  private flushQueued = false;
+  private flushScheduled = false;
+  /**
+   * Commands that arrived behind an unfinished command they must not overtake, in arrival order
+   * (everything after a held command is held too), and the error that ends the stream after them.
+   */
+  private readonly held: Buffer[][] = [];
+  private heldProtocolError: RespError | undefined;
+  private runningHeld = false;
+  /** Unfinished commands of this connection by CommandOrder (counted only with `classify`). */
+  private readonly unfinished: Record<CommandOrder, number> = { read: 0, 'sequenced-write': 0, write: 0 };
+  /** One callback per order: a pending reply's onDone. */
+  private readonly onFinished: Record<CommandOrder, () => void> = {
+    read: () => this.finish('read'),
+    'sequenced-write': () => this.finish('sequenced-write'),
+    write: () => this.finish('write'),
+  };
+
+  constructor(
+    private readonly socket: net.Socket,
+    id: number,
+    options: RespServerOptions,
+    private readonly server: ServerHooks,
+  ) {
+    this.conn = { id, remoteAddress: `${socket.remoteAddress}:${socket.remotePort}`, admin: false, closeAfterReply: false };
+    this.reader = new RespReader('request', options.readerLimits);
+    this.maxPending = options.maxPendingPerConnection ?? 4096;
+    this.classify = options.classify;
+  }
+
+  /** The socket closed: drop what was encoded for it. */
+  closed(): void {
+    this.out = new RespWriter();
+  }
+
+  readonly flush = (): void => {
+    this.flushQueued = false;
+    const socket = this.socket;
+    if (this.out.length === 0 || socket.destroyed) return;
+    const ok = socket.write(this.out.take());
+    if (!ok && !socket.isPaused()) {
+      socket.pause();
+      socket.once('drain', () => {
+        if (!this.pausedForPending && !this.closing) socket.resume();
+      });
+    }
+  };
+
+  private emit(reply: Reply): void {
+    if (!(reply instanceof EncodedReply)) {
+      this.out.value(reply);
+      return;
+    }
+    const socket = this.socket;
+    if (socket.destroyed) {
+      reply.onWritten?.();
+      return;
+    }
+    // One writev for the replies before it and all its parts. Written one by one, a SCANRANGE's
+    // 32-byte head and its 128 KB body were two syscalls, each waking the client; the head's
+    // took 130-230 µs of the node's ~1 ms per 1000-row batch (timestamps around socket.write).
+    socket.cork();
+    if (this.out.length > 0) this.flush();
+    // The last write's callback runs once the bytes are in the kernel (or with an error when the
+    // socket dies first): then the parts' memory may be reused.
+    const parts = reply.parts;
+    for (let i = 0; i < parts.length; i++) socket.write(parts[i]!, i === parts.length - 1 ? reply.onWritten : undefined);
+    if (parts.length === 0) reply.onWritten?.();
+    socket.uncork();
+  }
+
+  /**
+   * Writes commit in groups (one LMDB transaction for many requests) and their promises settle in
+   * one burst: collect the replies of a burst and write them with one socket write.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(this.flushBurst);
+  }
+
+  private readonly flushBurst = (): void => {
+    this.flushScheduled = false;
+    this.flush();
+    if (this.conn.closeAfterReply && this.queue.length === 0) this.socket.end();
+  };
+
+  private resumeIfRoom(): void {
+    if (this.pausedForPending && this.queue.length + this.held.length < this.maxPending / 2) {
+      this.pausedForPending = false;
+      if (!this.socket.writableNeedDrain) this.socket.resume();
+    }
+  }
+
+  private readonly drainQueue = (): void => {
+    const queue = this.queue;
+    while (queue.length > 0 && queue[0]!.done) this.emit(queue.shift()!.reply);
+    this.scheduleFlush();
+    this.resumeIfRoom();
+  };
+
+  private anyUnfinished(): boolean {
+    const u = this.unfinished;
+    return u.read + u['sequenced-write'] + u.write > 0;
+  }
+
+  private mayRunNow(order: CommandOrder): boolean {
+    const u = this.unfinished;
+    if (order === 'read') return u.write === 0 && u['sequenced-write'] === 0;
+    if (order === 'sequenced-write') return u.write === 0 && u.read === 0;
+    return !this.anyUnfinished();
+  }
+
+  /**
+   * The error for malformed input goes after the replies of the requests before it, which may
+   * still be waiting on a commit; then the connection closes (the stream cannot be resynchronised).
+   */
+  private answerErrorAndClose(reply: RespError): void {
+    this.closing = true;
+    this.conn.closeAfterReply = true;
+    if (this.queue.length > 0) {
+      this.queue.push({ done: true, reply });
+      return;
+    }
+    this.out.value(reply);
+    this.flush();
+    this.socket.end();
+  }
+
+  /** Runs held commands, oldest first, while the oldest may run. */
+  private runHeld(): void {
+    if (this.runningHeld) return; // a reply settled by a held command's handler: the loop below goes on
+    const held = this.held;
+    if (this.socket.destroyed) {
+      held.length = 0; // no one to answer (Redis drops a closed client's unread commands too)
+      return;
+    }
+    this.runningHeld = true;
+    try {
+      while (held.length > 0) {
+        const order = this.classify!(held[0]!);
+        if (!this.mayRunNow(order)) break;
+        this.run(held.shift()!, order);
+        if (this.conn.closeAfterReply) {
+          // QUIT: drop what followed it; scheduleFlush closes once every earlier reply is written.
+          held.length = 0;
+          this.heldProtocolError = undefined;
+          this.closing = true;
+        }
+      }
+    } finally {
+      this.runningHeld = false;
+    }
+    if (held.length === 0 && this.heldProtocolError !== undefined) {
+      const reply = this.heldProtocolError;
+      this.heldProtocolError = undefined;
+      this.answerErrorAndClose(reply);
+    }
+    this.scheduleFlush();
+    this.resumeIfRoom();
+  }
+
+  private finish(order: CommandOrder): void {
+    this.unfinished[order]--;
+    this.drainQueue();
+    if (this.held.length > 0) this.runHeld();
+  }
+
+  /** Counts an unfinished command by its order; returns what to call when it finishes. */
+  private trackUnfinished(order: CommandOrder): () => void {
+    this.unfinished[order]++;
+    return this.onFinished[order];
+  }
+
+  private run(args: Buffer[], order?: CommandOrder): void {
+    let result: Reply | Promise<Reply> | DeferredReply;
+    try {
+      result = this.server.run(args, this.conn);
+    } catch (err) {
+      result = errorReply(err);
+    }
+    if (result instanceof Promise) {
+      // A promise takes its place in the reply order as a reply it settles.
+      const settled = new DeferredReply();
+      result.then((reply) => settled.resolve(reply), (err: unknown) => settled.reject(err));
+      result = settled;
+    }
+    const queue = this.queue;
+    if (result instanceof DeferredReply) {
+      queue.push(result);
+      if (result.done) this.drainQueue();
+      else result.onDone = this.classify === undefined ? this.drainQueue : this.trackUnfinished(order ?? this.classify(args));
+    } else if (queue.length === 0) {
+      this.emit(result);
+    } else {
+      // Waits behind an unfinished write: copy a bulk, which may be a view the next command reuses.
+      queue.push({ done: true, reply: result instanceof Buffer ? Buffer.from(result) : result });
+    }
+  }
+
+  readonly onData = (chunk: Buffer): void => {
+    if (this.closing) return;
+    this.reader.push(chunk);
+    try {
+      this.runRequests();
+    } catch (err) {
+      // The stream cannot be resynchronised after a framing error: answer, then close (as Redis does).
+      const reply = new RespError(err instanceof RespProtocolError ? `ERR ${err.message}` : `ERR ${String(err)}`);
+      if (this.held.length > 0) {
+        this.closing = true; // read no more; the error is answered once the held commands have run
+        this.heldProtocolError = reply;
+      } else {
+        this.answerErrorAndClose(reply);
+      }
+      return;
+    }
+    if (this.conn.closeAfterReply) {
+      // QUIT: ignore anything after it, close once every earlier reply is written.
+      this.flush();
+      this.closing = true;
+      if (this.queue.length === 0) this.socket.end();
+      return;
+    }
+    if (this.out.length > 0 && !this.flushQueued) {
+      this.flushQueued = true;
+      this.server.flushLater(this.flush);
+    }
+    if (this.queue.length + this.held.length >= this.maxPending && !this.pausedForPending) {
+      this.pausedForPending = true;
+      this.socket.pause();
+    }
+  };
+
+  /** Runs (or holds) every complete request read so far; throws on malformed input. */
+  private runRequests(): void {
+    const classify = this.classify;
+    for (;;) {
+      const request = this.reader.next();
+      if (request === undefined) return;
+      const args = request as Buffer[];
+      if (args.length === 0) continue;
+      // Classified only while something is unfinished: a connection with nothing pending
+      // (GET after GET) pays nothing. Commands are held only with `classify`.
+      let order: CommandOrder | undefined;
+      if (this.held.length > 0 || (classify !== undefined && this.anyUnfinished() && !this.mayRunNow((order = classify(args))))) {
+        this.held.push(args);
+        continue;
+      }
+      this.run(args, order);
+      if (this.conn.closeAfterReply) return;
+    }
   }
 }
 

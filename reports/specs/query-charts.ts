@@ -8,6 +8,7 @@ import type { LinkInfo } from '../links';
 import { modeColorScale, modeDashEncoding, sortModes } from '../modes';
 import type { QueryView } from '../../workloads/families/query/report';
 import { perSecondCharts } from './per-second-charts';
+import { ciCut, SPEEDUP_CI_TOOLTIP, speedupCiFields, speedupCiLayers, speedupCiNote, speedupCiOf, speedupDomain } from './speedup-ci';
 import { assembleSpec, axisTitle, yAxisTitle, ciAxisTop, BYTES_FORMAT, CHART_CONFIG, chartTitle, clampLow, logDomain, measureScale, modeBarsWithCi, PANEL, SINGLE_WIDTH, spansDecades, VEGA_LITE_SCHEMA, type ChartSpec, type TopLevelSpec } from './common';
 
 /** What the query charts need besides the summary. */
@@ -255,37 +256,41 @@ export function speedupVsBandwidth(view: QueryView, ctx: QueryChartContext): Cha
   const clientLatency = new Map(view.points.filter((p) => p.mode === 'client').map((p) => [`${p.link}\u0000${p.point}`, p.latencyMs.mean]));
   if (clientLatency.size === 0) return null;
   const parameter = view.points[0]!.parameter;
-  const rows = view.points
+  const measured = view.points
     .filter((p) => p.mode !== 'client' && p.mode !== 'client-cached')
     .flatMap((p) => {
       const client = clientLatency.get(`${p.link}\u0000${p.point}`);
       if (client === undefined || !(p.latencyMs.mean > 0)) return [];
-      return [{ link: linkLabel(ctx, p.link), mode: p.mode, point: parameter ? `${p.point}` : 'all', pointValue: sweepValue(p) ?? 0, speedup: client / p.latencyMs.mean, clientMs: client, modeMs: p.latencyMs.mean }];
+      return [{ p, client, speedup: client / p.latencyMs.mean, ci: speedupCiOf(view, p) }];
     });
-  if (rows.length === 0) return null;
-  const speedups = rows.map((r) => r.speedup);
-  const lo = Math.min(...speedups, 1);
-  const hi = Math.max(...speedups, 1);
+  if (measured.length === 0) return null;
+  const domain = speedupDomain(measured);
+  const rows = measured.map(({ p, client, speedup, ci }) => ({ link: linkLabel(ctx, p.link), mode: p.mode, point: parameter ? `${p.point}` : 'all', pointValue: sweepValue(p) ?? 0, speedup, clientMs: client, modeMs: p.latencyMs.mean, ...speedupCiFields(speedup, ci, domain) }));
+  const cut = measured.some((m) => ciCut(m.ci, domain));
   const pointSort = parameter ? pointOrder(view.points).filter((pt) => rows.some((r) => r.point === pt)) : ['all'];
   const modes = sortModes(rows.map((r) => r.mode));
   const linkSort = linkOrder(ctx, linksPresent);
+  const x = { field: 'link', type: 'ordinal', title: 'link bandwidth (per direction), slowest first', sort: linkSort, axis: { labelAngle: 0, labelExpr: "split(datum.label, ', ')" } };
+  const color = { field: 'point', type: 'ordinal', title: parameter || 'point', sort: pointSort, scale: { scheme: 'viridis' } };
+  const y = { title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain, nice: false } };
   const inner = {
     width: Math.max(modes.length > 1 ? PANEL.width : SINGLE_WIDTH, 160 * linkSort.length),
     height: PANEL.height,
     layer: [
+      ...speedupCiLayers(x, color, y),
       {
         mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
-          x: { field: 'link', type: 'ordinal', title: 'link bandwidth (per direction), slowest first', sort: linkSort, axis: { labelAngle: 0, labelExpr: "split(datum.label, ', ')" } },
-          y: { field: 'speedup', type: 'quantitative', title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
-          color: { field: 'point', type: 'ordinal', title: parameter || 'point', sort: pointSort, scale: { scheme: 'viridis' } },
-          tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'point', title: parameter || 'point' }, { field: 'speedup', format: '.2f' }, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
+          x,
+          y: { field: 'speedup', type: 'quantitative', ...y },
+          color,
+          tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'point', title: parameter || 'point' }, { field: 'speedup', format: '.2f' }, ...SPEEDUP_CI_TOOLTIP, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
         },
       },
       { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
     ],
   };
-  const title = chartTitle(`${ctx.workload}: speedup vs link bandwidth`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each link; one line per ${parameter || 'point'}.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.']);
+  const title = chartTitle(`${ctx.workload}: speedup vs link bandwidth`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each link; one line per ${parameter || 'point'}.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.', speedupCiNote(cut)]);
   const spec = assembleSpec(title, rows, inner, modes.length > 1 ? { column: { field: 'mode', type: 'nominal', title: 'mode', sort: modes } } : null);
   return { id: 'speedup-vs-bandwidth', title: 'Speedup vs link bandwidth', caption: 'The slower the link, the more fetching rows costs the client mode: a line that crosses the break-even rule marks the bandwidth where the winner changes.', spec };
 }
@@ -299,36 +304,39 @@ export function speedupVsSweep(view: QueryView, ctx: QueryChartContext): ChartSp
   const x = sweepAxis(points);
   if (x.distinct < 2) return null;
   const client = new Map(points.filter((p) => p.mode === 'client').map((p) => [`${p.link}\u0000${p.point}`, p]));
-  const rows = points
+  const measured = points
     .filter((p) => p.mode !== 'client' && p.mode !== 'client-cached')
     .flatMap((p) => {
       const c = client.get(`${p.link}\u0000${p.point}`);
       if (!c || !(p.latencyMs.mean > 0)) return [];
-      return [{ link: linkLabel(ctx, p.link), mode: p.mode, x: x.value(p), speedup: c.latencyMs.mean / p.latencyMs.mean, clientMs: c.latencyMs.mean, modeMs: p.latencyMs.mean }];
+      return [{ p, clientMs: c.latencyMs.mean, speedup: c.latencyMs.mean / p.latencyMs.mean, ci: speedupCiOf(view, p) }];
     });
-  if (rows.length === 0) return null;
-  const speedups = rows.map((r) => r.speedup);
-  const lo = Math.min(...speedups, 1);
-  const hi = Math.max(...speedups, 1);
+  if (measured.length === 0) return null;
+  const domain = speedupDomain(measured);
+  const rows = measured.map(({ p, clientMs, speedup, ci }) => ({ link: linkLabel(ctx, p.link), mode: p.mode, x: x.value(p), speedup, clientMs, modeMs: p.latencyMs.mean, ...speedupCiFields(speedup, ci, domain) }));
+  const cut = measured.some((m) => ciCut(m.ci, domain));
   const modes = sortModes(rows.map((r) => r.mode));
   const links = linkOrder(ctx, points.map((p) => p.link));
+  const color = { field: 'link', type: 'ordinal', title: 'link', sort: links, scale: { scheme: 'viridis' } };
+  const y = { title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain, nice: false } };
   const inner = {
     width: modes.length > 1 ? PANEL.width : SINGLE_WIDTH,
     height: PANEL.height,
     layer: [
+      ...speedupCiLayers(x.encoding, color, y),
       {
         mark: { type: 'line', point: { size: 50 }, strokeWidth: 2 },
         encoding: {
           x: x.encoding,
-          y: { field: 'speedup', type: 'quantitative', title: yAxisTitle('speedup over client (×)', true), scale: { type: 'log', domain: [Math.min(lo / 1.3, 0.5), Math.max(hi * 1.3, 2)], nice: false } },
-          color: { field: 'link', type: 'ordinal', title: 'link', sort: links, scale: { scheme: 'viridis' } },
-          tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'x', title: x.name }, { field: 'speedup', format: '.2f' }, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
+          y: { field: 'speedup', type: 'quantitative', ...y },
+          color,
+          tooltip: [{ field: 'mode' }, { field: 'link' }, { field: 'x', title: x.name }, { field: 'speedup', format: '.2f' }, ...SPEEDUP_CI_TOOLTIP, { field: 'clientMs', title: 'client ms', format: '.1f' }, { field: 'modeMs', title: 'this mode ms', format: '.1f' }],
         },
       },
       { data: { values: [{ one: 1 }] }, mark: { type: 'rule', strokeDash: [5, 4], color: '#333333' }, encoding: { y: { field: 'one', type: 'quantitative' } } },
     ],
   };
-  const title = chartTitle(`${ctx.workload}: speedup vs ${x.name}`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each point; one line per link.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.']);
+  const title = chartTitle(`${ctx.workload}: speedup vs ${x.name}`, [`Client-mode latency / ${modes.join(' or ')} latency, means at each point; one line per link.`, 'Dashed: break-even; above it the mode beats the client mode, below it the client mode wins.', speedupCiNote(cut)]);
   const spec = assembleSpec(title, rows, inner, modes.length > 1 ? { column: { field: 'mode', type: 'nominal', title: 'mode', sort: modes } } : null);
   return { id: `speedup-vs-${slug(x.name)}`, title: `Speedup vs ${x.name}`, caption: `Where a line is above the dashed rule, pushing the ${ctx.workload} down beats fetching the rows at that ${x.name} on that link.`, spec, xIsSweep: true };
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run workload <name> [-- -p key=value ...] [--size ci] [--cluster host:port] [--out dir]`
+ * `npm run workload <name> [-- -p key=value ...] [--size ci] [--placement host:port] [--out dir]`
  * Phases: start cluster → load (skipped when the dataset fingerprint matches) → settle → warm-up →
  * measure → summary + results files. `--from <manifest.json>` reruns a recorded run exactly.
  */
@@ -17,7 +17,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 const FLAGS = {
   size: { type: 'string', help: "a named size from the spec's `sizes` (e.g. ci: tiny, for tests)", value: '<name>' },
-  cluster: { type: 'string', help: 'run against a running cluster (its placement address) instead of starting one', value: '<host:port>' },
+  placement: { type: 'string', help: "run against a running cluster (its placement service's address) instead of starting one", value: '<host:port>' },
   out: { type: 'string', help: 'results directory', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
   from: { type: 'string', help: "rerun a recorded run from its manifest.json (its spec, overrides and seed)", value: '<manifest>' },
 } as const;
@@ -51,8 +51,8 @@ function help(): string {
     }
   });
   return `${formatHelp(
-    'npm run workload <name | path/to/spec.json> [-- -p key=value ...] [--size ci] [--cluster host:port] [--out dir]',
-    'Runs a workload from workloads/specs/<name>.json on a local cluster it starts itself (or --cluster),\npushdown vs client-side, and writes results/<name>/<run-id>/ (manifest.json, samples.csv, summary.json).\n-p overrides any spec field by its dotted path, e.g. -p dataset.rows=100000 -p modes=pushdown,client.',
+    'npm run workload <name | path/to/spec.json> [-- -p key=value ...] [--size ci] [--placement host:port] [--out dir]',
+    'Runs a workload from workloads/specs/<name>.json on a local cluster it starts itself (or --placement),\npushdown vs client-side, and writes results/<name>/<run-id>/ (manifest.json, samples.csv, summary.json).\n-p overrides any spec field by its dotted path, e.g. -p dataset.rows=100000 -p modes=pushdown,client.',
     FLAGS,
   )}\nSpec kinds: ${specKinds().join(', ')} (kind plugin runs any plugin; see docs/plugins.md).\nWorkloads (workloads/specs/):\n${lines.join('\n')}\n`;
 }
@@ -72,6 +72,7 @@ function chooseSpec(flags: { _: string[]; from?: string; size?: string }, overri
 
 runCli(async () => {
   const { rest, overrides } = extractOverrides(process.argv.slice(2));
+  if (rest.some((a) => a === '--cluster' || a.startsWith('--cluster='))) throw new UsageError('--cluster is now --placement <host:port> (the same flag in every command)');
   const flags = parseFlags(rest, FLAGS);
   if (flags.help) {
     process.stdout.write(help());
@@ -83,7 +84,7 @@ runCli(async () => {
   let spec: WorkloadSpec;
   try {
     spec = chooseSpec(flags, overrides);
-    await familyForKind(spec.kind).prepare(spec, { cluster: flags.cluster, log });
+    await familyForKind(spec.kind).prepare(spec, { cluster: flags.placement, log });
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
     throw err;
@@ -97,14 +98,14 @@ runCli(async () => {
     size: flags.size ?? null,
     overrides,
     seed: spec.dataset.seed,
-    cluster: flags.cluster ?? 'embedded',
+    cluster: flags.placement ?? 'embedded',
     gitCommit: gitCommit(REPO_ROOT),
     versions: packageVersions(REPO_ROOT, ['lmdb', 'msgpackr', '@swc/core', 'typescript']),
     machine: machineInfo(),
     startedAt: new Date().toISOString(),
   });
   log(`run ${writer.dir}`);
-  const session = await Session.open(spec, { cluster: flags.cluster, log });
+  const session = await Session.open(spec, { cluster: flags.placement, log });
   try {
     let load = null;
     if (!family.loadsItsOwnData?.(spec)) {
@@ -128,4 +129,4 @@ runCli(async () => {
     // report shows the verdict or the missing summary). reportAfterRun logs failures, never throws.
     await reportAfterRun(writer.dir, flags.out, log);
   }
-}, "run 'npm run workload -- --help' for usage and the list of workloads");
+}, help);

@@ -4,6 +4,8 @@ import type { QuerySummary, YcsbSummary } from './summarize';
 import type { MlSummary } from '../families/ml-train/ml-runner';
 import type { CostModelReport } from './cost-model/calibrate';
 import { relativeError } from './cost-model/model';
+import type { RepetitionPolicy } from './metrics/sequential';
+import { halfWidthText, speedupText, stopText, winnerText } from './results/precision-text';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -27,19 +29,24 @@ function percent(fraction: number): string {
   return `${pct >= 0.1 ? pct.toFixed(2) : pct.toPrecision(2)}%`;
 }
 
-export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport): void {
+export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport, policy?: RepetitionPolicy): void {
   // The actual selectivity is shown when some query selects less than every row (filters).
   const showSelectivity = summary.points.some((p) => p.selectivity !== null && p.selectivity < 1);
   // The mode adaptive chose, when the run has an adaptive mode.
   const showChoices = summary.points.some((p) => p.chosenModes);
+  const showVsBest = summary.comparisons.some((c) => c.adaptiveVsBest);
   const rows = summary.points.map((p) => {
     const comparison = summary.comparisons.find((c) => c.link === p.link && c.point === p.point);
+    const speedup = comparison?.speedups?.[p.mode];
+    const vsBest = p.mode === 'adaptive' ? comparison?.adaptiveVsBest : null;
     return {
       link: p.link,
       [p.parameter || 'point']: p.point || '-',
       mode: p.mode,
       n: p.n,
       'latency ms (95% CI)': meanPm(p.latencyMs.mean, p.latencyMs.ciLow, p.latencyMs.ciHigh),
+      '±%': halfWidthText(p.latencyHalfWidthFraction),
+      stop: stopText(p.stoppedBy),
       'p99 ms': p.latencyMs.p99,
       'rows/s': Math.round(p.rowsScannedPerSec.mean),
       'wire in': bytes(p.clientWireInBytes.mean),
@@ -47,7 +54,9 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       'nodes cpu ms': p.nodesCpuMs.mean,
       'rows back': p.rowsReturned,
       ...(showSelectivity ? { selectivity: p.selectivity === null ? '' : percent(p.selectivity) } : {}),
-      speedup: p.mode === 'pushdown' && comparison?.speedup ? `${comparison.speedup.toFixed(2)}x` : '',
+      'speedup (95% CI)': speedup ? speedupText(speedup, 'x') : '',
+      'vs client': speedup ? winnerText(speedup, p.mode, 'client') : '',
+      ...(showVsBest ? { 'vs best fixed (95% CI)': vsBest ? `${speedupText(vsBest, 'x')} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '' } : {}),
       'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
       'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
       ...(showChoices ? { chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '' } : {}),
@@ -56,7 +65,10 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
   const columns = rows.length > 0 ? (Object.keys(rows[0]!) as Array<keyof (typeof rows)[number] & string>) : [];
   out('');
   out(formatTable(rows, columns));
-  out('\nspeedup = mean client-mode latency / mean pushdown latency at the same link and point (> 1: pushdown wins).');
+  out('\n±% = half-width of the 95% t-interval of the mean latency, as a share of it; stop: the cap a point hit before reaching that precision (empty: it did).');
+  if (policy) out(`repetitions per point and link: at least ${policy.minRepetitions}, then until ±${(policy.precision * 100).toFixed(1)}% or ${policy.maxRepetitions} repetitions or ${policy.maxSeconds} s.`);
+  out('speedup = mean client-mode latency / this mode\'s at the same link and point (> 1: this mode wins), 95% CI by Fieller\'s method over the paired repetitions; a CI that contains 1 is "no measurable difference".');
+  if (showVsBest) out('vs best fixed = mean latency of the faster of pushdown and client / adaptive\'s (> 1: adaptive was faster), the same way.');
   out('predicted = the cost model (calibrated at the start of the run; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.');
   if (costModel) printCostModel(costModel);
 }

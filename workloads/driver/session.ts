@@ -1,6 +1,6 @@
 /**
  * The cluster side of a workload run: start the embedded cluster (or attach to a running one with
- * `--cluster`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
+ * `--placement`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
  * wait until the region layout settles, and hand out clients (one per emulated link).
  */
 import type net from 'node:net';
@@ -13,12 +13,9 @@ import { loadRows, syntheticKey, syntheticRows } from '../datasets/synthetic';
 import { regressionRows } from '../datasets/regression';
 import { flightsRows } from '../datasets/flights';
 import type { ClusterSpec, DatasetSpec, WorkloadSpec } from '../spec';
+import type { NodeAddress } from './metrics/node-stats';
 
-export interface NodeAddress {
-  id: number;
-  host: string;
-  port: number;
-}
+export type { NodeAddress };
 
 export interface SessionOptions {
   /** host:port of a running cluster's placement service; the embedded cluster when absent. */
@@ -114,7 +111,7 @@ export class Session {
   /**
    * What placement's INFO says about splits to come: `pendingSplits`, regions the nodes' last
    * heartbeats show over the split policy; `reportAgeMs`, how old the stalest of those heartbeats
-   * is. Null when placement does not report them (an older placement behind --cluster).
+   * is. Null when placement does not report them (an older placement behind --placement).
    */
   async splitState(): Promise<{ pendingSplits: number; reportAgeMs: number } | null> {
     const info = ((await this.admin.placementCall(['INFO'])) as Buffer).toString('utf8');

@@ -1,18 +1,19 @@
 /**
  * Turns measured samples into the run summary: per (link, sweep point, mode) means with 95%
- * confidence intervals and latency percentiles; per (link, point) the pushdown-vs-client speedup
- * and wire-byte ratio; and the checksum verdict (all modes must give the same answer).
+ * confidence intervals, latency percentiles and how the repetitions stopped; per (link, point) the
+ * speedups over the client mode with 95% CIs (paired by repetition) and the wire-byte ratio; and
+ * the checksum verdict (all modes must give the same answer).
  */
 import { LatencyRecorder } from './metrics/latency';
 import { meanWithCI95 } from './metrics/stats';
-import type { QuerySample } from '../families/query/runner';
+import { pairedRatioCI, ratioVerdict, type RatioVerdict } from './metrics/ratio';
+import { relativeHalfWidth, type StopReason } from './metrics/sequential';
+import type { PointStop, QuerySample } from '../families/query/runner';
 import type { YcsbSample } from '../families/ycsb/runner';
+import type { MeanBounds as MeanCI } from './metrics/stats';
 
-export interface MeanCI {
-  mean: number;
-  ciLow: number;
-  ciHigh: number;
-}
+/** A summary's mean with its 95% interval. */
+export type { MeanCI };
 
 export interface QueryPointSummary {
   link: string;
@@ -21,6 +22,10 @@ export interface QueryPointSummary {
   mode: string;
   n: number;
   latencyMs: MeanCI & { p50: number; p95: number; p99: number; max: number };
+  /** The mean latency's 95% CI half-width as a fraction of the mean (null below 2 repetitions; absent in older runs). */
+  latencyHalfWidthFraction?: number | null;
+  /** Why the point stopped repeating: its precision was met, or the cap it hit (null: not recorded; absent in older runs). */
+  stoppedBy?: StopReason | null;
   rowsScannedPerSec: MeanCI;
   clientWireInBytes: MeanCI;
   clientWireOutBytes: MeanCI;
@@ -43,11 +48,30 @@ export interface QueryPointSummary {
   chosenModes?: Record<string, number>;
 }
 
+/**
+ * A speedup (a ratio of mean latencies, > 1: the mode in the numerator's place is slower) with its
+ * 95% confidence interval by Fieller's method over the repetitions' pairs (metrics/ratio.ts).
+ */
+export interface SpeedupCI {
+  /** Pairs (repetitions) it rests on. */
+  n: number;
+  ratio: number;
+  /** Null: unbounded (too few or too noisy repetitions to bound the ratio). */
+  ciLow: number | null;
+  ciHigh: number | null;
+  /** faster (the whole CI above 1), slower (below 1), or no measurable difference (the CI contains 1). */
+  verdict: RatioVerdict;
+}
+
 export interface ModeComparison {
   link: string;
   point: string;
   /** Mean client-mode latency / mean pushdown latency (> 1: pushdown is faster). */
   speedup: number | null;
+  /** Per mode other than client (pushdown, adaptive): client latency / its latency, with a CI; faster: that mode beat the client (absent in older runs). */
+  speedups?: Record<string, SpeedupCI>;
+  /** The faster fixed mode's latency / adaptive's (> 1: adaptive beat it); null without adaptive, pushdown and client. */
+  adaptiveVsBest?: (SpeedupCI & { best: string }) | null;
   /** Client-mode wire bytes in / pushdown wire bytes in. */
   wireBytesRatio: number | null;
   checksumsAgree: boolean;
@@ -86,10 +110,60 @@ function countBy<T>(items: T[], key: (t: T) => string): Record<string, number> {
   return counts;
 }
 
-export function summarizeQueries(samples: QuerySample[]): QuerySummary {
+/**
+ * The summary form of a ratio CI of latencies: JSON has no Infinity, so an unbounded side is null;
+ * a ratio of latencies cannot be negative, so a lower bound below 0 (a noisy numerator) reads 0,
+ * which covers every ratio the interval did.
+ */
+function speedupCi(numerator: number[], denominator: number[]): SpeedupCI {
+  const ci = pairedRatioCI(numerator, denominator);
+  return { n: ci.n, ratio: ci.ratio, ciLow: ci.bounded ? Math.max(0, ci.ciLow) : null, ciHigh: ci.bounded ? ci.ciHigh : null, verdict: ratioVerdict(ci) };
+}
+
+/** Latencies of one mode by repetition. */
+function latencyByRepetition(group: QuerySample[], mode: string): Map<number, number> {
+  return new Map(group.filter((s) => s.mode === mode).map((s) => [s.repetition, s.latencyMs]));
+}
+
+/** `numerator` mode's latency / `denominator` mode's, over the repetitions both made; null when fewer than one pair. */
+function pairedSpeedup(group: QuerySample[], numerator: string, denominator: string): SpeedupCI | null {
+  const top = latencyByRepetition(group, numerator);
+  const bottom = latencyByRepetition(group, denominator);
+  const reps = [...top.keys()].filter((r) => bottom.has(r)).sort((a, b) => a - b);
+  if (reps.length === 0) return null;
+  return speedupCi(reps.map((r) => top.get(r)!), reps.map((r) => bottom.get(r)!));
+}
+
+/** Speedups over the client mode of every other mode, and adaptive against the faster fixed mode. */
+function speedupsOf(group: QuerySample[]): Pick<ModeComparison, 'speedups' | 'adaptiveVsBest'> {
+  const modes = [...new Set(group.map((s) => s.mode))];
+  const speedups: Record<string, SpeedupCI> = {};
+  if (modes.includes('client')) {
+    for (const mode of modes.filter((m) => m !== 'client')) {
+      const ci = pairedSpeedup(group, 'client', mode);
+      if (ci) speedups[mode] = ci;
+    }
+  }
+  let adaptiveVsBest: ModeComparison['adaptiveVsBest'] = null;
+  if (modes.includes('adaptive') && modes.includes('pushdown') && modes.includes('client')) {
+    const meanOf = (mode: string): number => {
+      const ls = [...latencyByRepetition(group, mode).values()];
+      return ls.reduce((t, v) => t + v, 0) / ls.length;
+    };
+    // The faster fixed mode is picked from the same repetitions: the bar adaptive must meet.
+    const best = meanOf('pushdown') <= meanOf('client') ? 'pushdown' : 'client';
+    const ci = pairedSpeedup(group, best, 'adaptive');
+    adaptiveVsBest = ci ? { ...ci, best } : null;
+  }
+  return { speedups, adaptiveVsBest };
+}
+
+/** Summarizes a query run's samples; `stops` (from the runner) says how each point's repetitions ended. */
+export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []): QuerySummary {
   const points: QueryPointSummary[] = [];
   for (const group of groupBy(samples, (s) => `${s.link}\u0000${s.point}\u0000${s.mode}`).values()) {
     const first = group[0]!;
+    const relative = relativeHalfWidth(group.map((s) => s.latencyMs));
     const latency = new LatencyRecorder();
     for (const s of group) latency.recordMs(s.latencyMs);
     const l = latency.summary();
@@ -100,6 +174,8 @@ export function summarizeQueries(samples: QuerySample[]): QuerySummary {
       mode: first.mode,
       n: group.length,
       latencyMs: { ...ci(group.map((s) => s.latencyMs)), p50: l.p50Ms, p95: l.p95Ms, p99: l.p99Ms, max: l.maxMs },
+      latencyHalfWidthFraction: Number.isFinite(relative) ? relative : null,
+      stoppedBy: stops.find((st) => st.link === first.link && st.point === first.point)?.stoppedBy ?? null,
       rowsScannedPerSec: ci(group.map((s) => (s.rowsScanned / Math.max(s.latencyMs, 1e-6)) * 1000)),
       clientWireInBytes: ci(group.map((s) => s.clientWireInBytes)),
       clientWireOutBytes: ci(group.map((s) => s.clientWireOutBytes)),
@@ -136,6 +212,7 @@ export function summarizeQueries(samples: QuerySample[]): QuerySummary {
       link: group[0]!.link,
       point: group[0]!.point,
       speedup: pushLatency && clientLatency ? clientLatency / pushLatency : null,
+      ...speedupsOf(group),
       wireBytesRatio: pushBytes && clientBytes ? clientBytes / pushBytes : null,
       checksumsAgree: checksums.size === 1,
     });

@@ -14,7 +14,7 @@ import type { ReportTable, Verdict } from '../../reports/tables';
 
 /** What a family may consult while checking a spec, before anything starts. */
 export interface CheckEnvironment {
-  /** `host:port` of a running cluster's placement (`--cluster`); absent: the embedded cluster. */
+  /** `host:port` of a running cluster's placement (`--placement`); absent: the embedded cluster. */
   cluster?: string;
   log(line: string): void;
 }

@@ -58,24 +58,30 @@ const BATCH_BYTES = 256 * 1024;
 
 const lmdbRows: RowSource = {
   get: (key) => store.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength)),
-  *scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): Iterable<KV[]> {
-    let batch: KV[] = [];
-    let bytes = 0;
+  scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): Iterable<KV[]> {
     const r = { start: Buffer.from(range.start), end: Buffer.from(range.end) };
-    for (const row of store.scan(r, { limit: options.limit, reverse: options.reverse })) {
-      batch.push(row);
-      bytes += row.key.length + row.value.length;
-      if (batch.length >= BATCH_ROWS || bytes >= BATCH_BYTES) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-    }
-    if (batch.length > 0) yield batch;
+    if (!options.reverse) return store.scanBatches(r, { limit: options.limit, batchRows: BATCH_ROWS, batchBytes: BATCH_BYTES });
+    return batched(store.scan(r, { limit: options.limit, reverse: true }));
   },
   put: (key, value) => writeThroughNode(key, value),
   delete: (key) => writeThroughNode(key, null),
 };
+
+/** Rows in batches of BATCH_ROWS rows or BATCH_BYTES bytes. */
+function* batched(rows: Iterable<KV>): Iterable<KV[]> {
+  let batch: KV[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    batch.push(row);
+    bytes += row.key.length + row.value.length;
+    if (batch.length >= BATCH_ROWS || bytes >= BATCH_BYTES) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
 
 function pluginFor(task: ExecTask): Plugin {
   let plugin = plugins.get(task.sha256);

@@ -154,133 +154,39 @@ export class CostModel {
 
   static async calibrate(options: CalibrationOptions): Promise<CostModel> {
     const { spec, session, links, log } = options;
-    const { hints, firstRequest } = options.plugin;
     const started = process.hrtime.bigint();
     const client = await session.client();
     try {
       const copr = new Coprocessor(client);
       const range = Session.datasetRange();
-      const map = await client.getMap();
-      const pieces = splitByRegions(map, range.start, range.end);
-      const concurrency = spec.concurrency;
+      const pieces = splitByRegions(await client.getMap(), range.start, range.end);
       const plugin = await copr.loadPlugin(options.plugin.name, options.plugin.version);
+      const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
+      const probe: Probe = { options, client, copr, plugin, range, pieces, own: (request, mode) => call(options.plugin.name, options.plugin.version, request, mode) };
 
-      const [unshapedRttMs, ...linkRtts] = await pingMs([client, ...links.map((l) => l.client)]);
-      const rttMs: Record<string, number> = {};
-      const linkBytesPerSec: Record<string, number | null> = {};
-      for (const [i, link] of links.entries()) {
-        rttMs[link.name] = linkRtts[i]!;
-        const bits = parseLinkProfile(link.name).bandwidthBitsPerSec;
-        linkBytesPerSec[link.name] = bits === null ? null : bits / 8;
-      }
-
-      const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency });
+      const net = await measureLinks(client, links);
       const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
       const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
-      const own = (request: unknown, mode: 'pushdown' | 'client') => call(options.plugin.name, options.plugin.version, request, mode);
-
-      // A uniform random sample of rows (seeded: the same run samples the same rows), by MGET.
-      const random = new SeededRandom((spec.dataset.seed ?? 0) + 7919);
-      const keys = sampleIds(spec.dataset.rows, SAMPLE_ROWS, () => random.next()).map((id) => syntheticKey(id));
-      const values: Array<Buffer | undefined> = [];
-      for (let i = 0; i < keys.length; i += 500) values.push(...(await client.mget(keys.slice(i, i + 500))));
-      const sampleRegions: InMemoryRegion[] = pieces.map((piece) => ({ range: piece.range, batches: [[]] }));
-      let sampled = 0;
-      keys.forEach((key, i) => {
-        const value = values[i];
-        if (!value) return;
-        const at = pieces.findIndex((p) => Buffer.compare(key, p.range.start) >= 0 && (p.range.end.length === 0 || Buffer.compare(key, p.range.end) < 0));
-        if (at < 0) return;
-        sampleRegions[at]!.batches[0]!.push({ key, value });
-        sampled++;
-      });
-      const regionRows = regionRowsFromSample(sampleRegions.map((r) => r.batches[0]!.length), spec.dataset.rows);
-
-      // The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample.
-      const scanOnly = hints.scansRows ? hints.scanOnly(firstRequest) : null;
-      let nodeScanRowsPerSec: number | null = null;
-      let clientPullRowsPerSec: number | null = null;
-      let wireBytesPerRow: number | null = null;
-      let clientHandleRowsPerSec: number | null = null;
-      const rows = spec.dataset.rows;
-      if (scanOnly !== null && sampled > 0) {
-        // Two warm-ups: right after the load, the nodes' worker threads are not all warm yet.
-        const scanMs = await fastestMs(3, own(scanOnly, 'pushdown'), 2);
-        nodeScanRowsPerSec = rows / (Math.max(1, scanMs - pushdownOverheadMs) / 1000);
-        // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
-        // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
-        const oneRegion: InMemoryRegion[] = [{ range: { start: range.start, end: range.end }, batches: [sampleRegions.flatMap((r) => r.batches[0]!)] }];
-        const repeats = Math.max(1, Math.ceil(40_000 / sampled));
-        const handleMs = await medianMs(3, async () => {
-          for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, oneRegion);
-        });
-        clientHandleRowsPerSec = (sampled * repeats) / (Math.max(0.001, handleMs) / 1000);
-        // The first call warms up and counts the wire bytes; the next two are timed.
-        const clientScan = own(scanOnly, 'client');
-        const wire0 = client.wireBytes();
-        await clientScan();
-        wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
-        const clientScanMs = await fastestMs(2, clientScan, 0);
-        const pullMs = clientScanMs - clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
-        clientPullRowsPerSec = rows / (Math.max(1, pullMs) / 1000);
-      }
-
-      // msgpack on result-shaped data (the sampled rows as [key, value] pairs, what a filter
-      // returns): the stand-in for the result-path rates when there is no result-heavy request.
-      let codecRows: Array<[Uint8Array, Uint8Array]> = sampleRegions.flatMap((r) => r.batches[0]!.map((row): [Uint8Array, Uint8Array] => [row.key, row.value]));
-      if (codecRows.length === 0) codecRows = [[Buffer.from('row:000000000'), Buffer.alloc(100)]];
-      const packedBytes = pack(codecRows).length;
-      const codecRepeats = Math.max(1, Math.ceil(4_000_000 / packedBytes));
-      const codecMs = await medianMs(3, () => {
-        for (let r = 0; r < codecRepeats; r++) unpack(pack(codecRows));
-      });
-      let pushdownResultBytesPerSec = (packedBytes * codecRepeats) / (Math.max(0.001, codecMs) / 1000);
-      let clientResultBytesPerSec = pushdownResultBytesPerSec;
-
-      // The result path, end to end: a result-heavy request over one wave of regions (as many as
-      // the run's concurrency), in both modes; its time less the wave's overhead and scan (pull +
-      // handle in client mode) is what the result cost.
-      const heavy = scanOnly !== null ? hints.resultHeavy(firstRequest) : null;
-      if (heavy !== null && nodeScanRowsPerSec && clientPullRowsPerSec && clientHandleRowsPerSec) {
-        const wave = pieces.slice(0, Math.min(concurrency, pieces.length));
-        const waveRange = { start: wave[0]!.range.start, end: wave[wave.length - 1]!.range.end };
-        const overheadShare = 1 / waves(pieces.length, concurrency);
-        const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency });
-        const first = await run('pushdown');
-        const waveRows = first.totals.rowsScanned;
-        const resultBytes = first.wireBytesIn;
-        const pushedMs = await fastestMs(2, () => run('pushdown'), 0);
-        // The model overlaps scan and result path, so the wave's time past its overhead is the result path's.
-        const pushdownResultMs = pushedMs - pushdownOverheadMs * overheadShare;
-        pushdownResultBytesPerSec = resultBytes / (Math.max(1, pushdownResultMs) / 1000);
-        const pulledMs = await fastestMs(2, () => run('client'));
-        const clientResultMs = pulledMs - clientOverheadMs * overheadShare - (waveRows / clientPullRowsPerSec + waveRows / clientHandleRowsPerSec) * 1000;
-        clientResultBytesPerSec = resultBytes / (Math.max(1, clientResultMs) / 1000);
-      }
-
+      const sample = await sampleRows(probe);
+      const scan = await measureScanRates(probe, sample, { pushdownOverheadMs, clientOverheadMs });
+      const result = await measureResultPath(probe, scan, { pushdownOverheadMs, clientOverheadMs }, await measureCodecRate(sample));
       const calibration: Calibration = {
         regions: pieces.length,
-        concurrency,
-        rttMs,
-        unshapedRttMs: unshapedRttMs ?? 0,
-        linkBytesPerSec,
+        concurrency: spec.concurrency,
+        ...net,
         pushdownOverheadMs,
         clientOverheadMs,
-        nodeScanRowsPerSec,
-        clientPullRowsPerSec,
-        wireBytesPerRow,
-        clientHandleRowsPerSec,
-        pushdownResultBytesPerSec,
-        clientResultBytesPerSec,
+        ...scan,
+        ...result,
         scanBatchRows: DEFAULT_SCAN_BATCH_ROWS,
       };
       const calibrationMs = msSince(started);
       log(
         `cost model calibrated in ${(calibrationMs / 1000).toFixed(1)} s: overhead ${pushdownOverheadMs.toFixed(1)} ms pushdown / ${clientOverheadMs.toFixed(1)} ms client, ` +
-          `node scan ${nodeScanRowsPerSec ? Math.round(nodeScanRowsPerSec) : '-'} rows/s, client pull ${clientPullRowsPerSec ? Math.round(clientPullRowsPerSec) : '-'} rows/s, ` +
-          `client handle ${clientHandleRowsPerSec ? Math.round(clientHandleRowsPerSec) : '-'} rows/s, result path ${(pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client, sample ${sampled} rows`,
+          `node scan ${scan.nodeScanRowsPerSec ? Math.round(scan.nodeScanRowsPerSec) : '-'} rows/s, client pull ${scan.clientPullRowsPerSec ? Math.round(scan.clientPullRowsPerSec) : '-'} rows/s, ` +
+          `client handle ${scan.clientHandleRowsPerSec ? Math.round(scan.clientHandleRowsPerSec) : '-'} rows/s, result path ${(result.pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(result.clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client, sample ${sample.rows} rows`,
       );
-      return new CostModel(calibration, plugin, hints, { regions: sampleRegions, regionRows, rows: sampled }, spec.dataset.rows, calibrationMs);
+      return new CostModel(calibration, plugin, options.plugin.hints, sample, spec.dataset.rows, calibrationMs);
     } finally {
       client.close();
     }
@@ -327,4 +233,129 @@ export class CostModel {
       ],
     };
   }
+}
+
+// ---- calibration steps ---------------------------------------------------------------------------
+
+/** What the calibration steps share: the run's plugin, a client on the unshaped network, the dataset's regions. */
+interface Probe {
+  options: CalibrationOptions;
+  client: ClusterClient;
+  copr: Coprocessor;
+  plugin: LoadedPlugin;
+  range: { start: Buffer; end: Buffer };
+  pieces: ReturnType<typeof splitByRegions>;
+  /** A call of the run's own plugin over the whole dataset. */
+  own: (request: unknown, mode: 'pushdown' | 'client') => () => Promise<unknown>;
+}
+
+/** The sampled rows, per region, and the estimated rows of every region. */
+interface RowSample {
+  regions: InMemoryRegion[];
+  regionRows: number[];
+  rows: number;
+}
+
+type Overheads = Pick<Calibration, 'pushdownOverheadMs' | 'clientOverheadMs'>;
+type ScanRates = Pick<Calibration, 'nodeScanRowsPerSec' | 'clientPullRowsPerSec' | 'wireBytesPerRow' | 'clientHandleRowsPerSec'>;
+type ResultRates = Pick<Calibration, 'pushdownResultBytesPerSec' | 'clientResultBytesPerSec'>;
+
+/** RTT through every link's client (and unshaped), and each link's rate from its profile. */
+async function measureLinks(client: ClusterClient, links: CalibrationOptions['links']): Promise<Pick<Calibration, 'rttMs' | 'unshapedRttMs' | 'linkBytesPerSec'>> {
+  const [unshapedRttMs, ...linkRtts] = await pingMs([client, ...links.map((l) => l.client)]);
+  const rttMs: Record<string, number> = {};
+  const linkBytesPerSec: Record<string, number | null> = {};
+  for (const [i, link] of links.entries()) {
+    rttMs[link.name] = linkRtts[i]!;
+    const bits = parseLinkProfile(link.name).bandwidthBitsPerSec;
+    linkBytesPerSec[link.name] = bits === null ? null : bits / 8;
+  }
+  return { rttMs, unshapedRttMs: unshapedRttMs ?? 0, linkBytesPerSec };
+}
+
+/** A uniform random sample of rows (seeded: the same run samples the same rows), by MGET, placed in their regions. */
+async function sampleRows({ options: { spec }, client, pieces }: Probe): Promise<RowSample> {
+  const random = new SeededRandom((spec.dataset.seed ?? 0) + 7919);
+  const keys = sampleIds(spec.dataset.rows, SAMPLE_ROWS, () => random.next()).map((id) => syntheticKey(id));
+  const values: Array<Buffer | undefined> = [];
+  for (let i = 0; i < keys.length; i += 500) values.push(...(await client.mget(keys.slice(i, i + 500))));
+  const regions: InMemoryRegion[] = pieces.map((piece) => ({ range: piece.range, batches: [[]] }));
+  let rows = 0;
+  keys.forEach((key, i) => {
+    const value = values[i];
+    if (!value) return;
+    const at = pieces.findIndex((p) => Buffer.compare(key, p.range.start) >= 0 && (p.range.end.length === 0 || Buffer.compare(key, p.range.end) < 0));
+    if (at < 0) return;
+    regions[at]!.batches[0]!.push({ key, value });
+    rows++;
+  });
+  return { regions, regionRows: regionRowsFromSample(regions.map((r) => r.batches[0]!.length), spec.dataset.rows), rows };
+}
+
+/** The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample. */
+async function measureScanRates(probe: Probe, sample: RowSample, overheads: Overheads): Promise<ScanRates> {
+  const { options, plugin, range, own, client } = probe;
+  const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
+  if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
+  const rows = options.spec.dataset.rows;
+  // Two warm-ups: right after the load, the nodes' worker threads are not all warm yet.
+  const scanMs = await fastestMs(3, own(scanOnly, 'pushdown'), 2);
+  const nodeScanRowsPerSec = rows / (Math.max(1, scanMs - overheads.pushdownOverheadMs) / 1000);
+  // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
+  // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
+  const oneRegion: InMemoryRegion[] = [{ range: { start: range.start, end: range.end }, batches: [sample.regions.flatMap((r) => r.batches[0]!)] }];
+  const repeats = Math.max(1, Math.ceil(40_000 / sample.rows));
+  const handleMs = await medianMs(3, async () => {
+    for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, oneRegion);
+  });
+  const clientHandleRowsPerSec = (sample.rows * repeats) / (Math.max(0.001, handleMs) / 1000);
+  // The first call warms up and counts the wire bytes; the next two are timed.
+  const clientScan = own(scanOnly, 'client');
+  const wire0 = client.wireBytes();
+  await clientScan();
+  const wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
+  const clientScanMs = await fastestMs(2, clientScan, 0);
+  const pullMs = clientScanMs - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
+  return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
+}
+
+/**
+ * msgpack on result-shaped data (the sampled rows as [key, value] pairs, what a filter returns),
+ * bytes/s: the stand-in for the result-path rates when there is no result-heavy request.
+ */
+async function measureCodecRate(sample: RowSample): Promise<number> {
+  let codecRows: Array<[Uint8Array, Uint8Array]> = sample.regions.flatMap((r) => r.batches[0]!.map((row): [Uint8Array, Uint8Array] => [row.key, row.value]));
+  if (codecRows.length === 0) codecRows = [[Buffer.from('row:000000000'), Buffer.alloc(100)]];
+  const packedBytes = pack(codecRows).length;
+  const codecRepeats = Math.max(1, Math.ceil(4_000_000 / packedBytes));
+  const codecMs = await medianMs(3, () => {
+    for (let r = 0; r < codecRepeats; r++) unpack(pack(codecRows));
+  });
+  return (packedBytes * codecRepeats) / (Math.max(0.001, codecMs) / 1000);
+}
+
+/**
+ * The result path, end to end: a result-heavy request over one wave of regions (as many as the
+ * run's concurrency), in both modes; its time less the wave's overhead and scan (pull + handle in
+ * client mode) is what the result cost. Without such a request, the msgpack rate stands in.
+ */
+async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overheads, codecBytesPerSec: number): Promise<ResultRates> {
+  const { options, copr, pieces } = probe;
+  const { nodeScanRowsPerSec, clientPullRowsPerSec, clientHandleRowsPerSec } = scan;
+  const heavy = nodeScanRowsPerSec !== null ? options.plugin.hints.resultHeavy(options.plugin.firstRequest) : null;
+  if (heavy === null || !nodeScanRowsPerSec || !clientPullRowsPerSec || !clientHandleRowsPerSec) return { pushdownResultBytesPerSec: codecBytesPerSec, clientResultBytesPerSec: codecBytesPerSec };
+  const concurrency = options.spec.concurrency;
+  const wave = pieces.slice(0, Math.min(concurrency, pieces.length));
+  const waveRange = { start: wave[0]!.range.start, end: wave[wave.length - 1]!.range.end };
+  const overheadShare = 1 / waves(pieces.length, concurrency);
+  const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency });
+  const first = await run('pushdown');
+  const waveRows = first.totals.rowsScanned;
+  const resultBytes = first.wireBytesIn;
+  const pushedMs = await fastestMs(2, () => run('pushdown'), 0);
+  // The model overlaps scan and result path, so the wave's time past its overhead is the result path's.
+  const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs * overheadShare;
+  const pulledMs = await fastestMs(2, () => run('client'));
+  const clientResultMs = pulledMs - overheads.clientOverheadMs * overheadShare - (waveRows / clientPullRowsPerSec + waveRows / clientHandleRowsPerSec) * 1000;
+  return { pushdownResultBytesPerSec: resultBytes / (Math.max(1, pushdownResultMs) / 1000), clientResultBytesPerSec: resultBytes / (Math.max(1, clientResultMs) / 1000) };
 }

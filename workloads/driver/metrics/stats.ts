@@ -18,6 +18,9 @@ export interface MeanCI {
   halfWidth: number;
 }
 
+/** A mean and its interval, as summaries store them. */
+export type MeanBounds = Pick<MeanCI, 'mean' | 'ciLow' | 'ciHigh'>;
+
 function polynomial(coefficients: ReadonlyArray<number>, x: number): number {
   let value = 0;
   for (let i = coefficients.length - 1; i >= 0; i--) value = value * x + coefficients[i]!;

@@ -48,11 +48,22 @@ export function formatTable<Row extends object>(rows: ReadonlyArray<Row>, column
   const headers = cols.map((c) => c.label ?? c.key);
   const cells = rows.map((row) => cols.map((c) => cellText(c, row)));
   const right = cols.map((c) => c.align === 'right' || (c.align === undefined && rows.length > 0 && rows.every((r) => typeof r[c.key] === 'number' || r[c.key] === null || r[c.key] === undefined)));
-  const widths = cols.map((_, i) => Math.max(headers[i]!.length, ...cells.map((r) => r[i]!.length)));
-  const line = (texts: string[]): string =>
+  return textTable(headers, cells, right);
+}
+
+/** Cells already as text: a header, a rule, columns padded to their widest cell (`right`: right-aligned). */
+export function textTable(header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlyArray<boolean>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (texts: ReadonlyArray<string>): string =>
     texts
       .map((t, i) => (right[i] ? t.padStart(widths[i]!) : t.padEnd(widths[i]!)))
       .join('  ')
       .trimEnd();
-  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...body.map(line)].join('\n');
+}
+
+/** The same cells as a Markdown table (pipes in cells escaped). */
+export function markdownTable(header: ReadonlyArray<string>, body: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlyArray<boolean>): string {
+  const esc = (c: string): string => c.replace(/\|/g, '\\|');
+  return [`| ${header.join(' | ')} |`, `| ${right.map((r) => (r ? '---:' : ':---')).join(' | ')} |`, ...body.map((b) => `| ${b.map(esc).join(' | ')} |`)].join('\n');
 }

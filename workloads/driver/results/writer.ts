@@ -4,7 +4,8 @@
  * at the run (a symlink, or a text file holding the run folder's name where symlinks fail).
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
+import { writeFileAtomic } from '../../../engine/util/atomic-file';
 import path from 'node:path';
 import { csvHeaderField, csvLine, type CsvValue } from './csv';
 
@@ -38,12 +39,6 @@ function toJson(value: unknown): string {
   return `${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? (v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString()) : v), 2)}\n`;
 }
 
-/** Writes a file whole or not at all (temp file + rename). */
-function writeAtomic(file: string, text: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
-}
 
 /** Writes the files of one run. Not safe for concurrent use from several processes. */
 export class ResultsWriter {
@@ -92,13 +87,13 @@ export class ResultsWriter {
   /** Writes manifest.json (what ran: spec, overrides, commit, versions, machine). */
   writeManifest(manifest: unknown): void {
     this.checkOpen();
-    writeAtomic(path.join(this.dir, MANIFEST_FILE), toJson(manifest));
+    writeFileAtomic(path.join(this.dir, MANIFEST_FILE), toJson(manifest), { durable: false });
   }
 
   /** Writes summary.json (may be called again to replace it). */
   writeSummary(summary: unknown): void {
     this.checkOpen();
-    writeAtomic(path.join(this.dir, SUMMARY_FILE), toJson(summary));
+    writeFileAtomic(path.join(this.dir, SUMMARY_FILE), toJson(summary), { durable: false });
   }
 
   /**
@@ -153,7 +148,6 @@ export function pointLatest(workloadDir: string, runId: string, allowSymlink = t
       rmSync(tmp, { force: true });
     }
   }
-  writeFileSync(tmp, `${runId}\n`);
-  renameSync(tmp, latest);
+  writeFileAtomic(latest, `${runId}\n`, { durable: false });
   return 'file';
 }

@@ -32,6 +32,7 @@ import { linkFor } from '../../driver/links';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { meanWithCI95 } from '../../driver/metrics/stats';
 import { Session } from '../../driver/session';
+import type { MeanCI } from '../../driver/summarize';
 
 export type MlMode = 'pushdown' | 'client' | 'client-cached';
 export const ML_MODES: MlMode[] = ['pushdown', 'client', 'client-cached'];
@@ -460,11 +461,7 @@ export async function runMlTraining(
 
 // ---- summary --------------------------------------------------------------------------------
 
-export interface MeanCI {
-  mean: number;
-  ciLow: number;
-  ciHigh: number;
-}
+export type { MeanCI };
 
 const ci = (values: number[]): MeanCI => {
   const r = meanWithCI95(values);

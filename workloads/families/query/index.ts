@@ -12,14 +12,16 @@ import { queryReport, type QueryView } from './report';
 import { QUERY_KINDS, queryWorkload } from './requests';
 import { nodeColumns, plannedQueryCalls, QUERY_MODES, runQueries, type QueryMode } from './runner';
 import { Progress } from '../../driver/progress';
+import { REPETITION_SECTIONS, repetitionPolicy } from './repetitions';
 
 export const queryFamily = defineFamily<QueryView>({
   name: 'query',
   kinds: QUERY_KINDS,
-  sections: { plugin: optionalNullable(str), version: optionalNullable(str) },
+  sections: { plugin: optionalNullable(str), version: optionalNullable(str), ...REPETITION_SECTIONS },
   checkSpec(spec) {
     for (const mode of spec.modes) if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
     queryWorkload(spec);
+    repetitionPolicy(spec);
   },
   prepare: checkQueryPlugin,
   loadsItsOwnData: (spec) => queryWorkload(spec).sweepsDataset,
@@ -27,7 +29,7 @@ export const queryFamily = defineFamily<QueryView>({
   async run(spec, session, { writer, log, load, tick }) {
     const nodeIds = (await session.nodes()).map((n) => n.id).sort((a, b) => a - b);
     let loadBar: Progress | null = null;
-    const { samples, peakRss, costModel, series, loads } = await runQueries(spec, session, {
+    const { samples, peakRss, costModel, series, loads, stops } = await runQueries(spec, session, {
       log,
       onCall: () => tick(1),
       onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
@@ -40,9 +42,10 @@ export const queryFamily = defineFamily<QueryView>({
         }
       },
     });
-    const summary = summarizeQueries(samples);
-    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, ...summary, costModel, series });
-    printQuerySummary(summary, costModel);
+    const summary = summarizeQueries(samples, stops);
+    const repetitions = repetitionPolicy(spec);
+    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops });
+    printQuerySummary(summary, costModel, repetitions);
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
     log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point`);
     return { failure: null };

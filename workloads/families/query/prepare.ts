@@ -1,6 +1,6 @@
 /**
  * Checks a query spec against the plugins before anything starts or is written: the plugin exists
- * (in plugins/ for the embedded cluster, deployed on the cluster with --cluster), a version
+ * (in plugins/ for the embedded cluster, deployed on the cluster with --placement), a version
  * matches the range, and `handle` accepts every point's request (run in this process on the first
  * rows of the point's dataset). Each failure is a SpecError naming the field, so the CLI exits 2.
  */

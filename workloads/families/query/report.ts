@@ -3,6 +3,8 @@
  * and verdict.
  */
 import { formatNumber } from '../../driver/results/table';
+import type { RepetitionPolicy } from '../../driver/metrics/sequential';
+import { halfWidthText, speedupText, stopText, winnerText } from '../../driver/results/precision-text';
 import type { ChecksumVerdict, ModeComparison, QueryPointSummary } from '../../driver/summarize';
 import type { CostModelReport } from '../../driver/cost-model/calibrate';
 import { checksumVerdict, formatBytes, linkLabelIn, meanWithCi, reportTable, type ReportTable } from '../../../reports/tables';
@@ -21,6 +23,8 @@ export interface QueryView {
   series: SeriesOfRun[];
   /** The cost model's report (null for older runs). */
   costModel: CostModelReport | null;
+  /** How points repeated (null for runs before sequential repetitions). */
+  repetitions: RepetitionPolicy | null;
 }
 
 /** True when a report view is a query view (for query-only helpers such as the crossover tables). */
@@ -37,6 +41,8 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
     ['mode', false],
     ['n', true],
     ['latency ms (mean ± 95% CI)', true],
+    ['± % of mean', true],
+    ['stopped at', false],
     ['p50 ms', true],
     ['p99 ms', true],
     ...(hasPrediction ? ([['predicted ms', true]] as Array<[string, boolean]>) : []),
@@ -56,6 +62,8 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       p.mode,
       String(p.n),
       meanWithCi(p.latencyMs, 2),
+      halfWidthText(p.latencyHalfWidthFraction),
+      stopText(p.stoppedBy) || (p.stoppedBy === 'precision' ? 'precision' : '-'),
       formatNumber(p.latencyMs.p50, 2),
       formatNumber(p.latencyMs.p99, 2),
       ...(hasPrediction ? [predicted === null ? '-' : formatNumber(predicted, 2)] : []),
@@ -68,23 +76,44 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       p.checksum,
     ];
   });
-  const comparisons = view.comparisons.map((c) => [linkLabelIn(ctx.links, c.link), c.point || '-', c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`, c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`, c.checksumsAgree ? 'yes' : 'NO']);
+  const showVsBest = view.comparisons.some((c) => c.adaptiveVsBest);
+  const comparisons = view.comparisons.map((c) => {
+    const push = c.speedups?.pushdown;
+    const vsBest = c.adaptiveVsBest;
+    return [
+      linkLabelIn(ctx.links, c.link),
+      c.point || '-',
+      push ? speedupText(push) : c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`,
+      push ? winnerText(push, 'pushdown', 'client') : '-',
+      ...(showVsBest ? [vsBest ? `${speedupText(vsBest)} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '-'] : []),
+      c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`,
+      c.checksumsAgree ? 'yes' : 'NO',
+    ];
+  });
   return [
-    reportTable('Per point and mode', header, rows, 'Means over the repetitions with the half-width of their 95% confidence interval (Student t); p50/p99 over all repetitions; wire bytes as seen by the client\'s sockets.'),
+    reportTable('Per point and mode', header, rows, `Means over the repetitions with the half-width of their 95% confidence interval (Student t), also as a share of the mean; ${policyText(view.repetitions)}; p50/p99 over all repetitions; wire bytes as seen by the client's sockets.`),
     reportTable(
       'Pushdown vs client',
       [
         ['link', false],
         [parameter, true],
-        ['speedup (client ms / pushdown ms)', true],
+        ['speedup (client ms / pushdown ms, 95% CI)', true],
+        ['verdict', false],
+        ...(showVsBest ? ([['adaptive: faster fixed mode ms / adaptive ms (95% CI)', true]] as Array<[string, boolean]>) : []),
         ['wire bytes (client / pushdown)', true],
         ['answers agree', false],
       ],
       comparisons,
-      'Speedup > 1: pushdown answered faster.',
+      'Speedup > 1: pushdown answered faster. The CI is Fieller\'s, over the repetitions as pairs (each repetition runs every mode once); a CI that contains 1 is no measurable difference.',
     ),
     ...coarserTable(view),
   ];
+}
+
+/** How the points repeated, in words. */
+function policyText(policy: RepetitionPolicy | null): string {
+  if (!policy) return 'a fixed number of repetitions per point';
+  return `each point and link repeated at least ${policy.minRepetitions} times, then until that share was at most ${(policy.precision * 100).toFixed(1)}% or it stopped at the cap named (maxRepetitions ${policy.maxRepetitions}, maxSeconds ${policy.maxSeconds})`;
 }
 
 /** The plugin's missing cost hints, when it left some out: the predictions above are coarser. */
@@ -102,7 +131,8 @@ export const queryReport: FamilyReport<QueryView> = {
     if (!Array.isArray(comparisons)) throw new Error('comparisons must be a list');
     if (!isObject(verdict) || typeof verdict.agree !== 'boolean') throw new Error('verdict.agree must be true or false');
     const costModel = isObject(s.costModel) ? (s.costModel as unknown as CostModelReport) : null;
-    return { points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict, series: seriesOfSummary(s), costModel };
+    const repetitions = isObject(s.repetitions) ? (s.repetitions as unknown as RepetitionPolicy) : null;
+    return { points: points as unknown as QueryPointSummary[], comparisons: comparisons as ModeComparison[], verdict: verdict as unknown as ChecksumVerdict, series: seriesOfSummary(s), costModel, repetitions };
   },
   recognizes: (s) => 'points' in s,
   linkNames: (view) => view.points.map((p) => p.link),

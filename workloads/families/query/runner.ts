@@ -1,12 +1,13 @@
 /**
  * Runs a query workload (any plugin; the filter, aggregate and noop presets): a short cost-model
- * calibration, then for every
- * sweep point and link profile, warm-up calls and measured repetitions of one coprocessor call
- * each. Modes alternate within a repetition (and swap order every other one) so slow drift hits
- * all alike. `adaptive` asks the cost model which of pushdown and client it expects to be faster
- * and runs that. Every call records latency, the model's prediction, wire bytes, CPU of the client
- * and of every node (from their counters), rows scanned and returned, and the answer's checksum;
- * measured calls also go into a per-second series per link (calls/s and p99).
+ * calibration, then for every sweep point and link profile, warm-up calls and measured repetitions
+ * of one coprocessor call each. Modes alternate within a repetition (and swap order every other
+ * one) so slow drift hits all alike; a point repeats until its means are precise or a cap is
+ * reached (repetitions.ts). `adaptive` runs the mode the cost model expects to be faster, as
+ * corrected by what its own earlier calls measured (cost-model/online.ts). Every call records
+ * latency, the model's prediction, wire bytes, CPU of the client and of every node (from their
+ * counters), rows scanned and returned, and the answer's checksum; measured calls also go into a
+ * per-second series per link (calls/s and p99).
  */
 import { performance } from 'node:perf_hooks';
 import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coprocessor';
@@ -18,10 +19,13 @@ import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/n
 import { TimeSeries } from '../../driver/metrics/timeseries';
 import { Session, type LoadReport } from '../../driver/session';
 import { linkFor, type LinkHandle } from '../../driver/links';
+import { OnlineCorrection } from '../../driver/cost-model/online';
 import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
+import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
 import { resolveHints } from './hints';
+import { repetitionPolicy } from './repetitions';
 import { queryWorkload, type SweepValue } from './requests';
 
 /** What a query sample's mode can be: a coprocessor mode, or `adaptive` (the model picks one per call). */
@@ -93,11 +97,24 @@ export interface QuerySeries {
   points: Array<{ tSec: number; opsPerSec: number; p99Ms: number }>;
 }
 
-/** How many calls the run makes (warm-up included), for progress bars. */
+/**
+ * How many calls the run makes at most (warm-up included), for progress bars: every point at
+ * maxRepetitions, so the bar ends early when points are precise sooner and the ETA is an upper bound.
+ */
 export function plannedQueryCalls(spec: WorkloadSpec): number {
   const points = spec.sweep ? spec.sweep.values.length : 1;
   const warmed = spec.modes.filter((m) => m !== 'adaptive').length;
-  return spec.links.length * points * (warmed * spec.warmup + spec.modes.length * spec.repetitions);
+  return spec.links.length * points * (warmed * spec.warmup + spec.modes.length * repetitionPolicy(spec).maxRepetitions);
+}
+
+/** How the repetitions of one point on one link ended (every mode of it made the same number). */
+export interface PointStop {
+  link: string;
+  point: string;
+  repetitions: number;
+  stoppedBy: StopReason;
+  /** Wall time of the point's repetitions (warm-up excluded). */
+  elapsedMs: number;
 }
 
 /** Peak resident memory seen: the client's own peak, and each node's RSS at call boundaries. */
@@ -112,6 +129,8 @@ export interface QueryRunResult {
   /** The cost model of the run (of the last dataset, when the sweep changes the dataset). */
   costModel: CostModelReport;
   series: QuerySeries[];
+  /** Per point and link, how many repetitions it made and why it stopped. */
+  stops: PointStop[];
   /** The datasets the run loaded itself (sweeps over `dataset.…`), in point order; empty otherwise. */
   loads: Array<{ point: string } & LoadReport>;
 }
@@ -128,6 +147,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
     if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
   }
   const modes = spec.modes as QueryMode[];
+  const policy = repetitionPolicy(spec);
+  const stops: PointStop[] = [];
   const range = Session.datasetRange();
   const samples: QuerySample[] = [];
   const loads: QueryRunResult['loads'] = [];
@@ -141,6 +162,8 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   const series = new Map<string, TimeSeries>();
   let loaded: Loaded | null = null;
   let measureEnd = 0;
+  // adaptive's feedback loop: what its own calls measured corrects the model (cost-model/online.ts).
+  const online = new OnlineCorrection();
   try {
     for (const linkSpec of spec.links) {
       const link = linkFor(linkSpec);
@@ -175,11 +198,13 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       for (const { link, coprocessor } of lanes) {
         const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
-          const chosenMode: PredictedMode = mode === 'adaptive' ? plan.cheaper : mode;
+          const pointKey = point === undefined ? '' : String(point);
+          const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan.predictedMs) : mode;
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
           const outcome = await coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
+          if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan.predictedMs[chosenMode], outcome.wallMs);
           const after = await sampleNodes(nodes);
           notePeaks(after);
           const nodeDelta = diffNodeStats(before, after);
@@ -210,14 +235,18 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
         };
         // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
         for (let w = 0; w < spec.warmup; w++) for (const mode of modes) if (mode !== 'adaptive') await call(mode, -1 - w);
-        for (let rep = 0; rep < spec.repetitions; rep++) {
-          const order = rep % 2 === 0 ? modes : [...modes].reverse();
-          for (const mode of order) {
+        // One round = every mode once; the stopping rule judges each mode's mean latency.
+        const outcome = await repeatUntilPrecise(policy, async (rep) => {
+          const latencies: Record<string, number> = {};
+          for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
             const sample = await call(mode, rep);
             samples.push(sample);
             hooks.onSample(sample);
+            latencies[mode] = sample.latencyMs;
           }
-        }
+          return latencies;
+        }, () => performance.now());
+        stops.push({ link: link.name, point: point === undefined ? '' : String(point), repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
       }
     }
     measureEnd = performance.now();
@@ -232,6 +261,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
     samples,
     peakRss,
     costModel: loaded!.model.report(),
+    stops,
     series: [...series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
     loads,
   };

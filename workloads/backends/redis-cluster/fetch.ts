@@ -1,0 +1,86 @@
+/**
+ * Client mode on Redis: each unit's rows are read with ZRANGE (several units in flight, pipelined
+ * on each node's connection) and handed to the plugin's own TypeScript `handle` in this process,
+ * through the same CheckedStorage copbench's client mode uses; then the plugin's `merge`.
+ */
+import { pack, unpack } from 'msgpackr';
+import { CheckedStorage, type RowSource } from '../../../engine/coprocessor/checked-storage';
+import { NO_STATE, type KeyRange, type KV, type Plugin } from '../../../engine/plugin-api';
+import type { RedisClusterClient } from './cluster-client';
+import { decodeMember, type WorkUnit } from './layout';
+import { mapUnits } from './run-units';
+
+/** What one unit cost, in either path. */
+export interface UnitStats {
+  unit: number;
+  bucket: number;
+  node: string;
+  rowsScanned: number;
+  /** Bytes of the reply (members, or the Lua partial). */
+  replyBytes: number;
+  /** From sending the command to having the reply. */
+  wallUs: number;
+}
+
+export interface RedisRun<Result> {
+  result: Result;
+  /** One partial per unit, in unit order (what `merge` got). */
+  parts: unknown[];
+  units: UnitStats[];
+}
+
+export interface RedisRunOptions {
+  /** Units in flight at once. */
+  concurrency?: number;
+}
+
+/** Reads a unit's rows: its members in rank order, decoded (no copies). */
+export async function fetchUnitRows(client: RedisClusterClient, unit: WorkUnit): Promise<{ rows: KV[]; replyBytes: number; wallUs: number }> {
+  const sent = process.hrtime.bigint();
+  const members = (await client.call(unit.slot, ['ZRANGE', unit.key, String(unit.startRank), String(unit.stopRank)])) as Buffer[];
+  const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
+  let replyBytes = 0;
+  for (const m of members) replyBytes += m.length;
+  return { rows: members.map(decodeMember), replyBytes, wallUs };
+}
+
+/** The key range a unit's rows span: its first key up to just past its last. */
+export function unitRange(rows: readonly KV[]): KeyRange {
+  const last = rows[rows.length - 1]!.key;
+  const end = new Uint8Array(last.length + 1);
+  end.set(last);
+  return { start: rows[0]!.key, end };
+}
+
+/** A RowSource over rows already in memory (one batch: the unit was read in one reply). */
+function memoryRows(rows: KV[]): RowSource {
+  return {
+    get: () => {
+      throw new Error('point reads are not supported in a Redis unit (plugins here scan ranges)');
+    },
+    scanBatches: (_range, { reverse }) => [reverse ? [...rows].reverse() : rows],
+  };
+}
+
+/** `handle` over one unit's rows, as copbench's client mode runs it over a region's rows. */
+export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, rows: KV[]): Promise<Partial> {
+  if (rows.length === 0) throw new Error('a work unit has no rows (the layout and the data disagree)');
+  const ranges = [unitRange(rows)];
+  const storage = new CheckedStorage(memoryRows(rows), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER });
+  // The request and the partial cross a msgpack boundary as in copbench (both modes), so `merge`
+  // sees the same types whichever path made the partial.
+  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE });
+  return unpack(pack(partial)) as Partial;
+}
+
+/** Client mode: fetch every unit's rows, `handle` each, `merge` in unit order. */
+export async function runClientSide<Req, Partial, Result>(client: RedisClusterClient, plugin: Plugin<Req, Partial, Result>, request: Req, units: readonly WorkUnit[], options: RedisRunOptions = {}): Promise<RedisRun<Result>> {
+  const stats: UnitStats[] = [];
+  const parts = await mapUnits(units, options.concurrency ?? 8, async (unit) => {
+    const fetched = await fetchUnitRows(client, unit);
+    stats.push({ unit: unit.index, bucket: unit.bucket, node: client.ownerOf(unit.slot), rowsScanned: fetched.rows.length, replyBytes: fetched.replyBytes, wallUs: fetched.wallUs });
+    return handleRows(plugin, request, fetched.rows);
+  });
+  stats.sort((a, b) => a.unit - b.unit);
+  return { result: plugin.merge(parts, request), parts, units: stats };
+}
