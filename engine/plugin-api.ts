@@ -70,7 +70,45 @@ export interface PluginContext {
   signal: AbortSignal;
   /** Where the call runs: `node` (pushdown) or `client` (fetch and compute on the client). */
   where: 'node' | 'client';
+  /**
+   * State this plugin keeps for this region across the calls of one session (e.g. decoded columns
+   * as Float64Arrays), in the node's plugin worker (pushdown) or in the client's Coprocessor
+   * (client mode). Without a session every `get` misses and `set` keeps nothing.
+   */
+  state: PluginState;
 }
+
+/**
+ * Per-region state kept across the calls of a session. Its scope is (plugin code sha256, the
+ * session id the caller chose, region id, region epoch, the call's key ranges, and in-node the
+ * region's data version): a split or move (new epoch), other ranges, or a write to the region
+ * (new data version; in-node only) start the scope empty, so a plugin that rebuilds on a miss
+ * stays exact. Entries are evicted least recently used under a
+ * memory quota (node flag --copr-state-mb; client-side the Coprocessor's budget), so any `get` may
+ * miss: state is a cache, never the only copy of anything. Keys are the plugin's own and should
+ * name everything the value depends on besides the region's rows (schema, columns, scaling).
+ */
+export interface PluginState {
+  /** False when the call carries no session (or state is switched off): `get` misses, `set` keeps nothing. */
+  readonly enabled: boolean;
+  /** The value kept under `key` for this region in this session, or undefined. */
+  get<T>(key: string): T | undefined;
+  /**
+   * Keeps `value` (by reference: do not change it afterwards) under `key`, replacing what was there.
+   * `bytes` is what it holds, counted against the quota; by default it is estimated (typed arrays'
+   * byteLength, 8 per number, 2 per string character, walking arrays and plain objects). A value
+   * larger than the whole quota is refused: `set` throws COPR_STATE_TOO_LARGE (the call fails with
+   * it; nothing else is affected).
+   */
+  set(key: string, value: unknown, bytes?: number): void;
+}
+
+/** The state of a call without a session: nothing is kept. For contexts built outside the engine (tests). */
+export const NO_STATE: PluginState = Object.freeze({
+  enabled: false,
+  get: () => undefined,
+  set: () => undefined,
+});
 
 /** An example request, used by the conformance test (pushdown and client answers must be equal). */
 export interface PluginExample<Req> {

@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type PluginContext, type Schema } from '../engine/plugin-api';
 
 /**
  * One full-batch gradient evaluation of a linear or logistic regression model at given weights.
@@ -78,58 +78,110 @@ function sigmoid(z: number): number {
   return e / (1 + e);
 }
 
+/**
+ * A region's rows decoded once: the scaled features row by row (x[i·d + j]) and the labels, as the
+ * gradient loop reads them. Kept in ctx.state across a session's calls, so later epochs skip the
+ * scan and the decoding (the per-row cost of the old loop) and only do the arithmetic.
+ */
+interface DecodedRows {
+  n: number;
+  x: Float64Array;
+  t: Float64Array;
+}
+
+/** Everything besides the region's rows that the decoded columns depend on (the state key). */
+function decodingKey(request: SgdRequest): string {
+  const { schema, features, target, labelWhere, scale, task } = request;
+  return `sgd.rows:${JSON.stringify({ schema, features, target, labelWhere, scale, task })}`;
+}
+
+/** Scans the call's ranges once and decodes features (scaled) and labels into typed arrays. */
+async function decodeRows(request: SgdRequest, ctx: PluginContext): Promise<DecodedRows> {
+  const codec = new RecordCodec(request.schema);
+  const readers = request.features.map((f) => codec.numberAccessor(f));
+  const labelled = request.labelWhere ? compilePredicate(codec, request.labelWhere) : undefined;
+  const readTarget = labelled ? (v: Uint8Array): number => (labelled(v) ? 1 : 0) : codec.numberAccessor(request.target);
+  const d = readers.length;
+  const offset = Float64Array.from(request.scale?.offset ?? new Array<number>(d).fill(0));
+  const factor = Float64Array.from(request.scale?.factor ?? new Array<number>(d).fill(1));
+  const logistic = request.task === 'logistic';
+  let x = new Float64Array(1024 * d);
+  let t = new Float64Array(1024);
+  let n = 0;
+  for (const range of ctx.ranges) {
+    for await (const batch of ctx.storage.scan(range)) {
+      if (n + batch.length > t.length) {
+        const capacity = Math.max(2 * t.length, n + batch.length);
+        const grownX = new Float64Array(capacity * d);
+        grownX.set(x);
+        x = grownX;
+        const grownT = new Float64Array(capacity);
+        grownT.set(t);
+        t = grownT;
+      }
+      for (const row of batch) {
+        const v = row.value;
+        const base = n * d;
+        for (let j = 0; j < d; j++) x[base + j] = (Number(readers[j]!(v)) - offset[j]!) * factor[j]!; // Number(): bool columns read as true/false
+        const label = Number(readTarget(v));
+        if (logistic && label !== 0 && label !== 1) throw new Error(`sgd: logistic regression needs a 0/1 target, column '${request.target}' holds ${label}`);
+        t[n] = label;
+        n++;
+      }
+    }
+  }
+  // Exact-size copies: state is charged by its bytes, and spare capacity would be held for the session.
+  return { n, x: x.slice(0, n * d), t: t.slice(0, n) };
+}
+
+/** Gradient, loss and correct predictions over decoded rows at the request's weights. */
+function gradientSums(request: SgdRequest, rows: DecodedRows): SgdPartial {
+  const d = request.features.length;
+  const { n, x, t } = rows;
+  const w = Float64Array.from(request.weights);
+  const g = new Float64Array(d);
+  const bias = request.bias;
+  const logistic = request.task === 'logistic';
+  let gb = 0;
+  let loss = 0;
+  let correct = 0;
+  // The same operations in the same order as summing while scanning, so the sums are bit-identical
+  // whether the rows come from state, a fresh scan in-node, or the wire.
+  for (let i = 0; i < n; i++) {
+    const base = i * d;
+    let z = bias;
+    for (let j = 0; j < d; j++) z += w[j]! * x[base + j]!;
+    const label = t[i]!;
+    let r: number;
+    if (logistic) {
+      loss += softplus(z) - label * z;
+      r = sigmoid(z) - label;
+      if ((z >= 0 ? 1 : 0) === label) correct++;
+    } else {
+      r = z - label;
+      loss += 0.5 * r * r;
+    }
+    gb += r;
+    for (let j = 0; j < d; j++) g[j]! += r * x[base + j]!;
+  }
+  return { n, gradient: Array.from(g), gradientBias: gb, loss, correct };
+}
+
 /** Linear (squared error) or logistic (log-loss) regression: per-region gradient sums, merged per epoch. */
 export default definePlugin({
   name: 'sgd',
-  version: '1.1.0',
+  version: '1.2.0',
   apiVersion: 1,
-  description: 'Gradient of linear (MSE/2) or logistic (log-loss) regression at given weights: per-region sums of gradient, loss and correct predictions.',
+  description: 'Gradient of linear (MSE/2) or logistic (log-loss) regression at given weights: per-region sums of gradient, loss and correct predictions. In a session the decoded rows stay in ctx.state between epochs.',
   async handle(request: SgdRequest, ctx): Promise<SgdPartial> {
     check(request);
-    const codec = new RecordCodec(request.schema);
-    const readers = request.features.map((f) => codec.numberAccessor(f));
-    const labelled = request.labelWhere ? compilePredicate(codec, request.labelWhere) : undefined;
-    const readTarget = labelled ? (v: Uint8Array): number => (labelled(v) ? 1 : 0) : codec.numberAccessor(request.target);
-    const d = readers.length;
-    const offset = Float64Array.from(request.scale?.offset ?? new Array<number>(d).fill(0));
-    const factor = Float64Array.from(request.scale?.factor ?? new Array<number>(d).fill(1));
-    const w = Float64Array.from(request.weights);
-    const x = new Float64Array(d);
-    const g = new Float64Array(d);
-    const bias = request.bias;
-    const logistic = request.task === 'logistic';
-    let n = 0;
-    let gb = 0;
-    let loss = 0;
-    let correct = 0;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          const v = row.value;
-          let z = bias;
-          for (let j = 0; j < d; j++) {
-            const xj = (Number(readers[j]!(v)) - offset[j]!) * factor[j]!; // Number(): bool columns read as true/false
-            x[j] = xj;
-            z += w[j]! * xj;
-          }
-          const t = Number(readTarget(v));
-          let r: number;
-          if (logistic) {
-            if (t !== 0 && t !== 1) throw new Error(`sgd: logistic regression needs a 0/1 target, column '${request.target}' holds ${t}`);
-            loss += softplus(z) - t * z;
-            r = sigmoid(z) - t;
-            if ((z >= 0 ? 1 : 0) === t) correct++;
-          } else {
-            r = z - t;
-            loss += 0.5 * r * r;
-          }
-          gb += r;
-          for (let j = 0; j < d; j++) g[j]! += r * x[j]!;
-          n++;
-        }
-      }
+    const key = decodingKey(request);
+    let rows = ctx.state.get<DecodedRows>(key);
+    if (!rows) {
+      rows = await decodeRows(request, ctx);
+      ctx.state.set(key, rows, rows.x.byteLength + rows.t.byteLength);
     }
-    return { n, gradient: Array.from(g), gradientBias: gb, loss, correct };
+    return gradientSums(request, rows);
   },
   merge(parts: SgdPartial[], request: SgdRequest): SgdResult {
     const d = request.features.length;

@@ -16,7 +16,7 @@ import { CheckedStorage, type RowSource } from '../engine/coprocessor/checked-st
 import { loadPluginSource } from '../engine/coprocessor/loader';
 import { pluginFiles } from '../engine/cluster/plugin-deployer';
 import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
-import type { KV } from '../engine/plugin-api';
+import { NO_STATE, type KV } from '../engine/plugin-api';
 
 const ROWS = 12_000;
 const PLUGINS_DIR = path.join(__dirname, '..', 'plugins');
@@ -71,7 +71,7 @@ async function reference(loaded: (typeof plugins)[number], request: unknown): Pr
   const ranges = [{ start: Buffer.alloc(0), end: Buffer.alloc(0) }];
   const storage = new CheckedStorage(rows, ranges, false, { maxRowsScanned: Infinity, maxBytesScanned: Infinity });
   const req = unpack(pack(request));
-  const partial = unpack(pack(await loaded.plugin.handle(req, { ranges, storage, signal: new AbortController().signal, where: 'client' })));
+  const partial = unpack(pack(await loaded.plugin.handle(req, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE })));
   return loaded.plugin.merge([partial], req);
 }
 

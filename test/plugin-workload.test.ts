@@ -169,7 +169,7 @@ test("the issue's spec shape (no cluster, concurrency or sizes) is valid: those 
     warmup: 1, repetitions: 3,
   });
   const spec = loadSpec(file);
-  assert.deepEqual(spec.cluster, { ...DEFAULT_CLUSTER, coprMaxQueue: null, coprNice: null, coprCallMemoryMb: null, coprMemoryMb: null });
+  assert.deepEqual(spec.cluster, { ...DEFAULT_CLUSTER, coprMaxQueue: null, coprNice: null, coprCallMemoryMb: null, coprMemoryMb: null, coprStateMb: null });
   assert.equal(spec.concurrency, 4);
   assert.deepEqual(spec.sizes, {});
   assert.equal(loadSpec(file, ['cluster.nodes=5']).cluster.nodes, 5);

@@ -16,7 +16,7 @@ import path from 'node:path';
 import { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
-import { SAMPLE_SCHEMA } from '../engine/plugin-api';
+import { NO_STATE, SAMPLE_SCHEMA } from '../engine/plugin-api';
 import { DEFAULT_READER_LIMITS, RespProtocolError, RespReader } from '../engine/protocol/resp';
 import { loadRows, syntheticRows } from '../workloads/datasets/synthetic';
 import { SCENARIOS, pickScenarios, runScenario } from '../torture/suite';
@@ -70,7 +70,7 @@ describe('checkers report problems', () => {
       const plugin = (q.plugin === 'aggregate' ? aggregatePlugin : filterPlugin) as unknown as { handle: (req: unknown, ctx: unknown) => Promise<unknown>; merge: (parts: unknown[], req: unknown) => unknown };
       const ranges = [{ start: Buffer.alloc(0), end: Buffer.alloc(0) }];
       const storage = { get: async () => undefined, async *scan() { yield over; } };
-      return plugin.merge([await plugin.handle(q.request, { ranges, storage, signal: new AbortController().signal, where: 'client' })], q.request);
+      return plugin.merge([await plugin.handle(q.request, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE })], q.request);
     };
     assert.equal(checkAnswer(agg, await answer(agg, rows), rows), undefined);
     assert.equal(checkAnswer(filter, await answer(filter, rows), rows), undefined);

@@ -34,6 +34,8 @@ export interface ClusterSpec {
   coprCallMemoryMb: number | null;
   /** Memory quota of all running coprocessor calls on a node, MiB (used up: COPR_BUSY); null: none. */
   coprMemoryMb: number | null;
+  /** Memory quota of plugin state kept across a session's calls on a node, MiB (LRU eviction; 0: none); null: the node's default (256). */
+  coprStateMb: number | null;
 }
 
 /**
@@ -57,6 +59,16 @@ export interface DatasetSpec {
   noise?: number;
 }
 
+/** The workload client (the process running the driver). */
+export interface ClientSpec {
+  /**
+   * What the client may hold of the data, MiB; null: no cap. ml-train's client-cached keeps the
+   * decoded rows within it: a dataset that cannot fit is refused before the run starts (exit 2), and
+   * a run whose rows outgrow it fails with an error naming this field.
+   */
+  memoryBudgetMb: number | null;
+}
+
 export interface SweepSpec {
   /** Which request parameter the sweep varies (the kind documents its parameters). */
   parameter: string;
@@ -78,6 +90,7 @@ export interface WorkloadSpec {
   /** kind `plugin`: a semver range of the plugin's version (null: any). */
   version: string | null;
   cluster: ClusterSpec;
+  client: ClientSpec;
   dataset: DatasetSpec;
   modes: Mode[];
   /** The request template (kind `plugin`: sent as is, plus the dataset's `schema`), or kind-specific fields. */
@@ -130,9 +143,10 @@ const COMMON_SHAPE: Shape = {
   name: str,
   description: str,
   cluster: withDefault(
-    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)) }),
+    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)), coprStateMb: optionalNullable(num(0, 1_000_000)) }),
     DEFAULT_CLUSTER,
   ),
+  client: withDefault(object({ memoryBudgetMb: optionalNullable(num(0.001, 1_000_000_000)) }), { memoryBudgetMb: null }),
   dataset: (v, f) =>
     object(
       (v as { kind?: unknown } | null)?.kind === 'regression'

@@ -9,6 +9,7 @@
 import { pack, unpack } from 'msgpackr';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../coprocessor/loader';
 import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
+import { PluginStateStore, SESSION_ID } from '../coprocessor/state-store';
 import type { KeyRange, KV } from '../plugin-api';
 import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import type { NodeCallStats } from '../node/coprocessor-host';
@@ -46,6 +47,23 @@ export interface CoprocessorCall<Req> {
    * pushBackWhenBusy in node-load.ts, fed by `Coprocessor.load`.
    */
   pushBack?: (region: RegionInfo) => boolean;
+  /**
+   * The plugin keeps per-region state (ctx.state) across the calls with this id: in-node on the
+   * worker each region's calls are routed to (COPR.EXEC SESSION), client-side in this Coprocessor.
+   * Without it, nothing is kept. 1-64 letters, digits, `_ . : -`.
+   */
+  session?: string;
+}
+
+export interface CoprocessorOptions {
+  /**
+   * What plugin state kept in this process for client-side calls of sessions may hold, MiB
+   * (default: no limit; 0: keep none). Least recently used state is evicted; one state larger than
+   * the whole budget is refused with COPR_STATE_TOO_LARGE.
+   */
+  stateMb?: number;
+  /** How errors name that budget (e.g. the spec field that set it). */
+  stateBudgetName?: string;
 }
 
 /** Retries of a region refused as busy (onBusy 'retry'), with backoff doubling from 2 ms to 100 ms. */
@@ -139,10 +157,35 @@ export class Coprocessor {
   readonly load = new NodeLoadTracker();
   private readonly modules = new Map<string, LoadedPlugin>();
   private readonly pushdownModules = new Map<string, LoadedPlugin>();
+  /**
+   * Plugin state of client-side calls of sessions: the same scopes as in-node (plugin sha256,
+   * session, region id, epoch), so a split or move empties a region's state here too. Writes to a
+   * region are not seen from here (data version 0): client-side state assumes rows that do not
+   * change during the session, as any client-side cache of pulled rows does.
+   */
+  readonly state: PluginStateStore;
 
-  constructor(private readonly client: ClusterClient) {}
+  constructor(
+    private readonly client: ClusterClient,
+    options: CoprocessorOptions = {},
+  ) {
+    const mb = options.stateMb ?? Infinity;
+    this.state = new PluginStateStore(mb * 1024 * 1024, options.stateBudgetName ?? `the client's state budget of ${mb} MiB (Coprocessor option stateMb)`);
+  }
+
+  /**
+   * Ends a session: frees the state this process keeps for it at once, and asks every node in the
+   * map to free theirs (COPR.ENDSESSION). Without it, nodes free a session's state only when their
+   * state quota needs the room.
+   */
+  async endSession(session: string): Promise<void> {
+    this.state.dropSession(session);
+    const map = await this.client.getMap();
+    await Promise.all(map.nodes.map((node) => this.client.connectionTo(node, 'copr-0').call(['COPR.ENDSESSION', session])));
+  }
 
   async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {
+    if (call.session !== undefined && !SESSION_ID.test(call.session)) throw new ClientError('SERVER', `session must be 1-64 letters, digits or _ . : -, got ${JSON.stringify(call.session.slice(0, 32))}`, 'COPR_BAD_REQUEST');
     const cpu0 = process.cpuUsage();
     const wire0 = this.client.wireBytes();
     const t0 = process.hrtime.bigint();
@@ -213,6 +256,7 @@ export class Coprocessor {
         const args: Array<Buffer | string> = ['COPR.EXEC', call.plugin, call.version ?? '*', String(piece.region.id), String(piece.region.epoch), payload, pack([[piece.range.start, piece.range.end]])];
         if (call.deadlineMs !== undefined) args.push('DEADLINE', String(call.deadlineMs));
         if (call.maxRowsScanned !== undefined) args.push('MAXROWS', String(call.maxRowsScanned));
+        if (call.session !== undefined) args.push('SESSION', call.session);
         // Each concurrent call has its own connection (lane): replies on one connection come back
         // in order, so a slow region must not hold up another region's reply, nor point reads.
         // The round trip is timed from the send, not from the wait for a free lane.
@@ -290,7 +334,9 @@ export class Coprocessor {
     try {
       // The request and the partial cross a msgpack boundary as they do in pushdown, so
       // `handle` and `merge` see the same types in both modes.
-      const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
+      const region = piece.region;
+      const state = this.state.view(call.session === undefined ? undefined : { sha256: plugin.artifact.sha256, session: call.session, regionId: region.id, epoch: region.epoch, dataVersion: 0, ranges });
+      const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client', state });
       const cpu = process.cpuUsage(cpu0);
       const stats: RegionCallStats = {
         regionId: piece.region.id,

@@ -6,6 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { MAX_PLUGIN_SOURCE_BYTES, PluginLoadError, loadPluginSource, type PluginLoadErrorCode } from './loader';
+import { NO_STATE } from '../plugin-api';
 
 /** Plugin source with the given definition fields (TypeScript object-literal text). */
 function pluginSource(fields: { name?: string; version?: string; apiVersion?: string; importFrom?: string; extra?: string; prelude?: string } = {}): string {
@@ -53,7 +54,7 @@ test('a valid plugin loads with its name, version and the sha256 of its source',
 
 test('a loaded plugin runs its handle and merge', async () => {
   const { plugin } = loadPluginSource(pluginSource(), 'plugins/sample.ts');
-  const ctx = { ranges: [], storage: { get: async () => undefined, scan: async function* () {} }, signal: new AbortController().signal, where: 'client' as const };
+  const ctx = { ranges: [], storage: { get: async () => undefined, scan: async function* () {} }, signal: new AbortController().signal, where: 'client' as const, state: NO_STATE };
   assert.equal(await plugin.handle({ n: 21 }, ctx), 42);
   assert.equal(plugin.merge([1, 2, 3], {}), 6);
 });

@@ -10,8 +10,10 @@ import { CommandError, type CommandOrder, type Reply } from '../protocol/server'
 import type { RespValue } from '../protocol/resp';
 import { PluginRegistry, PluginNotFoundError } from '../coprocessor/registry';
 import { PluginLoadError } from '../coprocessor/loader';
-import { WorkerPool, CoprExecError } from '../coprocessor/sandbox/pool';
+import { WorkerPool, CoprExecError, DEFAULT_STATE_MB } from '../coprocessor/sandbox/pool';
 import type { WireRange } from '../coprocessor/sandbox/messages';
+import { SESSION_ID } from '../coprocessor/state-store';
+import type { RegionDataVersions } from './data-versions';
 import { rangeContains } from '../placement/cluster-map';
 import type { NodeRouting } from './routing';
 
@@ -31,6 +33,8 @@ export interface CoprocessorLimits {
   /** Memory one call may hold, and all running calls together (MiB; Infinity: no quota). */
   callMemoryMb: number;
   nodeMemoryMb: number;
+  /** Plugin state of sessions, all workers together (MiB; 0: none). Kept between calls, unlike the two above. */
+  stateMb: number;
 }
 
 export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
@@ -45,6 +49,7 @@ export const DEFAULT_COPR_LIMITS: CoprocessorLimits = {
   workerNice: 0,
   callMemoryMb: Infinity,
   nodeMemoryMb: Infinity,
+  stateMb: DEFAULT_STATE_MB,
 };
 
 /** Stats a node returns with every COPR.EXEC reply. */
@@ -74,8 +79,10 @@ export class CoprocessorHost {
     private readonly limits: CoprocessorLimits,
     /** Registers writes so a region move waits for them (see NodeServer.trackWrite). */
     private readonly trackWrite: <T>(p: Promise<T>) => Promise<T>,
+    /** Per-region data versions, bumped by writes: part of a plugin state's scope. */
+    private readonly dataVersions: RegionDataVersions,
   ) {
-    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued, nice: limits.workerNice, memory: { callMb: limits.callMemoryMb, nodeMb: limits.nodeMemoryMb } });
+    this.pool = new WorkerPool({ dataDir, size: limits.workers, heapMb: limits.heapMb, maxQueued: limits.maxQueued, nice: limits.workerNice, memory: { callMb: limits.callMemoryMb, nodeMb: limits.nodeMemoryMb }, stateMb: limits.stateMb });
   }
 
   close(): Promise<void> {
@@ -83,7 +90,23 @@ export class CoprocessorHost {
   }
 
   poolCounters(): Record<string, number> {
-    return { ...this.pool.counters, busy: this.pool.busy, queued: this.pool.queued, workerNice: this.limits.workerNice, memoryInUseMb: Math.round(this.pool.memoryInUseMb * 10) / 10 };
+    const state = this.pool.state;
+    const mb = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
+    return {
+      ...this.pool.counters,
+      busy: this.pool.busy,
+      queued: this.pool.queued,
+      workerNice: this.limits.workerNice,
+      memoryInUseMb: Math.round(this.pool.memoryInUseMb * 10) / 10,
+      stateHeldMb: mb(state.heldBytes),
+      stateQuotaMb: mb(state.quotaBytes),
+      stateEntries: state.entries,
+      stateHits: state.counters.hits,
+      stateMisses: state.counters.misses,
+      stateEvictions: state.counters.evictions,
+      stateInvalidations: state.counters.invalidations,
+      stateRefusals: state.counters.refusals,
+    };
   }
 
   /**
@@ -99,8 +122,10 @@ export class CoprocessorHost {
   }
 
   /**
-   * COPR.EXEC name range region epoch payload ranges [DEADLINE ms] [MAXROWS n]
+   * COPR.EXEC name range region epoch payload ranges [DEADLINE ms] [MAXROWS n] [SESSION id]
    * `payload` is the msgpack request; `ranges` a msgpack array of [start, end] byte strings.
+   * SESSION: the plugin's state (ctx.state) persists across calls with the same id, per region, on
+   * the worker the call is routed to; without it the plugin keeps nothing.
    * Replies [partial (msgpack), stats (JSON), "name@version", sha256].
    */
   exec(args: Buffer[]): Promise<Reply> {
@@ -115,13 +140,15 @@ export class CoprocessorHost {
     const ranges = decodeRanges(args[6]!);
     let deadlineMs = this.limits.deadlineMs;
     let maxRows = this.limits.maxRowsScanned;
+    let session: string | undefined;
     for (let i = 7; i < args.length; i += 2) {
       const opt = args[i]!.toString('latin1').toUpperCase();
       const value = args[i + 1];
       if (!value) throw new CommandError('COPR_BAD_REQUEST', `option ${opt} needs a value`);
       if (opt === 'DEADLINE') deadlineMs = Math.min(this.limits.maxDeadlineMs, toInt(value, 'DEADLINE'));
       else if (opt === 'MAXROWS') maxRows = Math.min(maxRows, toInt(value, 'MAXROWS'));
-      else throw new CommandError('COPR_BAD_REQUEST', `unknown COPR.EXEC option '${opt.slice(0, 32)}' (expected DEADLINE or MAXROWS)`);
+      else if (opt === 'SESSION') session = toSession(value);
+      else throw new CommandError('COPR_BAD_REQUEST', `unknown COPR.EXEC option '${opt.slice(0, 32)}' (expected DEADLINE, MAXROWS or SESSION)`);
     }
     if (semver.validRange(versionRange) === null) throw new CommandError('COPR_BAD_REQUEST', `invalid version range '${versionRange.slice(0, 64)}' (examples: *, ^1.2.0, ~1.2, 1.0.0)`);
     let loaded;
@@ -150,6 +177,9 @@ export class CoprocessorHost {
         ranges,
         limits: { maxRowsScanned: maxRows, maxBytesScanned: this.limits.maxBytesScanned, maxResultBytes: this.limits.maxResultBytes },
         deadlineMs,
+        // The data version is read now, before the plugin scans: a write acknowledged before this
+        // call arrived has bumped it, so state built before that write is not found.
+        ...(session !== undefined ? { state: { session, regionId, epoch, dataVersion: this.dataVersions.of(regionId) } } : {}),
       })
       .then(
         (outcome): Reply => {
@@ -159,7 +189,8 @@ export class CoprocessorHost {
           // EPOCH/MOVED and retries on the new owner. (Writing calls need no check: a move waits
           // for them before it starts.)
           if (!loaded.plugin.writes && this.routing.releases !== releasesAtStart) this.routing.forRegionRequest(regionId, epoch, { start: Buffer.from(ranges[0]!.start), end: Buffer.from(ranges[0]!.end) });
-          const stats: NodeCallStats = { ...outcome.stats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000, busyWorkers: this.pool.busy, queuedCalls: this.pool.queued, workers: this.limits.workers };
+          const { state: _workerState, ...callStats } = outcome.stats; // the worker's state totals go to INFO, not to every reply
+          const stats: NodeCallStats = { ...callStats, nodeUs: Number(process.hrtime.bigint() - arrived) / 1000, busyWorkers: this.pool.busy, queuedCalls: this.pool.queued, workers: this.limits.workers };
           return [Buffer.from(outcome.partial.buffer, outcome.partial.byteOffset, outcome.partial.byteLength), JSON.stringify(stats), `${loaded.artifact.name}@${loaded.artifact.version}`, loaded.artifact.sha256];
         },
         (err: unknown) => {
@@ -167,7 +198,17 @@ export class CoprocessorHost {
           throw err;
         },
       );
-    return loaded.plugin.writes ? this.trackWrite(run) : run;
+    if (!loaded.plugin.writes) return run;
+    // A writing plugin changes its region's rows: state built from them is stale from its start
+    // (other calls may read while it writes) and again once its writes are durable.
+    this.dataVersions.bump(regionId);
+    return this.trackWrite(run.finally(() => this.dataVersions.bump(regionId)));
+  }
+
+  /** COPR.ENDSESSION id — the caller is done with a session: its plugin state is freed on this node. */
+  endSession(args: Buffer[]): Reply {
+    this.pool.endSession(toSession(args[1]!));
+    return 'OK';
   }
 
   /** COPR.INSTALL file source — compile, validate and add (replaces the same file's earlier code). */
@@ -197,6 +238,12 @@ function toInt(arg: Buffer, what: string): number {
   const text = arg.toString('latin1');
   if (!/^\d{1,15}$/.test(text)) throw new CommandError('COPR_BAD_REQUEST', `${what} must be a non-negative integer, got '${text.slice(0, 32)}'`);
   return Number(text);
+}
+
+function toSession(arg: Buffer): string {
+  const text = arg.toString('latin1');
+  if (!SESSION_ID.test(text)) throw new CommandError('COPR_BAD_REQUEST', `SESSION must be 1-64 letters, digits or _ . : -, got '${text.slice(0, 32)}'`);
+  return text;
 }
 
 function decodeRanges(arg: Buffer): WireRange[] {

@@ -19,6 +19,7 @@ const FLAGS = {
   'copr-nice': { type: 'number', help: 'priority: OS nice value of the plugin worker threads (0..19); above 0 the node serves point operations ahead of plugin work', default: 0, value: '<n>' },
   'copr-call-memory-mb': { type: 'number', help: 'memory quota of one coprocessor call (heap growth of its worker plus its result); over it the call fails with COPR_MEMORY (default: none)', value: '<MiB>' },
   'copr-memory-mb': { type: 'number', help: 'memory quota of all running coprocessor calls together; a call that finds it used up is refused with COPR_BUSY (default: none)', value: '<MiB>' },
+  'copr-state-mb': { type: 'number', help: 'memory quota of plugin state kept across the calls of sessions (COPR.EXEC SESSION), all workers together, each an equal share; least recently used state is evicted, a single state over a share is refused with COPR_STATE_TOO_LARGE; 0: keep none', default: DEFAULT_COPR_LIMITS.stateMb, value: '<MiB>' },
   'copr-deadline-ms': { type: 'number', help: 'default deadline of a plugin call', default: DEFAULT_COPR_LIMITS.deadlineMs, value: '<ms>' },
   'max-request-mb': { type: 'number', help: 'largest request accepted, in all (its arguments together)', default: DEFAULT_READER_LIMITS.maxRequestBytes / (1024 * 1024), value: '<MiB>' },
   'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
@@ -52,6 +53,8 @@ runCli(async () => {
     if (!(Number.isFinite(mb) && mb > 0)) throw new UsageError(`--${flag} must be a number of MiB > 0, got ${mb}`);
     return mb;
   };
+  const stateMb = flags['copr-state-mb'];
+  if (!(Number.isFinite(stateMb) && stateMb >= 0)) throw new UsageError(`--copr-state-mb must be a number of MiB >= 0, got ${stateMb}`);
   const node = new NodeServer({
     nodeId: flags['node-id'],
     dataDir: flags['data-dir'],
@@ -62,7 +65,7 @@ runCli(async () => {
     adminToken,
     heartbeatMs: flags['heartbeat-ms'],
     maxRequestBytes: flags['max-request-mb'] * 1024 * 1024,
-    coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], workerNice: nice, callMemoryMb: memoryQuota('copr-call-memory-mb'), nodeMemoryMb: memoryQuota('copr-memory-mb'), ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
+    coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], workerNice: nice, callMemoryMb: memoryQuota('copr-call-memory-mb'), nodeMemoryMb: memoryQuota('copr-memory-mb'), stateMb, ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
   });
   const port = await node.start(() => process.exit(0));
   process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: advertiseHost, port, pid: process.pid })}\n`);

@@ -7,6 +7,7 @@ import { RespError, RespWriter, type RespValue } from '../protocol/resp';
 import { CommandError, DeferredReply, EncodedReply, RespServer, type CommandOrder, type Connection, type Reply } from '../protocol/server';
 import { authenticate, CommandTable, resolveCommand, type CommandSpec } from '../protocol/command-table';
 import { WriteTracker } from './write-tracker';
+import { RegionDataVersions } from './data-versions';
 import { needsCount, uncountedRegion, type RegionSize } from './region-size';
 import { NodeStore, StorageError, checkKey, type KeyRange, type Row } from '../storage/store';
 import { decodeClusterMap, endReaches, minEnd, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
@@ -67,6 +68,8 @@ export class NodeServer {
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private readonly inFlightWrites = new WriteTracker();
   private readonly sizes = new Map<number, RegionSize>();
+  /** Bumped by every write to a region (arrival and durability): plugin state is keyed by it. */
+  private readonly dataVersions = new RegionDataVersions();
   private readonly scanReplyBuffers = new ReusableBuffers(SCAN_REPLY_BUFFER_BYTES, SCAN_REPLY_BUFFERS_KEPT);
   private mapChain: Promise<unknown> = Promise.resolve();
   private readonly startedAt = Date.now();
@@ -93,7 +96,7 @@ export class NodeServer {
       classify: (args) => this.orderOf(args),
       readerLimits: options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes },
     });
-    this.coprocessor = new CoprocessorHost(options.dataDir, this.routing, { ...DEFAULT_COPR_LIMITS, ...options.coprocessor }, (p) => this.trackWrite(p));
+    this.coprocessor = new CoprocessorHost(options.dataDir, this.routing, { ...DEFAULT_COPR_LIMITS, ...options.coprocessor }, (p) => this.trackWrite(p), this.dataVersions);
   }
 
   /** Starts serving and registering with placement; resolves with the bound port. */
@@ -241,9 +244,15 @@ export class NodeServer {
   }
 
   private noteWrite(region: RegionInfo, key: Buffer, value: Buffer | undefined): void {
+    this.dataVersions.bump(region.id);
     const size = this.sizeOf(region.id);
     size.writesSince++;
     size.bytesWrittenSince += key.length + (value?.length ?? 0);
+  }
+
+  /** Once writes are durable, before they are acknowledged (see RegionDataVersions). */
+  private bumpAll(regions: RegionInfo[]): void {
+    for (const id of new Set(regions.map((r) => r.id))) this.dataVersions.bump(id);
   }
 
   cmdGet(args: Buffer[]): Reply {
@@ -265,6 +274,7 @@ export class NodeServer {
     const settle = this.inFlightWrites.begin();
     const reply = new DeferredReply();
     this.store.putWith(key, value, (err) => {
+      this.dataVersions.bump(region.id);
       settle();
       if (err) reply.reject(err);
       else reply.resolve('OK');
@@ -283,14 +293,14 @@ export class NodeServer {
     // Check every key before writing any, so an MSET is all-or-nothing on this node.
     const regions = rows.map((r) => this.routing.forWrite(r.key));
     rows.forEach((r, i) => this.noteWrite(regions[i]!, r.key, r.value));
-    return this.trackWrite(this.store.putMany(rows)).then(okReply);
+    return this.trackWrite(this.store.putMany(rows).finally(() => this.bumpAll(regions))).then(okReply);
   }
 
   cmdDel(args: Buffer[]): Promise<Reply> {
     const keys = args.slice(1).map((k) => Buffer.from(k));
     const regions = keys.map((k) => this.routing.forWrite(k));
     keys.forEach((k, i) => this.noteWrite(regions[i]!, k, undefined));
-    return this.trackWrite(this.store.removeMany(keys));
+    return this.trackWrite(this.store.removeMany(keys).finally(() => this.bumpAll(regions)));
   }
 
   cmdMget(args: Buffer[]): Reply {
@@ -506,6 +516,7 @@ const COMMANDS: Record<string, CommandSpec<NodeServer>> = {
   SHUTDOWN: { arity: -1, admin: true, order: 'write', run: NodeServer.prototype.cmdShutdown },
   'COPR.EXEC': { arity: -7, order: function (args) { return this.coprocessor.orderOf(args); }, run: function (args) { return this.coprocessor.exec(args); } },
   'COPR.LIST': { arity: 1, run: function () { return this.coprocessor.list(); } },
+  'COPR.ENDSESSION': { arity: 2, run: function (args) { return this.coprocessor.endSession(args); } },
   'COPR.INSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.install(args); } },
   'COPR.UNINSTALL': { arity: 3, admin: true, order: 'write', run: function (args) { return this.coprocessor.uninstall(args); } },
 };

@@ -36,7 +36,16 @@ export function epochPoints(samples: SampleRow[], links: LinkInfo[]): EpochPoint
   });
 }
 
-function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoch'): ChartSpec | null {
+/** A dashed rule at the target loss (one per facet: the data is reduced to a row per link first). */
+function targetRule(targetLoss: number): object {
+  return {
+    transform: [{ aggregate: [{ op: 'count', as: 'epochs' }], groupby: ['link'] }],
+    mark: { type: 'rule', strokeDash: [6, 4], color: '#555', clip: true },
+    encoding: { y: { datum: targetLoss }, tooltip: { value: `target loss ${targetLoss} (ml.targetLoss)` } },
+  };
+}
+
+function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoch', targetLoss: number | null): ChartSpec | null {
   if (points.length === 0) return null;
   const modes = sortModes(points.map((p) => p.mode));
   const lossLog = spansDecades(points.map((p) => p.loss));
@@ -54,14 +63,15 @@ function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoc
   };
   // By epoch the modes' lines coincide (same model): one layer per mode, the first mode widest and
   // underneath, so every mode stays visible.
-  const marks =
+  const marks: { layer: object[] } =
     by === 'epoch'
       ? { layer: modes.map((mode, i) => ({ transform: [{ filter: { field: 'mode', equal: mode } }], mark: { type: 'line', strokeWidth: Math.max(1.5, 7 - 2.5 * i), opacity: 0.9 }, encoding })) }
-      : { mark: { type: 'line', strokeWidth: 2, opacity: 0.9 }, encoding };
+      : { layer: [{ mark: { type: 'line', strokeWidth: 2, opacity: 0.9 }, encoding }] };
+  if (targetLoss !== null) marks.layer.push(targetRule(targetLoss));
   const inner = { width: links.length > 1 ? PANEL.width : SINGLE_WIDTH, height: PANEL.height, ...marks };
   const subtitle =
     by === 'time'
-      ? 'One line per training run (repetition); the mode whose line drops first reaches a given loss soonest.'
+      ? `One line per training run (repetition); the mode whose line drops first reaches a given loss soonest${targetLoss === null ? '' : ' (dashed: the target loss of time to accuracy)'}.`
       : 'Every mode computes the same gradients, so the curves coincide (drawn nested, first mode widest): modes differ in time, not in progress per epoch.';
   const title = chartTitle(`${ctx.workload}: loss vs ${by === 'time' ? 'wall time' : 'epoch'}`, subtitle);
   const spec = assembleSpec(title, points, inner, links.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: ctx.links.map((l) => l.label) } } : null);
@@ -97,5 +107,6 @@ export function trainingTime(view: MlView, ctx: MlChartContext): ChartSpec | nul
 /** Every ML chart that applies, in report order. */
 export function mlCharts(view: MlView, ctx: MlChartContext): ChartSpec[] {
   const points = epochPoints(ctx.samples, ctx.links);
-  return [lossChart(points, ctx, 'time'), lossChart(points, ctx, 'epoch'), trainingTime(view, ctx)].filter((c): c is ChartSpec => c !== null);
+  const target = view.ml.targetLoss ?? null; // summaries written before time to accuracy have none
+  return [lossChart(points, ctx, 'time', target), lossChart(points, ctx, 'epoch', target), trainingTime(view, ctx)].filter((c): c is ChartSpec => c !== null);
 }

@@ -8,7 +8,7 @@
 import { pack, unpack } from 'msgpackr';
 import { CheckedStorage, type RowSource } from '../../engine/coprocessor/checked-storage';
 import type { LoadedPlugin } from '../../engine/coprocessor/loader';
-import { compareBytes, inRange, type KeyRange, type KV } from '../../engine/plugin-api';
+import { NO_STATE, compareBytes, inRange, type KeyRange, type KV } from '../../engine/plugin-api';
 
 /** Rows of one region (or any key range), held in memory as batches in key order. */
 export interface InMemoryRegion {
@@ -59,7 +59,7 @@ export async function runPluginInMemory<Res>(plugin: LoadedPlugin, request: unkn
     const ranges = [region.range];
     const controller = new AbortController();
     const storage = new CheckedStorage(memoryRows(region), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER }, controller.signal);
-    const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client' });
+    const partial = await plugin.plugin.handle(unpack(payload), { ranges, storage, signal: controller.signal, where: 'client', state: NO_STATE });
     const packed = pack(partial);
     partBytes.push(packed.length);
     parts.push(unpack(packed));

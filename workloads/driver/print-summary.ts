@@ -129,12 +129,20 @@ export function printMlSummary(summary: MlSummary): void {
     'nodes cpu ms': m.nodesCpuMs.mean,
     'plugin cpu ms/epoch': m.pluginCpuMsPerEpoch.mean,
     'vs client': m.speedupVsClient ? `${m.speedupVsClient.toFixed(2)}x` : '',
+    ...(summary.targetLoss === null
+      ? {}
+      : {
+          'to target ms (95% CI)': m.timeToTargetMs ? meanPm(m.timeToTargetMs.mean, m.timeToTargetMs.ciLow, m.timeToTargetMs.ciHigh) : `missed ${m.missedTarget}/${m.n}`,
+          'epochs to target': m.epochsToTarget ?? '-',
+          'to target vs client': m.speedupToTargetVsClient ? `${m.speedupToTargetVsClient.toFixed(2)}x` : '',
+        }),
   }));
   const c = summary.checks;
   out('');
   out(`${summary.task} regression, ${summary.features} features, ${summary.rows} rows, learning rate ${summary.learningRate}, at most ${summary.maxEpochs} epochs (stop when the loss changes < ${summary.tolerance})`);
   out(formatTable(rows, Object.keys(rows[0] ?? {}) as Array<keyof (typeof rows)[number] & string>));
   out("\nvs client = mean client-mode training time / this mode's (> 1: faster than pulling the rows every epoch). Epoch 1 of client-cached includes the pull.\nplugin cpu: the nodes' worker threads (pushdown) or this process (client modes; in client mode regions run concurrently, so it over-counts).");
+  if (summary.targetLoss !== null) out(`time to target: wall time until the loss first reached ${summary.targetLoss} (ml.targetLoss), to the end of that epoch; client-cached includes its pull.`);
   out(`converged: ${c.converged ? 'yes' : 'no (stopped at the epoch limit)'}; final mean-gradient norm ${c.finalGradientNorm.toExponential(2)}`);
   out(`modes agree: ${c.modesAgree ? 'yes' : 'NO'} (max relative weight difference ${c.maxWeightDiffBetweenModes.toExponential(2)}, tolerance ${c.weightAgreementTolerance})`);
   if (c.distanceToTrueWeights !== null && c.expectedStatisticalError !== null) {

@@ -191,6 +191,7 @@ function nodeArgsOf(cluster: ClusterSpec): string[] {
     ['--copr-nice', cluster.coprNice],
     ['--copr-call-memory-mb', cluster.coprCallMemoryMb],
     ['--copr-memory-mb', cluster.coprMemoryMb],
+    ['--copr-state-mb', cluster.coprStateMb],
   ];
   return ['--copr-workers', String(cluster.coprWorkers), ...optional.flatMap(([flag, value]) => (value === null ? [] : [flag, String(value)]))];
 }

@@ -1,5 +1,6 @@
 /** Messages between a node's main thread and its plugin worker threads. */
 import type { MemoryQuotas } from './memory-quota';
+import type { StateCounters, StateScope } from '../state-store';
 
 /** Error codes a coprocessor call can end with; each is the first word of the RESP error reply. */
 export type CoprErrorCode =
@@ -14,6 +15,7 @@ export type CoprErrorCode =
   | 'COPR_OUT_OF_RANGE' // a read or write outside the call's ranges
   | 'COPR_WORKER_CRASH' // the worker died for another reason; it was replaced
   | 'COPR_MEMORY' // the call holds more memory than its per-call quota
+  | 'COPR_STATE_TOO_LARGE' // the plugin tried to keep one state value larger than the whole state quota
   | 'COPR_BUSY'; // the node's coprocessor queue or memory quota is full (admission control): retry later, or run the region client-side
 
 export class CoprError extends Error {
@@ -47,6 +49,8 @@ export interface ExecPayload {
   request: Uint8Array;
   ranges: WireRange[];
   limits: ExecLimits;
+  /** A call of a session: the plugin's state scope (its sha256 is the payload's). Absent: no state. */
+  state?: Omit<StateScope, 'sha256' | 'ranges'>;
 }
 
 /** A call as a worker receives it: the plugin's code comes only with the worker's first call of that sha256. */
@@ -68,6 +72,20 @@ export interface WorkerStats {
   cpuUs: number;
   /** Wall time inside the worker, from task receipt to result ready. */
   runUs: number;
+  /** The worker's plugin state after the call: bytes held and its counters since the worker started. */
+  state: { heldBytes: number; entries: number; counters: StateCounters };
+}
+
+/** The caller is done with a session: the worker drops its state (COPR.ENDSESSION). */
+export interface EndSession {
+  type: 'end-session';
+  session: string;
+}
+
+/** A worker's plugin state, reported after something other than a call changed it. */
+export interface StateReport {
+  type: 'state';
+  state: WorkerStats['state'];
 }
 
 export type ExecReply =
@@ -83,6 +101,8 @@ export interface WorkerInit {
   nice: number;
   /** Memory quotas, and the ledger (shared with the pool) where this worker publishes its call's use. */
   memory: { quotas: MemoryQuotas; ledger: SharedArrayBuffer; slot: number };
+  /** This worker's share of the node's plugin-state quota (bytes; 0: no state), and how errors name that quota. */
+  state: { quotaBytes: number; quotaName: string };
 }
 
 /**

@@ -271,3 +271,43 @@ test('close() rejects queued calls and the call in flight, and later calls', { t
     assert.equal(pool.counters.deadlines, 0);
   });
 });
+
+/** Counts its calls in ctx.state (after spinning req.ms); returns the count, so 1 means "state not found". */
+const COUNTER = plugin('counter', "    const until = Date.now() + (req.ms ?? 0);\n    while (Date.now() < until) {}\n    const n = (ctx.state.get<number>('n') ?? 0) + 1;\n    ctx.state.set('n', n, 8);\n    return n;");
+const inSession = (regionId: number, ms = 0): ExecRequest => call(COUNTER, { ms }, { state: { session: 's1', regionId, epoch: 1, dataVersion: 0 } });
+
+test("a session's calls for a region all reach the worker holding its state", { timeout: 20_000 }, async () => {
+  await withPool({ size: 2 }, async (pool) => {
+    await untilWorkersReady(pool, 2);
+    // Fired together, so without affinity they would spread over both workers and each count from 1.
+    const counts = await Promise.all(Array.from({ length: 12 }, (_, i) => pool.exec(inSession(1 + (i % 2)))));
+    assert.deepEqual(counts.map((o) => result<number>(o)).sort((a, b) => a - b), [1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6]);
+    assert.equal(result<number>(await pool.exec(call(COUNTER, {}))), 1, 'a call without a session keeps nothing');
+    const state = pool.state;
+    assert.equal(state.entries, 2);
+    assert.equal(state.counters.hits, 10);
+  });
+});
+
+test("a session call waits for its worker while a call behind it takes the other one", { timeout: 20_000 }, async () => {
+  await withPool({ size: 2 }, async (pool) => {
+    await untilWorkersReady(pool, 2);
+    await pool.exec(inSession(7)); // region 7's state now lives on one worker
+    const order: string[] = [];
+    const first = pool.exec(inSession(7, 300)).then(() => order.push('first'));
+    const second = pool.exec(inSession(7)).then((o) => order.push(`second:${result<number>(o)}`));
+    const other = pool.exec(call(SPIN, { id: 'x', ms: 0 })).then(() => order.push('other'));
+    await Promise.all([first, second, other]);
+    assert.deepEqual(order, ['other', 'first', 'second:3']);
+  });
+});
+
+test('a state over its worker share is refused with COPR_STATE_TOO_LARGE and the worker keeps serving', { timeout: 20_000 }, async () => {
+  const BIG = plugin('big', "    ctx.state.set('big', new Float64Array(200_000));\n    return 1;");
+  await withPool({ size: 2, stateMb: 2 }, async (pool) => {
+    const req = call(BIG, {}, { state: { session: 's', regionId: 1, epoch: 1, dataVersion: 0 } });
+    await assertExecError(pool.exec(req), 'COPR_STATE_TOO_LARGE', /1\.5 MiB is larger than the whole state quota of 1\.0 MiB \(this worker's share of the node's state quota: --copr-state-mb 2 over 2 plugin workers/);
+    assert.equal(result<number>(await pool.exec(inSession(1))), 1);
+    assert.equal(pool.state.counters.refusals, 1);
+  });
+});

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { NodeStore } from '../../storage/store';
 import { MemoryLedger, NO_MEMORY_QUOTAS, type MemoryQuotas } from './memory-quota';
-import { CoprError, type CoprErrorCode, type ExecPayload, type ExecReply, type ExecTask, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
+import type { StateCounters } from '../state-store';
+import { CoprError, type CoprErrorCode, type EndSession, type ExecPayload, type ExecReply, type ExecTask, type StateReport, type WorkerInit, type WorkerStats, type WriteReply, type WriteRequest } from './messages';
 
 /**
  * Young generation of each plugin worker. A scan's garbage (row Buffers and their external bytes)
@@ -35,7 +36,22 @@ export interface PoolOptions {
   maxQueued?: number;
   /** Memory quotas per call and over all running calls (default: none; see memory-quota.ts). */
   memory?: MemoryQuotas;
+  /**
+   * Plugin state of sessions (PluginState), MiB for the whole node (default: DEFAULT_STATE_MB; 0:
+   * none). Each worker keeps the states of the calls routed to it, so each gets an equal share and
+   * evicts within it: the node never holds more than this, and one state may hold at most a share.
+   */
+  stateMb?: number;
 }
+
+/** The node's plugin-state quota when none is given (MiB). */
+export const DEFAULT_STATE_MB = 256;
+
+/**
+ * Session → worker affinity entries kept at most. A forgotten entry costs only locality: the next
+ * call of that (session, region) may land on another worker and rebuild its state there.
+ */
+const MAX_AFFINITIES = 65_536;
 
 export interface ExecRequest extends ExecPayload {
   deadlineMs: number;
@@ -67,6 +83,8 @@ export class CoprExecError extends CoprError {
 interface Job {
   id: number;
   req: ExecRequest;
+  /** Calls of a session go to the worker holding the state of their (session, region). */
+  affinity?: string;
   enqueuedNs: bigint;
   resolve(outcome: ExecOutcome): void;
   reject(err: Error): void;
@@ -84,7 +102,13 @@ interface Slot {
   sentCode: Set<string>;
   dispatchedNs?: bigint;
   timer?: NodeJS.Timeout;
+  /** The worker's plugin state as its last reply reported it. */
+  state: { heldBytes: number; entries: number; counters: StateCounters };
+  /** (session, region) pairs routed to this slot. */
+  affinities: number;
 }
+
+const NO_STATE_COUNTERS: StateCounters = { hits: 0, misses: 0, sets: 0, evictions: 0, invalidations: 0, refusals: 0 };
 
 const ENTRY = path.join(__dirname, 'worker-entry.js');
 
@@ -96,6 +120,10 @@ export class WorkerPool {
   readonly counters = { calls: 0, deadlines: 0, heapFailures: 0, crashes: 0, workersStarted: 0, busyRejections: 0, memoryRejections: 0 };
   /** What each worker's current call holds (MiB), published by the workers themselves. */
   private readonly ledger: MemoryLedger;
+  /** (session, region) → the slot whose worker keeps that state. */
+  private readonly affinity = new Map<string, number>();
+  /** State counters of workers that were replaced (their state went with them). */
+  private readonly retiredState: StateCounters = { ...NO_STATE_COUNTERS };
 
   constructor(private readonly options: PoolOptions) {
     const size = options.size ?? 2;
@@ -106,6 +134,27 @@ export class WorkerPool {
   /** MiB held by the calls running now (0 without memory quotas: workers then do not measure). */
   get memoryInUseMb(): number {
     return this.ledger.totalMb();
+  }
+
+  /** Plugin state held by the workers, and their counters since the pool started. */
+  get state(): { heldBytes: number; entries: number; quotaBytes: number; counters: StateCounters } {
+    const counters = { ...this.retiredState };
+    for (const slot of this.slots) for (const k of Object.keys(counters) as Array<keyof StateCounters>) counters[k] += slot.state.counters[k];
+    return { heldBytes: this.slots.reduce((n, s) => n + s.state.heldBytes, 0), entries: this.slots.reduce((n, s) => n + s.state.entries, 0), quotaBytes: this.stateShareBytes() * this.slots.length, counters };
+  }
+
+  /**
+   * Every worker drops the session's state (a worker running a call does so once the call ends) and
+   * its (session, region) affinities are forgotten.
+   */
+  endSession(session: string): void {
+    const prefix = `${session}\u0000`;
+    for (const [key, index] of this.affinity) {
+      if (!key.startsWith(prefix)) continue;
+      this.affinity.delete(key);
+      this.slots[index]!.affinities--;
+    }
+    for (const slot of this.slots) slot.worker.postMessage({ type: 'end-session', session } satisfies EndSession);
   }
 
   /** Runs one plugin call; rejects with CoprExecError on any limit or plugin failure. */
@@ -124,7 +173,8 @@ export class WorkerPool {
     }
     this.counters.calls++;
     return new Promise((resolve, reject) => {
-      this.queue.push({ id: this.nextId++, req, enqueuedNs: process.hrtime.bigint(), resolve, reject });
+      const affinity = req.state ? `${req.state.session}\u0000${req.state.regionId}` : undefined;
+      this.queue.push({ id: this.nextId++, req, ...(affinity ? { affinity } : {}), enqueuedNs: process.hrtime.bigint(), resolve, reject });
       this.dispatch();
     });
   }
@@ -151,23 +201,36 @@ export class WorkerPool {
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
+  /** Each worker's share of the node's state quota, in bytes. */
+  private stateShareBytes(): number {
+    const mb = this.options.stateMb ?? DEFAULT_STATE_MB;
+    return Math.floor((mb * 1024 * 1024) / (this.options.size ?? 2));
+  }
+
   private spawn(index: number): Slot {
     this.counters.workersStarted++;
     const heapMb = this.options.heapMb ?? 256;
+    const stateMb = this.options.stateMb ?? DEFAULT_STATE_MB;
     // A replaced worker's call is over: what it held is no longer held.
     this.ledger.set(index, 0);
     const worker = new Worker(ENTRY, {
-      workerData: { dataDir: this.options.dataDir, nice: this.options.nice ?? 0, memory: { quotas: this.options.memory ?? NO_MEMORY_QUOTAS, ledger: this.ledger.shared, slot: index } } satisfies WorkerInit,
+      workerData: {
+        dataDir: this.options.dataDir,
+        nice: this.options.nice ?? 0,
+        memory: { quotas: this.options.memory ?? NO_MEMORY_QUOTAS, ledger: this.ledger.shared, slot: index },
+        state: { quotaBytes: this.stateShareBytes(), quotaName: `this worker's share of the node's state quota: --copr-state-mb ${stateMb} over ${this.options.size ?? 2} plugin workers; spec field cluster.coprStateMb` },
+      } satisfies WorkerInit,
       resourceLimits: { maxOldGenerationSizeMb: heapMb, maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB },
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, sentCode: new Set() };
-    worker.on('message', (msg: ExecReply | WriteRequest | { type: 'ready' }) => {
+    const slot: Slot = { worker, ready: false, sentCode: new Set(), state: { heldBytes: 0, entries: 0, counters: { ...NO_STATE_COUNTERS } }, affinities: 0 };
+    worker.on('message', (msg: ExecReply | WriteRequest | StateReport | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         slot.ready = true;
         this.dispatch();
       } else if (msg.type === 'write') this.write(worker, msg);
+      else if (msg.type === 'state') slot.state = msg.state;
       else this.finish(slot, msg);
     });
     worker.on('error', (err: Error & { code?: string }) => {
@@ -192,28 +255,63 @@ export class WorkerPool {
     slot.job = undefined;
     void slot.worker.terminate();
     if (this.closed) return;
-    this.slots[index] = this.spawn(index);
+    // Its state dies with the worker; its sessions keep their affinity and rebuild in the new one.
+    for (const k of Object.keys(this.retiredState) as Array<keyof StateCounters>) this.retiredState[k] += slot.state.counters[k];
+    const replacement = this.spawn(index);
+    replacement.affinities = slot.affinities;
+    this.slots[index] = replacement;
     job?.reject(new CoprExecError(code, message, this.timing(job, slot)));
     this.dispatch();
   }
 
+  /**
+   * Hands queued calls to free workers, oldest first. A call of a session must run on the worker that
+   * holds its (session, region) state: it waits for that worker while calls behind it may pass.
+   * A (session, region) seen for the first time goes to the free worker with the fewest, which
+   * spreads a session's regions, and so its state, over the workers.
+   */
   private dispatch(): void {
-    for (const slot of this.slots) {
-      if (this.queue.length === 0) return;
-      if (slot.job || !slot.ready) continue;
-      const job = this.queue.shift()!;
-      slot.job = job;
-      slot.dispatchedNs = process.hrtime.bigint();
-      const { req } = job;
-      const firstOfPlugin = !slot.sentCode.has(req.sha256);
-      if (firstOfPlugin) slot.sentCode.add(req.sha256);
-      const task: ExecTask = { type: 'exec', id: job.id, sha256: req.sha256, js: firstOfPlugin ? req.js : undefined, file: req.file, request: req.request, ranges: req.ranges, limits: req.limits };
-      slot.timer = setTimeout(() => {
-        this.counters.deadlines++;
-        this.replace(slot, 'COPR_DEADLINE', `the plugin ran past its ${job.req.deadlineMs} ms deadline; the worker was terminated and replaced`);
-      }, job.req.deadlineMs);
-      slot.worker.postMessage(task);
+    for (let i = 0; i < this.queue.length; ) {
+      const free = this.slots.filter((s) => !s.job && s.ready);
+      if (free.length === 0) return;
+      const job = this.queue[i]!;
+      const slot = this.slotFor(job, free);
+      if (!slot) {
+        i++;
+        continue;
+      }
+      this.queue.splice(i, 1);
+      this.start(slot, job);
     }
+  }
+
+  private slotFor(job: Job, free: Slot[]): Slot | undefined {
+    if (job.affinity === undefined) return free[0];
+    const owner = this.affinity.get(job.affinity);
+    if (owner !== undefined) return free.find((s) => this.slots.indexOf(s) === owner);
+    const slot = free.reduce((best, s) => (s.affinities < best.affinities ? s : best));
+    if (this.affinity.size >= MAX_AFFINITIES) {
+      const [oldest, index] = this.affinity.entries().next().value as [string, number];
+      this.affinity.delete(oldest);
+      this.slots[index]!.affinities--;
+    }
+    this.affinity.set(job.affinity, this.slots.indexOf(slot));
+    slot.affinities++;
+    return slot;
+  }
+
+  private start(slot: Slot, job: Job): void {
+    slot.job = job;
+    slot.dispatchedNs = process.hrtime.bigint();
+    const { req } = job;
+    const firstOfPlugin = !slot.sentCode.has(req.sha256);
+    if (firstOfPlugin) slot.sentCode.add(req.sha256);
+    const task: ExecTask = { type: 'exec', id: job.id, sha256: req.sha256, js: firstOfPlugin ? req.js : undefined, file: req.file, request: req.request, ranges: req.ranges, limits: req.limits, ...(req.state ? { state: req.state } : {}) };
+    slot.timer = setTimeout(() => {
+      this.counters.deadlines++;
+      this.replace(slot, 'COPR_DEADLINE', `the plugin ran past its ${job.req.deadlineMs} ms deadline; the worker was terminated and replaced`);
+    }, job.req.deadlineMs);
+    slot.worker.postMessage(task);
   }
 
   /** Applies a plugin's write through the store that owns the environment, and answers the worker. */
@@ -242,6 +340,7 @@ export class WorkerPool {
     if (!job || job.id !== reply.id) return;
     if (slot.timer) clearTimeout(slot.timer);
     slot.job = undefined;
+    slot.state = reply.stats.state;
     const timing = this.timing(job, slot, reply.stats.runUs);
     const stats: ExecStats = { ...reply.stats, queueUs: timing.queueUs ?? 0, handoffUs: timing.handoffUs ?? 0 };
     if (reply.type === 'done') job.resolve({ partial: reply.partial, stats });

@@ -13,7 +13,8 @@ import { evaluatePlugin } from '../loader';
 import { CheckedStorage, type RowSource } from '../checked-storage';
 import { threadCpuUs } from './thread-cpu';
 import { CallMemoryMeter, MemoryLedger } from './memory-quota';
-import { CoprError, type ExecReply, type ExecTask, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
+import { PluginStateStore } from '../state-store';
+import { CoprError, type EndSession, type ExecReply, type ExecTask, type StateReport, type WorkerInit, type WriteReply, type WriteRequest } from './messages';
 import type { KeyRange, KV, Plugin } from '../../plugin-api';
 
 const init = workerData as WorkerInit;
@@ -34,6 +35,8 @@ function lowerPriority(nice: number): void {
 }
 const store = NodeStore.openReader(init.dataDir);
 const memory = new CallMemoryMeter(init.memory.quotas, new MemoryLedger(init.memory.ledger), init.memory.slot);
+/** Plugin state of the sessions whose calls the pool routes to this worker (see WorkerPool affinity). */
+const stateStore = new PluginStateStore(init.state.quotaBytes, init.state.quotaName);
 const pendingWrites = new Map<number, { resolve: () => void; reject: (err: Error) => void }>();
 let nextWriteId = 1;
 
@@ -119,12 +122,14 @@ async function run(task: ExecTask): Promise<ExecReply> {
     rowsWritten: storage?.counters.rowsWritten ?? 0,
     cpuUs: cpuSinceMark(),
     runUs: (performance.now() - startedMs) * 1000,
+    state: { heldBytes: stateStore.heldBytes, entries: stateStore.size, counters: { ...stateStore.counters } },
   });
   memory.start();
   try {
     const plugin = pluginFor(task);
     storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits, undefined, memory.enabled ? () => memory.check() : undefined);
-    const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const }));
+    const state = stateStore.view(task.state && { sha256: task.sha256, ...task.state, ranges });
+    const partial = await plugin.handle(unpack(task.request), contextWithLazySignal({ ranges, storage, where: 'node' as const, state }));
     // A copy: msgpackr packs into a shared buffer, which must not be transferred away.
     const encoded = new Uint8Array(pack(partial));
     if (encoded.length > task.limits.maxResultBytes) {
@@ -143,7 +148,12 @@ async function run(task: ExecTask): Promise<ExecReply> {
   }
 }
 
-parentPort!.on('message', (msg: ExecTask | WriteReply) => {
+parentPort!.on('message', (msg: ExecTask | WriteReply | EndSession) => {
+  if (msg.type === 'end-session') {
+    stateStore.dropSession(msg.session);
+    parentPort!.postMessage({ type: 'state', state: { heldBytes: stateStore.heldBytes, entries: stateStore.size, counters: { ...stateStore.counters } } } satisfies StateReport);
+    return;
+  }
   if (msg.type === 'written') {
     const pending = pendingWrites.get(msg.writeId);
     pendingWrites.delete(msg.writeId);

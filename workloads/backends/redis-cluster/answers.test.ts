@@ -16,7 +16,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pack, unpack } from 'msgpackr';
 import { CheckedStorage } from '../../../engine/coprocessor/checked-storage';
-import { SAMPLE_SCHEMA, type KV, type Plugin } from '../../../engine/plugin-api';
+import { NO_STATE, SAMPLE_SCHEMA, type KV, type Plugin } from '../../../engine/plugin-api';
 import { syntheticRows } from '../../datasets/synthetic';
 import aggregate, { type AggregateRequest, type GroupResult } from '../../../plugins/aggregate';
 import filter, { type FilterRequest } from '../../../plugins/filter';
@@ -84,7 +84,7 @@ async function inProcessByUnits<Req, P, R>(plugin: Plugin<Req, P, R>, request: R
 async function inProcessOnePass<Req, P, R>(plugin: Plugin<Req, P, R>, request: Req): Promise<R> {
   const ranges = [unitRange(rows)];
   const storage = new CheckedStorage({ get: () => undefined, scanBatches: () => [rows] }, ranges, false, { maxRowsScanned: Infinity, maxBytesScanned: Infinity });
-  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'node' });
+  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'node', state: NO_STATE });
   return plugin.merge([unpack(pack(partial)) as P], request);
 }
 

@@ -5,7 +5,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { CheckedStorage, type RowSource } from '../../../engine/coprocessor/checked-storage';
-import type { KeyRange, KV, Plugin } from '../../../engine/plugin-api';
+import { NO_STATE, type KeyRange, type KV, type Plugin } from '../../../engine/plugin-api';
 import type { RedisClusterClient } from './cluster-client';
 import { decodeMember, type WorkUnit } from './layout';
 import { mapUnits } from './run-units';
@@ -69,7 +69,7 @@ export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unkn
   const storage = new CheckedStorage(memoryRows(rows), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER });
   // The request and the partial cross a msgpack boundary as in copbench (both modes), so `merge`
   // sees the same types whichever path made the partial.
-  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client' });
+  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE });
   return unpack(pack(partial)) as Partial;
 }
 

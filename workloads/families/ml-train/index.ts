@@ -36,6 +36,7 @@ function mlTables(view: MlView, ctx: ReportContext): ReportTable[] {
     meanWithCi(m.clientCpuMs, 1),
     meanWithCi(m.nodesCpuMs, 1),
     m.speedupVsClient === null ? '-' : `${m.speedupVsClient.toFixed(2)}×`,
+    ...(ml.targetLoss === null ? [] : [m.timeToTargetMs ? meanWithCi(m.timeToTargetMs, 1) : `missed ${m.missedTarget}/${m.n}`, m.speedupToTargetVsClient === null ? '-' : `${m.speedupToTargetVsClient.toFixed(2)}×`]),
   ]);
   const checks = ml.checks;
   return [
@@ -55,6 +56,7 @@ function mlTables(view: MlView, ctx: ReportContext): ReportTable[] {
         ['client CPU ms', true],
         ['nodes CPU ms', true],
         ['vs client', true],
+        ...(ml.targetLoss === null ? [] : ([[`time to loss ≤ ${ml.targetLoss} ms`, true], ['to target vs client', true]] as Array<[string, boolean]>)),
       ],
       rows,
       `Converged: ${checks.converged ? 'yes' : 'no'}; modes agree on the model: ${checks.modesAgree ? 'yes' : 'NO'} (max relative weight difference ${checks.maxWeightDiffBetweenModes.toExponential(2)}); distance to the true weights ${checks.distanceToTrueWeights === null ? "- (real data: no true weights)" : formatNumber(checks.distanceToTrueWeights)}.`,

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
-import { ML_MODES, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
+import { ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
 import { Session } from '../../driver/session';
 import { describeCluster } from '../../../test/helpers';
 
@@ -58,7 +58,9 @@ function assertAgreeAndDecrease(runs: TrainingRun[]): void {
   }
   for (const run of runs) {
     assert.equal(run.stoppedBy, 'tolerance', `${run.mode} converged before the epoch limit (${run.epochs.length} epochs)`);
-    for (const e of run.epochs) assert.equal(e.rowsScanned, ROWS, `${run.mode} epoch ${e.epoch} saw every row`);
+    // Client mode scans every row every epoch; pushdown and client-cached keep the decoded rows
+    // (the sgd plugin's session state) after the first epoch and scan nothing more.
+    for (const e of run.epochs) assert.equal(e.rowsScanned, run.mode === 'client' || e.epoch === 1 ? ROWS : 0, `${run.mode} epoch ${e.epoch} rows scanned`);
     for (let i = 1; i < run.epochs.length; i++) {
       const [a, b] = [run.epochs[i - 1]!.loss, run.epochs[i]!.loss];
       assert.ok(b <= a + 1e-15 * a, `${run.mode}: loss went up at epoch ${i + 1}: ${a} → ${b}`);
@@ -76,6 +78,16 @@ test('linear regression: the three modes end with identical weights, the loss fa
   assert.equal(summary.checks.converged, true);
   assert.equal(summary.checks.nearTrueWeights, true, `distance ${summary.checks.distanceToTrueWeights} > ${summary.checks.trueWeightsTolerance}`);
   assert.ok(summary.modes.every((m) => m.finalAccuracy === null));
+  // Time to accuracy: every mode reaches ml.targetLoss at the same epoch (same model), at its own time.
+  assert.equal(summary.targetLoss, 0.0052);
+  const epochsToTarget = summary.modes.map((m) => m.epochsToTarget);
+  assert.ok(epochsToTarget[0]! >= 2 && epochsToTarget.every((e) => e === epochsToTarget[0]), `epochs to target ${epochsToTarget.join(', ')}`);
+  for (const m of summary.modes) {
+    const run = runs.find((r) => r.mode === m.mode)!;
+    assert.equal(m.timeToTargetMs?.mean, run.target!.elapsedMs);
+    assert.equal(run.target!.elapsedMs, run.epochs[run.target!.epoch - 1]!.elapsedMs);
+    assert.ok(run.epochs[run.target!.epoch - 1]!.loss <= 0.0052 && run.epochs[run.target!.epoch - 2]!.loss > 0.0052, 'the first epoch at or under the target');
+  }
   // The noise is 0.1: the mean loss (r²/2) at the fit is about 0.1²/2.
   assert.ok(Math.abs(summary.modes[0]!.finalLoss - 0.005) < 0.001, `final loss ${summary.modes[0]!.finalLoss}`);
 });
@@ -127,6 +139,7 @@ function fakeRun(fields: Partial<TrainingRun>): TrainingRun {
     weights: [],
     bias: 0,
     stoppedBy: 'epochs',
+    target: null,
     rows: ROWS,
     pullMs: 0,
     pullWireInBytes: 0,
@@ -149,12 +162,39 @@ test('summarizeMl reports modes that disagree; mlSettings refuses what ml-train 
   assert.match(summary.verdict.mismatches[0]!, /client rep 0: .*weights differ/);
   assert.ok(Math.abs(summary.checks.maxWeightDiffBetweenModes - 1e-6) < 1e-12);
 
+  const missed = summarizeMl(linearSpec, [fakeRun({ mode: 'pushdown', weights: [1, 0, 0, 0, 0, 0, 0, 0], target: { epoch: 5, elapsedMs: 40 } }), fakeRun({ mode: 'pushdown', repetition: 1, weights: [1, 0, 0, 0, 0, 0, 0, 0] })]);
+  assert.deepEqual([missed.modes[0]!.timeToTargetMs, missed.modes[0]!.missedTarget], [null, 1], 'no mean time to target unless every run reached it');
+
   const bad = (overrides: string[], pattern: RegExp): void => assert.throws(() => mlSettings(loadSpec('ml-train', overrides, 'ci')), (err: Error) => err instanceof SpecError && pattern.test(err.message));
   bad(['request.task=poisson'], /request\.task: must be linear or logistic/);
   bad(['request.lr=1'], /request\.lr: unknown field/);
   bad(['modes=pushdown,adaptive'], /modes: 'adaptive' is not available for ml-train/);
   assert.throws(() => loadSpec('ml-train', ['dataset.kind=synthetic'], 'ci'), /dataset\.features: unknown field/);
   assert.throws(() => loadSpec('ml-train', ['ml=null'], 'ci'), /ml: an ml-train workload needs the ml section/);
+});
+
+test('client.memoryBudgetMb: client-cached over it is refused before the run, naming the field; without client-cached the spec runs', () => {
+  // 6000 rows × (8 features + label) × 8 B = 0.41 MiB of decoded rows.
+  assert.throws(
+    () => mlSettings(loadSpec('ml-train', ['client.memoryBudgetMb=0.25'], 'ci')),
+    (err: Error) => err instanceof SpecError && /client\.memoryBudgetMb: client-cached would keep 0\.4 MiB .* over the budget of 0\.25 MiB; raise client\.memoryBudgetMb, leave client-cached out/.test(err.message),
+  );
+  assert.equal(mlSettings(loadSpec('ml-train', ['client.memoryBudgetMb=1'], 'ci')).clientBudgetMb, 1);
+  const over = loadSpec('ml-train', [], 'over-client-budget-ci');
+  assert.deepEqual(over.modes, ['pushdown', 'client']);
+  assert.equal(mlSettings(over).clientBudgetMb, 0.25);
+  assert.throws(() => loadSpec('ml-train', ['client.memoryBudgetMb=0'], 'ci'), /client\.memoryBudgetMb/);
+});
+
+test('client-cached whose rows outgrow the client budget during training fails naming client.memoryBudgetMb', async () => {
+  const client = await session.client();
+  try {
+    // Each region's rows (~0.1 MiB at most) fit, so none is refused outright; all of them (0.27 MiB) do not: regions get evicted.
+    const trainer = new Trainer(client, { stateMb: 0.2, stateBudgetName: 'client.memoryBudgetMb 0.2 MiB' });
+    await assert.rejects(trainer.train('client-cached', { ...mlSettings(linearSpec).options, epochs: 3 }), /client-cached: the decoded rows outgrew the client's memory budget \(client\.memoryBudgetMb 0\.2 MiB; \d+ region\(s\) evicted by epoch 1\)/);
+  } finally {
+    client.close();
+  }
 });
 
 test('ml-train on flights: features and label from the spec, checked; the summary judges accuracy against the majority-class baseline', () => {

@@ -3,11 +3,14 @@
  * regression dataset, with the `sgd` plugin computing the gradient each epoch, in three modes:
  *
  * - `pushdown`: each epoch is one coprocessor call; every node sums the gradient over its regions'
- *   rows next to the data and sends back d + 4 numbers per region;
+ *   rows next to the data and sends back d + 4 numbers per region. The calls of one training share
+ *   a session, so each node's plugin worker decodes its regions' rows in the first epoch and keeps
+ *   them (ctx.state) for the later ones, as an in-database trainer keeps its partition in memory;
  * - `client`: each epoch runs the same plugin client-side, pulling every row over the wire again;
- * - `client-cached`: the rows are pulled once (the cluster client's range scan, per region; its
- *   time and bytes are part of the first epoch), then every epoch runs the plugin's handle + merge
- *   in this process over the cached rows.
+ * - `client-cached`: client mode with a session: the first epoch pulls every row and the plugin
+ *   keeps the decoded rows in this process (the Coprocessor's state, under the client's memory
+ *   budget), so later epochs compute from them without the wire. The same mechanism as pushdown's,
+ *   on the other side of the link.
  *
  * The client keeps the weights and steps them after every epoch: w ← w − lr · gradient / n. Every
  * mode evaluates the same per-region sums, in the same row order, merged in the same region order,
@@ -15,20 +18,16 @@
  * if they differ). Per epoch it records loss, accuracy, gradient norm, wall time, wire bytes and
  * client CPU; per training run the nodes' CPU and bytes (INFO counters).
  */
-import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
+import { randomBytes } from 'node:crypto';
+import { Coprocessor, type CoprocessorOptions } from '../../../engine/client/coprocessor';
 import type { ClusterClient } from '../../../engine/client/cluster-client';
-import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
-import type { Condition, KV, Schema } from '../../../engine/plugin-api';
+import type { Condition, Schema } from '../../../engine/plugin-api';
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
 import type { SgdRequest, SgdResult } from '../../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../../datasets/regression';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
-import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
-
-/** Rows of one region, pulled once and kept in memory. */
-type CachedRegion = InMemoryRegion;
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { meanWithCI95 } from '../../driver/metrics/stats';
 import { Session } from '../../driver/session';
@@ -56,6 +55,8 @@ export interface TrainOptions {
   epochs: number;
   /** Stop once |loss − previous loss| < tolerance (0: run every epoch). */
   tolerance: number;
+  /** Record when the loss first falls to this (null: not measured); training goes on to the tolerance. */
+  targetLoss: number | null;
   /** Regions processed at once (coprocessor calls and the cached mode's pull). */
   concurrency: number;
   range: { start: Buffer; end: Buffer };
@@ -93,9 +94,11 @@ export interface TrainingResult {
   weights: number[];
   bias: number;
   stoppedBy: 'tolerance' | 'epochs';
+  /** The first epoch whose loss was at most the target, and the wall time to its end; null: none did (or no target). */
+  target: { epoch: number; elapsedMs: number } | null;
   /** Rows per epoch (n). */
   rows: number;
-  /** client-cached: the pull (also inside epoch 1's numbers); 0 otherwise. */
+  /** client-cached: the first epoch, which pulls and decodes every row (also inside epoch 1's numbers); 0 otherwise. */
   pullMs: number;
   pullWireInBytes: number;
   totalMs: number;
@@ -114,52 +117,54 @@ export interface TrainingRun extends TrainingResult {
 }
 
 
-/** Runs `work` over `items` with at most `limit` at once; results in input order. */
-async function pool<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
-}
-
 /** Trains on one client; the same object serves every mode. */
 export class Trainer {
   private readonly coprocessor: Coprocessor;
+  private trainings = 0;
+  private evictionsAtStart = 0;
 
-  constructor(private readonly client: ClusterClient) {
-    this.coprocessor = new Coprocessor(client);
-  }
-
-  /** Pulls `[start, end)` region by region through the cluster client's range scans. */
-  private async pull(options: TrainOptions): Promise<{ regions: CachedRegion[]; rows: number }> {
-    const map = await this.client.getMap();
-    const pieces = splitByRegions(map, options.range.start, options.range.end);
-    let rows = 0;
-    const regions = await pool(pieces, options.concurrency, async (piece) => {
-      const batches: KV[][] = [];
-      for await (const batch of this.client.scanBatches(piece.range.start, piece.range.end)) {
-        batches.push(batch);
-        rows += batch.length;
-      }
-      return { range: piece.range, batches };
-    });
-    return { regions, rows };
-  }
-
-  /** handle per cached region + merge, as client mode runs them (msgpack boundaries included). */
-  private async evaluateCached(plugin: LoadedPlugin, regions: CachedRegion[], request: SgdRequest): Promise<{ result: SgdResult; rowsScanned: number; pluginCpuUs: number }> {
-    const run = await runPluginInMemory<SgdResult>(plugin, request, regions);
-    return { result: run.result, rowsScanned: run.rowsScanned, pluginCpuUs: run.cpuUs };
+  /** `state`: the client's budget for client-cached rows (default: none). */
+  constructor(
+    private readonly client: ClusterClient,
+    state: CoprocessorOptions = {},
+  ) {
+    this.coprocessor = new Coprocessor(client, state);
   }
 
   /** Trains from zero weights until `epochs` or the loss settles; calls `onEpoch` after each epoch. */
   async train(mode: MlMode, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
+    // One session per training: each training decodes the rows once, as a fresh trainer would.
+    const session = mode === 'client' ? undefined : `ml-${mode}-${++this.trainings}-${randomBytes(4).toString('hex')}`;
+    if (!session) return this.trainInSession(mode, session, options, onEpoch);
+    let result: TrainingResult;
+    try {
+      result = await this.trainInSession(mode, session, options, onEpoch);
+    } catch (err) {
+      // The training's own error is the one to report: free this process's state and leave the
+      // nodes' to their quota's eviction.
+      this.coprocessor.state.dropSession(session);
+      throw err;
+    }
+    // Outside the training's time and bytes, as a trainer would free its cache after finishing.
+    await this.coprocessor.endSession(session);
+    return result;
+  }
+
+  /**
+   * client-cached means the rows are pulled once: rows evicted under the client's budget would be
+   * pulled again, and the mode would quietly measure something else. Fail instead.
+   */
+  private checkNothingEvicted(epoch: number): void {
+    const evicted = this.coprocessor.state.counters.evictions - this.evictionsAtStart;
+    if (evicted === 0) return;
+    const budgetMb = this.coprocessor.state.quotaBytes / (1024 * 1024);
+    throw new Error(
+      `ml-train client-cached: the decoded rows outgrew the client's memory budget (client.memoryBudgetMb ${budgetMb} MiB; ${evicted} region(s) evicted by epoch ${epoch}), so they would be pulled again; ` +
+        'raise client.memoryBudgetMb, leave client-cached out (-p modes=pushdown,client), or train on fewer rows',
+    );
+  }
+
+  private async trainInSession(mode: MlMode, session: string | undefined, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
     const d = options.features.length;
     let weights = new Array<number>(d).fill(0);
     let bias = 0;
@@ -167,10 +172,11 @@ export class Trainer {
     const started = process.hrtime.bigint();
     const wire0 = this.client.wireBytes();
     const cpu0 = process.cpuUsage();
-    let cache: { plugin: LoadedPlugin; regions: CachedRegion[] } | undefined;
+    this.evictionsAtStart = this.coprocessor.state.counters.evictions;
     let pullMs = 0;
     let pullWireInBytes = 0;
     let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
+    let target: TrainingResult['target'] = null;
     let rows = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const t0 = process.hrtime.bigint();
@@ -187,26 +193,19 @@ export class Trainer {
         ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
         ...(options.scale ? { scale: options.scale } : {}),
       };
-      let result: SgdResult;
-      let rowsScanned: number;
-      let pluginCpuUs: number;
-      if (mode === 'client-cached') {
-        if (!cache) {
-          const plugin = await this.coprocessor.loadPlugin('sgd');
-          const pullStarted = process.hrtime.bigint();
-          const pullWire0 = this.client.wireBytes();
-          const pulled = await this.pull(options);
-          cache = { plugin, regions: pulled.regions };
-          pullMs = Number(process.hrtime.bigint() - pullStarted) / 1e6;
-          pullWireInBytes = this.client.wireBytes().in - pullWire0.in;
-        }
-        ({ result, rowsScanned, pluginCpuUs } = await this.evaluateCached(cache.plugin, cache.regions, request));
-      } else {
-        const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({ plugin: 'sgd', request, start: options.range.start, end: options.range.end, mode, concurrency: options.concurrency });
-        result = outcome.result;
-        rowsScanned = outcome.totals.rowsScanned;
-        pluginCpuUs = outcome.totals.pluginCpuUs;
-      }
+      const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({
+        plugin: 'sgd',
+        request,
+        start: options.range.start,
+        end: options.range.end,
+        mode: mode === 'pushdown' ? 'pushdown' : 'client',
+        concurrency: options.concurrency,
+        ...(session ? { session } : {}),
+      });
+      if (mode === 'client-cached') this.checkNothingEvicted(epoch);
+      const result = outcome.result;
+      const rowsScanned = outcome.totals.rowsScanned;
+      const pluginCpuUs = outcome.totals.pluginCpuUs;
       const n = result.n;
       if (n === 0) throw new Error(`ml-train: no rows in the dataset range (mode ${mode}); is the regression dataset loaded?`);
       rows = n;
@@ -239,6 +238,11 @@ export class Trainer {
         rowsScanned,
       };
       epochs.push(record);
+      if (!target && options.targetLoss !== null && record.loss <= options.targetLoss) target = { epoch, elapsedMs: record.elapsedMs };
+      if (mode === 'client-cached' && epoch === 1) {
+        pullMs = record.epochMs;
+        pullWireInBytes = record.clientWireInBytes;
+      }
       onEpoch?.(record);
       const previous = epochs[epochs.length - 2];
       if (previous && Math.abs(previous.loss - record.loss) < options.tolerance) {
@@ -254,6 +258,7 @@ export class Trainer {
       weights,
       bias,
       stoppedBy,
+      target,
       rows,
       pullMs,
       pullWireInBytes,
@@ -278,6 +283,8 @@ export interface MlSettings {
   noise: number;
   /** The generator's weights (regression dataset); null for real data. */
   truth: RegressionTruth | null;
+  /** client.memoryBudgetMb: what client-cached may keep (null: no cap). */
+  clientBudgetMb: number | null;
   options: Omit<TrainOptions, 'concurrency' | 'range'> & { concurrency: number; range: { start: Buffer; end: Buffer } };
 }
 
@@ -294,9 +301,12 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
   const l2 = spec.request.l2 ?? 0;
   if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new SpecError(`request.l2: expected a number >= 0, got ${JSON.stringify(l2)}`);
   for (const mode of spec.modes) if (!ML_MODES.includes(mode as MlMode)) throw new SpecError(`modes: '${mode}' is not available for ml-train (available: ${ML_MODES.join(', ')})`);
+  const clientBudgetMb = spec.client.memoryBudgetMb;
   if (flights) {
     const request = flightsMlRequest(spec);
+    checkClientBudget(spec, request.features.length);
     return {
+      clientBudgetMb,
       task,
       l2,
       features: request.features.length,
@@ -312,6 +322,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
         learningRate: spec.ml.learningRate,
         epochs: spec.ml.epochs,
         tolerance: spec.ml.tolerance,
+        targetLoss: spec.ml.targetLoss ?? null,
         concurrency: spec.concurrency,
         range: Session.datasetRange(),
       },
@@ -319,7 +330,9 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
   }
   const features = spec.dataset.features ?? DEFAULT_FEATURES;
   const noise = spec.dataset.noise ?? DEFAULT_NOISE;
+  checkClientBudget(spec, features);
   return {
+    clientBudgetMb,
     task,
     l2,
     features,
@@ -334,10 +347,32 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       learningRate: spec.ml.learningRate,
       epochs: spec.ml.epochs,
       tolerance: spec.ml.tolerance,
+      targetLoss: spec.ml.targetLoss ?? null,
       concurrency: spec.concurrency,
       range: Session.datasetRange(),
     },
   };
+}
+
+/**
+ * What client-cached keeps in the client: the sgd plugin's decoded rows, one f64 per feature and
+ * one for the label per row (its typed arrays; the per-region overhead is negligible).
+ */
+export function clientCachedBytes(rows: number, features: number): number {
+  return rows * (features + 1) * Float64Array.BYTES_PER_ELEMENT;
+}
+
+/** client-cached cannot keep a dataset larger than client.memoryBudgetMb: say so before the run starts. */
+function checkClientBudget(spec: WorkloadSpec, features: number): void {
+  const budgetMb = spec.client.memoryBudgetMb;
+  if (budgetMb === null || !spec.modes.includes('client-cached')) return;
+  const needMb = clientCachedBytes(spec.dataset.rows, features) / (1024 * 1024);
+  if (needMb > budgetMb) {
+    throw new SpecError(
+      `client.memoryBudgetMb: client-cached would keep ${needMb.toFixed(1)} MiB of decoded rows in the client (${spec.dataset.rows} rows × ${features + 1} f64), over the budget of ${budgetMb} MiB; ` +
+        `raise client.memoryBudgetMb, leave client-cached out (-p modes=pushdown,client), or train on fewer rows (dataset.rows)`,
+    );
+  }
 }
 
 export interface MlRunHooks {
@@ -378,12 +413,17 @@ export async function runMlTraining(
         `features ${settings.options.features.map((f, i) => `${f} mean ${flights!.mean[i]!.toPrecision(4)} sd ${flights!.stddev[i]!.toPrecision(4)}`).join(', ')}`,
     );
   }
+  if (settings.clientBudgetMb !== null) {
+    const needMb = clientCachedBytes(spec.dataset.rows, settings.features) / (1024 * 1024);
+    hooks.log(`client memory budget ${settings.clientBudgetMb} MiB; client-cached needs ${needMb.toFixed(1)} MiB for the decoded rows${needMb > settings.clientBudgetMb ? ': the data does not fit in the client, client-cached cannot run' : ''}`);
+  }
   for (const linkSpec of spec.links) {
     const link = session.link(linkSpec);
     await link.use();
     const client = await session.client(link.wrapSocket);
     try {
-      const trainer = new Trainer(client);
+      const budget = settings.clientBudgetMb;
+      const trainer = new Trainer(client, budget === null ? {} : { stateMb: budget, stateBudgetName: `client.memoryBudgetMb ${budget} MiB` });
       for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await trainer.train(mode, { ...settings.options, epochs: 1 });
       for (let repetition = 0; repetition < spec.repetitions; repetition++) {
         const order = repetition % 2 === 0 ? modes : [...modes].reverse();
@@ -454,6 +494,14 @@ export interface MlModeSummary {
   pluginCpuMsPerEpoch: MeanCI;
   /** Mean client-mode training time / this mode's (> 1: this mode is faster than client). */
   speedupVsClient: number | null;
+  /** Time to accuracy: wall time until the loss first reached the target (null: no target, or a run never reached it). */
+  timeToTargetMs: MeanCI | null;
+  /** The epoch that reached the target (the same in every run: the modes train the same model). */
+  epochsToTarget: number | null;
+  /** Runs of this mode that never reached the target. */
+  missedTarget: number;
+  /** Mean client-mode time to target / this mode's. */
+  speedupToTargetVsClient: number | null;
 }
 
 export interface MlChecks {
@@ -491,6 +539,8 @@ export interface MlSummary {
   learningRate: number;
   maxEpochs: number;
   tolerance: number;
+  /** ml.targetLoss (null: time to accuracy not measured). */
+  targetLoss: number | null;
   truth: RegressionTruth | null;
   /** flights: the feature names, their means and standard deviations (the scaling), the label's positive fraction. */
   data: { features: string[]; mean: number[]; stddev: number[]; positiveFraction: number; label: Condition[] } | null;
@@ -499,6 +549,14 @@ export interface MlSummary {
   checks: MlChecks;
   /** As query workloads report it: every mode's answer (final model) agrees. */
   verdict: { agree: boolean; mismatches: string[] };
+}
+
+/** Time to the target loss over one mode's runs; a mean only when every run reached it. */
+function timeToTarget(group: TrainingRun[]): Pick<MlModeSummary, 'timeToTargetMs' | 'epochsToTarget' | 'missedTarget'> {
+  const reached = group.flatMap((r) => (r.target ? [r.target] : []));
+  const missedTarget = group.length - reached.length;
+  if (reached.length === 0 || missedTarget > 0) return { timeToTargetMs: null, epochsToTarget: null, missedTarget };
+  return { timeToTargetMs: ci(reached.map((t) => t.elapsedMs)), epochsToTarget: reached[0]!.epoch, missedTarget };
 }
 
 /** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
@@ -559,11 +617,14 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       nodesCpuMs: ci(group.map((r) => r.nodesCpuUs / 1000)),
       pluginCpuMsPerEpoch: ci(group.map((r) => r.epochs.reduce((t, e) => t + e.pluginCpuUs, 0) / r.epochs.length / 1000)),
       speedupVsClient: null,
+      ...timeToTarget(group),
+      speedupToTargetVsClient: null,
     });
   }
   for (const m of modes) {
     const client = modes.find((c) => c.link === m.link && c.mode === 'client');
     m.speedupVsClient = client && m.mode !== 'client' ? client.trainMs.mean / m.trainMs.mean : null;
+    m.speedupToTargetVsClient = client?.timeToTargetMs && m.timeToTargetMs && m.mode !== 'client' ? client.timeToTargetMs.mean / m.timeToTargetMs.mean : null;
   }
   const modesAgree = mismatches.length === 0;
   return {
@@ -574,6 +635,7 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     learningRate: settings.options.learningRate,
     maxEpochs: settings.options.epochs,
     tolerance: settings.options.tolerance,
+    targetLoss: settings.options.targetLoss,
     truth,
     data: flights ? { features: settings.options.features, mean: flights.mean, stddev: flights.stddev, positiveFraction: flights.positiveFraction, label: settings.options.labelWhere ?? [] } : null,
     model: { weights: first.weights, bias: first.bias },
