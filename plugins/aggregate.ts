@@ -13,7 +13,7 @@ export interface AggregateRequest {
 }
 
 /** Mergeable per-group state: count, mean and M2 (Chan et al.), so stddev stays accurate. */
-interface GroupState {
+export interface GroupState {
   n: number;
   mean: number;
   m2: number;

@@ -6,7 +6,7 @@
  */
 import type { Condition, Schema } from '../../../engine/plugin-api';
 import type { RespValue } from '../../../engine/protocol/resp';
-import type { AggregateRequest } from '../../../plugins/aggregate';
+import type { AggregateRequest, GroupState } from '../../../plugins/aggregate';
 import type { FilterRequest } from '../../../plugins/filter';
 import type { SgdPartial, SgdRequest } from '../../../plugins/sgd';
 import { decodeMember } from './layout';
@@ -55,14 +55,6 @@ const filter: LuaPushdown<FilterRequest, { count: number; rows?: Array<[Buffer, 
   },
 };
 
-interface GroupState {
-  n: number;
-  mean: number;
-  m2: number;
-  sum: number;
-  min: number;
-  max: number;
-}
 
 const utf8 = new TextDecoder();
 
