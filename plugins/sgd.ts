@@ -4,6 +4,13 @@ import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condit
  * One full-batch gradient evaluation of a linear or logistic regression model at given weights.
  * The client keeps the weights and steps them once per epoch (gradient descent):
  *   w ← w − learningRate · gradient / n,   b ← b − learningRate · gradientBias / n.
+ * With `local`, each region also trains a copy of the model itself (local SGD / model averaging):
+ * `local.epochs` passes of mini-batch gradient descent over its own rows, from the request's
+ * weights, and the merge averages the regions' models weighted by their rows. A round is then one
+ * call per region instead of one per epoch. Unlike the gradient sums, the averaged model depends on
+ * how the rows are split into regions (as local SGD does by design), so it has no conformance
+ * example (whose answers must not depend on the split); workloads/families/ml-train/local-sgd.test.ts
+ * checks it against full-batch descent.
  */
 export interface SgdRequest {
   schema: Schema;
@@ -20,6 +27,22 @@ export interface SgdRequest {
   bias: number;
   /** L2 penalty (l2/2)·‖w‖² on the weights (not the bias) added to the mean loss; default 0. */
   l2?: number;
+  /** Local SGD: train in each region too, and merge the regions' models (see above). */
+  local?: LocalSgd;
+}
+
+/** Local training in a region: `epochs` passes over its rows in key order, in mini-batches of `batchRows`. */
+export interface LocalSgd {
+  epochs: number;
+  batchRows: number;
+  /** Step per mini-batch: w ← w − learningRate · (mean gradient of the batch + l2 · w). */
+  learningRate: number;
+}
+
+/** A model: weights per feature and a bias. */
+export interface SgdModel {
+  weights: number[];
+  bias: number;
 }
 
 /** Per-region sums (mergeable by addition). */
@@ -33,6 +56,8 @@ export interface SgdPartial {
   loss: number;
   /** Rows whose predicted class (sigmoid ≥ 0.5) equals the label; 0 for linear. */
   correct: number;
+  /** With `local`: the region's model after its local epochs. */
+  local?: SgdModel;
 }
 
 export interface SgdResult {
@@ -49,6 +74,8 @@ export interface SgdResult {
   loss: number;
   /** Logistic: fraction of rows classified correctly; linear: null. */
   accuracy: number | null;
+  /** With `local`: the regions' local models averaged, weighted by their rows (the next round's model). */
+  averaged?: SgdModel;
 }
 
 function check(request: SgdRequest): void {
@@ -59,6 +86,13 @@ function check(request: SgdRequest): void {
   }
   for (const w of [...request.weights, request.bias]) if (typeof w !== 'number' || !Number.isFinite(w)) throw new Error(`sgd: weights and bias must be finite numbers, got ${String(w)}`);
   if (request.labelWhere !== undefined && request.task !== 'logistic') throw new Error('sgd: labelWhere defines a 0/1 label: it needs task logistic');
+  const local = request.local;
+  if (local !== undefined) {
+    const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+    if (!positiveInt(local.epochs) || !positiveInt(local.batchRows) || !(typeof local.learningRate === 'number' && local.learningRate > 0 && Number.isFinite(local.learningRate))) {
+      throw new Error(`sgd: local needs epochs and batchRows (integers > 0) and a learningRate > 0, got ${JSON.stringify(local)}`);
+    }
+  }
   const scale = request.scale;
   if (scale !== undefined) {
     const d = request.features.length;
@@ -167,10 +201,60 @@ function gradientSums(request: SgdRequest, rows: DecodedRows): SgdPartial {
   return { n, gradient: Array.from(g), gradientBias: gb, loss, correct };
 }
 
+/**
+ * Local epochs of mini-batch gradient descent over a region's rows, from the request's model: rows
+ * in key order (deterministic, so both modes and every repetition train the same), each batch's
+ * mean gradient plus the L2 term.
+ */
+function trainLocally(request: SgdRequest, local: LocalSgd, rows: DecodedRows): SgdModel {
+  const d = request.features.length;
+  const { n, x, t } = rows;
+  const w = Float64Array.from(request.weights);
+  let bias = request.bias;
+  const g = new Float64Array(d);
+  const logistic = request.task === 'logistic';
+  const l2 = request.l2 ?? 0;
+  for (let epoch = 0; epoch < local.epochs; epoch++) {
+    for (let start = 0; start < n; start += local.batchRows) {
+      const end = Math.min(n, start + local.batchRows);
+      g.fill(0);
+      let gb = 0;
+      for (let i = start; i < end; i++) {
+        const base = i * d;
+        let z = bias;
+        for (let j = 0; j < d; j++) z += w[j]! * x[base + j]!;
+        const r = logistic ? sigmoid(z) - t[i]! : z - t[i]!;
+        gb += r;
+        for (let j = 0; j < d; j++) g[j]! += r * x[base + j]!;
+      }
+      const m = end - start;
+      for (let j = 0; j < d; j++) w[j] = w[j]! - local.learningRate * (g[j]! / m + l2 * w[j]!);
+      bias -= local.learningRate * (gb / m);
+    }
+  }
+  return { weights: Array.from(w), bias };
+}
+
+/** The regions' local models averaged, weighted by their rows (regions without rows do not count). */
+function averageModels(parts: SgdPartial[], request: SgdRequest): SgdModel {
+  const d = request.features.length;
+  const weights = new Array<number>(d).fill(0);
+  let bias = 0;
+  let n = 0;
+  for (const p of parts) {
+    if (!p.local || p.n === 0) continue;
+    n += p.n;
+    bias += p.n * p.local.bias;
+    for (let j = 0; j < d; j++) weights[j]! += p.n * p.local.weights[j]!;
+  }
+  if (n === 0) return { weights: [...request.weights], bias: request.bias };
+  return { weights: weights.map((w) => w / n), bias: bias / n };
+}
+
 /** Linear (squared error) or logistic (log-loss) regression: per-region gradient sums, merged per epoch. */
 export default definePlugin({
   name: 'sgd',
-  version: '1.2.0',
+  version: '1.3.0',
   apiVersion: 1,
   description: 'Gradient of linear (MSE/2) or logistic (log-loss) regression at given weights: per-region sums of gradient, loss and correct predictions. In a session the decoded rows stay in ctx.state between epochs.',
   async handle(request: SgdRequest, ctx): Promise<SgdPartial> {
@@ -181,7 +265,8 @@ export default definePlugin({
       rows = await decodeRows(request, ctx);
       ctx.state.set(key, rows, rows.x.byteLength + rows.t.byteLength);
     }
-    return gradientSums(request, rows);
+    const sums = gradientSums(request, rows);
+    return request.local && rows.n > 0 ? { ...sums, local: trainLocally(request, request.local, rows) } : sums;
   },
   merge(parts: SgdPartial[], request: SgdRequest): SgdResult {
     const d = request.features.length;
@@ -210,6 +295,7 @@ export default definePlugin({
       gradientBias,
       loss: n > 0 ? loss / n + (l2 / 2) * norm2 : 0,
       accuracy: request.task === 'logistic' ? (n > 0 ? correct / n : 0) : null,
+      ...(request.local ? { averaged: averageModels(parts, request) } : {}),
     };
   },
   examples: [
