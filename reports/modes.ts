@@ -4,7 +4,7 @@
  */
 
 /** The modes the harness knows, in the order charts and legends list them. */
-export const MODE_ORDER = ['none', 'pushdown', 'client', 'client-cached', 'adaptive'] as const;
+export const MODE_ORDER = ['none', 'pushdown', 'client', 'client-cached', 'local-sgd', 'adaptive'] as const;
 
 /** Colour of each known mode. */
 export const MODE_COLORS: Readonly<Record<(typeof MODE_ORDER)[number], string>> = {
@@ -13,11 +13,13 @@ export const MODE_COLORS: Readonly<Record<(typeof MODE_ORDER)[number], string>> 
   pushdown: '#0072B2',
   client: '#D55E00',
   'client-cached': '#009E73',
+  // ml-train: local SGD / model averaging (a different algorithm, so a colour apart from pushdown's).
+  'local-sgd': '#E69F00',
   adaptive: '#CC79A7',
 };
 
 // Modes the harness does not know yet still get stable colours (picked by name, not by position).
-const SPARE_COLORS = ['#E69F00', '#56B4E9', '#F0E442', '#000000', '#999999'];
+const SPARE_COLORS = ['#56B4E9', '#F0E442', '#000000', '#999999'];
 
 /** The colour of a mode: fixed for known modes, stable (hash of the name) for others. */
 export function modeColor(mode: string): string {

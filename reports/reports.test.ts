@@ -197,7 +197,7 @@ describe('chart specs from real run files', () => {
       const [y] = encodingOf(spec, 'y');
       assert.equal((y!.scale as { type?: string }).type, 'log', `${id}: loss spans decades`);
       const [color] = encodingOf(spec, 'color');
-      assert.deepEqual((color!.scale as { domain: string[] }).domain, ['pushdown', 'client', 'client-cached']);
+      assert.deepEqual((color!.scale as { domain: string[] }).domain, ['pushdown', 'client', 'client-cached', 'local-sgd']);
       assert.match(JSON.stringify(spec), /"mark":\{"type":"rule"[^}]*\},"encoding":\{"y":\{"datum":0\.0052\}/, `${id}: a dashed rule marks ml.targetLoss`);
     }
     assert.ok(charts.some((c) => c.id === 'training-time'));

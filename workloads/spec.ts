@@ -18,7 +18,7 @@ export { SpecError } from './spec-checks';
 export type { InterferenceSpec, MlSpec, YcsbSpec };
 
 /** How a call runs; `none` (interference only): no analytic stream, the baseline. */
-export type Mode = 'pushdown' | 'client' | 'client-cached' | 'adaptive' | 'none';
+export type Mode = 'pushdown' | 'client' | 'client-cached' | 'local-sgd' | 'adaptive' | 'none';
 
 export interface ClusterSpec {
   nodes: number;
@@ -155,7 +155,7 @@ const COMMON_SHAPE: Shape = {
           ? { kind: oneOf('flights'), rows: int(1, FLIGHTS_TOTAL_ROWS), valueBytes: optionalNullable(int(0, 1024 * 1024)), seed: optionalNullable(int(0)), categories: optionalNullable(int(1, 1_000_000)) }
           : { kind: oneOf('synthetic', 'regression', 'flights'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
     )(v, f),
-  modes: list(oneOf('pushdown', 'client', 'client-cached', 'adaptive', 'none')),
+  modes: list(oneOf('pushdown', 'client', 'client-cached', 'local-sgd', 'adaptive', 'none')),
   request: optionalNullable(anyObject),
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
   links: list(linkProfile),

@@ -10,7 +10,7 @@ import { mlCharts } from '../../../reports/specs/ml-charts';
 import type { ChecksumVerdict } from '../../driver/summarize';
 import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
-import { mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
+import { LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
 import { mlSection } from './section';
 import { isObject } from '../../../engine/util/is-object';
 
@@ -90,7 +90,7 @@ export const mlTrainFamily = defineFamily<MlView>({
     writer.writeSummary({ workload: spec.name, family: 'ml-train', kind: spec.kind, load, peakRss, ml, trainings, verdict: ml.verdict });
     printMlSummary(ml);
     if (!ml.verdict.agree) return { failure: `MODES DISAGREE — the final models differ, the comparison is invalid:\n  ${ml.verdict.mismatches.join('\n  ')}` };
-    log(`models: every mode and repetition ended with the same weights (max relative difference ${ml.checks.maxWeightDiffBetweenModes.toExponential(2)})`);
+    log(`models: every full-batch mode and repetition ended with the same weights (max relative difference ${ml.checks.maxWeightDiffBetweenModes.toExponential(2)})${spec.modes.includes('local-sgd') ? `; local-sgd within ${LOCAL_SGD_LOSS_TOLERANCE * 100}% of their final loss` : ''}`);
     if (ml.checks.nearTrueWeights === false) log(`warning: the model is ${ml.checks.distanceToTrueWeights?.toPrecision(3)} from the true weights, beyond the expected ${ml.checks.trueWeightsTolerance?.toPrecision(3)}: more epochs or another learning rate?`);
     return { failure: null };
   },

@@ -24,7 +24,7 @@ import type { ClusterClient } from '../../../engine/client/cluster-client';
 import type { Condition, Schema } from '../../../engine/plugin-api';
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
-import type { SgdRequest, SgdResult } from '../../../plugins/sgd';
+import type { LocalSgd, SgdRequest, SgdResult } from '../../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../../datasets/regression';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
@@ -33,8 +33,12 @@ import { meanWithCI95 } from '../../driver/metrics/stats';
 import { Session } from '../../driver/session';
 import type { MeanCI } from '../../driver/summarize';
 
-export type MlMode = 'pushdown' | 'client' | 'client-cached';
-export const ML_MODES: MlMode[] = ['pushdown', 'client', 'client-cached'];
+export type MlMode = 'pushdown' | 'client' | 'client-cached' | 'local-sgd';
+export const ML_MODES: MlMode[] = ['pushdown', 'client', 'client-cached', 'local-sgd'];
+/** The modes that run full-batch gradient descent, and must therefore end with identical weights. */
+export const FULL_BATCH_MODES: readonly MlMode[] = ['pushdown', 'client', 'client-cached'];
+/** local-sgd's final loss may be at most this much (relative) above the full-batch modes'. */
+export const LOCAL_SGD_LOSS_TOLERANCE = 0.01;
 export type MlTask = 'linear' | 'logistic';
 
 /**
@@ -64,6 +68,8 @@ export interface TrainOptions {
   labelWhere?: Condition[];
   /** Feature scaling the sgd plugin applies (flights: standardisation). */
   scale?: { offset: number[]; factor: number[] };
+  /** The local-sgd mode's local training (ml.local); null when the run has no local-sgd mode. */
+  local?: LocalSgd | null;
 }
 
 /** One epoch: the loss etc. are evaluated at the weights the epoch starts with. */
@@ -192,13 +198,14 @@ export class Trainer {
         ...(options.l2 ? { l2: options.l2 } : {}),
         ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
         ...(options.scale ? { scale: options.scale } : {}),
+        ...(mode === 'local-sgd' ? { local: localOf(options) } : {}),
       };
       const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({
         plugin: 'sgd',
         request,
         start: options.range.start,
         end: options.range.end,
-        mode: mode === 'pushdown' ? 'pushdown' : 'client',
+        mode: mode === 'pushdown' || mode === 'local-sgd' ? 'pushdown' : 'client',
         concurrency: options.concurrency,
         ...(session ? { session } : {}),
       });
@@ -214,13 +221,20 @@ export class Trainer {
       // lowers a convex loss; a rise beyond rounding means the step is too large and the weights
       // run away. The computation is deterministic, so every mode would do the same: stop now.
       const last = epochs.at(-1);
-      if (last && result.loss > last.loss * (1 + 1e-6)) {
+      if (mode !== 'local-sgd' && last && result.loss > last.loss * (1 + 1e-6)) {
         throw new Error(`ml-train diverges in mode ${mode}: the loss rose from ${last.loss} to ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate}; linear regression on this dataset needs < 2, logistic < 8)`);
       }
       const meanGradient = result.gradient.map((g) => g / n);
       const meanGradientBias = result.gradientBias / n;
-      weights = weights.map((w, j) => w - options.learningRate * meanGradient[j]!);
-      bias -= options.learningRate * meanGradientBias;
+      if (mode === 'local-sgd') {
+        // A round: the regions trained locally from these weights; their average is the next model.
+        if (!result.averaged) throw new Error('ml-train local-sgd: the sgd plugin returned no averaged model (it needs sgd >= 1.3.0)');
+        weights = result.averaged.weights;
+        bias = result.averaged.bias;
+      } else {
+        weights = weights.map((w, j) => w - options.learningRate * meanGradient[j]!);
+        bias -= options.learningRate * meanGradientBias;
+      }
       const now = process.hrtime.bigint();
       const w1 = this.client.wireBytes();
       const c1 = process.cpuUsage(c0);
@@ -301,6 +315,8 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
   const l2 = spec.request.l2 ?? 0;
   if (typeof l2 !== 'number' || !(l2 >= 0) || !Number.isFinite(l2)) throw new SpecError(`request.l2: expected a number >= 0, got ${JSON.stringify(l2)}`);
   for (const mode of spec.modes) if (!ML_MODES.includes(mode as MlMode)) throw new SpecError(`modes: '${mode}' is not available for ml-train (available: ${ML_MODES.join(', ')})`);
+  if (spec.modes.includes('local-sgd') && !spec.ml.local) throw new SpecError('ml.local: the local-sgd mode needs its local training: { "epochs": 1, "batchRows": 64, "learningRate": 0.1 } (local passes per round, mini-batch rows, step)');
+  if (!spec.modes.some((m) => (FULL_BATCH_MODES as readonly string[]).includes(m))) throw new SpecError('modes: ml-train needs at least one full-batch mode (pushdown, client or client-cached) to compare with');
   const clientBudgetMb = spec.client.memoryBudgetMb;
   if (flights) {
     const request = flightsMlRequest(spec);
@@ -323,6 +339,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
         epochs: spec.ml.epochs,
         tolerance: spec.ml.tolerance,
         targetLoss: spec.ml.targetLoss ?? null,
+        local: spec.ml.local ?? null,
         concurrency: spec.concurrency,
         range: Session.datasetRange(),
       },
@@ -348,6 +365,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       epochs: spec.ml.epochs,
       tolerance: spec.ml.tolerance,
       targetLoss: spec.ml.targetLoss ?? null,
+      local: spec.ml.local ?? null,
       concurrency: spec.concurrency,
       range: Session.datasetRange(),
     },
@@ -562,14 +580,23 @@ function timeToTarget(group: TrainingRun[]): Pick<MlModeSummary, 'timeToTargetMs
 /** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
 export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry, flights?: FlightsPreparation | null): MlSummary {
   const settings = mlSettings(spec);
-  const first = runs[0];
+  // The reference is a full-batch run: local-sgd's model is not the same by design (checked below by its loss).
+  const first = runs.find((r) => FULL_BATCH_MODES.includes(r.mode)) ?? runs[0];
   if (!first) throw new Error('ml-train: no training runs to summarize');
   const truth = settings.truth;
   if (!truth && !flights) throw new Error('ml-train on real data: summarizeMl needs the data preparation (baseline accuracy)');
   const geo = truth ? (geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise })) : null;
   const mismatches: string[] = [];
   let maxDiff = 0;
+  const referenceLoss = first.epochs.at(-1)?.loss ?? NaN;
   for (const run of runs) {
+    if (!FULL_BATCH_MODES.includes(run.mode)) {
+      const loss = run.epochs.at(-1)?.loss ?? NaN;
+      if (!((loss - referenceLoss) / referenceLoss <= LOCAL_SGD_LOSS_TOLERANCE)) {
+        mismatches.push(`${run.link} ${run.mode} rep ${run.repetition}: final loss ${loss} is more than ${LOCAL_SGD_LOSS_TOLERANCE * 100}% above the full-batch ${referenceLoss} (${first.link} ${first.mode} rep ${first.repetition})`);
+      }
+      continue;
+    }
     const params = [...run.weights, run.bias];
     const ref = [...first.weights, first.bias];
     let diff = 0;
@@ -641,7 +668,8 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     model: { weights: first.weights, bias: first.bias },
     modes,
     checks: {
-      converged: runs.every((r) => r.stoppedBy === 'tolerance'),
+      // Full-batch descent settles to the tolerance; local SGD with a fixed step hovers near the optimum.
+      converged: runs.filter((r) => FULL_BATCH_MODES.includes(r.mode)).every((r) => r.stoppedBy === 'tolerance'),
       maxWeightDiffBetweenModes: maxDiff,
       weightAgreementTolerance: WEIGHT_AGREEMENT_TOLERANCE,
       modesAgree,
@@ -655,4 +683,9 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     },
     verdict: { agree: modesAgree, mismatches },
   };
+}
+
+function localOf(options: TrainOptions): LocalSgd {
+  if (!options.local) throw new Error('ml-train local-sgd: no local training given (ml.local)');
+  return options.local;
 }
