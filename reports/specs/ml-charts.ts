@@ -76,7 +76,7 @@ function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoc
   const title = chartTitle(`${ctx.workload}: loss vs ${by === 'time' ? 'wall time' : 'epoch'}`, subtitle);
   const spec = assembleSpec(title, points, inner, links.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: ctx.links.map((l) => l.label) } } : null);
   return by === 'time'
-    ? { id: 'loss-vs-time', title: 'Loss vs wall time', caption: 'How fast each mode trains the same model: pushdown ships gradients, client ships rows every epoch, client-cached ships rows once.', spec }
+    ? { id: 'loss-vs-time', title: 'Loss vs wall time', caption: 'How fast each mode trains: pushdown ships gradients, client ships rows every epoch, client-cached ships rows once (all three the same model); local-sgd trains in each region and averages the models once a round.', spec }
     : { id: 'loss-vs-epoch', title: 'Loss vs epoch', caption: 'Convergence per epoch, identical across modes (the modes must agree on the model).', spec };
 }
 
