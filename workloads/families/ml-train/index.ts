@@ -10,7 +10,7 @@ import { mlCharts } from '../../../reports/specs/ml-charts';
 import type { ChecksumVerdict } from '../../driver/summarize';
 import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
-import { LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
+import { claimLines, LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
 import { mlSection } from './section';
 import { isObject } from '../../../engine/util/is-object';
 
@@ -39,7 +39,11 @@ function mlTables(view: MlView, ctx: ReportContext): ReportTable[] {
     ...(ml.targetLoss === null ? [] : [m.timeToTargetMs ? meanWithCi(m.timeToTargetMs, 1) : `missed ${m.missedTarget}/${m.n}`, m.speedupToTargetVsClient === null ? '-' : `${m.speedupToTargetVsClient.toFixed(2)}×`]),
   ]);
   const checks = ml.checks;
+  const claim = claimLines(ml.claim ?? []);
   return [
+    ...(claim.length === 0
+      ? []
+      : [reportTable('The claim: in-database training against the client', [['per link: in-database mode vs client mode, measure: speedup (95% CI): verdict', false]], claim.map((l) => [l]), "Speedup = the client mode's time / the in-database mode's (> 1: in-database is faster), Fieller's 95% CI over the repetitions paired; the verdict says 'no measurable difference' when the CI contains 1.")]),
     reportTable(
       `Training per mode (${ml.task} regression, ${formatNumber(ml.features)} features, ${formatNumber(ml.rows)} rows, learning rate ${ml.learningRate})`,
       [
@@ -91,6 +95,8 @@ export const mlTrainFamily = defineFamily<MlView>({
     printMlSummary(ml);
     if (!ml.verdict.agree) return { failure: `MODES DISAGREE — the final models differ, the comparison is invalid:\n  ${ml.verdict.mismatches.join('\n  ')}` };
     log(`models: every full-batch mode and repetition ended with the same weights (max relative difference ${ml.checks.maxWeightDiffBetweenModes.toExponential(2)})${spec.modes.includes('local-sgd') ? `; local-sgd within ${LOCAL_SGD_LOSS_TOLERANCE * 100}% of their final loss` : ''}`);
+    const claim = claimLines(ml.claim ?? []);
+    if (claim.length > 0) process.stdout.write(`\nthe claim (in-database speedup = client mode's time / in-database mode's, Fieller 95% CI over paired repetitions):\n${claim.map((l) => `  ${l}`).join('\n')}\n`);
     if (ml.checks.nearTrueWeights === false) log(`warning: the model is ${ml.checks.distanceToTrueWeights?.toPrecision(3)} from the true weights, beyond the expected ${ml.checks.trueWeightsTolerance?.toPrecision(3)}: more epochs or another learning rate?`);
     return { failure: null };
   },

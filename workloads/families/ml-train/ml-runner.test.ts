@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
-import { FULL_BATCH_MODES, LOCAL_SGD_LOSS_TOLERANCE, ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
+import { claimLines, FULL_BATCH_MODES, LOCAL_SGD_LOSS_TOLERANCE, ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
 import { Session } from '../../driver/session';
 import { describeCluster } from '../../../test/helpers';
 
@@ -230,4 +230,18 @@ test('ml-train on flights: features and label from the spec, checked; the summar
   assert.equal(better.checks.distanceToTrueWeights, null);
   assert.equal(summarizeMl(spec, [run(0.52)], undefined, prep).checks.beatsBaseline, false, 'equal to the baseline is not beating it');
   assert.throws(() => summarizeMl(spec, [run(0.55)]), /needs the data preparation/);
+});
+
+test('the claim verdict pairs repetitions: in-database faster, slower, or no measurable difference', () => {
+  const w = [1, 0, 0, 0, 0, 0, 0, 0];
+  const at = (mode: TrainingRun['mode'], repetition: number, ms: number): TrainingRun => fakeRun({ mode, repetition, weights: w, target: { epoch: 5, elapsedMs: ms } });
+  // client takes 4× pushdown's time in every repetition (with drift shared by the repetition); client-cached about the same as pushdown.
+  const runs = [0, 1, 2, 3].flatMap((rep) => [at('pushdown', rep, 100 + 10 * rep), at('client', rep, 400 + 40 * rep + (rep % 2)), at('client-cached', rep, 100 + 10 * rep + (rep % 2 ? 8 : -8))]);
+  const claim = summarizeMl(linearSpec, runs).claim!;
+  const vs = (against: string) => claim.find((c) => c.inDatabase === 'pushdown' && c.against === against)!;
+  assert.equal(vs('client').verdict, 'faster');
+  assert.ok(Math.abs(vs('client').speedup.ratio - 4) < 0.01, String(vs('client').speedup.ratio));
+  assert.equal(vs('client-cached').verdict, 'no measurable difference');
+  assert.equal(claim.length, 2, 'no local-sgd runs: two comparisons');
+  assert.match(claimLines(claim)[0]!, /^unlimited: pushdown vs client, time to target: 4\.0\d× \(95% CI [\d.]+–[\d.]+\): pushdown faster$/);
 });

@@ -30,6 +30,7 @@ import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { meanWithCI95 } from '../../driver/metrics/stats';
+import { pairedRatioCI, ratioVerdict, type RatioCI, type RatioVerdict } from '../../driver/metrics/ratio';
 import { Session } from '../../driver/session';
 import type { MeanCI } from '../../driver/summarize';
 
@@ -522,6 +523,22 @@ export interface MlModeSummary {
   speedupToTargetVsClient: number | null;
 }
 
+/**
+ * The claim under test, per link: an in-database mode (pushdown, local-sgd) against a client mode
+ * (client, client-cached), by time to the target loss (whole training time without a target).
+ * `speedup` = the client mode's time / the in-database mode's, with Fieller's 95% CI over the
+ * repetitions paired (the modes of one repetition run back to back).
+ */
+export interface ClaimVerdict {
+  link: string;
+  inDatabase: MlMode;
+  against: MlMode;
+  measure: 'time to target' | 'training time';
+  speedup: RatioCI;
+  /** faster: the in-database mode is faster (the CI lies above 1); slower; or no measurable difference. */
+  verdict: RatioVerdict;
+}
+
 export interface MlChecks {
   /** Every training run stopped because the loss settled (not at the epoch limit). */
   converged: boolean;
@@ -567,6 +584,8 @@ export interface MlSummary {
   checks: MlChecks;
   /** As query workloads report it: every mode's answer (final model) agrees. */
   verdict: { agree: boolean; mismatches: string[] };
+  /** The in-database speedups, per link, with CIs (absent in runs before it was reported). */
+  claim?: ClaimVerdict[];
 }
 
 /** Time to the target loss over one mode's runs; a mean only when every run reached it. */
@@ -682,7 +701,37 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       beatsBaseline: flights && finalAccuracy !== null ? finalAccuracy > flights.baselineAccuracy : null,
     },
     verdict: { agree: modesAgree, mismatches },
+    claim: claimVerdicts(runs, settings.options.targetLoss !== null),
   };
+}
+
+function claimVerdicts(runs: TrainingRun[], byTarget: boolean): ClaimVerdict[] {
+  const measure = (r: TrainingRun): number | null => (byTarget ? (r.target?.elapsedMs ?? null) : r.totalMs);
+  const out: ClaimVerdict[] = [];
+  for (const link of [...new Set(runs.map((r) => r.link))]) {
+    const of = (mode: MlMode): Map<number, number> => new Map(runs.filter((r) => r.link === link && r.mode === mode && measure(r) !== null).map((r) => [r.repetition, measure(r)!]));
+    for (const inDatabase of ['pushdown', 'local-sgd'] as const) {
+      for (const against of ['client', 'client-cached'] as const) {
+        const mine = of(inDatabase);
+        const theirs = of(against);
+        const reps = [...mine.keys()].filter((rep) => theirs.has(rep));
+        if (reps.length === 0) continue;
+        const speedup = pairedRatioCI(reps.map((rep) => theirs.get(rep)!), reps.map((rep) => mine.get(rep)!));
+        out.push({ link, inDatabase, against, measure: byTarget ? 'time to target' : 'training time', speedup, verdict: ratioVerdict(speedup) });
+      }
+    }
+  }
+  return out;
+}
+
+/** One line per claim verdict, e.g. "100mbit: local-sgd vs client-cached, time to target: 4.94× (3.1–7.9) faster". */
+export function claimLines(claims: ClaimVerdict[]): string[] {
+  const bound = (v: number | null): string => (v === null || !Number.isFinite(v) ? '∞' : v.toFixed(2));
+  return claims.map((c) => {
+    const ci = c.speedup.bounded ? `95% CI ${bound(Math.max(0, c.speedup.ciLow))}–${bound(c.speedup.ciHigh)}` : 'CI unbounded';
+    const words = c.verdict === 'faster' ? `${c.inDatabase} faster` : c.verdict === 'slower' ? `${c.against} faster` : 'no measurable difference';
+    return `${c.link}: ${c.inDatabase} vs ${c.against}, ${c.measure}: ${c.speedup.ratio.toFixed(2)}× (${ci}): ${words}`;
+  });
 }
 
 function localOf(options: TrainOptions): LocalSgd {
