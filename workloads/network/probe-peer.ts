@@ -7,6 +7,7 @@
  *   'P': echoes every byte (ping-pong).
  */
 import net from 'node:net';
+import { sendBytes } from './send-bytes';
 
 function serve(socket: net.Socket): void {
   socket.setNoDelay(true);
@@ -31,17 +32,7 @@ function serve(socket: net.Socket): void {
 }
 
 function send(socket: net.Socket, bytes: number): void {
-  const block = Buffer.alloc(64 * 1024, 7);
-  let left = bytes;
-  const pump = (): void => {
-    while (left > 0) {
-      const n = Math.min(left, block.length);
-      left -= n;
-      if (!socket.write(n === block.length ? block : block.subarray(0, n))) return void socket.once('drain', pump);
-    }
-    socket.end();
-  };
-  pump();
+  sendBytes(socket, bytes, () => socket.end());
 }
 
 function receive(socket: net.Socket, bytes: number, first: Buffer): void {

@@ -12,6 +12,7 @@ import readline from 'node:readline';
 import type { SocketLike } from '../../engine/client/connection';
 import type { LinkProfile } from '../driver/network/link';
 import type { LinkCheck, LinkHandle, ProcessHost } from './network';
+import { sendBytes } from './send-bytes';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -126,16 +127,7 @@ async function upload(peer: Peer, bytes: number): Promise<number> {
     });
     socket.on('error', reject);
     socket.write(header('U', bytes));
-    const block = Buffer.alloc(64 * 1024, 3);
-    let left = bytes;
-    const pump = (): void => {
-      while (left > 0) {
-        const n = Math.min(left, block.length);
-        left -= n;
-        if (!socket.write(n === block.length ? block : block.subarray(0, n))) return void socket.once('drain', pump);
-      }
-    };
-    pump();
+    sendBytes(socket, bytes);
   });
 }
 
