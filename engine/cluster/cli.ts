@@ -37,8 +37,28 @@ runCli(async () => {
   if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
   const pluginsDir = path.resolve(flags['plugins-dir'] ?? path.join(__dirname, '..', '..', 'plugins'));
   if (!existsSync(pluginsDir)) throw new UsageError(`--plugins-dir ${pluginsDir} does not exist`);
+  // Signal handlers go in before anything starts or is announced: a SIGINT that arrives before
+  // them ends this process by the default action and leaves placement and the nodes running. Three
+  // ci-local runs left such a pair, data dirs and all, after a test sent Ctrl-C as soon as the
+  // address line appeared.
+  let cluster: LocalCluster | undefined;
+  let stopWatching: (() => void) | undefined;
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    if (!cluster) return; // still starting: stopped as soon as it is up
+    stopWatching?.();
+    process.stdout.write('\nstopping cluster...\n');
+    void cluster.stop().then(() => {
+      process.stdout.write('stopped.\n');
+      process.exit(0);
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   process.stdout.write(`starting placement + ${flags.nodes} node(s)...\n`);
-  const cluster = await LocalCluster.start({
+  cluster = await LocalCluster.start({
     nodes: flags.nodes,
     dataDir: flags['data-dir'],
     host: flags.host,
@@ -49,6 +69,12 @@ runCli(async () => {
     autoBalance: !flags['no-balance'],
     pluginsDir,
   });
+  if (stopping) {
+    // Ctrl-C while starting: stop now that there is something to stop.
+    stopping = false;
+    stop();
+    return;
+  }
   // A load error reads `CODE file: CODE: reason`; the file is already on the line.
   const showOutcome = (o: DeployOutcome): string => `${o.ok ? 'ok    ' : 'FAILED'} ${o.file}: ${o.message.replace(/^([A-Z_]+) \S+: \1: /, '$1: ').replace(/\s+/g, ' ')}`;
   const lines = [
@@ -68,22 +94,9 @@ runCli(async () => {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   // Hot reload: each outcome is printed as it happens (the cluster's own watcher would only record it).
-  const stopWatching = flags['no-watch']
+  stopWatching = flags['no-watch']
     ? undefined
     : watchDirectory(cluster.placementAdmin(), pluginsDir, (o) => process.stdout.write(`[${new Date().toISOString().slice(11, 19)}] plugin ${showOutcome(o)}\n`));
-  let stopping = false;
-  const stop = (): void => {
-    if (stopping) return;
-    stopping = true;
-    stopWatching?.();
-    process.stdout.write('\nstopping cluster...\n');
-    void cluster.stop().then(() => {
-      process.stdout.write('stopped.\n');
-      process.exit(0);
-    });
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
   // Report a process that dies on its own instead of leaving a half-cluster running silently.
   for (const p of [cluster.placement, ...cluster.nodes.values()]) {
     void p.exited.then((code) => {
