@@ -228,32 +228,6 @@ export class NodeStore {
   }
 
   /**
-   * Rows of `[start, end)` in key order, in batches of at most `batchRows` rows or about
-   * `batchBytes` key+value bytes, for plugin scans: one generator step per batch rather than per
-   * row. Values are stable copies, as in scan(). Stops after `limit` rows.
-   */
-  *scanBatches(range: KeyRange, opts: { limit?: number; batchRows: number; batchBytes: number }): Generator<Row[]> {
-    let left = opts.limit ?? Infinity;
-    let batch: Row[] = [];
-    let bytes = 0;
-    for (const entry of this.rowViews.getRange(rangeOptions(range))) {
-      if (left-- <= 0) break;
-      const key = entry.key as Buffer;
-      const view = entry.value as Buffer;
-      const value = Buffer.allocUnsafe(view.length);
-      view.copy(value, 0, 0, view.length);
-      batch.push({ key, value });
-      bytes += key.length + value.length;
-      if (batch.length >= opts.batchRows || bytes >= opts.batchBytes) {
-        yield batch;
-        batch = [];
-        bytes = 0;
-      }
-    }
-    if (batch.length > 0) yield batch;
-  }
-
-  /**
    * Visits rows of `[start, end)` in key order without copying values: `value` is a view of LMDB's
    * read buffer, valid only until `visit` returns (copy it to keep it). For replies that encode rows
    * straight into an output buffer (SCANRANGE): the node's scan profile showed a third of its time

@@ -59,9 +59,7 @@ const BATCH_BYTES = 256 * 1024;
 const lmdbRows: RowSource = {
   get: (key) => store.get(Buffer.from(key.buffer, key.byteOffset, key.byteLength)),
   scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): Iterable<KV[]> {
-    const r = { start: Buffer.from(range.start), end: Buffer.from(range.end) };
-    if (!options.reverse) return store.scanBatches(r, { limit: options.limit, batchRows: BATCH_ROWS, batchBytes: BATCH_BYTES });
-    return batched(store.scan(r, { limit: options.limit, reverse: true }));
+    return batched(store.scan({ start: Buffer.from(range.start), end: Buffer.from(range.end) }, { limit: options.limit, reverse: options.reverse }));
   },
   put: (key, value) => writeThroughNode(key, value),
   delete: (key) => writeThroughNode(key, null),
