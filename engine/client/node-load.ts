@@ -53,10 +53,6 @@ export class NodeLoadTracker {
     this.nodes.set(nodeId, { ...known, busy: known.workers, queued: Math.max(known.queued, known.workers), seenAtMs: this.now() });
   }
 
-  get(nodeId: number): NodeLoad | undefined {
-    return this.nodes.get(nodeId);
-  }
-
   /**
    * The wait a call sent to the node now should expect (ms): the larger of the measured mean wait
    * and the backlog the node last reported (calls queued, plus this one, shared over its workers,

@@ -107,7 +107,6 @@ export class CallMemoryMeter {
   private timer: NodeJS.Timeout | undefined;
   /** The heap figure right after the last full GC between calls: what the worker itself holds. */
   private liveBytes = heapBytes();
-  peakMb = 0;
 
   constructor(
     private readonly quotas: MemoryQuotas,
@@ -120,19 +119,19 @@ export class CallMemoryMeter {
   }
 
   start(): void {
+    // Without quotas a call measures nothing: no heap reads on the call path.
+    if (!this.enabled) return;
     // The baseline must not count the garbage earlier calls left: a collection during this call
     // would free it and hide as much of this call's own use. Garbage that died young is freed by
     // cheap scavenges anyway; when more than GARBAGE_SLACK_MB is left (calls that held a lot), one
     // full GC here makes the baseline what the worker really holds.
-    if (this.enabled && heapBytes() - this.liveBytes > GARBAGE_SLACK_MB * 1024 * 1024) {
+    if (heapBytes() - this.liveBytes > GARBAGE_SLACK_MB * 1024 * 1024) {
       collectGarbage();
       this.liveBytes = heapBytes();
     }
     this.baseline = heapBytes();
     this.extraBytes = 0;
     this.pending = undefined;
-    this.peakMb = 0;
-    if (!this.enabled) return;
     this.ledger.begin(this.slot);
     this.timer = setInterval(() => {
       try {
@@ -176,7 +175,6 @@ export class CallMemoryMeter {
   private heldMb(): number {
     const mb = Math.max(0, heapBytes() - this.baseline + this.extraBytes) / (1024 * 1024);
     this.ledger.set(this.slot, mb * 1024);
-    this.peakMb = Math.max(this.peakMb, mb);
     return mb;
   }
 
