@@ -195,12 +195,12 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       loaded = await prepare(point);
       const model = loaded.model;
       const request = workload.request(point);
+      const pointKey = point === undefined ? '' : String(point);
       for (const { link, coprocessor } of lanes) {
         // Kernel-shaped networks carry one profile at a time: this lane's, from here on.
         await link.use();
-        const plan = await model.plan(link.name, point === undefined ? '' : String(point), request);
+        const plan = await model.plan(link.name, pointKey, request);
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
-          const pointKey = point === undefined ? '' : String(point);
           const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan.predictedMs) : mode;
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
@@ -214,7 +214,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
           return {
             link: link.name,
             parameter: workload.parameter,
-            point: point === undefined ? '' : String(point),
+            point: pointKey,
             mode,
             chosenMode,
             repetition,
@@ -248,7 +248,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
           }
           return latencies;
         }, () => performance.now());
-        stops.push({ link: link.name, point: point === undefined ? '' : String(point), repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
+        stops.push({ link: link.name, point: pointKey, repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
       }
     }
     measureEnd = performance.now();
