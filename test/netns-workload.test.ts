@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { checkNetnsPermission } from '../workloads/network/netns/privilege';
+import { netnsUnavailable } from '../workloads/network/netns/privilege';
 import { copbenchNamespaces } from '../workloads/network/netns/topology';
 
 const REPO = path.resolve(__dirname, '..');
@@ -21,14 +21,6 @@ after(() => rmSync(out, { recursive: true, force: true }));
 const CLI = ['--require', path.join(REPO, 'engine/runtime/register.js'), path.join(REPO, 'workloads/driver/cli.ts')];
 const RUN = ['filter', '--size', 'ci', '-p', 'network.kind=netns', '--out', out];
 
-function skipReason(): string | false {
-  try {
-    checkNetnsPermission();
-    return false;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 
 function workload(args: string[], prefix: string[] = [], timeoutMs = 180_000): Promise<{ code: number; stdout: string; stderr: string }> {
   const words = [...prefix, process.execPath, ...CLI, ...args];
@@ -57,7 +49,7 @@ async function startAndSignal(signal: NodeJS.Signals): Promise<number | null> {
   return exited;
 }
 
-describe('netns workload end to end', { skip: skipReason() }, () => {
+describe('netns workload end to end', { skip: netnsUnavailable() }, () => {
   test('after a run killed with kill -9, the next netns filter run cleans up, exits 0 with equal checksums and leaves no copbench namespace', { timeout: 240_000 }, async () => {
     await startAndSignal('SIGKILL');
     // kill -9 leaves the namespaces (and the client side notices its parent is gone and stops).

@@ -7,19 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { ip, tc } from './commands';
-import { checkNetnsPermission, missingCapabilities } from './privilege';
+import { missingCapabilities, netnsUnavailable } from './privilege';
 import { Shaper } from './shaping';
 import { copbenchNamespaces, createTopology, destroyNamespaces, namespacesOf, removeStaleNamespaces } from './topology';
 import { netnsKind } from '.';
 
-function skipReason(): string | false {
-  try {
-    checkNetnsPermission();
-    return false;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 
 /** A pid that certainly belongs to no live process: a child that has exited. */
 function deadPid(): number {
@@ -31,7 +23,7 @@ test('without CAP_NET_ADMIN/CAP_SYS_ADMIN the permission check names what is mis
   assert.deepEqual(missingCapabilities((1n << 12n) | (1n << 21n)), []);
 });
 
-describe('netns on this kernel', { skip: skipReason() }, () => {
+describe('netns on this kernel', { skip: netnsUnavailable() }, () => {
   test('a topology has one namespace per host with distinct addresses on 10.213.0.0/24, and a stale one is removed at the next start', () => {
     const topology = createTopology(deadPid(), 3);
     try {

@@ -41,3 +41,13 @@ export function checkNetnsPermission(): void {
     );
   }
 }
+
+/** Why netns cannot run here (the permission error's message), or false when it can: a test's skip reason. */
+export function netnsUnavailable(): string | false {
+  try {
+    checkNetnsPermission();
+    return false;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
