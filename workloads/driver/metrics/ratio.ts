@@ -6,7 +6,7 @@
  * narrows the interval instead of widening it, needs no resampling (no RNG, the same answer every
  * time), and is exact for normal pairs at any n, where a bootstrap under-covers at 3–10 pairs.
  */
-import { studentTQuantile } from './stats';
+import { pairedMoments, studentTQuantile } from './stats';
 
 /** A ratio of means with its confidence interval; unbounded when the denominator's mean is not surely away from 0 (or n < 2). */
 export interface RatioCI {
@@ -35,21 +35,10 @@ export function pairedRatioCI(x: ReadonlyArray<number>, y: ReadonlyArray<number>
   if (!(confidence > 0 && confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${confidence}`);
   for (const v of [...x, ...y]) if (!Number.isFinite(v)) throw new RangeError(`cannot take a ratio of a non-finite value (${v})`);
   const n = x.length;
-  const mx = mean(x);
-  const my = mean(y);
+  const { mx, my, sxx, syy, sxy } = pairedMoments(x, y);
   const ratio = mx / my;
   const unbounded: RatioCI = { n, ratio, ciLow: -Infinity, ciHigh: Infinity, bounded: false };
   if (n < 2) return unbounded;
-  let sxx = 0;
-  let syy = 0;
-  let sxy = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = x[i]! - mx;
-    const dy = y[i]! - my;
-    sxx += dx * dx;
-    syy += dy * dy;
-    sxy += dx * dy;
-  }
   // Variances of the means: sample (co)variances (n − 1) divided by n.
   const scale = studentTQuantile(1 - (1 - confidence) / 2, n - 1) ** 2 / (n * (n - 1));
   const a = my * my - scale * syy;
@@ -66,10 +55,4 @@ export function ratioVerdict(ci: Pick<RatioCI, 'ciLow' | 'ciHigh' | 'bounded'>):
   if (ci.bounded && ci.ciLow > 1) return 'faster';
   if (ci.bounded && ci.ciHigh < 1) return 'slower';
   return 'no measurable difference';
-}
-
-function mean(values: ReadonlyArray<number>): number {
-  let sum = 0;
-  for (const v of values) sum += v;
-  return sum / values.length;
 }

@@ -162,27 +162,32 @@ export interface LinearFit {
  * Ordinary least squares of ys on xs (e.g. latency vs. selectivity, bytes vs. rows). Needs equal
  * lengths and at least 2 points; when every x is equal the slope is undefined and everything is NaN.
  */
-export function linearFit(xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): LinearFit {
-  if (xs.length !== ys.length) throw new RangeError(`xs and ys differ in length (${xs.length} vs ${ys.length})`);
-  if (xs.length < 2) throw new RangeError(`a line needs at least 2 points, got ${xs.length}`);
-  const n = xs.length;
+/** Means of paired samples and their centred sums of squares and cross-products (Σdx², Σdy², Σdx·dy). */
+export function pairedMoments(xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): { mx: number; my: number; sxx: number; syy: number; sxy: number } {
   const mx = sampleMean(xs as number[]);
   const my = sampleMean(ys as number[]);
   let sxx = 0;
   let sxy = 0;
   let syy = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < xs.length; i++) {
     const dx = xs[i]! - mx;
     const dy = ys[i]! - my;
     sxx += dx * dx;
     sxy += dx * dy;
     syy += dy * dy;
   }
+  return { mx, my, sxx, syy, sxy };
+}
+
+export function linearFit(xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): LinearFit {
+  if (xs.length !== ys.length) throw new RangeError(`xs and ys differ in length (${xs.length} vs ${ys.length})`);
+  if (xs.length < 2) throw new RangeError(`a line needs at least 2 points, got ${xs.length}`);
+  const { mx, my, sxx, sxy, syy } = pairedMoments(xs, ys);
   if (sxx === 0) return { slope: NaN, intercept: NaN, r2: NaN };
   const slope = sxy / sxx;
   const intercept = my - slope * mx;
   let ssRes = 0;
-  for (let i = 0; i < n; i++) ssRes += (ys[i]! - (slope * xs[i]! + intercept)) ** 2;
+  for (let i = 0; i < xs.length; i++) ssRes += (ys[i]! - (slope * xs[i]! + intercept)) ** 2;
   const r2 = syy === 0 ? (ssRes === 0 ? 1 : NaN) : 1 - ssRes / syy;
   return { slope, intercept, r2 };
 }
