@@ -83,17 +83,21 @@ function metaLine(run: LoadedRun): string {
   return parts.map(escapeHtml).join(' · ');
 }
 
+/** The charts of a page as figures (inline SVG, caption, links to the PNG and spec); `empty` when there are none. */
+export function figuresHtml(charts: readonly PageChart[], empty: string): string {
+  if (charts.length === 0) return `<p class="empty">${escapeHtml(empty)}</p>`;
+  return charts
+    .map((c, i) => {
+      const links = [c.pngHref ? `<a href="${escapeHtml(c.pngHref)}">PNG</a>` : '', c.specHref ? `<a href="${escapeHtml(c.specHref)}">Vega-Lite spec</a>` : ''].filter(Boolean).join(' · ');
+      return `<figure id="chart-${escapeHtml(c.chart.id)}" data-chart="${escapeHtml(c.chart.id)}">\n<div class="chart">${scopeSvgIds(c.svg, `c${i}`)}</div>\n<figcaption>${escapeHtml(c.chart.caption)}${links ? ` — ${links}` : ''}</figcaption>\n</figure>`;
+    })
+    .join('\n');
+}
+
 /** The whole report.html of a run. */
 export function reportHtml(run: LoadedRun, charts: readonly PageChart[], generatedAt: Date = new Date()): string {
   const title = `${run.data.workload} · ${run.data.runId}`;
-  const figures = charts.length
-    ? charts
-        .map((c, i) => {
-          const links = [c.pngHref ? `<a href="${escapeHtml(c.pngHref)}">PNG</a>` : '', c.specHref ? `<a href="${escapeHtml(c.specHref)}">Vega-Lite spec</a>` : ''].filter(Boolean).join(' · ');
-          return `<figure id="chart-${escapeHtml(c.chart.id)}" data-chart="${escapeHtml(c.chart.id)}">\n<div class="chart">${scopeSvgIds(c.svg, `c${i}`)}</div>\n<figcaption>${escapeHtml(c.chart.caption)}${links ? ` — ${links}` : ''}</figcaption>\n</figure>`;
-        })
-        .join('\n')
-    : '<p class="empty">No charts: the run has no summary.</p>';
+  const figures = figuresHtml(charts, 'No charts: the run has no summary.');
   const tables = tablesForRun(run);
   return `<!doctype html>
 <html lang="en">

@@ -11,13 +11,14 @@ import { indexHtml, reportHtml, type IndexEntry, type PageChart } from './html';
 import { renderSvg, svgToPng } from './render';
 import { loadRun, type LoadedRun } from './run-model';
 import { verdictOf } from './tables';
+import type { ChartSpec } from './specs/common';
 
 export const REPORT_FILE = 'report.html';
 export const CHARTS_DIR = 'charts';
 export const INDEX_FILE = 'index.html';
 
 /** Writes a file whole or not at all (a reader never sees half a report). */
-function writeAtomic(file: string, data: string | Buffer): void {
+export function writeAtomic(file: string, data: string | Buffer): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   writeFileSync(tmp, data);
   renameSync(tmp, file);
@@ -48,12 +49,42 @@ export interface RunReportOptions {
 
 /** Renders every chart of a loaded run to SVG (and its page entry). Used by the report and the notebooks. */
 export async function renderCharts(run: LoadedRun): Promise<Array<PageChart & { warnings: string[] }>> {
+  return renderChartSpecs(chartsForRun(run));
+}
+
+/** Renders chart specs to SVG, one after another (vega views are not free; a report has a handful). */
+export async function renderChartSpecs(charts: readonly ChartSpec[]): Promise<Array<PageChart & { warnings: string[] }>> {
   const out: Array<PageChart & { warnings: string[] }> = [];
-  for (const chart of chartsForRun(run)) {
+  for (const chart of charts) {
     const { svg, warnings } = await renderSvg(chart.spec);
     out.push({ chart, svg, warnings });
   }
   return out;
+}
+
+/**
+ * Writes `<dir>/charts/<id>.{svg,png,vl.json}` for rendered charts, first removing chart files
+ * that no longer apply (e.g. after a report code change) so they do not linger beside the new ones;
+ * returns what was written and the page entries (links relative to `dir`).
+ */
+export function writeCharts(dir: string, rendered: ReadonlyArray<PageChart & { warnings: string[] }>, png: boolean): { written: WrittenChart[]; page: PageChart[] } {
+  const chartsDir = path.join(dir, CHARTS_DIR);
+  if (existsSync(chartsDir)) {
+    for (const name of readdirSync(chartsDir)) if (/\.(svg|png|vl\.json)$/.test(name)) rmSync(path.join(chartsDir, name));
+  }
+  if (rendered.length) mkdirSync(chartsDir, { recursive: true });
+  const written: WrittenChart[] = [];
+  const page: PageChart[] = [];
+  for (const r of rendered) {
+    const base = path.join(chartsDir, r.chart.id);
+    writeAtomic(`${base}.svg`, r.svg);
+    writeAtomic(`${base}.vl.json`, `${JSON.stringify(r.chart.spec, null, 2)}\n`);
+    const pngFile = png ? `${base}.png` : null;
+    if (pngFile) writeAtomic(pngFile, svgToPng(r.svg));
+    written.push({ id: r.chart.id, svgFile: `${base}.svg`, pngFile, specFile: `${base}.vl.json`, warnings: r.warnings });
+    page.push({ chart: r.chart, svg: r.svg, specHref: `${CHARTS_DIR}/${r.chart.id}.vl.json`, ...(pngFile ? { pngHref: `${CHARTS_DIR}/${r.chart.id}.png` } : {}) });
+  }
+  return { written, page };
 }
 
 /**
@@ -62,24 +93,7 @@ export async function renderCharts(run: LoadedRun): Promise<Array<PageChart & { 
  */
 export async function writeRunReport(dir: string, options: RunReportOptions = {}): Promise<RunReport> {
   const run = loadRun(dir);
-  const chartsDir = path.join(run.data.dir, CHARTS_DIR);
-  // Charts that no longer apply (e.g. after a report code change) must not linger beside the new ones.
-  if (existsSync(chartsDir)) {
-    for (const name of readdirSync(chartsDir)) if (/\.(svg|png|vl\.json)$/.test(name)) rmSync(path.join(chartsDir, name));
-  }
-  const rendered = await renderCharts(run);
-  if (rendered.length) mkdirSync(chartsDir, { recursive: true });
-  const written: WrittenChart[] = [];
-  const page: PageChart[] = [];
-  for (const r of rendered) {
-    const base = path.join(chartsDir, r.chart.id);
-    writeAtomic(`${base}.svg`, r.svg);
-    writeAtomic(`${base}.vl.json`, `${JSON.stringify(r.chart.spec, null, 2)}\n`);
-    const png = options.png === false ? null : `${base}.png`;
-    if (png) writeAtomic(png, svgToPng(r.svg));
-    written.push({ id: r.chart.id, svgFile: `${base}.svg`, pngFile: png, specFile: `${base}.vl.json`, warnings: r.warnings });
-    page.push({ chart: r.chart, svg: r.svg, specHref: `${CHARTS_DIR}/${r.chart.id}.vl.json`, ...(png ? { pngHref: `${CHARTS_DIR}/${r.chart.id}.png` } : {}) });
-  }
+  const { written, page } = writeCharts(run.data.dir, await renderCharts(run), options.png !== false);
   const reportFile = path.join(run.data.dir, REPORT_FILE);
   writeAtomic(reportFile, reportHtml(run, page));
   return { run, reportFile, charts: written };
