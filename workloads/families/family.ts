@@ -41,6 +41,28 @@ export interface ReportContext {
   samples: SampleRow[];
 }
 
+/** One run of a comparison, as a family's compare hook gets it. */
+export interface ComparedRun<View> {
+  /** What tells this run apart from the others ("redis-cluster", "concurrency=2"): legends and table columns use it. */
+  label: string;
+  view: View;
+  ctx: ReportContext;
+}
+
+/** What the comparison page shows about the runs as a whole (titles name it). */
+export interface CompareContext {
+  /** The runs' workload name(s), e.g. "filter" or "filter, aggregate". */
+  workload: string;
+}
+
+/** A family's charts and tables of several runs drawn together (compare.html). */
+export interface FamilyComparison {
+  charts: ChartSpec[];
+  tables: ReportTable[];
+  /** Sentences for the top of the page: where the runs disagree, what could not be drawn and why. */
+  notes: string[];
+}
+
 /** The report side of a family: a typed view of its summary.json, and its charts and tables. */
 export interface FamilyReport<View> {
   /** The typed view of a summary this family wrote; throws (naming what is wrong) on another shape. */
@@ -52,6 +74,12 @@ export interface FamilyReport<View> {
   charts(view: View, ctx: ReportContext): ChartSpec[];
   tables(view: View, ctx: ReportContext): ReportTable[];
   verdict(view: View): Verdict;
+  /**
+   * Several runs of this family on the same charts, one series per run (`npm run report --
+   * --compare`); runs come in the order given, at least two. Absent: the family cannot be compared
+   * (the CLI says so).
+   */
+  compare?(runs: ReadonlyArray<ComparedRun<View>>, ctx: CompareContext): FamilyComparison;
 }
 
 export interface WorkloadFamily<View = unknown> {
