@@ -102,7 +102,7 @@ export function measuredSelectivityAxis(points: QueryPointSummary[]): XAxis | nu
 }
 
 /** Distinct sweep points in axis order: ascending numbers, or categories as sweepAxis orders them. */
-function pointOrder(points: QueryPointSummary[]): string[] {
+export function pointOrder(points: QueryPointSummary[]): string[] {
   const distinct = [...new Set(points.map((p) => p.point))];
   if (distinct.every((p) => p.trim() !== '' && Number.isFinite(Number(p)))) return distinct.sort((a, b) => Number(a) - Number(b));
   return (sweepAxis(points).encoding.sort as string[] | undefined) ?? distinct;

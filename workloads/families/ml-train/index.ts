@@ -7,6 +7,7 @@ import { formatNumber } from '../../driver/results/table';
 import { printMlSummary } from '../../driver/print-summary';
 import { formatBytes, meanWithCi, linkLabelIn, reportTable, checksumVerdict, type ReportTable } from '../../../reports/tables';
 import { mlCharts } from '../../../reports/specs/ml-charts';
+import { mlCompare } from '../../../reports/specs/ml-compare';
 import type { ChecksumVerdict } from '../../driver/summarize';
 import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
@@ -113,5 +114,6 @@ export const mlTrainFamily = defineFamily<MlView>({
     charts: (view, ctx) => mlCharts(view, ctx),
     tables: mlTables,
     verdict: (view) => checksumVerdict(view.verdict, 'Every mode and repetition trained the same model: the comparison is valid.'),
+    compare: mlCompare,
   },
 });

@@ -9,6 +9,7 @@ import type { ChecksumVerdict, ModeComparison, QueryPointSummary } from '../../d
 import type { CostModelReport } from '../../driver/cost-model/calibrate';
 import { checksumVerdict, formatBytes, linkLabelIn, meanWithCi, reportTable, type ReportTable } from '../../../reports/tables';
 import { predictedLatencyMs, queryCharts } from '../../../reports/specs/query-charts';
+import { queryCompare } from '../../../reports/specs/query-compare';
 import type { SeriesOfRun } from '../../../reports/run-model';
 import type { FamilyReport, ReportContext } from '../family';
 import { seriesOfSummary } from '../ycsb';
@@ -139,4 +140,5 @@ export const queryReport: FamilyReport<QueryView> = {
   charts: (view, ctx) => queryCharts(view, ctx),
   tables: queryTables,
   verdict: (view) => checksumVerdict(view.verdict, 'Checksums agree: every mode returned the same answer at every point, so the comparison is valid.'),
+  compare: queryCompare,
 };

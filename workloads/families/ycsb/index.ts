@@ -7,6 +7,7 @@ import { summarizeYcsb, type YcsbSummary } from '../../driver/summarize';
 import { printYcsbSummary } from '../../driver/print-summary';
 import { meanWithCi, linkLabelIn, reportTable, type ReportTable } from '../../../reports/tables';
 import { perSecondCharts } from '../../../reports/specs/per-second-charts';
+import { ycsbCompare } from '../../../reports/specs/ycsb-compare';
 import type { SeriesOfRun } from '../../../reports/run-model';
 import { SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
@@ -93,5 +94,6 @@ export const ycsbFamily = defineFamily<YcsbView>({
     charts: (view, ctx) => perSecondCharts(view.series, ctx, 'operations'),
     tables: ycsbTables,
     verdict: () => ({ state: 'none', text: 'YCSB compares no modes: there is no answer checksum to agree on.', mismatches: [] }),
+    compare: ycsbCompare,
   },
 });
