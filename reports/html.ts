@@ -3,6 +3,8 @@
  * no scripts and no network, so a file opened from disk (or mailed) shows everything.
  */
 import type { LoadedRun } from './run-model';
+import type { Comparison } from './compare';
+import { backendOf } from './compare-labels';
 import type { ChartSpec } from './specs/common';
 import { tablesForRun, verdictOf, type ReportTable } from './tables';
 
@@ -36,6 +38,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 pre { background: white; border: 1px solid #e2e2e2; padding: 10px; font-size: 12px; overflow-x: auto; }
 footer { margin-top: 36px; font-size: 12px; color: #777; }
 .empty { color: #666; font-style: italic; }
+.notes { background: #fff8e1; border: 1px solid #e6c96b; border-radius: 6px; padding: 8px 14px; font-size: 13.5px; margin: 12px 0; }
+.notes ul { margin: 4px 0 0; padding-left: 20px; }
 `;
 
 /** A chart ready for the page: its spec record, its SVG, and where its files are (relative links). */
@@ -128,6 +132,87 @@ ${tables.length ? tables.map(tableHtml).join('\n') : '<p class="empty">No summar
 <pre>${escapeHtml(JSON.stringify(run.data.manifest, null, 2))}</pre>
 </section>
 <footer>Generated ${escapeHtml(generatedAt.toISOString())} by <code>npm run report</code> from this folder's manifest.json, summary.json and samples.csv.</footer>
+</body>
+</html>
+`;
+}
+
+/** A run's checksum verdict in a word, for tables. */
+const verdictWord = (run: LoadedRun): string => ({ agree: 'agree', differ: 'DIFFER', none: 'n/a' })[verdictOf(run).state];
+
+/**
+ * compare.html: several runs on the same charts, each named by its label; the runs and what
+ * differs between them first, then where their results disagree, the charts and the tables.
+ * `reportHrefs[i]` links run i's report.html (relative to the page), null when it has none.
+ */
+export function compareHtml(c: Comparison, charts: readonly PageChart[], reportHrefs: ReadonlyArray<string | null>, generatedAt: Date = new Date()): string {
+  const labels = c.labels.labels;
+  const basis = { backend: 'by backend', fields: `by what differs: ${c.labels.differing.filter((f) => f.field !== 'backend' && !f.fromSize).map((f) => f.field).join(', ') || c.labels.differing.map((f) => f.field).join(', ')}`, 'run-id': 'by run id (their manifests differ in nothing but the time)' }[c.labels.basis];
+  const runRows = c.runs.map((r, i) => {
+    const m = r.data.manifest;
+    const href = reportHrefs[i];
+    const network = (m.network as { kind?: unknown } | undefined)?.kind;
+    const cells = [
+      escapeHtml(labels[i]!),
+      href ? `<a href="${escapeHtml(href)}">${escapeHtml(r.data.runId)}</a>` : escapeHtml(r.data.runId),
+      escapeHtml(r.data.workload),
+      escapeHtml(String(m.startedAt ?? '-')),
+      escapeHtml(backendOf(m)),
+      escapeHtml(String(network ?? '-')),
+      escapeHtml(typeof m.gitCommit === 'string' ? m.gitCommit.slice(0, 12) : '-'),
+      escapeHtml(m.size ? String(m.size) : 'default'),
+      escapeHtml(Array.isArray(m.overrides) && m.overrides.length ? m.overrides.join(' ') : '-'),
+      escapeHtml(verdictWord(r)),
+    ];
+    return `<tr data-run="${escapeHtml(labels[i]!)}">${cells.map((cell) => `<td>${cell}</td>`).join('')}</tr>`;
+  });
+  const runsTable = `<div class="table-wrap"><table>\n<tr><th>run</th><th>run id</th><th>workload</th><th>started</th><th>backend</th><th>network</th><th>commit</th><th>size</th><th>overrides</th><th>checksums</th></tr>\n${runRows.join('\n')}\n</table></div>`;
+  const differing = c.labels.differing.length
+    ? tableHtml({
+        title: 'What differs between the runs',
+        columns: ['field', ...labels],
+        numeric: [false, ...labels.map(() => false)],
+        rows: c.labels.differing.map((f) => [f.fromSize ? `${f.field} (set by the size)` : f.field, ...f.values]),
+        note: "From the manifests: the backend, the network as measured, the commit, the size, the cluster and every field of the spec as it ran (overrides applied; an override that set the default changes nothing, so it is not listed). Labels use the first three fields that are not set by the size.",
+      })
+    : '<p class="note">The manifests differ in nothing but the start time: the runs are repeats (labelled by run id).</p>';
+  const bad = c.runs.filter((r) => verdictOf(r).state === 'differ');
+  const verdict = bad.length
+    ? `<div class="verdict differ" data-verdict="differ">✗ In ${bad.map((r) => escapeHtml(labels[c.runs.indexOf(r)]!)).join(', ')} the modes' answers differ: those timings compare different work.</div>`
+    : c.runs.every((r) => verdictOf(r).state === 'agree')
+      ? '<div class="verdict agree" data-verdict="agree">✓ In every run every mode gave the same answer, so each run\'s comparison of modes is valid.</div>'
+      : '';
+  const notes = c.notes.length ? `<div class="notes" data-notes>${escapeHtml(c.notes[0]!)}${c.notes.length > 1 ? `<ul>${c.notes.slice(1).map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : ''}</div>` : '';
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>copbench comparison: ${escapeHtml(c.workload)} · ${escapeHtml(labels.join(' vs '))}</title>
+<style>${STYLE}</style>
+</head>
+<body>
+<header>
+<h1>${escapeHtml(c.workload)} <small>${c.runs.length} runs compared: ${escapeHtml(labels.join(' vs '))}</small></h1>
+<p class="meta">${escapeHtml(`family ${c.family.name} · runs labelled ${basis}`)}</p>
+${verdict}
+${notes}
+<nav><a href="#runs">Runs</a><a href="#charts">Charts</a><a href="#tables">Tables</a></nav>
+</header>
+<section id="runs">
+<h2>Runs</h2>
+${runsTable}
+${differing}
+</section>
+<section id="charts">
+<h2>Charts</h2>
+${figuresHtml(charts, 'No charts: the runs share nothing to draw together (see the tables).')}
+</section>
+<section id="tables">
+<h2>Tables</h2>
+${c.tables.length ? c.tables.map(tableHtml).join('\n') : '<p class="empty">No tables.</p>'}
+</section>
+<footer>Generated ${escapeHtml(generatedAt.toISOString())} by <code>npm run report -- --compare</code> from the runs' manifest.json, summary.json and samples.csv.</footer>
 </body>
 </html>
 `;
