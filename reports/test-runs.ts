@@ -43,3 +43,10 @@ export async function runWorkload(name: string, out: string, extraArgs: string[]
 export function runReportCli(args: string[], timeoutMs = 120_000): Promise<ChildResult> {
   return runTs('reports/cli.ts', args, timeoutMs);
 }
+
+/** The run folder a workload run printed (`results: <dir>`). */
+export function runDirOf(res: ChildResult): string {
+  const m = /^results: (.+)$/m.exec(res.stdout);
+  if (!m) throw new Error(`no 'results: <dir>' line in the workload's output:\n${res.stdout.slice(-2000)}`);
+  return m[1]!.trim();
+}

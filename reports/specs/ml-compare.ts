@@ -10,7 +10,7 @@ import { formatNumber } from '../../workloads/driver/results/table';
 import { sortModes } from '../modes';
 import { formatBytes, meanWithCi, reportTable } from '../tables';
 import { assembleSpec, chartTitle, ciAxisTop, type ChartSpec } from './common';
-import { labelOf, linkUnion, runBars } from './compare-common';
+import { labelOf, linkUnion, runBars, shortLines } from './compare-common';
 import type { LinkInfo } from '../links';
 
 type MlRun = ComparedRun<MlView>;
@@ -40,7 +40,7 @@ function timeBars(runs: readonly MlRun[], links: readonly LinkInfo[], ctx: Compa
     yScale: { domain: [0, axis.top], nice: false },
     tooltip: [{ field: 'run' }, { field: 'mode' }, { field: 'link' }, { field: 'sec', title: 'mean s', format: '.2f' }, { field: 'epochs' }, { field: 'n' }],
   });
-  const title = chartTitle(`${ctx.workload}: ${what.name} per mode, run by run`, `${what.subtitle}; a bar per run, line: 95% CI${axis.clipped ? ' (cut at the top of the axis)' : ''}.`);
+  const title = chartTitle(`${ctx.workload}: ${what.name} per mode, run by run`, shortLines([`${what.subtitle}; a bar per run, line: 95% CI${axis.clipped ? ' (cut at the top of the axis)' : ''}.`]));
   const spec = assembleSpec(title, values, inner, linkSort.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: linkSort } } : null);
   return { id: what.id, title: `${what.name[0]!.toUpperCase()}${what.name.slice(1)}, run by run`, caption: what.caption, spec };
 }

@@ -221,22 +221,28 @@ export function latencyBarsCompare(runs: readonly QueryRun[], labels: readonly s
   return { id: 'compare-latency-per-mode', title: 'Latency per mode, run by run', caption: 'The same call in each run: bars of one mode that differ beyond their CI lines are a measured difference.', spec };
 }
 
-/** Where the runs' speedups at one link, point and mode agree, in words (the table's last column). */
-export function speedupAgreement(entries: ReadonlyArray<{ label: string; speedup: number; ci: SpeedupCI | undefined } | null>): { disagree: boolean; text: string } {
+/**
+ * Whether the runs' speedups of `mode` over the client mode at one link and point agree, in words
+ * (the table's last column). They disagree when one run measured the mode faster and another
+ * slower, or when two runs' 95% CIs do not overlap; one run measuring a winner where another
+ * measured no difference is weaker evidence, said but not counted as a disagreement.
+ */
+export function speedupAgreement(mode: string, entries: ReadonlyArray<{ label: string; speedup: number; ci: SpeedupCI | undefined } | null>): { disagree: boolean; text: string } {
   const present = entries.filter((e): e is NonNullable<typeof e> => e !== null);
   if (present.length < 2) return { disagree: false, text: 'measured in one run only' };
   const withCi = present.filter((e): e is typeof e & { ci: SpeedupCI } => e.ci !== undefined);
   if (withCi.length === present.length) {
     const faster = withCi.filter((e) => e.ci.verdict === 'faster').map((e) => e.label);
     const slower = withCi.filter((e) => e.ci.verdict === 'slower').map((e) => e.label);
-    if (faster.length && slower.length) return { disagree: true, text: `DISAGREE: the winner differs (faster in ${faster.join(', ')}; slower in ${slower.join(', ')})` };
+    const none = withCi.filter((e) => e.ci.verdict === 'no measurable difference').map((e) => e.label);
+    if (faster.length && slower.length) return { disagree: true, text: `DISAGREE: the winner differs (${mode} faster in ${faster.join(', ')}; client faster in ${slower.join(', ')})` };
     const bounded = withCi.filter((e) => e.ci.ciLow !== null && e.ci.ciHigh !== null);
     for (const a of bounded) for (const b of bounded) if (a !== b && a.ci.ciHigh! < b.ci.ciLow!) return { disagree: true, text: `DISAGREE: the speedups differ (95% CIs do not overlap: ${a.label} below ${b.label})` };
-    if (faster.length || slower.length) {
-      const sure = [...faster, ...slower];
-      return { disagree: false, text: `a measured winner in ${sure.join(', ')} only; no measurable difference in the others` };
-    }
-    return { disagree: false, text: 'agree' };
+    if (none.length === present.length) return { disagree: false, text: 'agree: no measurable difference in any run' };
+    if (faster.length === present.length) return { disagree: false, text: `agree: ${mode} faster in every run` };
+    if (slower.length === present.length) return { disagree: false, text: 'agree: client faster in every run' };
+    const winner = faster.length ? `${mode} faster in ${faster.join(', ')}` : `client faster in ${slower.join(', ')}`;
+    return { disagree: false, text: `${winner}; no measurable difference in ${none.join(', ')}` };
   }
   // Runs before speedup CIs: only the point estimates can be compared.
   const sides = new Set(present.map((e) => Math.sign(Math.log(e.speedup))));
@@ -273,7 +279,7 @@ function compareTables(runs: readonly QueryRun[], labels: readonly string[], lin
           return s ? { label, speedup: s.speedup, ci: s.ci } : null;
         });
         if (entries.every((e) => e === null)) continue;
-        const agreement = speedupAgreement(entries);
+        const agreement = speedupAgreement(mode, entries);
         const where = `${labelOf(links, link)}${point ? `, ${parameter} ${point}` : ''}, ${mode}`;
         if (agreement.disagree) disagreements.push(`${where}: ${agreement.text.replace(/^DISAGREE[^:]*: /, '')}`);
         speedupRows.push([labelOf(links, link), point || '-', mode, ...entries.map((e) => (e === null ? '-' : e.ci ? speedupText(e.ci) : `${e.speedup.toFixed(2)}×`)), agreement.text]);

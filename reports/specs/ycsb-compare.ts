@@ -8,7 +8,7 @@ import type { YcsbSummary, MeanCI } from '../../workloads/driver/summarize';
 import { formatNumber } from '../../workloads/driver/results/table';
 import { meanWithCi, reportTable } from '../tables';
 import { assembleSpec, chartTitle, ciAxisTop, type ChartSpec } from './common';
-import { labelOf, linkUnion, runBars } from './compare-common';
+import { labelOf, linkUnion, runBars, shortLines } from './compare-common';
 import type { LinkInfo } from '../links';
 
 type YcsbRun = ComparedRun<YcsbView>;
@@ -32,7 +32,7 @@ function perLinkBars(runs: readonly YcsbRun[], links: readonly LinkInfo[], ctx: 
     yScale: { domain: [0, axis.top], nice: false },
     tooltip: [{ field: 'run' }, { field: 'link' }, { field: 'mean', format: what.format }, { field: 'ciLow', title: 'CI low', format: what.format }, { field: 'ciHigh', title: 'CI high', format: what.format }, { field: 'n', title: 'repetitions' }],
   });
-  const title = chartTitle(`${ctx.workload}: ${what.title}, run by run`, `Mean over each run's repetitions, a bar per run; line: 95% CI${axis.clipped ? ' (cut at the top of the axis)' : ''}.`);
+  const title = chartTitle(`${ctx.workload}: ${what.title}, run by run`, shortLines([`Mean over each run's repetitions, a bar per run; line: 95% CI${axis.clipped ? ' (cut at the top of the axis)' : ''}.`]));
   return { id: what.id, title: `${what.title[0]!.toUpperCase()}${what.title.slice(1)}, run by run`, caption: what.caption, spec: assembleSpec(title, values, inner) };
 }
 
