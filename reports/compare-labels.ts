@@ -78,7 +78,7 @@ export function runIdentity(manifest: Record<string, unknown>): Map<string, stri
   const fields = new Map<string, string>([
     ['backend', backendOf(manifest)],
     ['network.kind', valueText(network.kind)],
-    ['gitCommit', typeof manifest.gitCommit === 'string' ? manifest.gitCommit.slice(0, 10) : '-'],
+    ['gitCommit', typeof manifest.gitCommit === 'string' ? manifest.gitCommit.slice(0, 8) : '-'],
     ['size', manifest.size ? String(manifest.size) : 'default'],
     ['cluster', valueText(manifest.cluster)],
   ]);

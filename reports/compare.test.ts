@@ -37,7 +37,7 @@ describe('run labels', () => {
     assert.equal(l.basis, 'fields');
     assert.deepEqual(l.labels, ['network.kind=loopback', 'network.kind=netns']);
     const commits = runLabels([source('a', {}), source('b', { gitCommit: '0123456789abcdef' })]);
-    assert.deepEqual(commits.labels, ['gitCommit=e9ae967b25', 'gitCommit=0123456789']);
+    assert.deepEqual(commits.labels, ['gitCommit=e9ae967b', 'gitCommit=01234567']);
     const overridden = runLabels([source('a', {}), source('b', { spec: spec({ concurrency: 2 }) })]);
     assert.deepEqual(overridden.labels, ['concurrency=4', 'concurrency=2']);
   });
@@ -139,7 +139,7 @@ describe('comparing real runs', () => {
     for (const [dir, ids] of [[dirs.ml, ['compare-training-time', 'compare-time-to-target']], [dirs.ycsb, ['compare-throughput', 'compare-p99']]] as const) {
       const other = variant(dir, 'commit', (m) => void (m.gitCommit = 'abcdef0123456789'));
       const report = await writeComparison([dir, other], { resultsDir: out, png: false });
-      assert.equal(report.comparison.labels.labels[1], 'gitCommit=abcdef0123');
+      assert.equal(report.comparison.labels.labels[1], 'gitCommit=abcdef01');
       assert.deepEqual(report.charts.map((c) => c.id), [...ids]);
       for (const c of report.comparison.charts) {
         const { svg, warnings } = await renderSvg(c.spec);

@@ -16,15 +16,18 @@ export function runColorScale(labels: readonly string[]): { domain: string[]; ra
 }
 
 /** The `color` channel of a comparison chart: field `run`. */
-export function runColorEncoding(labels: readonly string[], legend: boolean | Record<string, unknown> = true): Record<string, unknown> {
-  return { field: 'run', type: 'nominal', title: 'run', sort: [...labels], scale: runColorScale(labels), ...(legend === true ? {} : { legend: legend === false ? null : legend }) };
+export function runColorEncoding(labels: readonly string[], legend: Record<string, unknown> = { labelLimit: RUN_LABEL_LIMIT }): Record<string, unknown> {
+  return { field: 'run', type: 'nominal', title: 'run', sort: [...labels], scale: runColorScale(labels), legend };
 }
+
+/** Width a run's label may take in a legend (px): labels are several `field=value`s, and cut ones cannot be told apart. */
+const RUN_LABEL_LIMIT = 600;
 
 /**
  * The legend of a comparison's line charts, below the panels (a row of facets is already wide):
  * line symbols, so the dash shows, and opaque (not a CI band's transparency).
  */
-export const RUN_LINE_LEGEND = { orient: 'bottom', direction: 'vertical', symbolType: 'stroke', symbolSize: 500, symbolStrokeWidth: 2.5, encode: { symbols: { update: { opacity: { value: 1 } } } } } as const;
+export const RUN_LINE_LEGEND = { orient: 'bottom', direction: 'vertical', symbolType: 'stroke', symbolSize: 500, symbolStrokeWidth: 2.5, labelLimit: RUN_LABEL_LIMIT, encode: { symbols: { update: { opacity: { value: 1 } } } } } as const;
 
 /**
  * Subtitle lines short enough for the chart's width: vega measures text without a canvas here and
