@@ -12,6 +12,7 @@ import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
 import type { InterferenceSpec } from './families/interference/section';
 import { DEFAULT_NETWORK_KIND, networkKindNames } from './network/registry';
+import { backendKind, backendKindNames, DEFAULT_BACKEND_KIND } from './backends/registry';
 import { LinkSpecError, parseLinkProfile } from './driver/network/link';
 
 export { SpecError } from './spec-checks';
@@ -80,6 +81,16 @@ export interface NetworkSpec {
   kind: string;
 }
 
+/**
+ * The store the workload runs against: a registered backend kind (`copbench`, the default, or
+ * `redis-cluster`) and that kind's own options (workloads/backends/<kind>/index.ts; left-out
+ * options are null: the kind's defaults).
+ */
+export interface BackendSpec {
+  kind: string;
+  [option: string]: string | number | null;
+}
+
 export interface WorkloadSpec {
   name: string;
   description: string;
@@ -100,6 +111,8 @@ export interface WorkloadSpec {
   links: string[];
   /** Where the processes sit and what shapes the links (workloads/network/); default loopback. */
   network: NetworkSpec;
+  /** The store the workload runs against (workloads/backends/); default copbench. */
+  backend: BackendSpec;
   warmup: number;
   /** Repetitions per point (query workloads: the minimum; they go on until `precision` or a cap). */
   repetitions: number;
@@ -160,6 +173,12 @@ const COMMON_SHAPE: Shape = {
   sweep: nullable(object({ parameter: str, values: list(scalar) })),
   links: list(linkProfile),
   network: withDefault(object({ kind: (v, f) => oneOf(...networkKindNames())(v, f) }), { kind: DEFAULT_NETWORK_KIND }),
+  // The kind decides which other fields the section may have.
+  backend: withDefault((v, f) => {
+    const kind = (v as { kind?: unknown } | null)?.kind;
+    const options = typeof kind === 'string' && backendKindNames().includes(kind) ? backendKind(kind).options : {};
+    return object({ kind: oneOf(...backendKindNames()), ...options })(v, f);
+  }, { kind: DEFAULT_BACKEND_KIND }),
   warmup: int(0, 1000),
   repetitions: int(1, 100_000),
   concurrency: withDefault(int(1, 1024), 4),
@@ -173,6 +192,7 @@ export function validateSpec(raw: unknown): WorkloadSpec {
   spec.request ??= {};
   if (new Set(spec.modes).size !== spec.modes.length) fail('modes', 'lists a mode twice');
   familyForKind(spec.kind).checkSpec(spec);
+  backendKind(spec.backend.kind).checkSpec(spec);
   return spec;
 }
 

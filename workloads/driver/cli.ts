@@ -10,7 +10,7 @@ import { applyOverrides, loadSpec, readRawSpec, specNames, SpecError, validateSp
 import { familyForKind, specKinds } from '../families/registry';
 import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
-import { Session } from './session';
+import { backendKind } from '../backends/registry';
 import { reportAfterRun } from '../../reports/write';
 import { networkKind } from '../network/registry';
 import { NetworkError, type Network } from '../network/network';
@@ -19,7 +19,7 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
 const FLAGS = {
   size: { type: 'string', help: "a named size from the spec's `sizes` (e.g. ci: tiny, for tests)", value: '<name>' },
-  placement: { type: 'string', help: 'run against a running cluster, named by its placement address (or env COPBENCH_PLACEMENT), instead of starting one', value: '<host:port>' },
+  placement: { type: 'string', help: 'run against a running cluster instead of starting one: copbench, its placement address; redis-cluster, any node (or env COPBENCH_PLACEMENT)', value: '<host:port>' },
   out: { type: 'string', help: 'results directory', default: path.join(REPO_ROOT, 'results'), value: '<dir>' },
   from: { type: 'string', help: "rerun a recorded run from its manifest.json (its spec, overrides and seed)", value: '<manifest>' },
 } as const;
@@ -88,7 +88,10 @@ runCli(async () => {
   try {
     spec = chooseSpec(flags, overrides);
     checkNetwork(spec, cluster);
-    await familyForKind(spec.kind).prepare(spec, { cluster, log });
+    const backend = backendKind(spec.backend.kind);
+    backend.checkAvailable(spec, cluster);
+    // Attached, a copbench cluster serves its own deployed plugins; other backends use plugins/.
+    await familyForKind(spec.kind).prepare(spec, { cluster: backend.provides.pluginsFromCluster ? cluster : undefined, log });
   } catch (err) {
     if (err instanceof SpecError) throw new UsageError(err.message);
     if (err instanceof NetworkError && err.usage) throw new UsageError(err.message);
@@ -146,7 +149,7 @@ async function enterNetwork(spec: WorkloadSpec, log: (line: string) => void): Pr
 
 async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof familyForKind>, network: Network, flags: { placement?: string; out: string; size?: string }, overrides: string[], log: (line: string) => void): Promise<void> {
   const writer = ResultsWriter.create(flags.out, spec.name);
-  writer.writeManifest({
+  const manifest = {
     workload: spec.name,
     family: family.name,
     spec,
@@ -154,33 +157,39 @@ async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof family
     overrides,
     seed: spec.dataset.seed,
     cluster: flags.placement ?? 'embedded',
+    // What the backend says about itself once it is open (version, durability); its kind until then.
+    backend: { kind: spec.backend.kind } as unknown,
     network: network.report(),
     gitCommit: gitCommit(REPO_ROOT),
     versions: packageVersions(REPO_ROOT, ['lmdb', 'msgpackr', '@swc/core', 'typescript']),
     machine: machineInfo(),
     startedAt: new Date().toISOString(),
-  });
+  };
+  writer.writeManifest(manifest);
   log(`run ${writer.dir}`);
-  const session = await Session.open(spec, { cluster: flags.placement, log, network });
+  const backend = await backendKind(spec.backend.kind).open(spec, { attach: flags.placement, log, network });
   try {
+    const described = backend.report();
+    writer.writeManifest({ ...manifest, backend: described });
+    log(`backend: ${described.kind} (${described.version}, ${described.cluster}); durability: ${described.durability}`);
     let load = null;
     if (!family.loadsItsOwnData?.(spec)) {
       const loadBar = new Progress('load', spec.dataset.rows);
-      load = await session.ensureDataset(spec, { log, onLoadProgress: (loaded) => loadBar.update(loaded) });
+      load = await backend.ensureDataset(spec, { log, onLoadProgress: (loaded) => loadBar.update(loaded) });
       loadBar.done();
       if (!load.skipped) log(`loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s (fingerprint ${load.fingerprint})`);
-      const map = await session.settle(log);
-      log(`layout: ${map.regions.length} regions on ${new Set(map.regions.map((r) => r.nodeId)).size} nodes`);
+      const layout = await backend.settle(log);
+      log(`layout: ${layout.pieces} ${layout.pieceName} on ${layout.nodes} nodes`);
     }
     const planned = family.plannedWork(spec);
     const bar = new Progress(planned.label, planned.total);
-    const end = await family.run(spec, session, { writer, log, load, tick: (n) => bar.tick(n) });
+    const end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n) });
     bar.done();
     writer.close();
     if (end.failure) throw new Error(end.failure);
     process.stdout.write(`results: ${writer.dir}\n`);
   } finally {
-    await session.close();
+    await backend.close();
     // Every run ends with its report.html and a fresh results/index.html (a failed run too: its
     // report shows the verdict or the missing summary). reportAfterRun logs failures, never throws.
     await reportAfterRun(writer.dir, flags.out, log);

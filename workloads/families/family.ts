@@ -6,7 +6,7 @@
  */
 import type { Check } from '../spec-checks';
 import type { WorkloadSpec } from '../spec';
-import type { Session, LoadReport } from '../driver/session';
+import type { Backend, LoadReport } from '../backends/backend';
 import type { ResultsWriter, SampleRow } from '../driver/results/writer';
 import type { LinkInfo } from '../../reports/links';
 import type { ChartSpec } from '../../reports/specs/common';
@@ -98,7 +98,7 @@ export interface WorkloadFamily<View = unknown> {
   /** Units of work for the progress bar. */
   plannedWork(spec: WorkloadSpec): { label: string; total: number };
   /** Runs the measurement: appends samples, writes summary.json (with `family`), prints the table. */
-  run(spec: WorkloadSpec, session: Session, io: FamilyRunIo & { tick(n: number): void }): Promise<FamilyRunEnd>;
+  run(spec: WorkloadSpec, backend: Backend, io: FamilyRunIo & { tick(n: number): void }): Promise<FamilyRunEnd>;
   readonly report: FamilyReport<View>;
 }
 

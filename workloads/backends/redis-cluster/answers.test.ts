@@ -27,7 +27,8 @@ import { loadFunctions } from './functions';
 import { planLayout, workUnits, type WorkUnit } from './layout';
 import { RedisCluster } from './launcher';
 import { loadRedisRows } from './loader';
-import { diffNodeStats, readNodeStats } from './node-stats';
+import { readNodeStats } from './node-stats';
+import { diffNodeStats } from '../../driver/metrics/node-stats';
 import { runPushdown } from './pushdown';
 
 const ROWS = 3000;
@@ -184,11 +185,11 @@ test('node stats from INFO: fetching a count moves every row out of the nodes, p
   const t1 = await readNodeStats(client);
   await runPushdown(client, filter, request, units);
   const t2 = await readNodeStats(client);
-  const out = (stats: ReturnType<typeof diffNodeStats>): number => stats.reduce((n, s) => n + s.netOutputBytes, 0);
+  const out = (stats: ReturnType<typeof diffNodeStats>): number => stats.reduce((n, s) => n + s.netOutBytes, 0);
   const fetchOut = out(diffNodeStats(t0, t1));
   const pushOut = out(diffNodeStats(t1, t2));
   const rowBytes = rows.reduce((n, r) => n + r.key.length + r.value.length, 0);
   assert.ok(fetchOut >= rowBytes, `fetch sent ${fetchOut} bytes, the rows are ${rowBytes}`);
   assert.ok(pushOut < fetchOut / 20, `pushdown sent ${pushOut} bytes, fetch ${fetchOut}`);
-  for (const s of diffNodeStats(t0, t2)) assert.ok(s.cpuUserUs + s.cpuSysUs >= 0 && s.netInputBytes > 0, JSON.stringify(s));
+  for (const s of diffNodeStats(t0, t2)) assert.ok(s.cpuUserUs + s.cpuSysUs >= 0 && s.netInBytes > 0, JSON.stringify(s));
 });

@@ -5,7 +5,7 @@
  */
 import { pack, unpack } from 'msgpackr';
 import { CheckedStorage, type RowSource } from '../../../engine/coprocessor/checked-storage';
-import { NO_STATE, type KeyRange, type KV, type Plugin } from '../../../engine/plugin-api';
+import { NO_STATE, type KeyRange, type KV, type Plugin, type PluginState } from '../../../engine/plugin-api';
 import type { RedisClusterClient } from './cluster-client';
 import { decodeMember, type WorkUnit } from './layout';
 import { mapUnits } from './run-units';
@@ -52,25 +52,48 @@ export function unitRange(rows: readonly KV[]): KeyRange {
   return { start: rows[0]!.key, end };
 }
 
-/** A RowSource over rows already in memory (one batch: the unit was read in one reply). */
-function memoryRows(rows: KV[]): RowSource {
+/** A RowSource over one unit's rows, read once on the first scan (never, when the plugin's state has them). */
+function unitRows(read: () => Promise<KV[]>): RowSource {
+  let rows: Promise<KV[]> | undefined;
   return {
     get: () => {
       throw new Error('point reads are not supported in a Redis unit (plugins here scan ranges)');
     },
-    scanBatches: (_range, { reverse }) => [reverse ? [...rows].reverse() : rows],
+    async *scanBatches(_range, { reverse }) {
+      rows ??= read();
+      const all = await rows;
+      yield reverse ? [...all].reverse() : all;
+    },
   };
 }
 
-/** `handle` over one unit's rows, as copbench's client mode runs it over a region's rows. */
-export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, rows: KV[]): Promise<Partial> {
-  if (rows.length === 0) throw new Error('a work unit has no rows (the layout and the data disagree)');
-  const ranges = [unitRange(rows)];
-  const storage = new CheckedStorage(memoryRows(rows), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER });
+/** What one client-side `handle` over a unit reports. */
+export interface HandledUnit<Partial> {
+  partial: Partial;
+  rowsScanned: number;
+  bytesScanned: number;
+  cpuUs: number;
+}
+
+/**
+ * `handle` over one unit, as copbench's client mode runs it over a region: the rows come from
+ * `read` when the plugin scans them, `state` is the plugin's ctx.state (NO_STATE: none kept).
+ */
+export async function handleUnit<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, range: KeyRange, read: () => Promise<KV[]>, state: PluginState = NO_STATE): Promise<HandledUnit<Partial>> {
+  const cpu0 = process.cpuUsage();
+  const ranges = [range];
+  const storage = new CheckedStorage(unitRows(read), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER });
   // The request and the partial cross a msgpack boundary as in copbench (both modes), so `merge`
   // sees the same types whichever path made the partial.
-  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE });
-  return unpack(pack(partial)) as Partial;
+  const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client', state });
+  const cpu = process.cpuUsage(cpu0);
+  return { partial: unpack(pack(partial)) as Partial, rowsScanned: storage.counters.rowsScanned, bytesScanned: storage.counters.bytesScanned, cpuUs: cpu.user + cpu.system };
+}
+
+/** `handle` over rows already read (tests: the same path as handleUnit, over known rows). */
+export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, rows: KV[]): Promise<Partial> {
+  if (rows.length === 0) throw new Error('a work unit has no rows (the layout and the data disagree)');
+  return (await handleUnit(plugin, request, unitRange(rows), async () => rows)).partial;
 }
 
 /** Client mode: fetch every unit's rows, `handle` each, `merge` in unit order. */

@@ -18,7 +18,8 @@ import { loadFunctions } from './functions';
 import { workUnits, type WorkUnit } from './layout';
 import { RedisCluster } from './launcher';
 import { loadRedisRows } from './loader';
-import { diffNodeStats, readNodeStats } from './node-stats';
+import { readNodeStats } from './node-stats';
+import { diffNodeStats } from '../../driver/metrics/node-stats';
 import { runPushdown } from './pushdown';
 
 interface Sample {

@@ -32,7 +32,8 @@ import type { ResolvedHints } from '../../families/query/hints';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
 import { parseLinkProfile } from '../network/link';
-import { Session } from '../session';
+import type { CopbenchBackend } from '../../backends/copbench/backend';
+import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, waves, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 
@@ -43,7 +44,7 @@ export interface CalibrationOptions {
   spec: WorkloadSpec;
   /** The workload's plugin: name, version range, its cost hints and the request of its first point. */
   plugin: { name: string; version: string; hints: ResolvedHints; firstRequest: unknown };
-  session: Session;
+  session: CopbenchBackend;
   /** Each link's own client (its name as in the spec's links), and how to make the network carry that link. */
   links: Array<{ name: string; client: ClusterClient; use(): Promise<void> }>;
   log(line: string): void;
@@ -124,7 +125,7 @@ async function fastestMs(times: number, run: () => Promise<unknown> | unknown, w
  * kernel qdiscs) pings each link while it is in use, and leaves the network unshaped for the
  * rest of the calibration.
  */
-async function linkRttsMs(session: Session, unshaped: ClusterClient, links: CalibrationOptions['links']): Promise<number[]> {
+async function linkRttsMs(session: CopbenchBackend, unshaped: ClusterClient, links: CalibrationOptions['links']): Promise<number[]> {
   if (session.network.concurrentLinks) return pingMs([unshaped, ...links.map((l) => l.client)]);
   await session.unshaped();
   const rtts = await pingMs([unshaped]);
@@ -173,10 +174,10 @@ export class CostModel {
   static async calibrate(options: CalibrationOptions): Promise<CostModel> {
     const { spec, session, links, log } = options;
     const started = process.hrtime.bigint();
-    const client = await session.client();
+    const client = await session.clusterClient();
     try {
       const copr = new Coprocessor(client);
-      const range = Session.datasetRange();
+      const range = datasetRange();
       const pieces = splitByRegions(await client.getMap(), range.start, range.end);
       const plugin = await copr.loadPlugin(options.plugin.name, options.plugin.version);
       const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
@@ -279,7 +280,7 @@ type ScanRates = Pick<Calibration, 'nodeScanRowsPerSec' | 'clientPullRowsPerSec'
 type ResultRates = Pick<Calibration, 'pushdownResultBytesPerSec' | 'clientResultBytesPerSec'>;
 
 /** RTT through every link's client (and unshaped), and each link's rate from its profile. */
-async function measureLinks(session: Session, client: ClusterClient, links: CalibrationOptions['links']): Promise<Pick<Calibration, 'rttMs' | 'unshapedRttMs' | 'linkBytesPerSec'>> {
+async function measureLinks(session: CopbenchBackend, client: ClusterClient, links: CalibrationOptions['links']): Promise<Pick<Calibration, 'rttMs' | 'unshapedRttMs' | 'linkBytesPerSec'>> {
   const [unshapedRttMs, ...linkRtts] = await linkRttsMs(session, client, links);
   const rttMs: Record<string, number> = {};
   const linkBytesPerSec: Record<string, number | null> = {};

@@ -77,10 +77,11 @@ export interface SampleOptions {
   timeoutMs?: number;
 }
 
-function infoNumber(sections: Record<string, Record<string, string>>, section: string, field: string, where: string): number {
+/** A number field of INFO; an error naming the node and the field when it is missing. */
+export function infoNumber(sections: Record<string, Record<string, string>>, section: string, field: string, where: string): number {
   const text = sections[section]?.[field];
   const value = text === undefined ? NaN : Number(text);
-  if (!Number.isFinite(value)) throw new Error(`INFO from ${where}: field ${section}.${field} is missing or not a number (${JSON.stringify(text)}); is this a copbench node?`);
+  if (!Number.isFinite(value)) throw new Error(`INFO from ${where}: field ${section}.${field} is missing or not a number (${JSON.stringify(text)}); is this a node of the backend the run expects?`);
   return value;
 }
 
@@ -92,36 +93,42 @@ async function info(conn: RespConnection, section?: string): Promise<Record<stri
   return parseInfo(reply.toString('utf8'));
 }
 
+/** INFO's sections, parsed. */
+export type InfoSections = Record<string, Record<string, string>>;
+
+/** The counters of a node from its INFO reply: how a backend's nodes name them. */
+export type InfoReader = (sections: InfoSections, where: string) => Omit<NodeStats, 'sampleRequestBytes' | 'sampleReplyBytes'>;
+
+/** copbench nodes' INFO. */
+export const copbenchInfo: InfoReader = (sections, where) => ({
+  cpuUserUs: infoNumber(sections, 'cpu', 'used_cpu_user_us', where),
+  cpuSysUs: infoNumber(sections, 'cpu', 'used_cpu_sys_us', where),
+  netInBytes: infoNumber(sections, 'stats', 'total_net_input_bytes', where),
+  netOutBytes: infoNumber(sections, 'stats', 'total_net_output_bytes', where),
+  rssBytes: infoNumber(sections, 'memory', 'used_memory_rss', where),
+  keys: infoNumber(sections, 'keyspace', 'keys', where),
+  commands: infoNumber(sections, 'stats', 'total_commands_processed', where),
+  pid: infoNumber(sections, 'server', 'process_id', where),
+});
+
 /** Reads one node's counters with INFO over a fresh connection (closed afterwards). */
-export async function sampleNode(host: string, port: number, options: SampleOptions = {}): Promise<NodeStats> {
+export async function sampleNode(host: string, port: number, options: SampleOptions = {}, read: InfoReader = copbenchInfo): Promise<NodeStats> {
   const timeoutMs = options.timeoutMs ?? 5000;
   const conn = new RespConnection({ host, port, connectTimeoutMs: timeoutMs, requestTimeoutMs: timeoutMs });
   try {
     const sections = await info(conn);
-    const where = conn.address;
-    return {
-      cpuUserUs: infoNumber(sections, 'cpu', 'used_cpu_user_us', where),
-      cpuSysUs: infoNumber(sections, 'cpu', 'used_cpu_sys_us', where),
-      netInBytes: infoNumber(sections, 'stats', 'total_net_input_bytes', where),
-      netOutBytes: infoNumber(sections, 'stats', 'total_net_output_bytes', where),
-      rssBytes: infoNumber(sections, 'memory', 'used_memory_rss', where),
-      keys: infoNumber(sections, 'keyspace', 'keys', where),
-      commands: infoNumber(sections, 'stats', 'total_commands_processed', where),
-      pid: infoNumber(sections, 'server', 'process_id', where),
-      sampleRequestBytes: conn.bytesWritten,
-      sampleReplyBytes: conn.bytesRead,
-    };
+    return { ...read(sections, conn.address), sampleRequestBytes: conn.bytesWritten, sampleReplyBytes: conn.bytesRead };
   } finally {
     conn.close();
   }
 }
 
 /** Samples every node at once; fails (naming the node) if one does not answer. */
-export async function sampleNodes(nodes: ReadonlyArray<NodeAddress>, options: SampleOptions = {}): Promise<NodeSample[]> {
+export async function sampleNodes(nodes: ReadonlyArray<NodeAddress>, options: SampleOptions = {}, read: InfoReader = copbenchInfo): Promise<NodeSample[]> {
   return Promise.all(
     nodes.map(async (n) => {
       try {
-        return { id: n.id, ...(await sampleNode(n.host, n.port, options)) };
+        return { id: n.id, ...(await sampleNode(n.host, n.port, options, read)) };
       } catch (err) {
         throw new Error(`cannot sample node ${n.id} at ${n.host}:${n.port}: ${(err as Error).message}`, { cause: err });
       }

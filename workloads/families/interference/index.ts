@@ -9,6 +9,7 @@ import { interferenceCharts } from '../../../reports/specs/interference-charts';
 import { SpecError } from '../../spec-checks';
 import { defineFamily } from '../family';
 import { checkQueryPlugin } from '../query/prepare';
+import { backendKind } from '../../backends/registry';
 import { queryWorkload } from '../query/requests';
 import { analyticSpec, INTERFERENCE_MODES, plannedPhases, runInterference, type InterferenceMode } from './runner';
 import { interferenceSection } from './section';
@@ -64,6 +65,8 @@ export const interferenceFamily = defineFamily<InterferenceSummary>({
     if (!spec.interference) throw new SpecError('interference: an interference workload needs the interference section (point tenant and analytic stream)');
     for (const mode of spec.modes) if (!INTERFERENCE_MODES.includes(mode as InterferenceMode)) throw new SpecError(`modes: '${mode}' is not an interference mode (modes: ${INTERFERENCE_MODES.join(', ')})`);
     if (spec.links.length !== 1) throw new SpecError('links: an interference workload runs on one link profile');
+    const provides = backendKind(spec.backend.kind).provides;
+    if (!provides.placement || !provides.adaptive) throw new SpecError(`backend.kind: an interference workload needs a backend whose point tenant can run in its own process (a copbench placement) and a cost model for adaptive; ${spec.backend.kind} has ${provides.placement ? 'no cost model' : 'no copbench placement'}`);
     if (spec.sweep && spec.sweep.parameter !== 'analyticRate') throw new SpecError(`sweep.parameter: an interference workload sweeps analyticRate (analytic calls per second), got '${spec.sweep.parameter}'`);
     for (const v of spec.sweep?.values ?? []) if (typeof v !== 'number' || !(v > 0)) throw new SpecError(`sweep.values: analytic rates are calls per second > 0, got ${JSON.stringify(v)}`);
     try {
@@ -82,8 +85,8 @@ export const interferenceFamily = defineFamily<InterferenceSummary>({
     }
   },
   plannedWork: (spec) => ({ label: 'measure (phases)', total: plannedPhases(spec) }),
-  async run(spec, session, { writer, log, load, tick }) {
-    const { samples, costModel } = await runInterference(spec, session, {
+  async run(spec, backend, { writer, log, load, tick }) {
+    const { samples, costModel } = await runInterference(spec, backend, {
       log,
       onPhase: () => tick(1),
       onSample: ({ checksums, ...row }) => writer.appendSample({ ...row, checksums: checksums.join(' ') }),

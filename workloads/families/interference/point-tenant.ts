@@ -16,7 +16,7 @@ import { ClusterClient } from '../../../engine/client/cluster-client';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticKey } from '../../datasets/synthetic';
 import { runOpenLoop } from '../../driver/metrics/load';
-import { datasetRows } from '../../driver/session';
+import { datasetRows } from '../../datasets/catalog';
 import { ScrambledZipfian } from '../../driver/zipfian';
 import type { DatasetSpec } from '../../spec';
 import type { LatencySummary } from '../../driver/metrics/latency';

@@ -13,7 +13,9 @@ import { CostModel, type CostModelReport } from '../../driver/cost-model/calibra
 import { answerChecksum } from '../../driver/checksum';
 import { runOpenLoop } from '../../driver/metrics/load';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
-import { Session } from '../../driver/session';
+import { copbenchOnly, type CopbenchBackend } from '../../backends/copbench/backend';
+import type { Backend } from '../../backends/backend';
+import { datasetRange } from '../../datasets/catalog';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
 import { resolveHints } from '../query/hints';
@@ -79,7 +81,7 @@ export function plannedPhases(spec: WorkloadSpec): number {
 /** What every phase of a run shares. */
 interface PhaseContext {
   spec: WorkloadSpec;
-  session: Session;
+  session: CopbenchBackend;
   tenant: PointTenant;
   coprocessor: Coprocessor;
   /** The analytic call: plugin, version and request. */
@@ -94,7 +96,7 @@ interface PhaseContext {
 /** One phase: the tenant and (unless `none`) the analytic stream at `rate`, side by side for `durationMs`. */
 async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode, repetition: number, durationMs: number, seed: number): Promise<InterferenceSample> {
   const s = ctx.spec.interference as InterferenceSpec;
-  const range = Session.datasetRange();
+  const range = datasetRange();
   const nodes = await ctx.session.nodes();
   const before = await sampleNodes(nodes);
   const checksums = new Set<string>();
@@ -149,7 +151,7 @@ async function runPhase(ctx: PhaseContext, rate: number, mode: InterferenceMode,
   };
 }
 
-export async function runInterference(spec: WorkloadSpec, session: Session, hooks: InterferenceRunHooks): Promise<{ samples: InterferenceSample[]; costModel: CostModelReport }> {
+export async function runInterference(spec: WorkloadSpec, backend: Backend, hooks: InterferenceRunHooks): Promise<{ samples: InterferenceSample[]; costModel: CostModelReport }> {
   const s = spec.interference as InterferenceSpec;
   const query = analyticSpec(spec);
   const workload = queryWorkload(query);
@@ -157,8 +159,9 @@ export async function runInterference(spec: WorkloadSpec, session: Session, hook
   const request = workload.request(point);
   const rates = (spec.sweep?.values ?? [1]).map(Number);
   const modes = spec.modes as InterferenceMode[];
+  const session = copbenchOnly(backend, 'the interference family');
   const link = session.link(spec.links[0]!);
-  const client = await session.client(link.wrapSocket);
+  const client = await session.clusterClient(link.wrapSocket);
   const coprocessor = new Coprocessor(client);
   let tenant: PointTenant | undefined;
   try {

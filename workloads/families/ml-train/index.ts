@@ -11,7 +11,8 @@ import { mlCompare } from '../../../reports/specs/ml-compare';
 import type { ChecksumVerdict } from '../../driver/summarize';
 import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
-import { claimLines, LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, runMlTraining, summarizeMl, type MlSummary } from './ml-runner';
+import { claimLines, LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, pushdownRefusal, runMlTraining, summarizeMl, type MlSettings, type MlSummary } from './ml-runner';
+import type { WorkloadSpec } from '../../spec';
 import { mlSection } from './section';
 import { isObject } from '../../../engine/util/is-object';
 
@@ -70,6 +71,13 @@ function mlTables(view: MlView, ctx: ReportContext): ReportTable[] {
 }
 
 
+/** pushdown needs the backend to run sgd's requests in its nodes exactly (Redis: its Lua twin); local-sgd is left out where it cannot (runnableMlModes). */
+function checkPushdownOnBackend(spec: WorkloadSpec, settings: MlSettings): void {
+  if (!spec.modes.includes('pushdown')) return;
+  const why = pushdownRefusal(spec, settings, 'pushdown');
+  if (why) throw new SpecError(`modes: pushdown cannot run on backend.kind=${spec.backend.kind}: ${why}`);
+}
+
 export const mlTrainFamily = defineFamily<MlView>({
   name: 'ml-train',
   kinds: ['ml-train'],
@@ -79,11 +87,12 @@ export const mlTrainFamily = defineFamily<MlView>({
     if (spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') throw new SpecError(`dataset.kind: an ml-train workload trains on the regression or flights dataset, got '${spec.dataset.kind}'`);
   },
   async prepare(spec) {
-    mlSettings(spec); // a bad ml-train request fails before anything starts
+    const settings = mlSettings(spec); // a bad ml-train request fails before anything starts
+    checkPushdownOnBackend(spec, settings);
   },
   plannedWork: (spec) => ({ label: 'measure (epochs)', total: plannedMlEpochs(spec) }),
-  async run(spec, session, { writer, log, load, tick }) {
-    const { runs, peakRss, flights } = await runMlTraining(spec, session, {
+  async run(spec, backend, { writer, log, load, tick }) {
+    const { runs, peakRss, flights } = await runMlTraining(spec, backend, {
       log,
       onEpoch: (run, e) => {
         tick(1);

@@ -14,8 +14,7 @@
  * - the `filter` plugin (count only): the fraction of rows labelled 1 → the majority-class baseline
  *   accuracy max(p, 1 − p), which a useful model must beat.
  */
-import { Coprocessor } from '../../../engine/client/coprocessor';
-import type { ClusterClient } from '../../../engine/client/cluster-client';
+import type { BackendClient } from '../../backends/backend';
 import type { Condition } from '../../../engine/plugin-api';
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { SpecError } from '../../spec-checks';
@@ -69,8 +68,8 @@ interface GroupResult {
   stddev: number;
 }
 
-export async function prepareFlightsTraining(client: ClusterClient, request: FlightsMlRequest, range: { start: Buffer; end: Buffer }, concurrency: number): Promise<FlightsPreparation> {
-  const copr = new Coprocessor(client);
+export async function prepareFlightsTraining(client: BackendClient, request: FlightsMlRequest, range: { start: Buffer; end: Buffer }, concurrency: number): Promise<FlightsPreparation> {
+  const copr = client.coprocessor;
   const mean: number[] = [];
   const stddev: number[] = [];
   let rows = 0;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
 import { claimLines, FULL_BATCH_MODES, LOCAL_SGD_LOSS_TOLERANCE, ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
-import { Session } from '../../driver/session';
+import { CopbenchBackend } from '../../backends/copbench/backend';
 import { describeCluster } from '../../../test/helpers';
 
 const ROWS = 4000;
@@ -18,16 +18,16 @@ const linearSpec = loadSpec('ml-train', [...BASE, 'ml.learningRate=1.5', 'ml.epo
 const logisticSpec = loadSpec('ml-train', [...BASE, 'request.task=logistic', 'ml.learningRate=6', 'ml.epochs=120', 'ml.local.learningRate=0.5'], 'ci');
 
 let cluster: LocalCluster;
-let session: Session;
+let session: CopbenchBackend;
 const silent = (line: string): void => void (process.env.ML_TEST_LOG && process.stderr.write(`${line}\n`));
 
 before(async () => {
   cluster = await LocalCluster.start({ nodes: 3, splitKeys: 800 });
-  session = await Session.open(linearSpec, { cluster: cluster.placementAddress, log: silent });
+  session = await CopbenchBackend.open(linearSpec, { cluster: cluster.placementAddress, log: silent });
   await session.ensureDataset(linearSpec, { log: silent });
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const map = await session.settle(silent, 1500);
+    const map = await session.settleMap(silent, 1500);
     if (map.regions.length >= 4 && new Set(map.regions.map((r) => r.nodeId)).size >= 2) break;
     if (Date.now() > deadline) throw new Error(`dataset did not spread: ${map.regions.length} regions\n  ${await describeCluster(cluster)}`);
   }
@@ -198,10 +198,10 @@ test('client.memoryBudgetMb: client-cached over it is refused before the run, na
 });
 
 test('client-cached whose rows outgrow the client budget during training fails naming client.memoryBudgetMb', async () => {
-  const client = await session.client();
+  // Each region's rows (~0.1 MiB at most) fit, so none is refused outright; all of them (0.27 MiB) do not: regions get evicted.
+  const client = await session.client(undefined, { stateMb: 0.2, stateBudgetName: 'client.memoryBudgetMb 0.2 MiB' });
   try {
-    // Each region's rows (~0.1 MiB at most) fit, so none is refused outright; all of them (0.27 MiB) do not: regions get evicted.
-    const trainer = new Trainer(client, { stateMb: 0.2, stateBudgetName: 'client.memoryBudgetMb 0.2 MiB' });
+    const trainer = new Trainer(client);
     await assert.rejects(trainer.train('client-cached', { ...mlSettings(linearSpec).options, epochs: 3 }), /client-cached: the decoded rows outgrew the client's memory budget \(client\.memoryBudgetMb 0\.2 MiB; \d+ region\(s\) evicted by epoch 1\)/);
   } finally {
     client.close();

@@ -19,8 +19,6 @@
  * client CPU; per training run the nodes' CPU and bytes (INFO counters).
  */
 import { randomBytes } from 'node:crypto';
-import { Coprocessor, type CoprocessorOptions } from '../../../engine/client/coprocessor';
-import type { ClusterClient } from '../../../engine/client/cluster-client';
 import type { Condition, Schema } from '../../../engine/plugin-api';
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
@@ -28,10 +26,12 @@ import type { LocalSgd, SgdRequest, SgdResult } from '../../../plugins/sgd';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, modelGeometry, regressionSchema, regressionTruth, type ModelGeometry, type RegressionTruth } from '../../datasets/regression';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
-import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
 import { meanWithCI95 } from '../../driver/metrics/stats';
 import { pairedRatioCI, ratioVerdict, type RatioCI, type RatioVerdict } from '../../driver/metrics/ratio';
-import { Session } from '../../driver/session';
+import type { Backend, BackendClient, PluginRunner } from '../../backends/backend';
+import { datasetRange } from '../../datasets/catalog';
+import { backendKind } from '../../backends/registry';
 import type { MeanCI } from '../../driver/summarize';
 
 export type MlMode = 'pushdown' | 'client' | 'client-cached' | 'local-sgd';
@@ -126,16 +126,13 @@ export interface TrainingRun extends TrainingResult {
 
 /** Trains on one client; the same object serves every mode. */
 export class Trainer {
-  private readonly coprocessor: Coprocessor;
+  private readonly coprocessor: PluginRunner;
   private trainings = 0;
   private evictionsAtStart = 0;
 
-  /** `state`: the client's budget for client-cached rows (default: none). */
-  constructor(
-    private readonly client: ClusterClient,
-    state: CoprocessorOptions = {},
-  ) {
-    this.coprocessor = new Coprocessor(client, state);
+  /** A backend client made with the client's budget for client-cached rows (Backend.client's options). */
+  constructor(private readonly client: BackendClient) {
+    this.coprocessor = client.coprocessor;
   }
 
   /** Trains from zero weights until `epochs` or the loss settles; calls `onEpoch` after each epoch. */
@@ -342,7 +339,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
         targetLoss: spec.ml.targetLoss ?? null,
         local: spec.ml.local ?? null,
         concurrency: spec.concurrency,
-        range: Session.datasetRange(),
+        range: datasetRange(),
       },
     };
   }
@@ -368,7 +365,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       targetLoss: spec.ml.targetLoss ?? null,
       local: spec.ml.local ?? null,
       concurrency: spec.concurrency,
-      range: Session.datasetRange(),
+      range: datasetRange(),
     },
   };
 }
@@ -400,6 +397,26 @@ export interface MlRunHooks {
   log(line: string): void;
 }
 
+/** Why the spec's backend cannot run `mode` (pushdown or local-sgd) for this training's requests; null: it can. */
+export function pushdownRefusal(spec: WorkloadSpec, settings: MlSettings, mode: 'pushdown' | 'local-sgd'): string | null {
+  const kind = backendKind(spec.backend.kind);
+  if (!kind.pushdownRefusal) return null;
+  const o = settings.options;
+  const d = o.features.length;
+  // What the trainer sends (trainInSession): flights runs carry their feature scaling.
+  const request: SgdRequest = { schema: o.schema, features: o.features, target: o.target, task: o.task, weights: new Array<number>(d).fill(0), bias: 0, ...(o.l2 ? { l2: o.l2 } : {}), ...(o.labelWhere ? { labelWhere: o.labelWhere } : {}), ...(spec.dataset.kind === 'flights' ? { scale: { offset: new Array<number>(d).fill(0), factor: new Array<number>(d).fill(1) } } : {}), ...(mode === 'local-sgd' ? { local: localOf(o) } : {}) };
+  return kind.pushdownRefusal('sgd', request);
+}
+
+/** The spec's modes the backend runs: local-sgd needs local training in the nodes, and is left out (saying so) where there is none. */
+function runnableMlModes(spec: WorkloadSpec, settings: MlSettings, log: (line: string) => void): MlMode[] {
+  const modes = spec.modes as MlMode[];
+  const why = modes.includes('local-sgd') ? pushdownRefusal(spec, settings, 'local-sgd') : null;
+  if (!why) return modes;
+  log(`local-sgd left out on backend ${spec.backend.kind}: ${why}`);
+  return modes.filter((m) => m !== 'local-sgd');
+}
+
 /** Epochs the run makes at most (warm-up included), for progress bars. */
 export function plannedMlEpochs(spec: WorkloadSpec): number {
   return spec.links.length * spec.modes.length * (spec.warmup + spec.repetitions * (spec.ml?.epochs ?? 0));
@@ -411,16 +428,16 @@ export function plannedMlEpochs(spec: WorkloadSpec): number {
  */
 export async function runMlTraining(
   spec: WorkloadSpec,
-  session: Session,
+  backend: Backend,
   hooks: MlRunHooks,
 ): Promise<{ runs: TrainingRun[]; peakRss: { clientBytes: number; nodesBytes: Record<string, number> }; flights: FlightsPreparation | null }> {
   const settings = mlSettings(spec);
-  const modes = spec.modes as MlMode[];
+  const modes = runnableMlModes(spec, settings, hooks.log);
   const runs: TrainingRun[] = [];
   const peakRss = { clientBytes: 0, nodesBytes: {} as Record<string, number> };
   let flights: FlightsPreparation | null = null;
   if (spec.dataset.kind === 'flights') {
-    const client = await session.client();
+    const client = await backend.client();
     try {
       flights = await prepareFlightsTraining(client, flightsMlRequest(spec), settings.options.range, spec.concurrency);
     } finally {
@@ -437,20 +454,19 @@ export async function runMlTraining(
     hooks.log(`client memory budget ${settings.clientBudgetMb} MiB; client-cached needs ${needMb.toFixed(1)} MiB for the decoded rows${needMb > settings.clientBudgetMb ? ': the data does not fit in the client, client-cached cannot run' : ''}`);
   }
   for (const linkSpec of spec.links) {
-    const link = session.link(linkSpec);
+    const link = backend.link(linkSpec);
     await link.use();
-    const client = await session.client(link.wrapSocket);
+    const budget = settings.clientBudgetMb;
+    const client = await backend.client(link.wrapSocket, budget === null ? {} : { stateMb: budget, stateBudgetName: `client.memoryBudgetMb ${budget} MiB` });
     try {
-      const budget = settings.clientBudgetMb;
-      const trainer = new Trainer(client, budget === null ? {} : { stateMb: budget, stateBudgetName: `client.memoryBudgetMb ${budget} MiB` });
+      const trainer = new Trainer(client);
       for (let w = 0; w < spec.warmup; w++) for (const mode of modes) await trainer.train(mode, { ...settings.options, epochs: 1 });
       for (let repetition = 0; repetition < spec.repetitions; repetition++) {
         const order = repetition % 2 === 0 ? modes : [...modes].reverse();
         for (const mode of order) {
-          const nodes = await session.nodes();
-          const before = await sampleNodes(nodes);
+          const before = await backend.sampleNodes();
           const result = await trainer.train(mode, settings.options, (e) => hooks.onEpoch?.({ link: link.name, mode, repetition }, e));
-          const after = await sampleNodes(nodes);
+          const after = await backend.sampleNodes();
           for (const n of after) peakRss.nodesBytes[`node${n.id}`] = Math.max(peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
           const delta = diffNodeStats(before, after);
           const run: TrainingRun = {

@@ -26,10 +26,10 @@ export const queryFamily = defineFamily<QueryView>({
   prepare: checkQueryPlugin,
   loadsItsOwnData: (spec) => queryWorkload(spec).sweepsDataset,
   plannedWork: (spec) => ({ label: 'measure', total: plannedQueryCalls(spec) }),
-  async run(spec, session, { writer, log, load, tick }) {
-    const nodeIds = (await session.nodes()).map((n) => n.id).sort((a, b) => a - b);
+  async run(spec, backend, { writer, log, load, tick }) {
+    const nodeIds = (await backend.sampleNodes()).map((n) => n.id).sort((a, b) => a - b);
     let loadBar: Progress | null = null;
-    const { samples, peakRss, costModel, series, loads, stops } = await runQueries(spec, session, {
+    const { samples, peakRss, costModel, series, loads, stops } = await runQueries(spec, backend, {
       log,
       onCall: () => tick(1),
       onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
@@ -45,7 +45,7 @@ export const queryFamily = defineFamily<QueryView>({
     const summary = summarizeQueries(samples, stops);
     const repetitions = repetitionPolicy(spec);
     writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops });
-    printQuerySummary(summary, costModel, repetitions);
+    printQuerySummary(summary, costModel ?? undefined, repetitions);
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
     log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point`);
     return { failure: null };

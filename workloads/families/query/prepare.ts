@@ -11,12 +11,13 @@ import { ClusterClient } from '../../../engine/client/cluster-client';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../../../engine/coprocessor/loader';
 import { pluginFiles } from '../../../engine/cluster/plugin-deployer';
 import type { KV } from '../../../engine/plugin-api';
-import { datasetRows } from '../../driver/session';
+import { datasetRows } from '../../datasets/catalog';
 import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import type { CheckEnvironment } from '../family';
 import { queryWorkload, type QueryWorkload } from './requests';
+import { backendKind } from '../../backends/registry';
 
 /** The plugins directory the embedded cluster deploys. */
 export const PLUGINS_DIR = path.resolve(__dirname, '..', '..', '..', 'plugins');
@@ -111,5 +112,17 @@ export async function checkQueryPlugin(spec: WorkloadSpec, env: CheckEnvironment
     await dryRun(workload, await entry.load());
   } finally {
     remote?.close();
+  }
+  checkPushdownOnBackend(spec, workload);
+}
+
+/** Pushdown modes need the backend to run this plugin's requests in its nodes (Redis: a Lua twin that answers them exactly). */
+function checkPushdownOnBackend(spec: WorkloadSpec, workload: QueryWorkload): void {
+  const kind = backendKind(spec.backend.kind);
+  if (!kind.pushdownRefusal || !spec.modes.some((m) => m === 'pushdown' || m === 'adaptive')) return;
+  for (const point of workload.points) {
+    const why = kind.pushdownRefusal(workload.plugin, workload.request(point));
+    const at = point === undefined ? '' : ` at ${workload.parameter}=${point}`;
+    if (why) throw new SpecError(`modes: pushdown cannot run on backend.kind=${kind.name}${at}: ${why}; compare nothing, or measure client mode alone (-p modes=client)`);
   }
 }

@@ -10,17 +10,17 @@
  * per-second series per link (calls/s and p99).
  */
 import { performance } from 'node:perf_hooks';
-import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coprocessor';
-import type { ClusterClient } from '../../../engine/client/cluster-client';
+import type { CoprocessorMode } from '../../../engine/client/coprocessor';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import { answerChecksum } from '../../driver/checksum';
-import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
-import { Session, type LoadReport } from '../../driver/session';
+import type { Backend, BackendClient, LoadReport } from '../../backends/backend';
+import { datasetRange } from '../../datasets/catalog';
 import type { LinkHandle } from '../../network/network';
 import { OnlineCorrection } from '../../driver/cost-model/online';
-import { CostModel, type CostModelReport } from '../../driver/cost-model/calibrate';
+import type { CostModel, CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
 import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
@@ -126,8 +126,8 @@ export interface PeakRss {
 export interface QueryRunResult {
   samples: QuerySample[];
   peakRss: PeakRss;
-  /** The cost model of the run (of the last dataset, when the sweep changes the dataset). */
-  costModel: CostModelReport;
+  /** The cost model of the run (of the last dataset, when the sweep changes the dataset); null: the backend has none (no adaptive). */
+  costModel: CostModelReport | null;
   series: QuerySeries[];
   /** Per point and link, how many repetitions it made and why it stopped. */
   stops: PointStop[];
@@ -135,21 +135,32 @@ export interface QueryRunResult {
   loads: Array<{ point: string } & LoadReport>;
 }
 
-/** The dataset a run has loaded (its fingerprint) and the model calibrated on it. */
+/** The dataset a run has loaded (its fingerprint) and the model calibrated on it (null: the backend has none). */
 interface Loaded {
   fingerprint: string;
-  model: CostModel;
+  model: CostModel | null;
 }
 
-export async function runQueries(spec: WorkloadSpec, session: Session, hooks: QueryRunHooks): Promise<QueryRunResult> {
+/**
+ * The spec's modes this backend runs: `adaptive` needs the backend's cost model, and a backend
+ * without one (Redis) runs the fixed modes only, saying so, rather than failing the whole run.
+ */
+function queryModes(spec: WorkloadSpec, backend: Backend, log: (line: string) => void): QueryMode[] {
+  const modes = spec.modes as QueryMode[];
+  if (!modes.includes('adaptive') || backend.calibrate) return modes;
+  log(`adaptive needs a cost model, which the ${backend.kind} backend does not have: running ${modes.filter((m) => m !== 'adaptive').join(', ')} only`);
+  return modes.filter((m) => m !== 'adaptive');
+}
+
+export async function runQueries(spec: WorkloadSpec, backend: Backend, hooks: QueryRunHooks): Promise<QueryRunResult> {
   const workload = queryWorkload(spec);
   for (const mode of spec.modes) {
     if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
   }
-  const modes = spec.modes as QueryMode[];
+  const modes = queryModes(spec, backend, hooks.log);
   const policy = repetitionPolicy(spec);
   const stops: PointStop[] = [];
-  const range = Session.datasetRange();
+  const range = datasetRange();
   const samples: QuerySample[] = [];
   const loads: QueryRunResult['loads'] = [];
   const peakRss: PeakRss = { clientBytes: 0, nodesBytes: {} };
@@ -158,7 +169,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   };
   // One client per link, all open for the whole run: sweep points are the outer loop and links the
   // inner one, so warm-up and slow drift hit every link alike instead of favouring the later ones.
-  const lanes: Array<{ link: LinkHandle; client: ClusterClient; coprocessor: Coprocessor }> = [];
+  const lanes: Array<{ link: LinkHandle; client: BackendClient }> = [];
   const series = new Map<string, TimeSeries>();
   let loaded: Loaded | null = null;
   let measureEnd = 0;
@@ -166,11 +177,10 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   const online = new OnlineCorrection();
   try {
     for (const linkSpec of spec.links) {
-      const link = session.link(linkSpec);
-      const client = await session.client(link.wrapSocket);
-      lanes.push({ link, client, coprocessor: new Coprocessor(client) });
+      const link = backend.link(linkSpec);
+      lanes.push({ link, client: await backend.client(link.wrapSocket) });
     }
-    const plugin = await lanes[0]!.coprocessor.loadPlugin(workload.plugin, workload.version);
+    const plugin = await lanes[0]!.client.coprocessor.loadPlugin(workload.plugin, workload.version);
     const hints = resolveHints(plugin.plugin);
     for (const line of hints.coarser) hooks.log(`cost model: ${workload.plugin} gives ${line}`);
     // Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and calibrates on it.
@@ -180,12 +190,13 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       if (loaded && loaded.fingerprint === fingerprint) return loaded;
       const pointSpec: WorkloadSpec = { ...spec, dataset };
       if (workload.sweepsDataset) {
-        const load = await session.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
+        const load = await backend.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
         loads.push({ point: point === undefined ? '' : String(point), ...load });
-        const map = await session.settle(hooks.log);
-        hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${map.regions.length} regions`);
+        const layout = await backend.settle(hooks.log);
+        hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${layout.pieces} ${layout.pieceName}`);
       }
-      const model = await CostModel.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, session, links: lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log });
+      // Every mode's call gets the model's prediction beside its measurement (the model's error is a result too).
+      const model = backend.calibrate ? await backend.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, links: lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log }) : null;
       return { fingerprint, model };
     };
     loaded = await prepare(workload.points[0]);
@@ -196,18 +207,17 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
       const model = loaded.model;
       const request = workload.request(point);
       const pointKey = point === undefined ? '' : String(point);
-      for (const { link, coprocessor } of lanes) {
+      for (const { link, client } of lanes) {
         // Kernel-shaped networks carry one profile at a time: this lane's, from here on.
         await link.use();
-        const plan = await model.plan(link.name, pointKey, request);
+        const plan = model ? await model.plan(link.name, pointKey, request) : null;
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
-          const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan.predictedMs) : mode;
-          const nodes = await session.nodes();
-          const before = await sampleNodes(nodes);
-          const outcome = await coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
+          const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan!.predictedMs) : mode;
+          const before = await backend.sampleNodes();
+          const outcome = await client.coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
-          if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan.predictedMs[chosenMode], outcome.wallMs);
-          const after = await sampleNodes(nodes);
+          if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan!.predictedMs[chosenMode], outcome.wallMs);
+          const after = await backend.sampleNodes();
           notePeaks(after);
           const nodeDelta = diffNodeStats(before, after);
           hooks.onCall?.();
@@ -219,7 +229,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             chosenMode,
             repetition,
             latencyMs: outcome.wallMs,
-            predictedMs: plan.predictedMs[chosenMode],
+            predictedMs: plan ? plan.predictedMs[chosenMode] : null,
             rowsScanned: outcome.totals.rowsScanned,
             rowsReturned: hints.rowsReturned(outcome.result),
             rowsMatched: hints.rowsMatched(outcome.result) ?? -1,
@@ -262,7 +272,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
   return {
     samples,
     peakRss,
-    costModel: loaded!.model.report(),
+    costModel: loaded?.model?.report() ?? null,
     stops,
     series: [...series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
     loads,

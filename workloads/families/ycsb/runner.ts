@@ -4,16 +4,15 @@
  * or open loop at a target rate (latency then measured from each operation's intended start).
  * Puts the engine's basic speed on record next to the pushdown results.
  */
-import type { ClusterClient } from '../../../engine/client/cluster-client';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticCodec, syntheticKey, syntheticRecord } from '../../datasets/synthetic';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
 import { LatencyRecorder, type LatencySummary } from '../../driver/metrics/latency';
 import { runClosedLoop, runOpenLoop } from '../../driver/metrics/load';
-import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
+import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
-import type { Session } from '../../driver/session';
+import type { Backend, BackendClient } from '../../backends/backend';
 import { ScrambledZipfian } from '../../driver/zipfian';
 
 export type YcsbOp = 'read' | 'update' | 'insert';
@@ -41,16 +40,16 @@ export interface YcsbHooks {
   log(line: string): void;
 }
 
-export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbHooks): Promise<YcsbSample[]> {
+export async function runYcsb(spec: WorkloadSpec, backend: Backend, hooks: YcsbHooks): Promise<YcsbSample[]> {
   const y = spec.ycsb;
   if (!y) throw new SpecError('ycsb: missing');
   if (spec.modes.some((m) => m !== 'client')) throw new SpecError(`modes: YCSB workloads are point operations through the client; use ["client"]`);
   const samples: YcsbSample[] = [];
   let nextInsertId = spec.dataset.rows;
   for (const linkSpec of spec.links) {
-    const link = session.link(linkSpec);
+    const link = backend.link(linkSpec);
     await link.use();
-    const client: ClusterClient = await session.client(link.wrapSocket);
+    const client: BackendClient = await backend.client(link.wrapSocket);
     try {
       for (let rep = -spec.warmup; rep < spec.repetitions; rep++) {
         const random = new SeededRandom(spec.dataset.seed + 1000 + rep);
@@ -77,14 +76,13 @@ export async function runYcsb(spec: WorkloadSpec, session: Session, hooks: YcsbH
         };
         const wire0 = client.wireBytes();
         const cpu0 = process.cpuUsage();
-        const nodes = await session.nodes();
-        const before = await sampleNodes(nodes);
+        const before = await backend.sampleNodes();
         const series = new TimeSeries();
         const result =
           y.targetOpsPerSec > 0
             ? await runOpenLoop({ targetOpsPerSec: y.targetOpsPerSec, maxOps: y.operations, maxInFlight: y.clients, op, timeSeries: series })
             : await runClosedLoop({ concurrency: y.clients, maxOps: y.operations, op, timeSeries: series });
-        const after = await sampleNodes(nodes);
+        const after = await backend.sampleNodes();
         const cpu = process.cpuUsage(cpu0);
         const wire1 = client.wireBytes();
         if (rep < 0) continue;

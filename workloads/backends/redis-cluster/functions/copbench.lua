@@ -252,6 +252,14 @@ local function sgd(keys, args)
   return struct.pack('<' .. string.rep('d', 4 + d), n, gb, loss, correct, unpack(g))
 end
 
+-- A point write (YCSB update/insert): the row with ordinal ARGV[1] becomes the member ARGV[2].
+-- One function, so removing the old member and adding the new one is atomic.
+local function put(keys, args)
+  redis.call('ZREMRANGEBYSCORE', keys[1], args[1], args[1])
+  return redis.call('ZADD', keys[1], args[1], args[2])
+end
+
+redis.register_function { function_name = 'copbench_put', callback = put }
 redis.register_function { function_name = 'copbench_filter', callback = filter, flags = { 'no-writes' } }
 redis.register_function { function_name = 'copbench_aggregate', callback = aggregate, flags = { 'no-writes' } }
 redis.register_function { function_name = 'copbench_sgd', callback = sgd, flags = { 'no-writes' } }

@@ -1,23 +1,26 @@
 /**
- * The cluster side of a workload run: start the embedded cluster (or attach to a running one with
- * `--placement`), make sure the dataset is loaded (skipped when the stored fingerprint matches),
- * wait until the region layout settles, and hand out clients (one per emulated link).
+ * The `copbench` backend: copbench's own engine. Starts the embedded cluster (or attaches to a
+ * running one with `--placement`), makes sure the dataset is loaded (skipped when the stored
+ * fingerprint matches), waits until the region layout settles, and hands out clients (one per
+ * emulated link) whose coprocessor runs any deployed plugin in both modes.
  */
 import type net from 'node:net';
-import { LocalCluster } from '../../engine/cluster/local-cluster';
-import { ClusterClient } from '../../engine/client/cluster-client';
-import type { SocketLike } from '../../engine/client/connection';
-import { decodeClusterMap, type ClusterMap } from '../../engine/placement/cluster-map';
-import { datasetFingerprint, storedFingerprint, storeFingerprint } from '../datasets/fingerprint';
-import { loadRows, syntheticKey, syntheticRows } from '../datasets/synthetic';
-import { regressionRows } from '../datasets/regression';
-import { flightsRows } from '../datasets/flights';
-import type { ClusterSpec, DatasetSpec, WorkloadSpec } from '../spec';
-import type { NodeAddress } from './metrics/node-stats';
-import { loopbackKind } from '../network/loopback';
-import type { LinkHandle, Network } from '../network/network';
+import { LocalCluster } from '../../../engine/cluster/local-cluster';
+import { ClusterClient } from '../../../engine/client/cluster-client';
+import type { SocketLike } from '../../../engine/client/connection';
+import { Coprocessor, type CoprocessorOptions } from '../../../engine/client/coprocessor';
+import { decodeClusterMap, type ClusterMap } from '../../../engine/placement/cluster-map';
+import { datasetFingerprint, storedFingerprint, storeFingerprint } from '../../datasets/fingerprint';
+import { loadRows, syntheticKey } from '../../datasets/synthetic';
+import { datasetRange, datasetRows } from '../../datasets/catalog';
+import type { ClusterSpec, WorkloadSpec } from '../../spec';
+import { sampleNodes, type NodeAddress, type NodeSample } from '../../driver/metrics/node-stats';
+import { CostModel } from '../../driver/cost-model/calibrate';
+import { loopbackKind } from '../../network/loopback';
+import type { LinkHandle, Network } from '../../network/network';
+import type { Backend, BackendClient, BackendReport, CalibrateOptions, Layout, LoadOptions, LoadReport } from '../backend';
 
-export type { NodeAddress };
+export type { NodeAddress, LoadReport };
 
 export interface SessionOptions {
   /** host:port of a running cluster's placement service; the embedded cluster when absent. */
@@ -25,26 +28,39 @@ export interface SessionOptions {
   log: (line: string) => void;
   /** Where the embedded cluster's processes run and what shapes the links (default: loopback). */
   network?: Network;
-  /** Called with rows loaded so far during the load phase. */
-  onLoadProgress?: (loaded: number, total: number) => void;
 }
 
-export interface LoadReport {
-  fingerprint: string;
-  skipped: boolean;
-  rows: number;
-  loadMs: number;
+/** A copbench client: the cluster client and its coprocessor. */
+export class CopbenchClient implements BackendClient {
+  readonly coprocessor: Coprocessor;
+
+  constructor(
+    readonly cluster: ClusterClient,
+    options: CoprocessorOptions = {},
+  ) {
+    this.coprocessor = new Coprocessor(cluster, options);
+  }
+
+  wireBytes(): { in: number; out: number } {
+    return this.cluster.wireBytes();
+  }
+
+  get(key: Buffer): Promise<Buffer | undefined> {
+    return this.cluster.get(key);
+  }
+
+  set(key: Buffer, value: Buffer): Promise<void> {
+    return this.cluster.set(key, value);
+  }
+
+  close(): void {
+    this.cluster.close();
+  }
 }
 
-/** The rows of a dataset spec, in key order (all datasets use keys `row:<9-digit id>`). */
-export function datasetRows(dataset: DatasetSpec): Iterable<{ key: Buffer; value: Buffer }> | AsyncIterable<{ key: Buffer; value: Buffer }> {
-  // flights: the first `rows` rows of vega-datasets' flights-3m.parquet (valueBytes/seed/categories do not apply).
-  if (dataset.kind === 'flights') return flightsRows({ rows: dataset.rows });
-  if (dataset.kind === 'regression') return regressionRows({ rows: dataset.rows, seed: dataset.seed, valueBytes: dataset.valueBytes, features: dataset.features, noise: dataset.noise });
-  return syntheticRows({ rows: dataset.rows, seed: dataset.seed, valueBytes: dataset.valueBytes, categories: dataset.categories });
-}
+export class CopbenchBackend implements Backend {
+  readonly kind = 'copbench';
 
-export class Session {
   private constructor(
     readonly placement: string,
     private readonly embedded: LocalCluster | undefined,
@@ -52,7 +68,7 @@ export class Session {
     readonly network: Network,
   ) {}
 
-  static async open(spec: WorkloadSpec, options: SessionOptions): Promise<Session> {
+  static async open(spec: WorkloadSpec, options: SessionOptions): Promise<CopbenchBackend> {
     let embedded: LocalCluster | undefined;
     let placement = options.cluster;
     const network = options.network ?? loopbackKind.open();
@@ -71,7 +87,7 @@ export class Session {
       placement = embedded.placementAddress;
     }
     const admin = await ClusterClient.connect({ placement });
-    return new Session(placement, embedded, admin, network);
+    return new CopbenchBackend(placement, embedded, admin, network);
   }
 
   /** Nodes as placement lists them now (for INFO sampling). */
@@ -85,13 +101,8 @@ export class Session {
     return decodeClusterMap((reply as Buffer).toString('utf8'));
   }
 
-  /** The dataset's key range `[row:, row;)`. */
-  static datasetRange(): { start: Buffer; end: Buffer } {
-    return { start: Buffer.from('row:'), end: Buffer.from('row;') };
-  }
-
   /** Loads the dataset unless the cluster already holds exactly this one. */
-  async ensureDataset(spec: WorkloadSpec, options: SessionOptions): Promise<LoadReport> {
+  async ensureDataset(spec: WorkloadSpec, options: LoadOptions): Promise<LoadReport> {
     const fingerprint = datasetFingerprint(spec.dataset);
     // Loads run unshaped: a kernel-shaped network may still carry the last measured profile.
     await this.unshaped();
@@ -114,7 +125,7 @@ export class Session {
   }
 
   private async clearFrom(start: Buffer): Promise<void> {
-    const { end } = Session.datasetRange();
+    const { end } = datasetRange();
     for await (const batch of this.admin.scanBatches(start, end)) await this.admin.delMany(batch.map((r) => r.key));
   }
 
@@ -137,7 +148,13 @@ export class Session {
    * quiet map alone is not enough: a split comes only after a heartbeat reports the region
    * oversized, which on a busy machine can be later than the quiet window.
    */
-  async settle(log: (line: string) => void, quietMs = 2000, timeoutMs = 60_000): Promise<ClusterMap> {
+  async settle(log: (line: string) => void, quietMs = 2000, timeoutMs = 60_000): Promise<Layout> {
+    const map = await this.settleMap(log, quietMs, timeoutMs);
+    return { pieces: map.regions.length, pieceName: 'regions', nodes: new Set(map.regions.map((r) => r.nodeId)).size };
+  }
+
+  /** settle(), returning the settled region map. */
+  async settleMap(log: (line: string) => void, quietMs = 2000, timeoutMs = 60_000): Promise<ClusterMap> {
     const started = Date.now();
     const deadline = started + timeoutMs;
     let map = await this.map();
@@ -173,9 +190,33 @@ export class Session {
     link.close();
   }
 
-  /** A fresh client; its node connections go through `wrapSocket` (an emulated link) when given. */
-  client(wrapSocket?: (socket: net.Socket) => SocketLike): Promise<ClusterClient> {
+  /** A fresh cluster client; its node connections go through `wrapSocket` (an emulated link) when given. */
+  clusterClient(wrapSocket?: (socket: net.Socket) => SocketLike): Promise<ClusterClient> {
     return ClusterClient.connect({ placement: this.placement, wrapSocket });
+  }
+
+  async client(wrapSocket?: (socket: net.Socket) => SocketLike, options?: CoprocessorOptions): Promise<CopbenchClient> {
+    return new CopbenchClient(await this.clusterClient(wrapSocket), options);
+  }
+
+  async sampleNodes(): Promise<NodeSample[]> {
+    return sampleNodes(await this.nodes());
+  }
+
+  /** The cost model of driver/cost-model/calibrate.ts, on this backend's own clients. */
+  calibrate(options: CalibrateOptions): Promise<CostModel> {
+    const links = options.links.map((l) => ({ name: l.name, use: l.use, client: (l.client as CopbenchClient).cluster }));
+    return CostModel.calibrate({ spec: options.spec, plugin: options.plugin, session: this, links, log: options.log });
+  }
+
+  report(): BackendReport {
+    return {
+      kind: this.kind,
+      version: 'copbench (this checkout)',
+      cluster: this.embedded ? 'embedded' : this.placement,
+      durability: 'a write is acknowledged once its LMDB transaction is committed to disk (synchronous commit)',
+      details: { placement: this.placement },
+    };
   }
 
   async close(): Promise<void> {
@@ -194,4 +235,14 @@ function nodeArgsOf(cluster: ClusterSpec): string[] {
     ['--copr-state-mb', cluster.coprStateMb],
   ];
   return ['--copr-workers', String(cluster.coprWorkers), ...optional.flatMap(([flag, value]) => (value === null ? [] : [flag, String(value)]))];
+}
+
+/**
+ * The copbench backend behind a Backend, for families that need copbench's own client (the
+ * interference family: its tenant process, its contention-aware coprocessor). Their specs are
+ * refused for other kinds by the kind's `provides`; this only types what was checked.
+ */
+export function copbenchOnly(backend: Backend, who: string): CopbenchBackend {
+  if (!(backend instanceof CopbenchBackend)) throw new Error(`${who} runs on the copbench backend only (this run's backend: ${backend.kind})`);
+  return backend;
 }
