@@ -109,6 +109,14 @@ test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, l
   }
 });
 
+test('ycsb-a on redis-cluster (size ci): point reads and updates through the bucket layout, no errors', { timeout: 120_000 }, async () => {
+  const r = await workload(['ycsb-a', '--size', 'ci', ...REDIS, '--out', out]);
+  assert.equal(r.code, 0, r.stderr.slice(-3000));
+  const summary = json(runDirOf(r), 'summary.json');
+  assert.equal(summary.ycsb[0].errors, 0);
+  assert.ok(summary.ycsb[0].opsPerSec.mean > 0);
+});
+
 test('pushdown of a plugin without a Lua twin is a usage error naming the mode; in client mode it runs', { timeout: 120_000 }, async () => {
   const refused = await workload(['topk', '--size', 'ci', ...REDIS, '--out', out]);
   assert.equal(refused.code, 2);

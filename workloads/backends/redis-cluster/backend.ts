@@ -91,7 +91,7 @@ export class RedisBackend implements Backend {
     readonly network: Network,
     private readonly options: RedisOptions,
     private readonly functions: LoadedFunctions,
-    private readonly facts: { version: string; persistence: RedisPersistence[] },
+    private readonly facts: ClusterFacts,
   ) {}
 
   /** Starts a cluster (or attaches to `attach`), and loads the Lua library on every primary. */
@@ -132,6 +132,7 @@ export class RedisBackend implements Backend {
         luaSha256: this.functions.sha256,
         buckets: this.options.buckets,
         sliceRows: this.options.sliceRows,
+        busyReplyThresholdMs: this.facts.busyThresholdMs,
       },
     };
   }
@@ -172,7 +173,7 @@ export class RedisBackend implements Backend {
   }
 
   private install(layout: BucketLayout): void {
-    this.data = { layout, units: workUnits(layout, this.options.sliceRows), functions: this.functions };
+    this.data = { layout, units: workUnits(layout, this.options.sliceRows), functions: this.functions, busyThresholdMs: this.facts.busyThresholdMs };
   }
 
   /** Redis moves no data by itself: the layout is the loaded one. */
@@ -211,8 +212,15 @@ export class RedisBackend implements Backend {
   }
 }
 
-/** The server version and every primary's persistence settings, for the manifest. */
-async function clusterFacts(admin: RedisClusterClient): Promise<{ version: string; persistence: RedisPersistence[] }> {
+interface ClusterFacts {
+  version: string;
+  persistence: RedisPersistence[];
+  /** The lowest busy-reply-threshold of the primaries, ms. */
+  busyThresholdMs: number;
+}
+
+/** The server version, every primary's persistence settings (for the manifest) and its busy threshold. */
+async function clusterFacts(admin: RedisClusterClient): Promise<ClusterFacts> {
   const info = String(await admin.callNode(admin.primaries[0]!.address, ['INFO', 'server']));
   const version = /^redis_version:(\S+)/m.exec(info)?.[1] ?? 'unknown';
   const persistence = await Promise.all(
@@ -223,5 +231,6 @@ async function clusterFacts(admin: RedisClusterClient): Promise<{ version: strin
       return { appendonly: get('appendonly'), appendfsync: get('appendfsync'), save: String(save[1] ?? '') } as RedisPersistence;
     }),
   );
-  return { version, persistence };
+  const thresholds = await Promise.all(admin.primaries.map(async (p) => Number(((await admin.callNode(p.address, ['CONFIG', 'GET', 'busy-reply-threshold'])) as Buffer[])[1])));
+  return { version, persistence, busyThresholdMs: Math.min(...thresholds) };
 }

@@ -28,6 +28,8 @@ export interface RedisData {
   layout: BucketLayout;
   units: WorkUnit[];
   functions: LoadedFunctions;
+  /** The primaries' busy-reply-threshold (the lowest), ms: pushdown calls running past it are killed. */
+  busyThresholdMs: number;
 }
 
 export class RedisCoprocessor implements PluginRunner {
@@ -54,11 +56,11 @@ export class RedisCoprocessor implements PluginRunner {
   async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {
     if (call.session !== undefined && !SESSION_ID.test(call.session)) throw new Error(`session must be 1-64 letters, digits or _ . : -, got ${JSON.stringify(call.session.slice(0, 32))}`);
     const loaded = await this.loadPlugin(call.plugin, call.version);
-    const { units, functions } = this.data();
+    const { units, functions, busyThresholdMs } = this.data();
     const cpu0 = process.cpuUsage();
     const wire0 = this.wireBytes();
     const t0 = process.hrtime.bigint();
-    const { result, regions, sha256s } = call.mode === 'pushdown' ? await this.pushdown(loaded, call, units, functions) : await this.clientSide(loaded, call, units);
+    const { result, regions, sha256s } = call.mode === 'pushdown' ? await this.pushdown(loaded, call, units, functions, busyThresholdMs) : await this.clientSide(loaded, call, units);
     const cpu = process.cpuUsage(cpu0);
     const wire = this.wireBytes();
     return {
@@ -91,8 +93,8 @@ export class RedisCoprocessor implements PluginRunner {
   }
 
   /** The Lua twin per unit; its node CPU is in the nodes' counters, not in pluginCpuUs (0: unknown per unit). */
-  private async pushdown<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, units: WorkUnit[], functions: LoadedFunctions): Promise<{ result: unknown; regions: RegionCallStats[]; sha256s: string[] }> {
-    const run = await runPushdown(this.client, loaded.plugin, unpack(pack(call.request)) as Req, units, { concurrency: call.concurrency ?? 4 });
+  private async pushdown<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, units: WorkUnit[], functions: LoadedFunctions, busyThresholdMs: number): Promise<{ result: unknown; regions: RegionCallStats[]; sha256s: string[] }> {
+    const run = await runPushdown(this.client, loaded.plugin, unpack(pack(call.request)) as Req, units, { concurrency: call.concurrency ?? 4, busyThresholdMs });
     const regions = run.units.map((u): RegionCallStats => ({ regionId: u.unit, rowsScanned: u.rowsScanned, bytesScanned: u.replyBytes, pluginCpuUs: 0, wallUs: u.wallUs }));
     return { result: run.result, regions, sha256s: [functions.sha256] };
   }

@@ -32,6 +32,8 @@ export interface RedisRun<Result> {
 export interface RedisRunOptions {
   /** Units in flight at once. */
   concurrency?: number;
+  /** pushdown: the nodes' busy-reply-threshold, ms; a call still running past it is killed (BusyThresholdError). */
+  busyThresholdMs?: number;
 }
 
 /** Reads a unit's rows: its members in rank order, decoded (no copies). */

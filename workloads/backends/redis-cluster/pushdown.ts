@@ -5,6 +5,7 @@
  */
 import type { Plugin } from '../../../engine/plugin-api';
 import type { RespValue } from '../../../engine/protocol/resp';
+import { RespConnection } from '../../../engine/client/connection';
 import type { RedisClusterClient } from './cluster-client';
 import type { WorkUnit } from './layout';
 import { LUA_PUSHDOWNS } from './lua-pushdowns';
@@ -25,13 +26,45 @@ export async function runPushdown<Req, Partial, Result>(client: RedisClusterClie
   const stats: UnitStats[] = [];
   const parts = await mapUnits(units, options.concurrency ?? 8, async (unit) => {
     const sent = process.hrtime.bigint();
-    const reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), json]);
+    const node = client.ownerOf(unit.slot);
+    const watchdog = options.busyThresholdMs ? busyWatchdog(node, options.busyThresholdMs) : undefined;
+    let reply: RespValue;
+    try {
+      reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), json]);
+    } catch (err) {
+      if (watchdog?.fired()) throw new BusyThresholdError(`${twin.fn} on ${node} (bucket ${unit.bucket}, ranks ${unit.startRank}..${unit.stopRank}) ran past Redis's busy-reply-threshold of ${options.busyThresholdMs} ms, when the node answers every other client BUSY; it was stopped with FUNCTION KILL so the node keeps serving. Lower backend.sliceRows (rows per call) so each call ends well within the threshold`);
+      throw err;
+    } finally {
+      watchdog?.stop();
+    }
     const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
     stats.push({ unit: unit.index, bucket: unit.bucket, node: client.ownerOf(unit.slot), rowsScanned: unit.stopRank - unit.startRank + 1, replyBytes: bulkBytes(reply), wallUs });
     return twin.decode(reply, request as never) as Partial;
   });
   stats.sort((a, b) => a.unit - b.unit);
   return { result: plugin.merge(parts, request), parts, units: stats };
+}
+
+/** A pushdown call held its node past the busy threshold and was killed. */
+export class BusyThresholdError extends Error {
+  override name = 'BusyThresholdError';
+}
+
+/**
+ * Kills a function still running on `node` just after the busy threshold. Redis reads other
+ * clients' commands during a long script only once it is past the threshold, so FUNCTION KILL
+ * goes on a connection of its own and is served then; the FCALL_RO then fails with an error.
+ */
+function busyWatchdog(node: string, thresholdMs: number): { fired(): boolean; stop(): void } {
+  let fired = false;
+  const timer = setTimeout(() => {
+    fired = true;
+    const at = node.lastIndexOf(':');
+    const conn = new RespConnection({ host: node.slice(0, at), port: Number(node.slice(at + 1)), requestTimeoutMs: 10_000 });
+    // NOTBUSY (the function ended meanwhile) is fine: there is nothing to kill.
+    void conn.send(['FUNCTION', 'KILL']).catch(() => undefined).finally(() => conn.close());
+  }, thresholdMs + 20);
+  return { fired: () => fired, stop: () => clearTimeout(timer) };
 }
 
 /** Bytes of the bulk strings in a reply (the payload, without RESP framing). */
