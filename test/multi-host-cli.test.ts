@@ -57,8 +57,11 @@ function freePort(): Promise<number> {
   });
 }
 
+let placementPort = 0;
+
 test('npm run placement on a fixed port; npm run node finds it through COPBENCH_PLACEMENT and registers its --advertise-host', { timeout: 60_000 }, async () => {
   const port = await freePort();
+  placementPort = port;
   const placement = start('placement', ['--host', '127.0.0.1', '--port', String(port), '--data-dir', path.join(dir, 'pd')]);
   await firstLine(placement, /"ready":true/);
   // 127.0.0.2 is another loopback address: only what placement hands out is checked here.
@@ -80,6 +83,20 @@ test('npm run placement on a fixed port; npm run node finds it through COPBENCH_
   } finally {
     conn.close();
   }
+});
+
+test('npm run node without --node-id takes a new id from placement, keeps it in its data dir, and restarts under it', { timeout: 60_000 }, async () => {
+  assert.ok(placementPort, 'the placement of the first test is up');
+  const env = { COPBENCH_PLACEMENT: `127.0.0.1:${placementPort}` };
+  const idOf = async (child: ChildProcess): Promise<number> => (JSON.parse(await firstLine(child, /"ready":true/)) as { nodeId: number }).nodeId;
+  const a = start('node', ['--data-dir', path.join(dir, 'auto-a')], env);
+  const b = start('node', ['--data-dir', path.join(dir, 'auto-b')], env);
+  const ids = [await idOf(a), await idOf(b)];
+  assert.deepEqual([...ids].sort(), [2, 3], 'new ids after the registered node 1, none twice');
+  a.kill('SIGTERM');
+  await new Promise((r) => a.once('exit', r));
+  const again = start('node', ['--data-dir', path.join(dir, 'auto-a')], env);
+  assert.equal(await idOf(again), ids[0], 'a restart registers under the id its data dir kept');
 });
 
 test('npm run node with --host 0.0.0.0 and no --advertise-host exits 2 saying which flag to give', () => {

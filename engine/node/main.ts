@@ -3,9 +3,16 @@ import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
 import { NodeServer } from './node-server';
 import { DEFAULT_COPR_LIMITS } from './coprocessor-host';
 import { DEFAULT_READER_LIMITS } from '../protocol/resp';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { RespConnection } from '../client/connection';
+import { writeFileAtomic } from '../util/atomic-file';
+
+/** Where a node started without --node-id keeps the id placement gave it (next to its LMDB files). */
+const NODE_ID_FILE = 'node-id';
 
 const FLAGS = {
-  'node-id': { type: 'number', help: 'this node\'s id (stable across restarts; stored in the data dir)', value: '<n>' },
+  'node-id': { type: 'number', help: 'this node\'s id (default: the one stored in the data dir, else a new one from placement); stable across restarts', value: '<n>' },
   'data-dir': { type: 'string', help: 'LMDB environment directory', value: '<dir>' },
   host: { type: 'string', help: 'address to bind', default: '127.0.0.1', value: '<addr>' },
   'advertise-host': { type: 'string', help: 'address registered with placement, which clients and other nodes connect to (default: --host; set it when --host is 0.0.0.0)', value: '<addr>' },
@@ -25,7 +32,7 @@ const FLAGS = {
   'copr-max-result-bytes': { type: 'number', help: 'cap on one partial result', default: DEFAULT_COPR_LIMITS.maxResultBytes, value: '<bytes>' },
 } as const;
 
-const USAGE = 'npm run node -- --node-id <n> --data-dir <dir> --placement <host:port> [--host addr] [--advertise-host addr] [--port n] [options]';
+const USAGE = 'npm run node -- --data-dir <dir> --placement <host:port> [--node-id n] [--host addr] [--advertise-host addr] [--port n] [options]';
 
 const help = (): string => formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS);
 
@@ -36,8 +43,9 @@ runCli(async () => {
     return;
   }
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
-  if (flags['node-id'] === undefined) throw new UsageError('--node-id is required');
   if (!flags['data-dir']) throw new UsageError('--data-dir is required');
+  const givenId = flags['node-id'];
+  if (givenId !== undefined && !(Number.isInteger(givenId) && givenId >= 1)) throw new UsageError(`--node-id must be an integer >= 1, got ${givenId}`);
   const placement = flags.placement ?? process.env.COPBENCH_PLACEMENT;
   if (!placement) throw new UsageError('--placement (or COPBENCH_PLACEMENT) is required');
   const advertiseHost = flags['advertise-host'] ?? flags.host;
@@ -55,8 +63,9 @@ runCli(async () => {
   };
   const stateMb = flags['copr-state-mb'];
   if (!(Number.isFinite(stateMb) && stateMb >= 0)) throw new UsageError(`--copr-state-mb must be a number of MiB >= 0, got ${stateMb}`);
+  const nodeId = givenId ?? (await nodeIdOf(flags['data-dir'], placement, adminToken));
   const node = new NodeServer({
-    nodeId: flags['node-id'],
+    nodeId,
     dataDir: flags['data-dir'],
     host: flags.host,
     advertiseHost,
@@ -68,8 +77,33 @@ runCli(async () => {
     coprocessor: { workers: flags['copr-workers'], heapMb: flags['copr-heap-mb'], deadlineMs: flags['copr-deadline-ms'], maxResultBytes: flags['copr-max-result-bytes'], workerNice: nice, callMemoryMb: memoryQuota('copr-call-memory-mb'), nodeMemoryMb: memoryQuota('copr-memory-mb'), stateMb, ...(flags['copr-max-queue'] !== undefined ? { maxQueued: flags['copr-max-queue'] } : {}) },
   });
   const port = await node.start(() => process.exit(0));
-  process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId: flags['node-id'], host: advertiseHost, port, pid: process.pid })}\n`);
+  // The data dir accepted this id: remember it, so a later start without --node-id finds it.
+  if (!existsSync(path.join(flags['data-dir'], NODE_ID_FILE))) writeFileAtomic(path.join(flags['data-dir'], NODE_ID_FILE), `${nodeId}\n`, { durable: true });
+  process.stdout.write(`${JSON.stringify({ ready: true, role: 'node', nodeId, host: advertiseHost, port, pid: process.pid })}\n`);
   const shutdown = (): void => void node.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 }, help);
+
+/**
+ * The id of a node started without --node-id: the one its data dir remembers (node-id, written the
+ * first time), else a new one from placement (PD.NODE.ALLOC), kept in the data dir before use.
+ */
+async function nodeIdOf(dataDir: string, placement: string, adminToken: string): Promise<number> {
+  const file = path.join(dataDir, NODE_ID_FILE);
+  if (existsSync(file)) {
+    const stored = Number(readFileSync(file, 'utf8').trim());
+    if (!(Number.isInteger(stored) && stored >= 1)) throw new UsageError(`${file} does not hold a node id (${JSON.stringify(readFileSync(file, 'utf8').slice(0, 20))}): pass --node-id`);
+    return stored;
+  }
+  const at = placement.lastIndexOf(':');
+  const conn = new RespConnection({ host: placement.slice(0, at), port: Number(placement.slice(at + 1)), adminToken, requestTimeoutMs: 10_000 });
+  try {
+    const id = Number(await conn.call(['PD.NODE.ALLOC']));
+    mkdirSync(dataDir, { recursive: true });
+    writeFileAtomic(file, `${id}\n`, { durable: true });
+    return id;
+  } finally {
+    conn.close();
+  }
+}

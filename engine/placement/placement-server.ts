@@ -47,6 +47,8 @@ export class PlacementServer {
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private nextRegionId: number;
+  /** The last id PD.NODE.ALLOC handed out (0: none yet). */
+  private lastAllocatedId = 0;
   private onShutdown: (() => void) | undefined;
   /** Counts of completed operations, for INFO and tests. */
   readonly counters = { splits: 0, moves: 0, failedMoves: 0 };
@@ -276,6 +278,16 @@ export class PlacementServer {
     return Buffer.from(encodeClusterMap(this.map));
   }
 
+  /**
+   * A node id no node has nor was handed out before (by this process): for `npm run node` without
+   * --node-id. The node keeps it in its data dir, so a restart registers under the same id.
+   */
+  cmdNodeAlloc(): Reply {
+    const next = Math.max(0, this.lastAllocatedId, ...this.map.nodes.map((n) => n.id)) + 1;
+    this.lastAllocatedId = next;
+    return next;
+  }
+
   cmdRegister(args: Buffer[]): Reply | Promise<Reply> {
     return this.register(intArg(args, 1, 'node id'), textArg(args, 2), intArg(args, 3, 'port'));
   }
@@ -387,6 +399,7 @@ const PLACEMENT_COMMANDS: Record<string, CommandSpec<PlacementServer>> = {
   AUTH: { arity: -2, run: PlacementServer.prototype.cmdAuth },
   'PD.MAP': { arity: -1, run: PlacementServer.prototype.cmdMap },
   'PD.REGISTER': { arity: -4, admin: true, run: PlacementServer.prototype.cmdRegister },
+  'PD.NODE.ALLOC': { arity: 1, admin: true, run: PlacementServer.prototype.cmdNodeAlloc },
   'PD.HEARTBEAT': { arity: -5, admin: true, run: PlacementServer.prototype.cmdHeartbeat },
   'PD.SPLIT': { arity: -3, admin: true, run: function (args) { return this.splitRegion(intArg(args, 1, 'region id'), args.slice(2).map((a) => Buffer.from(a))).then((pieces) => pieces.map((p) => p.id)); } },
   'PD.MOVE': { arity: -3, admin: true, run: function (args) { return this.moveRegion(intArg(args, 1, 'region id'), intArg(args, 2, 'node id')).then((r) => `OK region ${r.id} epoch ${r.epoch} on node ${r.nodeId}`); } },
