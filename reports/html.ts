@@ -73,10 +73,18 @@ export function verdictHtml(run: LoadedRun): string {
   return `<div class="verdict ${v.state}" data-verdict="${v.state}">${mark}${escapeHtml(v.text)}${list}</div>`;
 }
 
+/** The run's backend as its manifest records it: kind and version (runs before the backend seam: copbench). */
+function backendLabel(manifest: Record<string, unknown>): string {
+  const b = manifest.backend as { kind?: unknown; version?: unknown } | undefined;
+  if (!b || typeof b.kind !== 'string') return 'copbench';
+  return typeof b.version === 'string' && b.version !== '' ? `${b.kind} (${b.version})` : b.kind;
+}
+
 function metaLine(run: LoadedRun): string {
   const m = run.data.manifest;
   const parts = [
     `kind ${run.workloadKind}`,
+    `backend ${backendLabel(m)}`,
     m.startedAt ? `started ${String(m.startedAt)}` : '',
     m.size ? `size ${String(m.size)}` : 'default size',
     Array.isArray(m.overrides) && m.overrides.length ? `overrides ${m.overrides.join(' ')}` : '',

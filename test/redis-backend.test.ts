@@ -75,6 +75,7 @@ for (const name of ['filter', 'aggregate']) {
     assert.deepEqual(manifest.backend.details.persistence.map((p: { appendfsync: string }) => p.appendfsync), ['always', 'always', 'always']);
     assert.match(manifest.backend.details.luaSha256, /^[0-9a-f]{64}$/);
     assert.match(redis.stderr, /backend: redis-cluster \(Redis/);
+    assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /backend redis-cluster \(Redis \d/, 'the report names the backend');
     const summary = json(dir, 'summary.json');
     assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
     const rows = samples(dir);
