@@ -56,6 +56,22 @@ export async function withConnection<T>(options: ConnectionOptions, body: (conn:
   }
 }
 
+/**
+ * Runs `count` concurrent loops while `during` runs (a loop goes on while `running()` is true),
+ * then stops them however `during` ends and waits for their operations in flight: the load a
+ * scenario keeps up while it kills, splits or moves.
+ */
+export async function underLoad<T>(count: number, loop: (i: number, running: () => boolean) => Promise<void>, during: () => Promise<T>): Promise<T> {
+  let running = true;
+  const loops = Array.from({ length: count }, (_, i) => loop(i, () => running));
+  try {
+    return await during();
+  } finally {
+    running = false;
+    await Promise.all(loops);
+  }
+}
+
 /** Waits (up to 30 s) until splits and balancing have put a region on each of `nodes` nodes. */
 export async function waitForRegionsOnEveryNode(cluster: LocalCluster, nodes: number): Promise<void> {
   await waitFor('regions on every node', async () => (new Set((await cluster.fetchMap()).regions.map((r) => r.nodeId)).size === nodes ? true : undefined), 30_000);

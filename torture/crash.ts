@@ -8,7 +8,7 @@
 import type { LocalCluster } from '../engine/cluster/local-cluster';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { SeededRandom } from '../engine/util/seeded-random';
-import { Problems, waitForRegionsOnEveryNode, withCluster } from './common';
+import { Problems, underLoad, waitForRegionsOnEveryNode, withCluster } from './common';
 import { allOfFigure, atMostFigure, equalFigure, type FigureInput, type Scenario, type ScenarioContext } from './types';
 import { sleep } from '../test/helpers';
 
@@ -77,12 +77,7 @@ export const crashScenario: Scenario<CrashParams> = {
       await waitForRegionsOnEveryNode(cluster, p.nodes);
       ctx.log(`crash: ${p.keys} keys over ${(await cluster.fetchMap()).regions.length} regions on ${p.nodes} nodes; ${p.writers} writers start`);
       const load = new WriteLoad(writer, state, p, ctx.seed);
-      let rounds: KillRounds;
-      try {
-        rounds = await killAndRestartRounds(cluster, p, random, ctx);
-      } finally {
-        await load.stop();
-      }
+      const rounds = await underLoad(p.writers, (w, running) => load.writerLoop(w, running), () => killAndRestartRounds(cluster, p, random, ctx));
       const readBack = await readBackWithFreshClient(cluster, state, p);
       return crashFigures(p, state.size, load.ops, rounds, readBack);
     });
@@ -102,34 +97,25 @@ async function writeFirstValues(writer: ClusterClient, keys: number): Promise<Ma
 }
 
 /**
- * `p.writers` concurrent loops of SET, MSET and DEL until stopped. Writer w only writes the keys
+ * Loops of SET, MSET and DEL on one client. Writer w of `p.writers` only writes the keys
  * i ≡ w (mod writers), so each key's writes are ordered and `state` knows its last acked value.
  */
 class WriteLoad {
   readonly ops: WriteOps = { acked: 0, failed: 0 };
-  private stopped = false;
-  private readonly loops: Array<Promise<void>>;
 
   constructor(
     private readonly client: ClusterClient,
     private readonly state: Map<string, KeyState>,
-    p: CrashParams,
-    seed: number,
-  ) {
-    this.loops = Array.from({ length: p.writers }, (_, w) => this.writerLoop(w, p, seed));
-  }
+    private readonly p: CrashParams,
+    private readonly seed: number,
+  ) {}
 
-  /** Stops every loop after its write in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
-
-  private async writerLoop(w: number, p: CrashParams, seed: number): Promise<void> {
-    const r = new SeededRandom(seed * 1000 + w + 1);
+  async writerLoop(w: number, running: () => boolean): Promise<void> {
+    const { p } = this;
+    const r = new SeededRandom(this.seed * 1000 + w + 1);
     const mine = Math.ceil((p.keys - w) / p.writers);
     const pick = (): string => keyName(w + p.writers * r.int(mine));
-    for (let op = 1; !this.stopped; op++) await this.write(randomWrites(r, pick, `w${w}-${op}`));
+    for (let op = 1; running(); op++) await this.write(randomWrites(r, pick, `w${w}-${op}`));
   }
 
   /** One write command; records the values as acked or as possibly landed (null = deleted). */

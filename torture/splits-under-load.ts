@@ -13,7 +13,7 @@ import { loadRows, syntheticKey, syntheticRows } from '../workloads/datasets/syn
 import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import { sleep } from '../test/helpers';
-import { Problems, withCluster, type Row, type ScenarioCluster } from './common';
+import { Problems, underLoad, withCluster, type Row, type ScenarioCluster } from './common';
 import { atLeastFigure, equalFigure, type FigureInput, type Scenario } from './types';
 
 export interface SplitsParams {
@@ -126,12 +126,7 @@ export const splitsScenario: Scenario<SplitsParams> = {
       await loadRows(await connect(), rows);
       ctx.log(`splits: ${p.rows} rows loaded; ${p.queryLoops} query loops for ${p.durationMs} ms while regions split and move`);
       const queries = new QueryLoops(connect, rows, p, ctx.seed);
-      let chaos: Chaos;
-      try {
-        chaos = await splitAndMoveRegions(cluster, rows, p, random);
-      } finally {
-        await queries.stop();
-      }
+      const chaos = await underLoad(p.queryLoops, (l, running) => queries.loop(l, running), () => splitAndMoveRegions(cluster, rows, p, random));
       const finalRegions = (await cluster.fetchMap()).regions.length;
       const retries = clients.reduce((n, c) => n + Object.values(c.retries).reduce((a, b) => a + b, 0), 0);
       return splitsFigures(p, queries.tally, chaos, `${finalRegions} regions at the end; ${retries} client retries`);
@@ -140,34 +135,23 @@ export const splitsScenario: Scenario<SplitsParams> = {
 };
 
 /**
- * `p.queryLoops` loops of random `aggregate` and `filter` calls until stopped, each with its own
- * client (its own region cache); every answer is checked against the generated rows.
+ * Loops of random `aggregate` and `filter` calls, each with its own client (its own region
+ * cache); every answer is checked against the generated rows.
  */
 class QueryLoops {
   readonly tally: QueryTally = { checked: 0, rowsChecked: 0, wrong: new Problems(), failed: new Problems() };
-  private stopped = false;
-  private readonly loops: Array<Promise<void>>;
 
   constructor(
-    connect: ScenarioCluster['connect'],
+    private readonly connect: ScenarioCluster['connect'],
     private readonly rows: Row[],
     private readonly p: SplitsParams,
-    seed: number,
-  ) {
-    this.loops = Array.from({ length: p.queryLoops }, async (_, l) => {
-      const client = await connect({ retryBudgetMs: 30_000 });
-      await this.loop(new Coprocessor(client), new SeededRandom(seed * 100 + l + 1));
-    });
-  }
+    private readonly seed: number,
+  ) {}
 
-  /** Stops every loop after its call in flight. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    await Promise.all(this.loops);
-  }
-
-  private async loop(copr: Coprocessor, r: SeededRandom): Promise<void> {
-    while (!this.stopped) {
+  async loop(l: number, running: () => boolean): Promise<void> {
+    const copr = new Coprocessor(await this.connect({ retryBudgetMs: 30_000 }));
+    const r = new SeededRandom(this.seed * 100 + l + 1);
+    while (running()) {
       const query = QUERIES[r.int(QUERIES.length)]!;
       const mode: CoprocessorMode = r.next() < 0.75 ? 'pushdown' : 'client';
       const range = this.randomRange(r);
