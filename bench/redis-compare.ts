@@ -236,6 +236,26 @@ function sum(a: ProcessCpu, b: ProcessCpu): ProcessCpu {
   return { userSeconds: a.userSeconds + b.userSeconds, systemSeconds: a.systemSeconds + b.systemSeconds };
 }
 
+/** A server redis-benchmark is pointed at; `pid` is how its CPU time is read (none: not read). */
+interface BenchedServer {
+  name: string;
+  port: number;
+  pid: number | undefined;
+}
+
+/** The measured runs of one server, per test: req/s, p50 lines, CPU per request. */
+type Samples = Record<Test, { rps: number[]; p50: string[]; cpu: CpuPerRequest }>;
+
+/** What one pipeline depth measured, for its rows. */
+interface DepthSamples {
+  /** How the rows name the configuration, e.g. `-c 50 -P 16 -n 800000`. */
+  label: string;
+  reps: number;
+  byServer: Map<string, Samples>;
+  /** How the node grouped the measured SETs: the cost of a durable write depends on it. */
+  grouping: WalCounters;
+}
+
 /**
  * Compares the copbench node at host:port with a default and a durable redis-server, GET and SET,
  * for each pipeline depth. Prints a clear skip line when redis-server or redis-benchmark is missing.
@@ -246,114 +266,152 @@ export async function benchRedisCompare(cfg: RedisCompareConfig, deps: RedisComp
     deps.note('redis-benchmark not found (PATH, /usr/bin): redis comparison skipped; install redis-tools to include it');
     return;
   }
-  const serverExe = findExecutable('redis-server', ['/usr/bin/redis-server']);
-  const servers: Array<{ name: string; port: number; pid: number | undefined }> = [{ name: 'copbench', port: node.port, pid: node.pid }];
-  if (!serverExe) {
-    deps.note('redis-server not found (PATH, /usr/bin): copbench numbers below have no redis-server baseline; install redis-server to include it');
-  } else {
-    // Default settings except `save ""`: a background RDB snapshot forking mid-measurement would be noise, not the steady state.
-    const plain = await startRedisServer(serverExe, node.host, deps.tempDir('redis-default'), ['--save', '', '--appendonly', 'no']);
-    deps.onCleanup('redis-server default', () => stopProcess(plain.child));
-    const durable = await startRedisServer(serverExe, node.host, deps.tempDir('redis-durable'), ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
-    deps.onCleanup('redis-server durable', () => stopProcess(durable.child));
-    servers.push({ name: 'redis default', port: plain.port, pid: plain.child.pid }, { name: 'redis durable', port: durable.port, pid: durable.child.pid });
-  }
-  const bare = spawnBenchChild('bare-server.ts', [deps.tempDir('bare-server')]);
-  deps.onCleanup('bare-server', () => bare.stop());
-  const barePort = (await bare.nextMessage<{ port: number }>(30_000)).port;
-  servers.push({ name: BARE, port: barePort, pid: bare.child.pid });
-  if (cfg.preload) {
-    const t0 = performance.now();
-    for (const server of servers.slice(1)) await loadRows(node.host, server.port, cfg.preload);
-    deps.note(`redis-benchmark: the redis-servers and the bare server were loaded with the ${cfg.preload.keys.length} rows the node holds, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-  }
-
+  const servers: BenchedServer[] = [{ name: 'copbench', port: node.port, pid: node.pid }, ...(await startRedisServers(deps, node.host))];
+  servers.push(await startBareServer(deps));
+  if (cfg.preload) await preloadServers(deps, node.host, servers.slice(1), cfg.preload);
   for (const pipeline of cfg.pipelines) {
-    // -n scales with the pipeline depth, so a pipelined run lasts about as long as an unpipelined one
-    // (at -P 16, -n 50000 is ~0.1 s: connection set-up and the node's JIT warm-up would be most of it).
-    const requests = cfg.requests * pipeline;
-    const label = `-c ${cfg.clients}${pipeline > 1 ? ` -P ${pipeline}` : ' (no pipelining)'} -n ${requests}`;
-    const common = ['-n', String(requests), '-c', String(cfg.clients), '-P', String(pipeline)];
-    process.stdout.write(`\nredis-benchmark ${label}: ${servers.map((s) => s.name).join(', ')}\n`);
-    // One unmeasured pass per server first: every other group of this bench measures after a warm-up too.
-    for (const s of servers) await runRedisBenchmark(benchmark, node.host, s.port, ['-t', 'set,get', ...common]);
-    type Samples = Record<Test, { rps: number[]; p50: string[]; cpu: CpuPerRequest }>;
-    // How the node grouped the measured SETs: the cost of a durable write depends on it.
-    const grouping: WalCounters = { groups: 0, writes: 0, inlineSyncs: 0 };
-    const fresh = (): Samples => ({ SET: { rps: [], p50: [], cpu: new CpuPerRequest() }, GET: { rps: [], p50: [], cpu: new CpuPerRequest() } });
-    const samples = new Map<string, Samples>(servers.map((s) => [s.name, fresh()]));
-    for (let rep = 0; rep < cfg.reps; rep++) {
-      for (const s of servers) {
-        // SET first, so GET reads a key that exists (redis-benchmark's key:__rand_int__ on every server).
-        for (const test of TESTS) {
-          const walBefore = s.name === 'copbench' && test === 'SET' ? await walCounters(node.host, s.port) : undefined;
-          const before = s.pid === undefined ? undefined : processCpu(s.pid);
-          const run = await runRedisBenchmark(benchmark, node.host, s.port, ['-t', test.toLowerCase(), ...common]);
-          const after = s.pid === undefined ? undefined : processCpu(s.pid);
-          const walAfter = walBefore ? await walCounters(node.host, s.port) : undefined;
-          if (walBefore && walAfter) for (const k of ['groups', 'writes', 'inlineSyncs'] as const) grouping[k] += walAfter[k] - walBefore[k];
-          const got = run.results.get(test);
-          if (!got) throw new Error(`redis-benchmark -t ${test.toLowerCase()} against ${s.name} did not report ${test}`);
-          const entry = samples.get(s.name)![test];
-          entry.rps.push(got.rps);
-          entry.p50.push(`${test} p50 ${got.p50Ms ?? '?'} ms`);
-          entry.cpu.add(before && after ? cpuSince(before, after) : undefined, run.cpu, requests);
-        }
-      }
-    }
-    const copbench = samples.get('copbench')!;
-    const addRows = (test: Test, base: Samples | undefined, baseName: string): void => {
-      const measurement = `redis-benchmark ${test} ${label}, 1-node cluster${test === 'SET' ? ' (durable)' : ''}`;
-      deps.add({
-        group: 'redis-benchmark',
-        measurement,
-        unit: 'req/s',
-        copbench: deps.median(copbench[test].rps),
-        baseline: base ? deps.median(base[test].rps) : null,
-        baselineName: base ? baseName : '— (redis-server missing)',
-        goal: ratioAtLeast(0.8),
-        copbenchSamples: copbench[test].rps,
-        ...(base ? { baselineSamples: base[test].rps } : {}),
-        note: `copbench ${copbench[test].p50.at(-1)}${base ? `; redis ${base[test].p50.at(-1)}` : ''}${test === 'SET' && grouping.groups > 0 ? `; the node committed the measured SETs in ${grouping.groups} groups (${(grouping.writes / grouping.groups).toFixed(1)} writes each, ${grouping.inlineSyncs} synced inline)` : ''}`,
-      });
-      // No goal: it explains the ratio above. The lower the server's CPU per request, the more of
-      // the shared cores are left to redis-benchmark, whose own CPU per request is shown too.
-      const mine = copbench[test].cpu.perRequest();
-      const theirs = base?.[test].cpu.perRequest();
-      if (!mine) return;
-      const user = (c: { server: number; serverUser: number }): string => `${c.serverUser.toFixed(2)} user + ${(c.server - c.serverUser).toFixed(2)} sys`;
-      deps.add({
-        group: 'redis-benchmark',
-        measurement: `server CPU per request, ${test} ${label}`,
-        unit: 'µs/req',
-        copbench: mine.server,
-        baseline: theirs ? theirs.server : null,
-        baselineName: theirs ? baseName : '—',
-        ratio: null,
-        note: `all threads, user + system, over ${cfg.reps} runs; copbench ${user(mine)}${theirs ? `, redis ${user(theirs)}` : ''}; redis-benchmark itself used ${mine.benchmark.toFixed(2)} µs/req against copbench${theirs ? `, ${theirs.benchmark.toFixed(2)} against redis` : ''}`,
-      });
-    };
-    addRows('GET', samples.get('redis default'), 'redis-server (default, no persistence)');
-    addRows('SET', samples.get('redis durable'), 'redis-server appendonly yes, appendfsync always');
-    const floor = samples.get(BARE)!;
-    for (const [test, redisName] of [['GET', 'redis default'], ['SET', 'redis durable']] as const) {
-      const bareRps = deps.median(floor[test].rps);
-      const redis = samples.get(redisName);
-      const cpu = (c: CpuPerRequest): string => c.perRequest()?.server.toFixed(2) ?? '?';
-      deps.add({
-        group: 'redis-benchmark',
-        measurement: `redis-benchmark ${test} ${label}: copbench vs the bare Node.js server`,
-        unit: 'req/s',
-        copbench: deps.median(copbench[test].rps),
-        baseline: bareRps,
-        baselineName: 'bench/bare-server.ts (Node.js, lmdb-js and the node\'s RESP code only)',
-        copbenchSamples: copbench[test].rps,
-        baselineSamples: floor[test].rps,
-        note: `no goal: the engine's cost over the least a Node.js server does. Bare server ÷ redis-server: ${redis ? `${(bareRps / deps.median(redis[test].rps)).toFixed(2)}×` : '— (redis-server missing)'}; server CPU per request copbench ${cpu(copbench[test].cpu)} µs, bare ${cpu(floor[test].cpu)} µs`,
-      });
-    }
+    const depth = await measurePipelineDepth(cfg, benchmark, node.host, servers, pipeline);
+    addVersusRedisRows(deps, depth, 'GET', 'redis default', 'redis-server (default, no persistence)');
+    addVersusRedisRows(deps, depth, 'SET', 'redis durable', 'redis-server appendonly yes, appendfsync always');
+    addVersusBareRows(deps, depth);
   }
   await deps.cleanupNow('bare-server');
   await deps.cleanupNow('redis-server durable');
   await deps.cleanupNow('redis-server default');
+}
+
+/** A default and a durable redis-server, or none (with a note) when redis-server is not installed. */
+async function startRedisServers(deps: RedisCompareDeps, host: string): Promise<BenchedServer[]> {
+  const serverExe = findExecutable('redis-server', ['/usr/bin/redis-server']);
+  if (!serverExe) {
+    deps.note('redis-server not found (PATH, /usr/bin): copbench numbers below have no redis-server baseline; install redis-server to include it');
+    return [];
+  }
+  // Default settings except `save ""`: a background RDB snapshot forking mid-measurement would be noise, not the steady state.
+  const plain = await startRedisServer(serverExe, host, deps.tempDir('redis-default'), ['--save', '', '--appendonly', 'no']);
+  deps.onCleanup('redis-server default', () => stopProcess(plain.child));
+  const durable = await startRedisServer(serverExe, host, deps.tempDir('redis-durable'), ['--save', '', '--appendonly', 'yes', '--appendfsync', 'always']);
+  deps.onCleanup('redis-server durable', () => stopProcess(durable.child));
+  return [
+    { name: 'redis default', port: plain.port, pid: plain.child.pid },
+    { name: 'redis durable', port: durable.port, pid: durable.child.pid },
+  ];
+}
+
+/** bench/bare-server.ts in a child process, on the port it reports. */
+async function startBareServer(deps: RedisCompareDeps): Promise<BenchedServer> {
+  const bare = spawnBenchChild('bare-server.ts', [deps.tempDir('bare-server')]);
+  deps.onCleanup('bare-server', () => bare.stop());
+  const barePort = (await bare.nextMessage<{ port: number }>(30_000)).port;
+  return { name: BARE, port: barePort, pid: bare.child.pid };
+}
+
+/** Loads the rows the node holds into every other server, so each answers from the same keyspace size. */
+async function preloadServers(deps: RedisCompareDeps, host: string, servers: BenchedServer[], rows: { keys: Buffer[]; values: Buffer[] }): Promise<void> {
+  const t0 = performance.now();
+  for (const server of servers) await loadRows(host, server.port, rows);
+  deps.note(`redis-benchmark: the redis-servers and the bare server were loaded with the ${rows.keys.length} rows the node holds, in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
+/** One unmeasured pass per server, then `reps` measured rounds of SET and GET on every server in turn. */
+async function measurePipelineDepth(cfg: RedisCompareConfig, benchmark: string, host: string, servers: BenchedServer[], pipeline: number): Promise<DepthSamples> {
+  // -n scales with the pipeline depth, so a pipelined run lasts about as long as an unpipelined one
+  // (at -P 16, -n 50000 is ~0.1 s: connection set-up and the node's JIT warm-up would be most of it).
+  const requests = cfg.requests * pipeline;
+  const label = `-c ${cfg.clients}${pipeline > 1 ? ` -P ${pipeline}` : ' (no pipelining)'} -n ${requests}`;
+  const common = ['-n', String(requests), '-c', String(cfg.clients), '-P', String(pipeline)];
+  process.stdout.write(`\nredis-benchmark ${label}: ${servers.map((s) => s.name).join(', ')}\n`);
+  // One unmeasured pass per server first: every other group of this bench measures after a warm-up too.
+  for (const s of servers) await runRedisBenchmark(benchmark, host, s.port, ['-t', 'set,get', ...common]);
+  const depth: DepthSamples = { label, reps: cfg.reps, byServer: new Map(servers.map((s) => [s.name, freshSamples()])), grouping: { groups: 0, writes: 0, inlineSyncs: 0 } };
+  for (let rep = 0; rep < cfg.reps; rep++) {
+    for (const s of servers) {
+      // SET first, so GET reads a key that exists (redis-benchmark's key:__rand_int__ on every server).
+      for (const test of TESTS) await measureOnce(benchmark, host, s, test, common, requests, depth);
+    }
+  }
+  return depth;
+}
+
+function freshSamples(): Samples {
+  return { SET: { rps: [], p50: [], cpu: new CpuPerRequest() }, GET: { rps: [], p50: [], cpu: new CpuPerRequest() } };
+}
+
+/** One measured redis-benchmark run of `test` against `s`: its req/s, p50, CPU, and (copbench SET) the node's write grouping. */
+async function measureOnce(benchmark: string, host: string, s: BenchedServer, test: Test, common: string[], requests: number, depth: DepthSamples): Promise<void> {
+  const walBefore = s.name === 'copbench' && test === 'SET' ? await walCounters(host, s.port) : undefined;
+  const before = s.pid === undefined ? undefined : processCpu(s.pid);
+  const run = await runRedisBenchmark(benchmark, host, s.port, ['-t', test.toLowerCase(), ...common]);
+  const after = s.pid === undefined ? undefined : processCpu(s.pid);
+  const walAfter = walBefore ? await walCounters(host, s.port) : undefined;
+  if (walBefore && walAfter) for (const k of ['groups', 'writes', 'inlineSyncs'] as const) depth.grouping[k] += walAfter[k] - walBefore[k];
+  const got = run.results.get(test);
+  if (!got) throw new Error(`redis-benchmark -t ${test.toLowerCase()} against ${s.name} did not report ${test}`);
+  const entry = depth.byServer.get(s.name)![test];
+  entry.rps.push(got.rps);
+  entry.p50.push(`${test} p50 ${got.p50Ms ?? '?'} ms`);
+  entry.cpu.add(before && after ? cpuSince(before, after) : undefined, run.cpu, requests);
+}
+
+/** copbench against redis-server `redisName` (goal 0.8×), and the CPU per request of both. */
+function addVersusRedisRows(deps: RedisCompareDeps, depth: DepthSamples, test: Test, redisName: string, baseName: string): void {
+  const copbench = depth.byServer.get('copbench')![test];
+  const base = depth.byServer.get(redisName)?.[test];
+  const { grouping } = depth;
+  deps.add({
+    group: 'redis-benchmark',
+    measurement: `redis-benchmark ${test} ${depth.label}, 1-node cluster${test === 'SET' ? ' (durable)' : ''}`,
+    unit: 'req/s',
+    copbench: deps.median(copbench.rps),
+    baseline: base ? deps.median(base.rps) : null,
+    baselineName: base ? baseName : '— (redis-server missing)',
+    goal: ratioAtLeast(0.8),
+    copbenchSamples: copbench.rps,
+    ...(base ? { baselineSamples: base.rps } : {}),
+    note: `copbench ${copbench.p50.at(-1)}${base ? `; redis ${base.p50.at(-1)}` : ''}${test === 'SET' && grouping.groups > 0 ? `; the node committed the measured SETs in ${grouping.groups} groups (${(grouping.writes / grouping.groups).toFixed(1)} writes each, ${grouping.inlineSyncs} synced inline)` : ''}`,
+  });
+  addCpuRow(deps, depth, test, copbench.cpu, base?.cpu, baseName);
+}
+
+/**
+ * No goal: it explains the ratio above. The lower the server's CPU per request, the more of the
+ * shared cores are left to redis-benchmark, whose own CPU per request is shown too.
+ */
+function addCpuRow(deps: RedisCompareDeps, depth: DepthSamples, test: Test, copbench: CpuPerRequest, base: CpuPerRequest | undefined, baseName: string): void {
+  const mine = copbench.perRequest();
+  const theirs = base?.perRequest();
+  if (!mine) return;
+  const user = (c: { server: number; serverUser: number }): string => `${c.serverUser.toFixed(2)} user + ${(c.server - c.serverUser).toFixed(2)} sys`;
+  deps.add({
+    group: 'redis-benchmark',
+    measurement: `server CPU per request, ${test} ${depth.label}`,
+    unit: 'µs/req',
+    copbench: mine.server,
+    baseline: theirs ? theirs.server : null,
+    baselineName: theirs ? baseName : '—',
+    ratio: null,
+    note: `all threads, user + system, over ${depth.reps} runs; copbench ${user(mine)}${theirs ? `, redis ${user(theirs)}` : ''}; redis-benchmark itself used ${mine.benchmark.toFixed(2)} µs/req against copbench${theirs ? `, ${theirs.benchmark.toFixed(2)} against redis` : ''}`,
+  });
+}
+
+/** copbench against the bare Node.js server (no goal): what the engine costs over the least a Node.js server does. */
+function addVersusBareRows(deps: RedisCompareDeps, depth: DepthSamples): void {
+  const copbench = depth.byServer.get('copbench')!;
+  const floor = depth.byServer.get(BARE)!;
+  for (const [test, redisName] of [['GET', 'redis default'], ['SET', 'redis durable']] as const) {
+    const bareRps = deps.median(floor[test].rps);
+    const redis = depth.byServer.get(redisName);
+    const cpu = (c: CpuPerRequest): string => c.perRequest()?.server.toFixed(2) ?? '?';
+    deps.add({
+      group: 'redis-benchmark',
+      measurement: `redis-benchmark ${test} ${depth.label}: copbench vs the bare Node.js server`,
+      unit: 'req/s',
+      copbench: deps.median(copbench[test].rps),
+      baseline: bareRps,
+      baselineName: 'bench/bare-server.ts (Node.js, lmdb-js and the node\'s RESP code only)',
+      copbenchSamples: copbench[test].rps,
+      baselineSamples: floor[test].rps,
+      note: `no goal: the engine's cost over the least a Node.js server does. Bare server ÷ redis-server: ${redis ? `${(bareRps / deps.median(redis[test].rps)).toFixed(2)}×` : '— (redis-server missing)'}; server CPU per request copbench ${cpu(copbench[test].cpu)} µs, bare ${cpu(floor[test].cpu)} µs`,
+    });
+  }
 }

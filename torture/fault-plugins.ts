@@ -2,6 +2,7 @@
  * The misbehaving plugins of the plugin-fault scenario, as source deployed through the placement
  * service (the way any plugin reaches a cluster), and the faults each one is expected to cause.
  */
+import { ALL_ROWS } from './common';
 
 /** A plugin file body around `fields` (name, version, handle ...). */
 const pluginSource = (fields: string, apiVersion = '1'): string =>
@@ -22,7 +23,7 @@ export interface FaultCase {
 
 /** Writes go to `tw:` keys so the dataset (under `row:`) stays as loaded. */
 const WRITES = { start: 'tw:', end: 'tw;' };
-const DATA = { start: 'row:', end: 'row;' };
+const DATA = ALL_ROWS;
 
 /** Deployed before the cases run: one plugin per call fault. */
 export function faultPluginFiles(maxResultBytes: number): Record<string, string> {

@@ -5,8 +5,7 @@
  * must equal the answer computed in this process from the generated rows: no row counted twice or
  * missed (the rows-scanned total is checked too), no group wrong.
  */
-import { LocalCluster } from '../engine/cluster/local-cluster';
-import { ClusterClient } from '../engine/client/cluster-client';
+import type { LocalCluster } from '../engine/cluster/local-cluster';
 import { Coprocessor, type CoprocessorMode } from '../engine/client/coprocessor';
 import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, type Condition } from '../engine/plugin-api';
 import { SeededRandom } from '../engine/util/seeded-random';
@@ -14,7 +13,8 @@ import { loadRows, syntheticKey, syntheticRows } from '../workloads/datasets/syn
 import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import { sleep } from '../test/helpers';
-import { atLeastFigure, equalFigure, type Scenario } from './types';
+import { Problems, underLoad, withCluster, type Row, type ScenarioCluster } from './common';
+import { atLeastFigure, equalFigure, type FigureInput, type Scenario } from './types';
 
 export interface SplitsParams {
   nodes: number;
@@ -30,7 +30,7 @@ export interface SplitsParams {
   minMoves: number;
 }
 
-export type Row = { key: Buffer; value: Buffer };
+export type { Row } from './common';
 export type Query = { plugin: 'aggregate'; request: AggregateRequest } | { plugin: 'filter'; request: FilterRequest };
 
 const codec = new RecordCodec(SAMPLE_SCHEMA);
@@ -97,6 +97,21 @@ export function checkAnswer(query: Query, result: unknown, rows: Row[]): string 
   return undefined;
 }
 
+/** What the query loops checked and what went wrong. */
+interface QueryTally {
+  checked: number;
+  rowsChecked: number;
+  wrong: Problems;
+  failed: Problems;
+}
+
+/** What the split/move loop did; `refused` counts admin commands the placement service turned down. */
+interface Chaos {
+  splits: number;
+  moves: number;
+  refused: number;
+}
+
 export const splitsScenario: Scenario<SplitsParams> = {
   name: 'splits',
   title: 'aggregate and filter answers while regions split and move',
@@ -107,94 +122,108 @@ export const splitsScenario: Scenario<SplitsParams> = {
   async run(p, ctx) {
     const random = new SeededRandom(ctx.seed);
     const rows: Row[] = [...syntheticRows({ rows: p.rows, seed: ctx.seed })];
-    const cluster = await LocalCluster.start({ nodes: p.nodes, autoSplit: false, autoBalance: false });
-    const clients: ClusterClient[] = [];
-    try {
-      const loader = await ClusterClient.connect({ placement: cluster.placementAddress });
-      clients.push(loader);
-      await loadRows(loader, rows);
+    return withCluster({ nodes: p.nodes, autoSplit: false, autoBalance: false }, async ({ cluster, connect, clients }) => {
+      await loadRows(await connect(), rows);
       ctx.log(`splits: ${p.rows} rows loaded; ${p.queryLoops} query loops for ${p.durationMs} ms while regions split and move`);
-
-      let stop = false;
-      const tally = { checked: 0, wrong: 0, failed: 0, rowsChecked: 0 };
-      const examples = { wrong: [] as string[], failed: [] as string[] };
-      const loops = Array.from({ length: p.queryLoops }, async (_, l) => {
-        const client = await ClusterClient.connect({ placement: cluster.placementAddress, retryBudgetMs: 30_000 });
-        clients.push(client);
-        const copr = new Coprocessor(client);
-        const r = new SeededRandom(ctx.seed * 100 + l + 1);
-        while (!stop) {
-          const query = QUERIES[r.int(QUERIES.length)]!;
-          const mode: CoprocessorMode = r.next() < 0.75 ? 'pushdown' : 'client';
-          // Half the calls cover the whole keyspace, half a random sub-range (edges inside regions).
-          let start: Buffer = Buffer.alloc(0);
-          let end: Buffer = Buffer.alloc(0);
-          if (r.next() < 0.5) {
-            const a = r.int(p.rows);
-            const b = a + 1 + r.int(p.rows - a);
-            start = syntheticKey(a);
-            end = b >= p.rows ? Buffer.alloc(0) : syntheticKey(b);
-          }
-          try {
-            const outcome = await copr.run({ plugin: query.plugin, request: query.request, mode, start, end });
-            const expectedRows = rowsIn(rows, start, end);
-            let why = checkAnswer(query, outcome.result, expectedRows);
-            if (!why && outcome.totals.rowsScanned !== expectedRows.length) why = `scanned ${outcome.totals.rowsScanned} rows, the range holds ${expectedRows.length}`;
-            tally.checked++;
-            tally.rowsChecked += expectedRows.length;
-            if (why) {
-              tally.wrong++;
-              if (examples.wrong.length < 3) examples.wrong.push(`${query.plugin} ${mode}: ${why}`);
-            }
-          } catch (err) {
-            tally.failed++;
-            if (examples.failed.length < 3) examples.failed.push(`${query.plugin} ${mode}: ${(err as Error).message}`);
-          }
-        }
-      });
-
-      // Split and move regions for the duration.
-      const admin = cluster.placementAdmin();
-      const chaos = { splits: 0, moves: 0, refused: 0 };
-      // Splits and moves alternate; on a loaded machine the load runs on (up to 4× its time)
-      // until the minimum numbers of both have happened under it.
-      const t0 = Date.now();
-      const enough = (): boolean => Date.now() - t0 >= p.durationMs && chaos.splits >= p.minSplits && chaos.moves >= p.minMoves;
-      for (let op = 0; !enough() && Date.now() - t0 < 4 * p.durationMs; op++) {
-        await sleep(p.chaosEveryMs);
-        const map = await cluster.fetchMap();
-        const region = map.regions[random.int(map.regions.length)]!;
-        try {
-          if (op % 2 === 0) {
-            // A row key strictly inside the region, if it holds at least two rows.
-            const inside = rowsIn(rows, region.start, region.end);
-            if (inside.length < 2) continue;
-            await admin.call(['PD.SPLIT', String(region.id), inside[1 + random.int(inside.length - 1)]!.key]);
-            chaos.splits++;
-          } else {
-            const others = map.nodes.filter((n) => n.up && n.id !== region.nodeId);
-            if (others.length === 0) continue;
-            await admin.call(['PD.MOVE', String(region.id), String(others[random.int(others.length)]!.id)]);
-            chaos.moves++;
-          }
-        } catch {
-          chaos.refused++; // e.g. TRYAGAIN: the region is already moving
-        }
-      }
-      stop = true;
-      await Promise.all(loops);
+      const queries = new QueryLoops(connect, rows, p, ctx.seed);
+      const chaos = await underLoad(p.queryLoops, (l, running) => queries.loop(l, running), () => splitAndMoveRegions(cluster, rows, p, random));
       const finalRegions = (await cluster.fetchMap()).regions.length;
       const retries = clients.reduce((n, c) => n + Object.values(c.retries).reduce((a, b) => a + b, 0), 0);
-      const detail = `${tally.checked} answers (${tally.rowsChecked} rows) checked against the snapshot; ${chaos.splits} splits, ${chaos.moves} moves, ${finalRegions} regions at the end; ${retries} client retries`;
-      return [
-        equalFigure('wrong answers', tally.wrong, 0, tally.checked, `${detail}${examples.wrong.length ? `; e.g. ${examples.wrong.join('; ')}` : ''}`),
-        equalFigure('failed calls', tally.failed, 0, tally.checked + tally.failed, examples.failed.length ? examples.failed.join('; ') : 'no call failed'),
-        atLeastFigure('splits during the load', chaos.splits, p.minSplits, chaos.splits + chaos.moves + chaos.refused, `PD.SPLIT at a row key inside a random region; ${chaos.refused} admin ops refused (region busy)`),
-        atLeastFigure('moves during the load', chaos.moves, p.minMoves, chaos.splits + chaos.moves + chaos.refused, 'PD.MOVE of a random region to another node'),
-      ];
-    } finally {
-      for (const c of clients) c.close();
-      await cluster.stop();
-    }
+      return splitsFigures(p, queries.tally, chaos, `${finalRegions} regions at the end; ${retries} client retries`);
+    });
   },
 };
+
+/**
+ * Loops of random `aggregate` and `filter` calls, each with its own client (its own region
+ * cache); every answer is checked against the generated rows.
+ */
+class QueryLoops {
+  readonly tally: QueryTally = { checked: 0, rowsChecked: 0, wrong: new Problems(), failed: new Problems() };
+
+  constructor(
+    private readonly connect: ScenarioCluster['connect'],
+    private readonly rows: Row[],
+    private readonly p: SplitsParams,
+    private readonly seed: number,
+  ) {}
+
+  async loop(l: number, running: () => boolean): Promise<void> {
+    const copr = new Coprocessor(await this.connect({ retryBudgetMs: 30_000 }));
+    const r = new SeededRandom(this.seed * 100 + l + 1);
+    while (running()) {
+      const query = QUERIES[r.int(QUERIES.length)]!;
+      const mode: CoprocessorMode = r.next() < 0.75 ? 'pushdown' : 'client';
+      const range = this.randomRange(r);
+      try {
+        const outcome = await copr.run({ plugin: query.plugin, request: query.request, mode, ...range });
+        this.check(query, mode, outcome.result, outcome.totals.rowsScanned, rowsIn(this.rows, range.start, range.end));
+      } catch (err) {
+        this.tally.failed.add(`${query.plugin} ${mode}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Half the calls cover the whole keyspace, half a random sub-range (edges inside regions). */
+  private randomRange(r: SeededRandom): { start: Buffer; end: Buffer } {
+    if (r.next() >= 0.5) return { start: Buffer.alloc(0), end: Buffer.alloc(0) };
+    const rows = this.p.rows;
+    const a = r.int(rows);
+    const b = a + 1 + r.int(rows - a);
+    return { start: syntheticKey(a), end: b >= rows ? Buffer.alloc(0) : syntheticKey(b) };
+  }
+
+  /** The answer and the rows-scanned total must both match the rows of the range. */
+  private check(query: Query, mode: CoprocessorMode, result: unknown, rowsScanned: number, expectedRows: Row[]): void {
+    let why = checkAnswer(query, result, expectedRows);
+    if (!why && rowsScanned !== expectedRows.length) why = `scanned ${rowsScanned} rows, the range holds ${expectedRows.length}`;
+    this.tally.checked++;
+    this.tally.rowsChecked += expectedRows.length;
+    if (why) this.tally.wrong.add(`${query.plugin} ${mode}: ${why}`);
+  }
+}
+
+/**
+ * Splits and moves random regions through the placement service, alternately, every
+ * `chaosEveryMs`. On a loaded machine it runs on (up to 4× `durationMs`) until the minimum
+ * numbers of both have happened.
+ */
+async function splitAndMoveRegions(cluster: LocalCluster, rows: Row[], p: SplitsParams, random: SeededRandom): Promise<Chaos> {
+  const admin = cluster.placementAdmin();
+  const chaos: Chaos = { splits: 0, moves: 0, refused: 0 };
+  const t0 = Date.now();
+  const enough = (): boolean => Date.now() - t0 >= p.durationMs && chaos.splits >= p.minSplits && chaos.moves >= p.minMoves;
+  for (let op = 0; !enough() && Date.now() - t0 < 4 * p.durationMs; op++) {
+    await sleep(p.chaosEveryMs);
+    const map = await cluster.fetchMap();
+    const region = map.regions[random.int(map.regions.length)]!;
+    try {
+      if (op % 2 === 0) {
+        // A row key strictly inside the region, if it holds at least two rows.
+        const inside = rowsIn(rows, region.start, region.end);
+        if (inside.length < 2) continue;
+        await admin.call(['PD.SPLIT', String(region.id), inside[1 + random.int(inside.length - 1)]!.key]);
+        chaos.splits++;
+      } else {
+        const others = map.nodes.filter((n) => n.up && n.id !== region.nodeId);
+        if (others.length === 0) continue;
+        await admin.call(['PD.MOVE', String(region.id), String(others[random.int(others.length)]!.id)]);
+        chaos.moves++;
+      }
+    } catch {
+      chaos.refused++; // e.g. TRYAGAIN: the region is already moving
+    }
+  }
+  return chaos;
+}
+
+function splitsFigures(p: SplitsParams, tally: QueryTally, chaos: Chaos, end: string): FigureInput[] {
+  const detail = `${tally.checked} answers (${tally.rowsChecked} rows) checked against the snapshot; ${chaos.splits} splits, ${chaos.moves} moves, ${end}`;
+  const adminOps = chaos.splits + chaos.moves + chaos.refused;
+  return [
+    equalFigure('wrong answers', tally.wrong.count, 0, tally.checked, `${detail}${tally.wrong.eg()}`),
+    equalFigure('failed calls', tally.failed.count, 0, tally.checked + tally.failed.count, tally.failed.or('no call failed')),
+    atLeastFigure('splits during the load', chaos.splits, p.minSplits, adminOps, `PD.SPLIT at a row key inside a random region; ${chaos.refused} admin ops refused (region busy)`),
+    atLeastFigure('moves during the load', chaos.moves, p.minMoves, adminOps, 'PD.MOVE of a random region to another node'),
+  ];
+}
