@@ -612,18 +612,16 @@ function timeToTarget(group: TrainingRun[]): Pick<MlModeSummary, 'timeToTargetMs
   return { timeToTargetMs: ci(reached.map((t) => t.elapsedMs)), epochsToTarget: reached[0]!.epoch, missedTarget };
 }
 
-/** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
-export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry, flights?: FlightsPreparation | null): MlSummary {
-  const settings = mlSettings(spec);
-  // The reference is a full-batch run: local-sgd's model is not the same by design (checked below by its loss).
-  const first = runs.find((r) => FULL_BATCH_MODES.includes(r.mode)) ?? runs[0];
-  if (!first) throw new Error('ml-train: no training runs to summarize');
-  const truth = settings.truth;
-  if (!truth && !flights) throw new Error('ml-train on real data: summarizeMl needs the data preparation (baseline accuracy)');
-  const geo = truth ? (geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise })) : null;
+/**
+ * Whether every run agrees with the reference run `first` (a full-batch one): full-batch runs end
+ * with the same weights after as many epochs; local-sgd, which trains another way, within
+ * LOCAL_SGD_LOSS_TOLERANCE of the reference's final loss.
+ */
+function modelAgreement(runs: TrainingRun[], first: TrainingRun): { maxDiff: number; mismatches: string[] } {
   const mismatches: string[] = [];
   let maxDiff = 0;
   const referenceLoss = first.epochs.at(-1)?.loss ?? NaN;
+  const ref = [...first.weights, first.bias];
   for (const run of runs) {
     if (!FULL_BATCH_MODES.includes(run.mode)) {
       const loss = run.epochs.at(-1)?.loss ?? NaN;
@@ -632,15 +630,65 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
       }
       continue;
     }
-    const params = [...run.weights, run.bias];
-    const ref = [...first.weights, first.bias];
     let diff = 0;
-    params.forEach((p, i) => (diff = Math.max(diff, Math.abs(p - ref[i]!) / Math.max(1, Math.abs(ref[i]!)))));
+    [...run.weights, run.bias].forEach((p, i) => (diff = Math.max(diff, Math.abs(p - ref[i]!) / Math.max(1, Math.abs(ref[i]!)))));
     maxDiff = Math.max(maxDiff, diff);
     if (!(diff <= WEIGHT_AGREEMENT_TOLERANCE) || run.epochs.length !== first.epochs.length) {
       mismatches.push(`${run.link} ${run.mode} rep ${run.repetition}: ${run.epochs.length} epochs, weights differ from ${first.link} ${first.mode} rep ${first.repetition} (${first.epochs.length} epochs) by ${diff.toExponential(2)} (tolerance ${WEIGHT_AGREEMENT_TOLERANCE})`);
     }
   }
+  return { maxDiff, mismatches };
+}
+
+/** One (link, mode)'s runs as the summary table shows them (speedups filled in by modeSummaries). */
+function modeSummary(group: TrainingRun[]): MlModeSummary {
+  const r0 = group[0]!;
+  const later = group.filter((r) => r.epochs.length > 1);
+  const laterMean = (r: TrainingRun, pick: (e: EpochRecord) => number): number => r.epochs.slice(1).reduce((t, e) => t + pick(e), 0) / (r.epochs.length - 1);
+  const last = r0.epochs.at(-1)!;
+  return {
+    link: r0.link,
+    mode: r0.mode,
+    n: group.length,
+    epochs: r0.epochs.length,
+    stoppedBy: r0.stoppedBy,
+    finalLoss: last.loss,
+    finalAccuracy: last.accuracy,
+    trainMs: ci(group.map((r) => r.totalMs)),
+    firstEpochMs: ci(group.map((r) => r.epochs[0]!.epochMs)),
+    laterEpochMs: later.length ? ci(later.map((r) => laterMean(r, (e) => e.epochMs))) : null,
+    pullMs: r0.mode === 'client-cached' ? ci(group.map((r) => r.pullMs)) : null,
+    clientWireInBytes: ci(group.map((r) => r.clientWireInBytes)),
+    firstEpochWireInBytes: ci(group.map((r) => r.epochs[0]!.clientWireInBytes)),
+    laterEpochWireInBytes: later.length ? ci(later.map((r) => laterMean(r, (e) => e.clientWireInBytes))) : null,
+    clientCpuMs: ci(group.map((r) => r.clientCpuUs / 1000)),
+    nodesCpuMs: ci(group.map((r) => r.nodesCpuUs / 1000)),
+    pluginCpuMsPerEpoch: ci(group.map((r) => r.epochs.reduce((t, e) => t + e.pluginCpuUs, 0) / r.epochs.length / 1000)),
+    speedupVsClient: null,
+    ...timeToTarget(group),
+    speedupToTargetVsClient: null,
+  };
+}
+
+/** Per (link, mode), in run order, with each mode's speedup over client mode on the same link. */
+function modeSummaries(runs: TrainingRun[]): MlModeSummary[] {
+  const groups = new Map<string, TrainingRun[]>();
+  for (const run of runs) {
+    const key = `${run.link}\u0000${run.mode}`;
+    groups.set(key, [...(groups.get(key) ?? []), run]);
+  }
+  const modes = [...groups.values()].map(modeSummary);
+  for (const m of modes) {
+    const client = modes.find((c) => c.link === m.link && c.mode === 'client');
+    m.speedupVsClient = client && m.mode !== 'client' ? client.trainMs.mean / m.trainMs.mean : null;
+    m.speedupToTargetVsClient = client?.timeToTargetMs && m.timeToTargetMs && m.mode !== 'client' ? client.timeToTargetMs.mean / m.timeToTargetMs.mean : null;
+  }
+  return modes;
+}
+
+/** How the reference run's model compares with the truth (regression data) or the majority-class baseline (real data). */
+function modelChecks(settings: MlSettings, first: TrainingRun, geo: ModelGeometry | null, flights: FlightsPreparation | null | undefined): Pick<MlChecks, 'distanceToTrueWeights' | 'expectedStatisticalError' | 'trueWeightsTolerance' | 'nearTrueWeights' | 'finalGradientNorm' | 'baselineAccuracy' | 'beatsBaseline'> {
+  const truth = settings.truth;
   const truthParams = truth ? [...truth.weights, truth.bias] : null;
   const distance = truthParams ? Math.hypot(...[...first.weights, first.bias].map((p, i) => p - truthParams[i]!)) : null;
   const finalGradientNorm = first.epochs.at(-1)?.gradientNorm ?? NaN;
@@ -648,46 +696,27 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
   // the final weights are one step (lr · ‖∇‖) from those.
   const trueWeightsTolerance = settings.l2 > 0 || !geo ? null : 5 * geo.expectedError + 2 * (1 / geo.curvature + settings.options.learningRate) * finalGradientNorm;
   const finalAccuracy = first.epochs.at(-1)?.accuracy ?? null;
+  return {
+    distanceToTrueWeights: distance,
+    expectedStatisticalError: geo ? geo.expectedError : null,
+    trueWeightsTolerance,
+    nearTrueWeights: trueWeightsTolerance === null || distance === null ? null : distance <= trueWeightsTolerance,
+    finalGradientNorm,
+    baselineAccuracy: flights ? flights.baselineAccuracy : null,
+    beatsBaseline: flights && finalAccuracy !== null ? finalAccuracy > flights.baselineAccuracy : null,
+  };
+}
 
-  const modes: MlModeSummary[] = [];
-  const groups = new Map<string, TrainingRun[]>();
-  for (const run of runs) {
-    const key = `${run.link}\u0000${run.mode}`;
-    groups.set(key, [...(groups.get(key) ?? []), run]);
-  }
-  for (const group of groups.values()) {
-    const r0 = group[0]!;
-    const later = group.filter((r) => r.epochs.length > 1);
-    const laterMean = (r: TrainingRun, pick: (e: EpochRecord) => number): number => r.epochs.slice(1).reduce((t, e) => t + pick(e), 0) / (r.epochs.length - 1);
-    const last = r0.epochs.at(-1)!;
-    modes.push({
-      link: r0.link,
-      mode: r0.mode,
-      n: group.length,
-      epochs: r0.epochs.length,
-      stoppedBy: r0.stoppedBy,
-      finalLoss: last.loss,
-      finalAccuracy: last.accuracy,
-      trainMs: ci(group.map((r) => r.totalMs)),
-      firstEpochMs: ci(group.map((r) => r.epochs[0]!.epochMs)),
-      laterEpochMs: later.length ? ci(later.map((r) => laterMean(r, (e) => e.epochMs))) : null,
-      pullMs: r0.mode === 'client-cached' ? ci(group.map((r) => r.pullMs)) : null,
-      clientWireInBytes: ci(group.map((r) => r.clientWireInBytes)),
-      firstEpochWireInBytes: ci(group.map((r) => r.epochs[0]!.clientWireInBytes)),
-      laterEpochWireInBytes: later.length ? ci(later.map((r) => laterMean(r, (e) => e.clientWireInBytes))) : null,
-      clientCpuMs: ci(group.map((r) => r.clientCpuUs / 1000)),
-      nodesCpuMs: ci(group.map((r) => r.nodesCpuUs / 1000)),
-      pluginCpuMsPerEpoch: ci(group.map((r) => r.epochs.reduce((t, e) => t + e.pluginCpuUs, 0) / r.epochs.length / 1000)),
-      speedupVsClient: null,
-      ...timeToTarget(group),
-      speedupToTargetVsClient: null,
-    });
-  }
-  for (const m of modes) {
-    const client = modes.find((c) => c.link === m.link && c.mode === 'client');
-    m.speedupVsClient = client && m.mode !== 'client' ? client.trainMs.mean / m.trainMs.mean : null;
-    m.speedupToTargetVsClient = client?.timeToTargetMs && m.timeToTargetMs && m.mode !== 'client' ? client.timeToTargetMs.mean / m.timeToTargetMs.mean : null;
-  }
+/** `flights`: what prepareFlightsTraining found (needed for flights specs: the baseline accuracy). */
+export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: ModelGeometry, flights?: FlightsPreparation | null): MlSummary {
+  const settings = mlSettings(spec);
+  // The reference is a full-batch run: local-sgd's model is not the same by design (checked by its loss).
+  const first = runs.find((r) => FULL_BATCH_MODES.includes(r.mode)) ?? runs[0];
+  if (!first) throw new Error('ml-train: no training runs to summarize');
+  const truth = settings.truth;
+  if (!truth && !flights) throw new Error('ml-train on real data: summarizeMl needs the data preparation (baseline accuracy)');
+  const geo = truth ? (geometry ?? modelGeometry(settings.task, { rows: first.rows, seed: spec.dataset.seed, features: settings.features, noise: settings.noise })) : null;
+  const { maxDiff, mismatches } = modelAgreement(runs, first);
   const modesAgree = mismatches.length === 0;
   return {
     task: settings.task,
@@ -701,20 +730,14 @@ export function summarizeMl(spec: WorkloadSpec, runs: TrainingRun[], geometry?: 
     truth,
     data: flights ? { features: settings.options.features, mean: flights.mean, stddev: flights.stddev, positiveFraction: flights.positiveFraction, label: settings.options.labelWhere ?? [] } : null,
     model: { weights: first.weights, bias: first.bias },
-    modes,
+    modes: modeSummaries(runs),
     checks: {
       // Full-batch descent settles to the tolerance; local SGD with a fixed step hovers near the optimum.
       converged: runs.filter((r) => FULL_BATCH_MODES.includes(r.mode)).every((r) => r.stoppedBy === 'tolerance'),
       maxWeightDiffBetweenModes: maxDiff,
       weightAgreementTolerance: WEIGHT_AGREEMENT_TOLERANCE,
       modesAgree,
-      distanceToTrueWeights: distance,
-      expectedStatisticalError: geo ? geo.expectedError : null,
-      trueWeightsTolerance,
-      nearTrueWeights: trueWeightsTolerance === null || distance === null ? null : distance <= trueWeightsTolerance,
-      finalGradientNorm,
-      baselineAccuracy: flights ? flights.baselineAccuracy : null,
-      beatsBaseline: flights && finalAccuracy !== null ? finalAccuracy > flights.baselineAccuracy : null,
+      ...modelChecks(settings, first, geo, flights),
     },
     verdict: { agree: modesAgree, mismatches },
     claim: claimVerdicts(runs, settings.options.targetLoss !== null),
