@@ -70,7 +70,7 @@ const datasets = byKind([
   }),
   object({
     kind: kind('flights').describe('the real US flights of vega-datasets (workloads/datasets/flights.ts)'),
-    rows: int(1, FLIGHTS_TOTAL_ROWS).describe(`how many of the file's ${FLIGHTS_TOTAL_ROWS} rows to load, in file order`),
+    rows: int(1, FLIGHTS_TOTAL_ROWS).describe(`how many of the file's ${FLIGHTS_TOTAL_ROWS.toLocaleString('en-US').replace(/,/g, ' ')} rows to load, in file order`),
     valueBytes: optionalNullable(int(0, 1024 * 1024)).describe('does not apply (validated when given, ignored by the loader)'),
     seed: optionalNullable(int(0)).describe('does not apply (validated when given, ignored by the loader)'),
     categories: optionalNullable(int(1, 1_000_000)).describe('does not apply (validated when given, ignored by the loader)'),
@@ -123,21 +123,21 @@ export interface BackendSpec {
 
 /** `backend`: one variant per registered kind, its `kind` and its options (the kind decides which fields the section may have). */
 function backendSchema(): z.ZodType<BackendSpec> {
-  const [first, ...rest] = backendKinds().map((b) => object({ kind: kind(b.name), ...b.options }).describe(b.description));
+  const [first, ...rest] = backendKinds().map((b) => object({ kind: kind(b.name).describe(b.description), ...b.options }));
   return byKind([first!, ...rest]);
 }
 
 /** The fields every spec has; workload families add theirs (specSections()). Built per call: the kinds come from the registries. */
 function commonFields() {
   return {
-    $schema: z.string().optional().describe("the JSON Schema editors check the spec against (`./spec.schema.json` in workloads/specs/); ignored by the harness"),
+    $schema: z.string().optional().describe("the JSON Schema editors check the spec against (`../spec.schema.json` in workloads/specs/: relative to the spec's folder); ignored by the harness"),
     name: str.describe('the workload\'s name (results go to `results/<name>/`)'),
     description: str.describe('one line, shown by `npm run workload -- --help`'),
     kind: oneOf(...(specKinds() as [string, ...string[]])).describe('what runs: a kind registered by a workload family (`plugin`, `filter`, `ycsb`, `ml-train`, …)'),
     cluster: section(cluster).describe('the cluster a run starts (ignored with `--placement`); left out, or given in part, it takes the defaults (3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers)'),
     client: section(client).describe('the workload client (the process running the driver)'),
     dataset: datasets.describe('the data loaded before measuring; `kind` decides which other fields it has'),
-    modes: refine(list(oneOf(...MODES)), (modes) => (new Set(modes).size !== modes.length ? 'lists a mode twice' : null)).describe(
+    modes: refine(list(oneOf(...MODES)), (modes) => (new Set(modes).size !== modes.length ? 'lists a mode twice' : null)).meta({ uniqueItems: true }).describe(
       'how calls run: `pushdown`, `client`, `adaptive` (query), `client-cached`, `local-sgd` (ml-train), `none` (interference: no analytic stream, the baseline); each at most once',
     ),
     request: anyObject

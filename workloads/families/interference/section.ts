@@ -8,7 +8,7 @@ const analytic = object({
   plugin: optionalNullable(str).describe('kind `plugin`: the plugin'),
   version: optionalNullable(str).describe("kind `plugin`: a semver range of the plugin's version (null: any)"),
   request: anyObject.describe("the query's request template"),
-  point: nullable(object({ parameter: str, value: scalar })).describe("`{ parameter, value }`: the query's sweep parameter and the one value the stream runs at (null: none)"),
+  point: nullable(object({ parameter: str.describe("the query's sweep parameter (as its `sweep.parameter`)"), value: scalar.describe('the one value the stream runs at') })).describe("`{ parameter, value }`: the query's sweep parameter and the one value the stream runs at (null: none)"),
   maxInFlight: int(1, 64).describe('analytic calls in flight at most; calls due beyond it start late (and the wait counts)'),
   onBusy: optionalNullable(oneOf('retry', 'client', 'fail')).describe(
     'pushdown/adaptive, when a node refuses a region as busy (cluster.coprMaxQueue): `retry` it after a backoff (null: the default), run that region `client`-side, or `fail` the call (an analytic error)',
