@@ -55,8 +55,8 @@ export const anyObject = z.record(z.string(), z.unknown(), { error: typeError('e
 export const nullable = <T extends z.ZodType>(inner: T) => inner.nullable();
 /** A field that may be left out of the JSON; it then validates as null. */
 export const optionalNullable = <T extends z.ZodType>(inner: T) => inner.nullable().default(null);
-/** A field that may be left out of the JSON; it then takes `value`. */
-export const withDefault = <T extends z.ZodType>(inner: T, value: z.output<T>) => inner.default(value as never);
+/** A field that may be left out of the JSON; it then takes `value` (a copy: a run that changes its spec must not change the default). */
+export const withDefault = <T extends z.ZodType>(inner: T, value: z.output<T>) => inner.default((() => structuredClone(value)) as never);
 
 /**
  * An object with exactly these fields: an unknown field is an error listing the known ones (a typo

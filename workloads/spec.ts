@@ -7,7 +7,7 @@ import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
-import { anyObject, byKind, fail, int, kind, list, nullable, num, object, oneOf, optionalNullable, parseSpecValue, refine, scalar, section, SpecError, str, withDefault, type Assignable } from './spec-checks';
+import { anyObject, byKind, int, kind, list, nullable, num, object, oneOf, optionalNullable, parseSpecValue, refine, scalar, section, SpecError, str, withDefault, type Assignable } from './spec-checks';
 import { familyForKind, specKinds, specSections, type FamilySections } from './families/registry';
 import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
