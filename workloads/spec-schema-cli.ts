@@ -5,20 +5,37 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { formatHelp, parseFlags, runCli, UsageError } from '../engine/cli/flags';
 import { generatedFiles } from './spec-docs';
 
-const check = process.argv.includes('--check');
-const stale: string[] = [];
-for (const { file, text } of generatedFiles()) {
-  const name = path.relative(process.cwd(), file);
-  if (readFileSync(file, 'utf8') === text) continue;
-  stale.push(name);
-  if (!check) {
-    writeFileSync(file, text);
-    console.log(`wrote ${name}`);
+const FLAGS = {
+  check: { type: 'boolean', help: 'write nothing; exit 1 when a generated file is stale' },
+} as const;
+
+const USAGE = 'npm run spec-schema [-- --check]';
+const DESCRIPTION =
+  'Writes workloads/spec.schema.json (the JSON Schema every spec names by $schema) and the spec field\nreference in docs/workloads.md (between its spec-reference markers), both from the spec schema\nthat validates specs (workloads/spec.ts and what the registries add).';
+const help = (): string => formatHelp(USAGE, DESCRIPTION, FLAGS);
+
+runCli(async () => {
+  const flags = parseFlags(process.argv.slice(2), FLAGS);
+  if (flags.help) {
+    process.stdout.write(help());
+    return;
   }
-}
-if (check && stale.length) {
-  console.error(`stale (run npm run spec-schema): ${stale.join(', ')}`);
-  process.exitCode = 1;
-} else if (!stale.length) console.log('spec.schema.json and the reference in docs/workloads.md are up to date');
+  if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+  const stale: string[] = [];
+  for (const { file, text } of generatedFiles()) {
+    if (readFileSync(file, 'utf8') === text) continue;
+    const name = path.relative(process.cwd(), file);
+    stale.push(name);
+    if (!flags.check) {
+      writeFileSync(file, text);
+      console.log(`wrote ${name}`);
+    }
+  }
+  if (flags.check && stale.length) {
+    console.error(`stale (run npm run spec-schema): ${stale.join(', ')}`);
+    process.exitCode = 1;
+  } else if (!stale.length) console.log('workloads/spec.schema.json and the reference in docs/workloads.md are up to date');
+}, help);
