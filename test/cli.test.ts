@@ -16,6 +16,7 @@ const VERSION = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8'
 const COMMANDS: Record<string, string> = {
   workload: 'workloads/driver/cli.ts',
   report: 'reports/cli.ts',
+  'spec-schema': 'workloads/spec-schema-cli.ts',
   bench: 'bench/run.ts',
   cluster: 'engine/cluster/cli.ts',
   plugin: 'engine/cluster/plugin-cli.ts',

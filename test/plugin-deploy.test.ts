@@ -255,6 +255,9 @@ describe('npm run plugin against a running cluster', () => {
     const spec = loadSpec(path.join(specDir, 'count-big.json'));
     assert.equal(spec.kind, 'plugin');
     assert.equal(spec.plugin, 'count-big');
+    // Its `$schema` finds the spec schema from wherever the spec was written (editors resolve it from the spec's folder).
+    const schemaRef = String((JSON.parse(readFileSync(path.join(specDir, 'count-big.json'), 'utf8')) as { $schema?: unknown }).$schema);
+    assert.equal(path.resolve(specDir, schemaRef), path.join(__dirname, '..', 'workloads', 'spec.schema.json'));
     assert.match(made.stdout, /npm run workload .*count-big\.json -- --size ci/);
     const file = path.join(dir, 'count-big.ts');
     const source = readFileSync(file, 'utf8');

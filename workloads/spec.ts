@@ -5,48 +5,85 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { z } from 'zod';
 import { FLIGHTS_TOTAL_ROWS } from './datasets/flights';
-import { anyObject, type Check, fail, int, list, nullable, num, object, oneOf, optionalNullable, scalar, SpecError, str, withDefault, type Shape } from './spec-checks';
-import { familyForKind, specKinds, specSections } from './families/registry';
+import { anyObject, byKind, int, kind, list, nullable, num, object, oneOf, optionalNullable, parseSpecValue, refine, scalar, section, SpecError, str, withDefault, type Assignable } from './spec-checks';
+import { familyForKind, specKinds, specSections, type FamilySections } from './families/registry';
 import type { MlSpec } from './families/ml-train/section';
 import type { YcsbSpec } from './families/ycsb/section';
 import type { InterferenceSpec } from './families/interference/section';
 import { DEFAULT_NETWORK_KIND, networkKindNames } from './network/registry';
-import { backendKind, backendKindNames, DEFAULT_BACKEND_KIND } from './backends/registry';
+import { backendKind, backendKinds, DEFAULT_BACKEND_KIND } from './backends/registry';
 import { LinkSpecError, parseLinkProfile } from './driver/network/link';
 
 export { SpecError } from './spec-checks';
 export type { InterferenceSpec, MlSpec, YcsbSpec };
 
-/** How a call runs; `none` (interference only): no analytic stream, the baseline. */
-export type Mode = 'pushdown' | 'client' | 'client-cached' | 'local-sgd' | 'adaptive' | 'none';
+// ---- the schema --------------------------------------------------------------------------------
+// One zod schema, assembled from the fields below and what the registries add (families' sections,
+// network kinds, backend kinds and their options), validates specs, types them (WorkloadSpec) and
+// is written out as workloads/spec.schema.json and the field reference in docs/workloads.md
+// (`npm run spec-schema`, spec-docs.ts). The `.describe(...)` texts are those docs.
 
-export interface ClusterSpec {
-  nodes: number;
-  splitKeys: number;
-  splitBytes: number;
-  /** Plugin worker threads per node. */
-  coprWorkers: number;
-  /** Admission control: coprocessor calls a node lets wait for a worker (more: COPR_BUSY); null: no bound. */
-  coprMaxQueue: number | null;
-  /** Priority: OS nice value of the plugin worker threads (0..19); null: 0, the point operations' own. */
-  coprNice: number | null;
-  /** Memory quota of one coprocessor call, MiB (over it: COPR_MEMORY); null: none. */
-  coprCallMemoryMb: number | null;
-  /** Memory quota of all running coprocessor calls on a node, MiB (used up: COPR_BUSY); null: none. */
-  coprMemoryMb: number | null;
-  /** Memory quota of plugin state kept across a session's calls on a node, MiB (LRU eviction; 0: none); null: the node's default (256). */
-  coprStateMb: number | null;
-}
+/** How a call runs; `none` (interference only): no analytic stream, the baseline. */
+export const MODES = ['pushdown', 'client', 'client-cached', 'local-sgd', 'adaptive', 'none'] as const;
+export type Mode = (typeof MODES)[number];
+
+/** The cluster a spec gets when it names none: 3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers each. */
+export const DEFAULT_CLUSTER = { nodes: 3, splitKeys: 50_000, splitBytes: 64 * 1024 * 1024, coprWorkers: 2 };
+
+const cluster = object({
+  nodes: withDefault(int(1, 64), DEFAULT_CLUSTER.nodes).describe('storage nodes'),
+  splitKeys: withDefault(int(100), DEFAULT_CLUSTER.splitKeys).describe('split a region past this many keys'),
+  splitBytes: withDefault(int(1024), DEFAULT_CLUSTER.splitBytes).describe('split a region past this many bytes'),
+  coprWorkers: withDefault(int(1, 64), DEFAULT_CLUSTER.coprWorkers).describe('plugin worker threads per node'),
+  coprMaxQueue: optionalNullable(int(0, 1_000_000)).describe('admission control: coprocessor calls a node lets wait for a worker (more are refused with `COPR_BUSY`); null: no bound'),
+  coprNice: optionalNullable(int(0, 19)).describe("priority: OS nice value of the plugin worker threads; null: 0, the point operations' own"),
+  coprCallMemoryMb: optionalNullable(num(1, 1_000_000)).describe('memory quota of one coprocessor call, MiB (over it: `COPR_MEMORY`); null: none'),
+  coprMemoryMb: optionalNullable(num(1, 1_000_000)).describe('memory quota of all running coprocessor calls on a node, MiB (used up: `COPR_BUSY`); null: none'),
+  coprStateMb: optionalNullable(num(0, 1_000_000)).describe("memory quota of plugin state kept across a session's calls on a node, MiB (LRU eviction; 0: none); null: the node's default (256)"),
+});
+
+export type ClusterSpec = z.output<typeof cluster>;
+
+const client = object({
+  memoryBudgetMb: optionalNullable(num(0.001, 1_000_000_000)).describe(
+    "what the client may hold of the data, MiB; null: no cap. ml-train's client-cached keeps the decoded rows within it: a dataset that cannot fit is refused before the run starts (exit 2), and a run whose rows outgrow it fails with an error naming this field",
+  ),
+});
+
+/** The workload client (the process running the driver). */
+export type ClientSpec = z.output<typeof client>;
+
+const rows = int(1).describe('rows to load');
+const valueBytes = int(0, 1024 * 1024).describe('bytes per value (records are padded to it)');
+const seed = int(0).describe("the generator's seed");
+const datasets = byKind([
+  object({ kind: kind('synthetic').describe('SAMPLE_SCHEMA records (workloads/datasets/synthetic.ts)'), rows, valueBytes, seed, categories: int(1, 1_000_000).describe('distinct categories') }),
+  object({
+    kind: kind('regression').describe('ml-train: d feature columns, a linear target and a logistic label (workloads/datasets/regression.ts)'),
+    rows,
+    valueBytes,
+    seed,
+    features: int(1, 1024).describe('feature columns f0..f{d-1}'),
+    noise: num(0, 1e6).describe('standard deviation of the Gaussian noise on the linear target'),
+  }),
+  object({
+    kind: kind('flights').describe('the real US flights of vega-datasets (workloads/datasets/flights.ts)'),
+    rows: int(1, FLIGHTS_TOTAL_ROWS).describe(`how many of the file's ${FLIGHTS_TOTAL_ROWS.toLocaleString('en-US').replace(/,/g, ' ')} rows to load, in file order`),
+    valueBytes: optionalNullable(int(0, 1024 * 1024)).describe('does not apply (validated when given, ignored by the loader)'),
+    seed: optionalNullable(int(0)).describe('does not apply (validated when given, ignored by the loader)'),
+    categories: optionalNullable(int(1, 1_000_000)).describe('does not apply (validated when given, ignored by the loader)'),
+  }),
+]);
 
 /**
- * The dataset. `synthetic` (SAMPLE_SCHEMA records) has `categories`; `regression` (ml-train: d
- * feature columns, a linear target and a logistic label, see workloads/datasets/regression.ts) has
- * `features` and `noise` instead, and no `categories` (validated as absent; typed here so code
- * written for the synthetic dataset keeps compiling). `flights` (the real US flights of
- * vega-datasets, workloads/datasets/flights.ts) has `rows` = how many of the file's 3 000 000 rows
- * (in file order) to load; `valueBytes`, `seed` and `categories` may be given but do not apply to it
- * (validated when present, null when left out, ignored by the loader).
+ * The dataset, as the code reads it. `synthetic` has `categories`; `regression` has `features` and
+ * `noise` instead, and no `categories` (the schema refuses it; typed here so code written for the
+ * synthetic dataset keeps compiling). `flights` has `rows` = how many of the file's 3 000 000 rows
+ * to load; `valueBytes`, `seed` and `categories` are null there unless given, and ignored. Wider
+ * than the schema's variants on purpose (one shape for the loaders); each variant fits it where it
+ * has a field, which the compile-time check below holds to.
  */
 export interface DatasetSpec {
   kind: 'synthetic' | 'regression' | 'flights';
@@ -59,27 +96,20 @@ export interface DatasetSpec {
   /** regression: standard deviation of the Gaussian noise on the linear target. */
   noise?: number;
 }
+type DatasetVariant = z.output<typeof datasets>;
+export type SyntheticFit = Assignable<Extract<DatasetVariant, { kind: 'synthetic' }>, DatasetSpec>;
+export type RegressionFit = Assignable<Extract<DatasetVariant, { kind: 'regression' }>, Omit<DatasetSpec, 'categories'>>;
 
-/** The workload client (the process running the driver). */
-export interface ClientSpec {
-  /**
-   * What the client may hold of the data, MiB; null: no cap. ml-train's client-cached keeps the
-   * decoded rows within it: a dataset that cannot fit is refused before the run starts (exit 2), and
-   * a run whose rows outgrow it fails with an error naming this field.
-   */
-  memoryBudgetMb: number | null;
-}
-
-export interface SweepSpec {
-  /** Which request parameter the sweep varies (the kind documents its parameters). */
-  parameter: string;
-  values: Array<number | string>;
-}
-
-export interface NetworkSpec {
-  /** A registered network kind: `loopback` (user-space links) or `netns` (namespaces, kernel-shaped links). */
-  kind: string;
-}
+/** A link profile the links can carry (an unknown preset, a zero or negative rate: an error naming the field). */
+const linkProfile = refine(str, (name) => {
+  try {
+    parseLinkProfile(name);
+    return null;
+  } catch (err) {
+    if (err instanceof LinkSpecError) return err.message;
+    throw err;
+  }
+});
 
 /**
  * The store the workload runs against: a registered backend kind (`copbench`, the default, or
@@ -91,109 +121,82 @@ export interface BackendSpec {
   [option: string]: string | number | null;
 }
 
-export interface WorkloadSpec {
-  name: string;
-  description: string;
-  /** What runs: a kind registered by a workload family (`plugin`, `filter`, `ycsb`, `ml-train`, …). */
-  kind: string;
-  /** kind `plugin`: the plugin's name (a file in plugins/ or a plugin deployed to the cluster). */
-  plugin: string | null;
-  /** kind `plugin`: a semver range of the plugin's version (null: any). */
-  version: string | null;
-  cluster: ClusterSpec;
-  client: ClientSpec;
-  dataset: DatasetSpec;
-  modes: Mode[];
-  /** The request template (kind `plugin`: sent as is, plus the dataset's `schema`), or kind-specific fields. */
-  request: Record<string, unknown>;
-  sweep: SweepSpec | null;
-  /** Link profiles between the client and the nodes, e.g. "unlimited", "1gbit", "100mbit:rtt=2". */
-  links: string[];
-  /** Where the processes sit and what shapes the links (workloads/network/); default loopback. */
-  network: NetworkSpec;
-  /** The store the workload runs against (workloads/backends/); default copbench. */
-  backend: BackendSpec;
-  warmup: number;
-  /** Repetitions per point (query workloads: the minimum; they go on until `precision` or a cap). */
-  repetitions: number;
-  /** Query workloads: target 95% CI half-width of a point's mean latency, as a fraction of it (null: 0.05). */
-  precision: number | null;
-  /** Query workloads: at most this many repetitions per point (null: max(10, repetitions)). */
-  maxRepetitions: number | null;
-  /** Query workloads: no new repetition of a point and link past this many seconds of them (null: 60). */
-  maxSeconds: number | null;
-  /** Regions a coprocessor call processes at once. */
-  concurrency: number;
-  /** The ycsb family's section (null elsewhere). */
-  ycsb: YcsbSpec | null;
-  /** The ml-train family's section; may be left out (null) elsewhere. */
-  ml: MlSpec | null;
-  /** The interference family's section; may be left out (null) elsewhere. */
-  interference: InterferenceSpec | null;
-  /** Named override sets, e.g. `ci` (tiny, for tests) — chosen with `--size <name>`. */
-  sizes: Record<string, Record<string, unknown>>;
+/** `backend`: one variant per registered kind, its `kind` and its options (the kind decides which fields the section may have). */
+function backendSchema(): z.ZodType<BackendSpec> {
+  const [first, ...rest] = backendKinds().map((b) => object({ kind: kind(b.name).describe(b.description), ...b.options }));
+  return byKind([first!, ...rest]);
 }
+
+/** The fields every spec has; workload families add theirs (specSections()). Built per call: the kinds come from the registries. */
+function commonFields() {
+  return {
+    $schema: z.string().optional().describe("the JSON Schema editors check the spec against (`../spec.schema.json` in workloads/specs/: relative to the spec's folder); ignored by the harness"),
+    name: str.describe('the workload\'s name (results go to `results/<name>/`)'),
+    description: str.describe('one line, shown by `npm run workload -- --help`'),
+    kind: oneOf(...(specKinds() as [string, ...string[]])).describe('what runs: a kind registered by a workload family (`plugin`, `filter`, `ycsb`, `ml-train`, …)'),
+    cluster: section(cluster).describe('the cluster a run starts (ignored with `--placement`); left out, or given in part, it takes the defaults (3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers)'),
+    client: section(client).describe('the workload client (the process running the driver)'),
+    dataset: datasets.describe('the data loaded before measuring; `kind` decides which other fields it has'),
+    modes: refine(list(oneOf(...MODES)), (modes) => (new Set(modes).size !== modes.length ? 'lists a mode twice' : null)).meta({ uniqueItems: true }).describe(
+      'how calls run: `pushdown`, `client`, `adaptive` (query), `client-cached`, `local-sgd` (ml-train), `none` (interference: no analytic stream, the baseline); each at most once',
+    ),
+    request: anyObject
+      .nullable()
+      .optional()
+      .transform((r) => r ?? {})
+      .describe("the request template (kind `plugin`: sent as is, plus the dataset's `schema` when it has none), or kind-specific fields (filter: `column`, `output`); null or left out: {}"),
+    sweep: nullable(
+      object({
+        parameter: str.describe("a preset's parameter (`selectivity`, `groups`, `delayThreshold`, `groupBy`, `analyticRate`) or a dotted path into the request or dataset (`request.k`, `request.where.0.value`, `dataset.rows`)"),
+        values: list(scalar).describe('the values it takes, numbers or strings'),
+      }),
+    ).describe('what varies between the points of a run (null: one point)'),
+    links: list(linkProfile).describe('link profiles between the client and the nodes: `unlimited`, `10gbit`, `1gbit`, `250mbit`, `100mbit`, `100mbit:rtt=2` (ms), `1.5gbit:rtt=250us`'),
+    network: section(object({ kind: withDefault(oneOf(...(networkKindNames() as [string, ...string[]])), DEFAULT_NETWORK_KIND).describe('a registered network kind: `loopback` (user-space links) or `netns` (namespaces, kernel-shaped links; root)') })).describe(
+      'where the processes sit and what shapes the links (workloads/network/, docs/networks.md)',
+    ),
+    backend: backendSchema()
+      .prefault({ kind: DEFAULT_BACKEND_KIND })
+      .describe(`the store the workload runs against (workloads/backends/): a registered kind and its options; left out: ${DEFAULT_BACKEND_KIND}`),
+    warmup: int(0, 1000).describe('unmeasured calls per point and link before measuring'),
+    repetitions: int(1, 100_000).describe('repetitions per point (query workloads: the minimum; they go on until `precision` or a cap)'),
+    concurrency: withDefault(int(1, 1024), 4).describe('regions a coprocessor call processes at once'),
+    sizes: withDefault(z.record(z.string(), anyObject.describe('overrides by dotted path, as `-p` takes them'), { error: 'expected an object' }), {}).describe(
+      'named override sets, e.g. `ci` (tiny, for tests) — `{ "ci": { "dataset.rows": 6000, … } }`, chosen with `--size <name>`',
+    ),
+  };
+}
+
+/** The whole spec's schema: the common fields, then the families' sections (in the registry's order). */
+export function specSchema() {
+  return object({ ...commonFields(), ...specSections() }).describe('A copbench workload spec (workloads/specs/*.json; docs/workloads.md).');
+}
+
+type ParsedSpec = z.output<z.ZodObject<ReturnType<typeof commonFields> & FamilySections>>;
+
+/**
+ * A validated spec: the schema's output (defaults filled in, left-out fields null), with `dataset`
+ * as DatasetSpec (see there) and without `$schema` (an editor's hint, dropped).
+ */
+export type WorkloadSpec = Omit<ParsedSpec, '$schema' | 'dataset' | 'backend'> & { dataset: DatasetSpec; backend: BackendSpec };
+
+/** What varies between a run's points: a request parameter (the kind documents its parameters) and its values. */
+export type SweepSpec = NonNullable<WorkloadSpec['sweep']>;
+/** Where the processes sit and what shapes the links: a registered network kind. */
+export type NetworkSpec = WorkloadSpec['network'];
+
+// The families' section types as the code around them names them.
+export type FamilyTypesFit = Assignable<[WorkloadSpec['ycsb'], WorkloadSpec['ml'], WorkloadSpec['interference']], [YcsbSpec | null, MlSpec | null, InterferenceSpec | null]>;
 
 // ---- validation -------------------------------------------------------------------------------
 
-/** The cluster a spec gets when it names none: 3 nodes, regions split at 50 000 keys or 64 MiB, 2 plugin workers each. */
-export const DEFAULT_CLUSTER = { nodes: 3, splitKeys: 50_000, splitBytes: 64 * 1024 * 1024, coprWorkers: 2 };
-
-/** A link profile the links can carry (an unknown preset, a zero or negative rate: an error naming the field). */
-const linkProfile: Check = (v, f) => {
-  const name = str(v, f) as string;
-  try {
-    parseLinkProfile(name);
-  } catch (err) {
-    if (err instanceof LinkSpecError) fail(f, err.message);
-    throw err;
-  }
-  return name;
-};
-
-/** The fields every spec has (cluster, concurrency and sizes may be left out); workload families add their sections (specSections()). */
-const COMMON_SHAPE: Shape = {
-  name: str,
-  description: str,
-  cluster: withDefault(
-    object({ nodes: int(1, 64), splitKeys: int(100), splitBytes: int(1024), coprWorkers: int(1, 64), coprMaxQueue: optionalNullable(int(0, 1_000_000)), coprNice: optionalNullable(int(0, 19)), coprCallMemoryMb: optionalNullable(num(1, 1_000_000)), coprMemoryMb: optionalNullable(num(1, 1_000_000)), coprStateMb: optionalNullable(num(0, 1_000_000)) }),
-    DEFAULT_CLUSTER,
-  ),
-  client: withDefault(object({ memoryBudgetMb: optionalNullable(num(0.001, 1_000_000_000)) }), { memoryBudgetMb: null }),
-  dataset: (v, f) =>
-    object(
-      (v as { kind?: unknown } | null)?.kind === 'regression'
-        ? { kind: oneOf('regression'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), features: int(1, 1024), noise: num(0, 1e6) }
-        : (v as { kind?: unknown } | null)?.kind === 'flights'
-          ? { kind: oneOf('flights'), rows: int(1, FLIGHTS_TOTAL_ROWS), valueBytes: optionalNullable(int(0, 1024 * 1024)), seed: optionalNullable(int(0)), categories: optionalNullable(int(1, 1_000_000)) }
-          : { kind: oneOf('synthetic', 'regression', 'flights'), rows: int(1), valueBytes: int(0, 1024 * 1024), seed: int(0), categories: int(1, 1_000_000) },
-    )(v, f),
-  modes: list(oneOf('pushdown', 'client', 'client-cached', 'local-sgd', 'adaptive', 'none')),
-  request: optionalNullable(anyObject),
-  sweep: nullable(object({ parameter: str, values: list(scalar) })),
-  links: list(linkProfile),
-  network: withDefault(object({ kind: (v, f) => oneOf(...networkKindNames())(v, f) }), { kind: DEFAULT_NETWORK_KIND }),
-  // The kind decides which other fields the section may have.
-  backend: withDefault((v, f) => {
-    const kind = (v as { kind?: unknown } | null)?.kind;
-    const options = typeof kind === 'string' && backendKindNames().includes(kind) ? backendKind(kind).options : {};
-    return object({ kind: oneOf(...backendKindNames()), ...options })(v, f);
-  }, { kind: DEFAULT_BACKEND_KIND }),
-  warmup: int(0, 1000),
-  repetitions: int(1, 100_000),
-  concurrency: withDefault(int(1, 1024), 4),
-  sizes: withDefault(anyObject, {}),
-};
-
 /** Validates a parsed spec; throws SpecError naming the first bad field. */
 export function validateSpec(raw: unknown): WorkloadSpec {
-  const shape: Shape = { ...COMMON_SHAPE, kind: oneOf(...specKinds()), ...specSections() };
-  const spec = object(shape)(raw, '') as WorkloadSpec;
-  spec.request ??= {};
-  if (new Set(spec.modes).size !== spec.modes.length) fail('modes', 'lists a mode twice');
-  familyForKind(spec.kind).checkSpec(spec);
-  backendKind(spec.backend.kind).checkSpec(spec);
-  return spec;
+  const { $schema: _editorHint, ...spec } = parseSpecValue(specSchema(), raw);
+  const checked = spec as unknown as WorkloadSpec;
+  familyForKind(checked.kind).checkSpec(checked);
+  backendKind(checked.backend.kind).checkSpec(checked);
+  return checked;
 }
 
 // ---- overrides ----------------------------------------------------------------------------------

@@ -289,7 +289,9 @@ async function scaffold(argv: string[]): Promise<number> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(file, source, { flag: 'wx' });
   mkdirSync(path.dirname(specFile), { recursive: true });
-  writeFileSync(specFile, workloadSpecTemplate(name), { flag: 'wx' });
+  // The schema as editors resolve `$schema`: relative to the spec's own folder, wherever that is.
+  const schemaRef = path.relative(path.dirname(specFile), path.join(REPO_ROOT, 'workloads', 'spec.schema.json')).split(path.sep).join('/');
+  writeFileSync(specFile, workloadSpecTemplate(name, schemaRef.startsWith('.') ? schemaRef : `./${schemaRef}`), { flag: 'wx' });
   // `npm run` starts scripts in the package's folder: show paths relative to the caller's folder.
   const callerDir = process.env.INIT_CWD ?? process.cwd();
   const shown = path.relative(callerDir, file) || file;

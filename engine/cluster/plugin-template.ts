@@ -97,11 +97,14 @@ export default definePlugin({
 /**
  * A workload spec (JSON text) that studies plugin `name` as the template writes it: the synthetic
  * dataset, the predicate `amount > threshold` swept from ~99% to ~1% of the rows, pushdown vs
- * client vs adaptive on two links, and a `ci` size for a quick look.
+ * client vs adaptive on two links, and a `ci` size for a quick look. `schemaRef`: the spec
+ * schema as the spec's `$schema` (relative to the spec's folder; the default fits workloads/specs/),
+ * so editors check it.
  */
-export function workloadSpecTemplate(name: string): string {
+export function workloadSpecTemplate(name: string, schemaRef = '../spec.schema.json'): string {
   if (!PLUGIN_NAME_PATTERN.test(name)) throw new Error(`invalid plugin name '${name}'`);
   const spec = {
+    $schema: schemaRef,
     name,
     description: `The ${name} plugin: rows with amount > threshold, sweeping the threshold (99%..1% of rows match), pushdown vs client-side`,
     kind: 'plugin',

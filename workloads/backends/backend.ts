@@ -19,7 +19,7 @@ import type { SocketLike } from '../../engine/client/connection';
 import type { CoprocessorCall, CoprocessorOptions, CoprocessorOutcome } from '../../engine/client/coprocessor';
 import type { PluginStateStore } from '../../engine/coprocessor/state-store';
 import type { LoadedPlugin } from '../../engine/coprocessor/loader';
-import type { Shape } from '../spec-checks';
+import type { z } from 'zod';
 import type { WorkloadSpec } from '../spec';
 import type { NodeSample } from '../driver/metrics/node-stats';
 import type { LinkHandle, Network } from '../network/network';
@@ -128,8 +128,11 @@ export interface BackendKind {
   readonly name: string;
   /** One line for `--help` and the docs. */
   readonly description: string;
-  /** Its fields of the spec's `backend` section besides `kind` (each may be left out). */
-  readonly options: Shape;
+  /**
+   * Its fields of the spec's `backend` section besides `kind`, as schemas (each may be left out: give
+   * them a default or optionalNullable); they become the kind's variant of the spec schema.
+   */
+  readonly options: Readonly<Record<string, z.ZodType<string | number | null>>>;
   /** The optional capabilities its backends have, known before one is opened (spec checks need them). */
   readonly provides: {
     /** `Backend.calibrate`: the `adaptive` mode. */

@@ -87,7 +87,11 @@ export interface WorkloadFamily<View = unknown> {
   readonly name: string;
   /** The spec `kind`s this family runs. */
   readonly kinds: readonly string[];
-  /** Spec sections this family owns (top-level fields; each may be left out or null in other specs). */
+  /**
+   * Spec sections this family owns: top-level fields, as zod schemas (spec-checks.ts) that the spec
+   * schema takes in (each may be left out or null in other specs; `.describe()` them: that text is
+   * the field's docs). Also add their type to FamilySections in registry.ts.
+   */
   readonly sections: Readonly<Record<string, Check>>;
   /** Checks that need no cluster or files, run by validateSpec (throws SpecError naming the field). */
   checkSpec(spec: WorkloadSpec): void;

@@ -24,7 +24,11 @@ export function redisOptions(spec: WorkloadSpec): RedisOptions {
 export const redisClusterKind: BackendKind = {
   name: 'redis-cluster',
   description: 'Redis 7 Cluster (started on 127.0.0.1, or --placement host:port of a node); pushdown = Redis Functions (Lua twins of filter, aggregate, sgd)',
-  options: { nodes: optionalNullable(int(3, 64)), buckets: optionalNullable(int(1, 16384)), sliceRows: optionalNullable(int(1, 1_000_000)) },
+  options: {
+    nodes: optionalNullable(int(3, 64)).describe('primaries the harness starts (null: cluster.nodes, at least 3)'),
+    buckets: optionalNullable(int(1, 16384)).describe('the sorted sets rows are spread over (null: 16 per node, so CRC16 spreads them fairly evenly)'),
+    sliceRows: optionalNullable(int(1, 1_000_000)).describe(`rows one Lua call or one fetch covers (null: ${DEFAULT_SLICE_ROWS})`),
+  },
   provides: { adaptive: false, placement: false, pluginsFromCluster: false },
   pushdownRefusal: luaPushdownRefusal,
   checkSpec(spec) {

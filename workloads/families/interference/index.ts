@@ -12,7 +12,7 @@ import { checkQueryPlugin } from '../query/prepare';
 import { backendKind } from '../../backends/registry';
 import { queryWorkload } from '../query/requests';
 import { analyticSpec, INTERFERENCE_MODES, plannedPhases, runInterference, type InterferenceMode } from './runner';
-import { interferenceSection } from './section';
+import { INTERFERENCE_SECTIONS } from './section';
 import { summarizeInterference, type InterferencePoint, type InterferenceSummary } from './summary';
 import { isObject } from '../../../engine/util/is-object';
 const ms = (ci: { mean: number; ciLow: number; ciHigh: number }, digits = 2): string => meanWithCi(ci, digits);
@@ -60,7 +60,7 @@ function print(summary: InterferenceSummary): void {
 export const interferenceFamily = defineFamily<InterferenceSummary>({
   name: 'interference',
   kinds: ['interference'],
-  sections: { interference: interferenceSection },
+  sections: INTERFERENCE_SECTIONS,
   checkSpec(spec) {
     if (!spec.interference) throw new SpecError('interference: an interference workload needs the interference section (point tenant and analytic stream)');
     for (const mode of spec.modes) if (!INTERFERENCE_MODES.includes(mode as InterferenceMode)) throw new SpecError(`modes: '${mode}' is not an interference mode (modes: ${INTERFERENCE_MODES.join(', ')})`);

@@ -13,7 +13,7 @@ import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
 import { claimLines, LOCAL_SGD_LOSS_TOLERANCE, mlSettings, plannedMlEpochs, pushdownRefusal, runMlTraining, summarizeMl, type MlSettings, type MlSummary } from './ml-runner';
 import type { WorkloadSpec } from '../../spec';
-import { mlSection } from './section';
+import { ML_SECTIONS } from './section';
 import { isObject } from '../../../engine/util/is-object';
 
 /** The report's view of an ml-train summary. */
@@ -81,7 +81,7 @@ function checkPushdownOnBackend(spec: WorkloadSpec, settings: MlSettings): void 
 export const mlTrainFamily = defineFamily<MlView>({
   name: 'ml-train',
   kinds: ['ml-train'],
-  sections: { ml: mlSection },
+  sections: ML_SECTIONS,
   checkSpec(spec) {
     if (!spec.ml) fail('ml', 'an ml-train workload needs the ml section (epochs, learningRate, tolerance)');
     if (spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') throw new SpecError(`dataset.kind: an ml-train workload trains on the regression or flights dataset, got '${spec.dataset.kind}'`);

@@ -14,10 +14,17 @@ import { nodeColumns, plannedQueryCalls, QUERY_MODES, runQueries, type QueryMode
 import { Progress } from '../../driver/progress';
 import { REPETITION_SECTIONS, repetitionPolicy } from './repetitions';
 
+/** The top-level spec fields the query family owns. */
+export const QUERY_SECTIONS = {
+  plugin: optionalNullable(str).describe('kind `plugin`: the plugin\'s name (a file in plugins/ or a plugin deployed to the cluster)'),
+  version: optionalNullable(str).describe("kind `plugin`: a semver range of the plugin's version (null: any; the newest matching version runs)"),
+  ...REPETITION_SECTIONS,
+};
+
 export const queryFamily = defineFamily<QueryView>({
   name: 'query',
   kinds: QUERY_KINDS,
-  sections: { plugin: optionalNullable(str), version: optionalNullable(str), ...REPETITION_SECTIONS },
+  sections: QUERY_SECTIONS,
   checkSpec(spec) {
     for (const mode of spec.modes) if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
     queryWorkload(spec);

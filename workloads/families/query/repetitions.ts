@@ -4,7 +4,7 @@
  * `maxSeconds`) is reached. The spec fields may be left out (null); this resolves them to the
  * policy the runner follows and the summary records.
  */
-import { fail, int, num, optionalNullable, type Check } from '../../spec-checks';
+import { fail, int, num, optionalNullable } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
 import type { RepetitionPolicy } from '../../driver/metrics/sequential';
 
@@ -16,22 +16,16 @@ export const DEFAULT_MAX_REPETITIONS = 10;
 export const DEFAULT_MAX_SECONDS = 60;
 
 /** A fraction of the mean in (0, 1]. */
-const fraction: Check = (v, f) => {
-  const x = num(0, 1)(v, f) as number;
-  return x > 0 ? x : fail(f, 'must be above 0 (a fraction of the mean, e.g. 0.05 for ±5%)');
-};
+const fraction = num(0, 1).gt(0, { error: 'must be above 0 (a fraction of the mean, e.g. 0.05 for ±5%)' });
 
 /** A number of seconds above 0 and at most a day. */
-const seconds: Check = (v, f) => {
-  const x = num(0, 86_400)(v, f) as number;
-  return x > 0 ? x : fail(f, 'must be above 0 seconds');
-};
+const seconds = num(0, 86_400).gt(0, { error: 'must be above 0 seconds' });
 
 /** The spec fields the query family adds (top level, beside `repetitions`); null or left out: the defaults. */
-export const REPETITION_SECTIONS: Record<string, Check> = {
-  precision: optionalNullable(fraction),
-  maxRepetitions: optionalNullable(int(1, 100_000)),
-  maxSeconds: optionalNullable(seconds),
+export const REPETITION_SECTIONS = {
+  precision: optionalNullable(fraction).describe(`query workloads: target 95% CI half-width of a point's mean latency, as a fraction of it (null: ${DEFAULT_PRECISION})`),
+  maxRepetitions: optionalNullable(int(1, 100_000)).describe(`query workloads: at most this many repetitions per point and link (null: max(${DEFAULT_MAX_REPETITIONS}, repetitions))`),
+  maxSeconds: optionalNullable(seconds).describe(`query workloads: no new repetition of a point and link past this many seconds of them (null: ${DEFAULT_MAX_SECONDS})`),
 };
 
 /**

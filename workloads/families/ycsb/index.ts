@@ -12,7 +12,7 @@ import type { SeriesOfRun } from '../../../reports/run-model';
 import { SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
 import { runYcsb } from './runner';
-import { ycsbSection } from './section';
+import { YCSB_SECTIONS } from './section';
 import { isObject } from '../../../engine/util/is-object';
 
 /** The report's view of a ycsb summary. */
@@ -66,7 +66,7 @@ function ycsbTables(view: YcsbView, ctx: ReportContext): ReportTable[] {
 export const ycsbFamily = defineFamily<YcsbView>({
   name: 'ycsb',
   kinds: ['ycsb'],
-  sections: { ycsb: ycsbSection },
+  sections: YCSB_SECTIONS,
   checkSpec(spec) {
     if (!spec.ycsb) throw new SpecError('ycsb: a ycsb workload needs the ycsb section');
     if (spec.modes.some((m) => m !== 'client')) throw new SpecError('modes: YCSB workloads are point operations through the client; use ["client"]');
