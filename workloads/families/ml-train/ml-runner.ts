@@ -169,117 +169,131 @@ export class Trainer {
   }
 
   private async trainInSession(mode: MlMode, session: string | undefined, options: TrainOptions, onEpoch?: (epoch: EpochRecord) => void): Promise<TrainingResult> {
-    const d = options.features.length;
-    let weights = new Array<number>(d).fill(0);
-    let bias = 0;
+    let model: Model = { weights: new Array<number>(options.features.length).fill(0), bias: 0 };
     const epochs: EpochRecord[] = [];
     const started = process.hrtime.bigint();
     const wire0 = this.client.wireBytes();
     const cpu0 = process.cpuUsage();
     this.evictionsAtStart = this.coprocessor.state.counters.evictions;
-    let pullMs = 0;
-    let pullWireInBytes = 0;
     let stoppedBy: TrainingResult['stoppedBy'] = 'epochs';
     let target: TrainingResult['target'] = null;
     let rows = 0;
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
-      const t0 = process.hrtime.bigint();
-      const w0 = this.client.wireBytes();
-      const c0 = process.cpuUsage();
-      const request: SgdRequest = {
-        schema: options.schema,
-        features: options.features,
-        target: options.target,
-        task: options.task,
-        weights,
-        bias,
-        ...(options.l2 ? { l2: options.l2 } : {}),
-        ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
-        ...(options.scale ? { scale: options.scale } : {}),
-        ...(mode === 'local-sgd' ? { local: localOf(options) } : {}),
-      };
-      const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({
-        plugin: 'sgd',
-        request,
-        start: options.range.start,
-        end: options.range.end,
-        mode: mode === 'pushdown' || mode === 'local-sgd' ? 'pushdown' : 'client',
-        concurrency: options.concurrency,
-        ...(session ? { session } : {}),
-      });
-      if (mode === 'client-cached') this.checkNothingEvicted(epoch);
-      const result = outcome.result;
-      const rowsScanned = outcome.totals.rowsScanned;
-      const pluginCpuUs = outcome.totals.pluginCpuUs;
-      const n = result.n;
-      if (n === 0) throw new Error(`ml-train: no rows in the dataset range (mode ${mode}); is the regression dataset loaded?`);
-      rows = n;
-      if (!Number.isFinite(result.loss)) throw new Error(`ml-train diverged in mode ${mode}: the loss is ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate})`);
-      // With a step below 2/L (L: the largest curvature of the mean loss) every gradient step
-      // lowers a convex loss; a rise beyond rounding means the step is too large and the weights
-      // run away. The computation is deterministic, so every mode would do the same: stop now.
-      const last = epochs.at(-1);
-      if (mode !== 'local-sgd' && last && result.loss > last.loss * (1 + 1e-6)) {
-        throw new Error(`ml-train diverges in mode ${mode}: the loss rose from ${last.loss} to ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate}; linear regression on this dataset needs < 2, logistic < 8)`);
-      }
-      const meanGradient = result.gradient.map((g) => g / n);
-      const meanGradientBias = result.gradientBias / n;
-      if (mode === 'local-sgd') {
-        // A round: the regions trained locally from these weights; their average is the next model.
-        if (!result.averaged) throw new Error('ml-train local-sgd: the sgd plugin returned no averaged model (it needs sgd >= 1.3.0)');
-        weights = result.averaged.weights;
-        bias = result.averaged.bias;
-      } else {
-        weights = weights.map((w, j) => w - options.learningRate * meanGradient[j]!);
-        bias -= options.learningRate * meanGradientBias;
-      }
-      const now = process.hrtime.bigint();
-      const w1 = this.client.wireBytes();
-      const c1 = process.cpuUsage(c0);
-      const record: EpochRecord = {
-        epoch,
-        loss: result.loss,
-        accuracy: result.accuracy,
-        gradientNorm: Math.hypot(...meanGradient, meanGradientBias),
-        epochMs: Number(now - t0) / 1e6,
-        elapsedMs: Number(now - started) / 1e6,
-        clientWireInBytes: w1.in - w0.in,
-        clientWireOutBytes: w1.out - w0.out,
-        clientCpuUs: c1.user + c1.system,
-        pluginCpuUs,
-        rowsScanned,
-      };
-      epochs.push(record);
-      if (!target && options.targetLoss !== null && record.loss <= options.targetLoss) target = { epoch, elapsedMs: record.elapsedMs };
-      if (mode === 'client-cached' && epoch === 1) {
-        pullMs = record.epochMs;
-        pullWireInBytes = record.clientWireInBytes;
-      }
-      onEpoch?.(record);
+      const step = await this.epoch(mode, session, options, model, epoch, epochs.at(-1), started);
+      model = step.next;
+      rows = step.rows;
+      epochs.push(step.record);
+      if (!target && options.targetLoss !== null && step.record.loss <= options.targetLoss) target = { epoch, elapsedMs: step.record.elapsedMs };
+      onEpoch?.(step.record);
       const previous = epochs[epochs.length - 2];
-      if (previous && Math.abs(previous.loss - record.loss) < options.tolerance) {
+      if (previous && Math.abs(previous.loss - step.record.loss) < options.tolerance) {
         stoppedBy = 'tolerance';
         break;
       }
     }
     const wire = this.client.wireBytes();
     const cpu = process.cpuUsage(cpu0);
+    // client-cached pulls and decodes every row in epoch 1 (its numbers include the pull).
+    const pull = mode === 'client-cached' ? epochs[0] : undefined;
     return {
       mode,
       epochs,
-      weights,
-      bias,
+      weights: model.weights,
+      bias: model.bias,
       stoppedBy,
       target,
       rows,
-      pullMs,
-      pullWireInBytes,
+      pullMs: pull?.epochMs ?? 0,
+      pullWireInBytes: pull?.clientWireInBytes ?? 0,
       totalMs: Number(process.hrtime.bigint() - started) / 1e6,
       clientWireInBytes: wire.in - wire0.in,
       clientWireOutBytes: wire.out - wire0.out,
       clientCpuUs: cpu.user + cpu.system,
     };
   }
+
+  /** One epoch: the sums at `model` over every row (one sgd call), checked, and the next model. */
+  private async epoch(mode: MlMode, session: string | undefined, options: TrainOptions, model: Model, epoch: number, last: EpochRecord | undefined, started: bigint): Promise<{ next: Model; rows: number; record: EpochRecord }> {
+    const t0 = process.hrtime.bigint();
+    const w0 = this.client.wireBytes();
+    const c0 = process.cpuUsage();
+    const outcome = await this.coprocessor.run<SgdRequest, SgdResult>({
+      plugin: 'sgd',
+      request: sgdRequest(mode, options, model),
+      start: options.range.start,
+      end: options.range.end,
+      mode: mode === 'pushdown' || mode === 'local-sgd' ? 'pushdown' : 'client',
+      concurrency: options.concurrency,
+      ...(session ? { session } : {}),
+    });
+    if (mode === 'client-cached') this.checkNothingEvicted(epoch);
+    const result = outcome.result;
+    checkEpoch(mode, result, epoch, last, options);
+    const step = nextModel(mode, result, model, options.learningRate);
+    const now = process.hrtime.bigint();
+    const w1 = this.client.wireBytes();
+    const c1 = process.cpuUsage(c0);
+    const record: EpochRecord = {
+      epoch,
+      loss: result.loss,
+      accuracy: result.accuracy,
+      gradientNorm: step.gradientNorm,
+      epochMs: Number(now - t0) / 1e6,
+      elapsedMs: Number(now - started) / 1e6,
+      clientWireInBytes: w1.in - w0.in,
+      clientWireOutBytes: w1.out - w0.out,
+      clientCpuUs: c1.user + c1.system,
+      pluginCpuUs: outcome.totals.pluginCpuUs,
+      rowsScanned: outcome.totals.rowsScanned,
+    };
+    return { next: step.next, rows: result.n, record };
+  }
+}
+
+/** The weights and bias a training carries from epoch to epoch. */
+interface Model {
+  weights: number[];
+  bias: number;
+}
+
+/** The sgd request of one epoch at `model`. */
+function sgdRequest(mode: MlMode, options: TrainOptions, model: Model): SgdRequest {
+  return {
+    schema: options.schema,
+    features: options.features,
+    target: options.target,
+    task: options.task,
+    weights: model.weights,
+    bias: model.bias,
+    ...(options.l2 ? { l2: options.l2 } : {}),
+    ...(options.labelWhere ? { labelWhere: options.labelWhere } : {}),
+    ...(options.scale ? { scale: options.scale } : {}),
+    ...(mode === 'local-sgd' ? { local: localOf(options) } : {}),
+  };
+}
+
+/** Fails an epoch whose sums cannot be trained on: no rows, a non-finite loss, or (full batch) a rising loss. */
+function checkEpoch(mode: MlMode, result: SgdResult, epoch: number, last: EpochRecord | undefined, options: TrainOptions): void {
+  if (result.n === 0) throw new Error(`ml-train: no rows in the dataset range (mode ${mode}); is the regression dataset loaded?`);
+  if (!Number.isFinite(result.loss)) throw new Error(`ml-train diverged in mode ${mode}: the loss is ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate})`);
+  // With a step below 2/L (L: the largest curvature of the mean loss) every gradient step
+  // lowers a convex loss; a rise beyond rounding means the step is too large and the weights
+  // run away. The computation is deterministic, so every mode would do the same: stop now.
+  if (mode !== 'local-sgd' && last && result.loss > last.loss * (1 + 1e-6)) {
+    throw new Error(`ml-train diverges in mode ${mode}: the loss rose from ${last.loss} to ${result.loss} at epoch ${epoch}; lower ml.learningRate (now ${options.learningRate}; linear regression on this dataset needs < 2, logistic < 8)`);
+  }
+}
+
+/** The next model: a full-batch gradient step, or (local-sgd) the regions' averaged local models. */
+function nextModel(mode: MlMode, result: SgdResult, model: Model, learningRate: number): { next: Model; gradientNorm: number } {
+  const meanGradient = result.gradient.map((g) => g / result.n);
+  const meanGradientBias = result.gradientBias / result.n;
+  const gradientNorm = Math.hypot(...meanGradient, meanGradientBias);
+  if (mode === 'local-sgd') {
+    if (!result.averaged) throw new Error('ml-train local-sgd: the sgd plugin returned no averaged model (it needs sgd >= 1.3.0)');
+    return { next: { weights: result.averaged.weights, bias: result.averaged.bias }, gradientNorm };
+  }
+  return { next: { weights: model.weights.map((w, j) => w - learningRate * meanGradient[j]!), bias: model.bias - learningRate * meanGradientBias }, gradientNorm };
 }
 
 // ---- the workload -----------------------------------------------------------------------------
