@@ -14,7 +14,6 @@ import { Coprocessor, type CoprocessorMode } from '../../../engine/client/coproc
 import type { ClusterClient } from '../../../engine/client/cluster-client';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
-import { answerChecksum, RowsDigest, streamedChecksum } from '../../driver/checksum';
 import { diffNodeStats, sampleNodes, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
 import { Session, type LoadReport } from '../../driver/session';
@@ -24,6 +23,7 @@ import { CostModel, type CostModelReport } from '../../driver/cost-model/calibra
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
 import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
+import { checkedCall } from './checked-call';
 import { resolveHints } from './hints';
 import { repetitionPolicy } from './repetitions';
 import { queryWorkload, type SweepValue } from './requests';
@@ -204,10 +204,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
           const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan.predictedMs) : mode;
           const nodes = await session.nodes();
           const before = await sampleNodes(nodes);
-          // The answer's rows (when the plugin streams them) are digested as they arrive and dropped:
-          // a whole 100%-selectivity filter answer held as JS objects was most of this process's peak RSS.
-          const rows = new RowsDigest();
-          const outcome = await coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency, onRows: (batch) => rows.add(batch) });
+          const { outcome, checksum } = await checkedCall(coprocessor, { plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
           if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan.predictedMs[chosenMode], outcome.wallMs);
           const after = await sampleNodes(nodes);
@@ -234,7 +231,7 @@ export async function runQueries(spec: WorkloadSpec, session: Session, hooks: Qu
             pluginCpuUs: chosenMode === 'pushdown' ? outcome.totals.pluginCpuUs : 0,
             nodesNetInBytes: sumOverNodes(nodeDelta, (n) => n.netInBytes),
             nodesNetOutBytes: sumOverNodes(nodeDelta, (n) => n.netOutBytes),
-            checksum: outcome.streamed ? streamedChecksum(outcome.result as object, outcome.streamed.field, rows) : answerChecksum(outcome.result),
+            checksum,
             byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
           };
         };
