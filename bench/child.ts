@@ -16,9 +16,9 @@ export interface BenchChild {
   stop(): Promise<void>;
 }
 
-/** Spawns `node bench/<script> ...args` with its stdin as a lifeline. */
-export function spawnBenchChild(script: string, args: string[]): BenchChild {
-  const child = spawn(process.execPath, ['--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), path.join(REPO_ROOT, 'bench', script), ...args], {
+/** Spawns `node [nodeFlags] bench/<script> ...args` with its stdin as a lifeline. */
+export function spawnBenchChild(script: string, args: string[], nodeFlags: string[] = []): BenchChild {
+  const child = spawn(process.execPath, [...nodeFlags, '--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), path.join(REPO_ROOT, 'bench', script), ...args], {
     cwd: REPO_ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
   });

@@ -22,6 +22,11 @@ import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
 import type { FilterRequest, FilterResult } from '../plugins/filter';
 import { loadRows, syntheticKey, syntheticRows } from '../workloads/datasets/synthetic';
 import { processMemory, type ProcessMemory } from '../engine/util/process-memory';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadSpec } from '../workloads/spec';
+import { datasetRows } from '../workloads/datasets/catalog';
+import { queryWorkload } from '../workloads/families/query/requests';
 import { spawnBenchChild } from './child';
 import { MIB, type NewRow } from './goals';
 
@@ -82,6 +87,62 @@ class ProcPeakSampler {
 }
 
 const mib = (b: number): string => `${(b / MIB).toFixed(0)} MiB`;
+
+/** The goal of issue 18 for the client of the default `npm run workload filter` run. */
+const QUERY_CLIENT_LIMIT_BYTES = 300 * MIB;
+/** Alternating pushdown + client rounds the query client makes (one round: ~1-2 s on 2 cores). */
+const QUERY_CLIENT_ROUNDS = 3;
+
+/** The node flags of `npm run workload` (between `node` and `--require` in package.json), so the bench's query client runs as the workload's does. */
+function workloadNodeFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  const words = (pkg.scripts.workload ?? '').split(/\s+/);
+  return words.slice(1, Math.max(1, words.indexOf('--require')));
+}
+
+/**
+ * The query workload's client: the default filter dataset (workloads/specs/filter.json) on 3 nodes
+ * in regions of its split size, and a separate process making the filter's 100%-selectivity rows
+ * calls (the largest answers of the run) through the query runner's call path, pushdown and client
+ * alternately. Its peak RSS has the goal of the workload's summary (peakRss.clientBytes) for the
+ * whole default run: < 300 MiB. The run has calibration and other points besides, so this row is
+ * the answer path's share; the whole run is checked in its summary (docs/benchmarks.md).
+ */
+export async function benchQueryClientMemory(deps: MemoryBenchDeps): Promise<void> {
+  const spec = loadSpec('filter');
+  const rows = spec.dataset.rows;
+  const splitKeys = spec.cluster.splitKeys;
+  process.stdout.write(`\nmemory: the filter workload's client, ${rows} rows at selectivity 1 (rows output)\n`);
+  const cluster = await deps.startCluster('query-client-cluster', spec.cluster.nodes);
+  const splitAt = Array.from({ length: Math.ceil(rows / splitKeys) - 1 }, (_, i) => syntheticKey((i + 1) * splitKeys));
+  await deps.layoutRegions(cluster, splitAt, (piece) => (piece % spec.cluster.nodes) + 1);
+  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
+  deps.onCleanup('query-client-loader', () => client.close());
+  await deps.settle(client, cluster);
+  await loadRows(client, datasetRows(spec.dataset), 2000, 4);
+  await deps.cleanupNow('query-client-loader');
+  const request = queryWorkload(spec).request(1);
+  const flags = workloadNodeFlags();
+  const querier = spawnBenchChild('query-client.ts', [cluster.placementAddress, JSON.stringify(request), String(spec.concurrency), String(QUERY_CLIENT_ROUNDS)], flags);
+  deps.onCleanup('query-client', () => querier.stop());
+  const ready = await querier.nextMessage<{ peakRssBytes: number }>(60_000);
+  const done = await querier.nextMessage<{ calls: number; rows: number; checksums: string[]; seconds: number; peakRssBytes: number }>();
+  await deps.cleanupNow('query-client');
+  await deps.cleanupNow('query-client-cluster');
+  if (done.checksums.length !== 1) throw new Error(`the query client's answers differ between calls: checksums ${done.checksums.join(', ')}`);
+  if (done.rows < rows * 0.99) throw new Error(`the query client's answers had ${done.rows} rows, expected about ${rows}`);
+  deps.add({
+    group: 'memory',
+    measurement: `client peak RSS, filter workload's answer path (${rows} rows, selectivity 1, rows output)`,
+    unit: 'MiB',
+    copbench: done.peakRssBytes / MIB,
+    baseline: null,
+    baselineName: '—',
+    ratio: null,
+    goal: { on: 'value', op: '<', target: QUERY_CLIENT_LIMIT_BYTES / MIB, label: `< ${QUERY_CLIENT_LIMIT_BYTES / MIB} MiB` },
+    note: `separate process (node ${flags.join(' ') || 'without flags'}, as npm run workload), VmHWM; ${done.calls} calls (pushdown and client alternately, ${done.rows} rows each, one checksum) in ${done.seconds.toFixed(1)} s; ${mib(ready.peakRssBytes)} after connecting. The whole default run's client peak is summary.json peakRss.clientBytes (docs/benchmarks.md).`,
+  });
+}
 
 export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps): Promise<void> {
   const rows = Math.max(REGIONS * 10, Math.floor((cfg.sizeMb * MIB) / (syntheticKey(0).length + VALUE_BYTES)));
@@ -189,4 +250,5 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   deps.noteRetries('memory', client);
   await deps.cleanupNow('memory-client');
   await deps.cleanupNow('memory-cluster');
+  await benchQueryClientMemory(deps);
 }

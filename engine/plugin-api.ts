@@ -129,6 +129,13 @@ export interface PluginDefinition<Req, Partial, Result> {
   handle(request: Req, ctx: PluginContext): Partial | Promise<Partial>;
   /** Combines the partials of every region (in key order) into the answer. */
   merge(parts: Partial[], request: Req): Result;
+  /**
+   * Optional: how `merge` puts rows into the answer, so a caller can take the rows region by region
+   * as they arrive instead of holding the whole answer (Coprocessor's `onRows`; the workload harness
+   * checksums large answers this way). Null for a request whose answer cannot be taken so (e.g. a
+   * `limit` cuts the concatenation: then the answer is small anyway).
+   */
+  streamRows?(request: Req): RowStream<Partial> | null;
   /** Example requests, run by the shared conformance test in both modes. */
   examples?: Array<PluginExample<Req>>;
   /**
@@ -137,6 +144,20 @@ export interface PluginDefinition<Req, Partial, Result> {
    * the request itself and says its predictions are coarser. See docs in README ("Cost hints").
    */
   cost?: CostHints<Req, Partial, Result>;
+}
+
+/**
+ * The rows of an answer as `merge` makes them: the concatenation, in key order, of `rows(partial)`,
+ * at `field` of the answer. The contract, for every request it is given for:
+ * `merge(parts)` equals `merge(parts.map(rest))` with `field` set to `parts.flatMap(rows)`.
+ */
+export interface RowStream<Partial> {
+  /** The answer's field that holds the rows. */
+  field: string;
+  /** A partial's rows (what merge appends to the answer's rows). */
+  rows(partial: Partial): unknown[];
+  /** The partial without its rows (what merge needs for everything but them). */
+  rest(partial: Partial): Partial;
 }
 
 /** How the entries of a partial result grow with the rows behind it (for result-size estimates). */

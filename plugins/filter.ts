@@ -46,6 +46,8 @@ export default definePlugin({
     const rows = parts.flatMap((p) => p.rows ?? []);
     return { count, rows: request.limit === undefined ? rows : rows.slice(0, request.limit) };
   },
+  // Without a limit, merge concatenates the regions' rows: they can be taken as they arrive.
+  streamRows: (request) => (request.output === 'count' || request.limit !== undefined ? null : { field: 'rows', rows: (p) => p.rows ?? [], rest: (p) => ({ count: p.count }) }),
   cost: {
     // The same scan and predicate with the smallest result, and with every row kept.
     scanOnly: (request) => ({ ...request, output: 'count' as const }),

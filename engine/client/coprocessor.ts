@@ -4,13 +4,14 @@
  *   and send back only partial results; a region that split or moved is re-split and retried.
  * - `client`: the plugin module is loaded in this process (the artifact the cluster deployed, same
  *   sha256), and `handle` runs per region over storage that pulls the region's rows over the wire.
- * Both then call the plugin's `merge` on the partials in key order.
+ * Both then call the plugin's `merge` on the partials in key order. With `onRows`, a plugin that
+ * declares `streamRows` has its answer's rows handed over region by region instead (Partials).
  */
 import { pack, unpack } from 'msgpackr';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../coprocessor/loader';
 import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
 import { PluginStateStore, SESSION_ID } from '../coprocessor/state-store';
-import type { KeyRange, KV } from '../plugin-api';
+import type { KeyRange, KV, RowStream } from '../plugin-api';
 import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import type { NodeCallStats } from '../node/coprocessor-host';
 import type { RespValue } from '../protocol/resp';
@@ -53,6 +54,14 @@ export interface CoprocessorCall<Req> {
    * Without it, nothing is kept. 1-64 letters, digits, `_ . : -`.
    */
   session?: string;
+  /**
+   * Takes the answer's rows as they arrive instead of in `result`, for a plugin whose `streamRows`
+   * gives a row stream for the request (else ignored: `outcome.streamed` is null). Called in key
+   * order, once per region, each time a region has answered and every region before it has; the
+   * rows are not kept after it returns, so a caller that digests them never holds the whole answer.
+   * Its time is left out of the call's wallMs and clientCpuUs (the caller's work, not the call's).
+   */
+  onRows?: (rows: unknown[]) => void;
 }
 
 export interface CoprocessorOptions {
@@ -103,6 +112,86 @@ export interface CoprocessorOutcome<Res> {
   wireBytesIn: number;
   wireBytesOut: number;
   wallMs: number;
+  /**
+   * With onRows and a plugin row stream: the answer field the rows went to (in `result` it holds an
+   * empty array of their count: `rows.length` is right, its entries are holes), how many rows went,
+   * and the time onRows took (not in wallMs and clientCpuUs). Null: `result` is the whole answer.
+   */
+  streamed: { field: string; rows: number; consumerMs: number; consumerCpuUs: number } | null;
+}
+
+/** A region's partial as msgpack: the bytes a node replied, or (client side) the bytes it was packed into. */
+type EncodedPartial = Uint8Array;
+
+/**
+ * Where a call's partials go as its regions answer (indexed by the call's initial range pieces; a
+ * piece that split since gives several, in key order). Without a row stream: decoded as they
+ * arrive, all kept for `merge`. With one: handed on in key order — a piece once it and every piece
+ * before it have arrived — its rows to onRows and only the rest of it kept. A piece starts only
+ * within `window` pieces of the first not yet handed on, so what waits for an earlier piece is
+ * bounded, and waits as msgpack bytes (decoded when handed on, in the call's time as before).
+ */
+class Partials {
+  private readonly kept: unknown[][] = [];
+  private readonly waiting = new Map<number, EncodedPartial[]>();
+  private readonly wakeups: Array<() => void> = [];
+  private next = 0;
+  rows = 0;
+  consumerNs = 0n;
+  consumerCpuUs = 0;
+
+  constructor(private readonly stream: { rowStream: RowStream<unknown>; onRows: (rows: unknown[]) => void; window: number } | null) {}
+
+  /**
+   * For a call: streamed when the caller takes rows and the plugin gives a row stream for the
+   * request. The window is twice the call's concurrency, so pieces that answer a little out of
+   * order never hold up the fan-out.
+   */
+  static forCall<Req>(plugin: LoadedPlugin, call: CoprocessorCall<Req>, request: Req): Partials {
+    const rowStream = call.onRows ? (plugin.plugin.streamRows?.(request) ?? null) : null;
+    return new Partials(rowStream && call.onRows ? { rowStream, onRows: call.onRows, window: 2 * (call.concurrency ?? 4) } : null);
+  }
+
+  get rowStream(): RowStream<unknown> | null {
+    return this.stream?.rowStream ?? null;
+  }
+
+  /** Resolves when piece `index` may start. */
+  async admit(index: number): Promise<void> {
+    while (this.stream && index >= this.next + this.stream.window) await new Promise<void>((resolve) => this.wakeups.push(resolve));
+  }
+
+  arrived(index: number, encoded: EncodedPartial[]): void {
+    if (!this.stream) {
+      this.kept[index] = encoded.map((e) => unpack(e) as unknown);
+      return;
+    }
+    this.waiting.set(index, encoded);
+    for (let ready = this.waiting.get(this.next); ready; ready = this.waiting.get(this.next)) {
+      this.waiting.delete(this.next);
+      this.kept[this.next] = ready.map((e) => this.handOn(unpack(e) as unknown));
+      this.next++;
+    }
+    for (const wake of this.wakeups.splice(0)) wake();
+  }
+
+  /** Every partial (or its rest, with a row stream), in key order. */
+  all(): unknown[] {
+    return this.kept.flat();
+  }
+
+  private handOn(partial: unknown): unknown {
+    const { rowStream, onRows } = this.stream!;
+    const rows = rowStream.rows(partial);
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    onRows(rows);
+    this.consumerNs += process.hrtime.bigint() - t0;
+    const cpu = process.cpuUsage(cpu0);
+    this.consumerCpuUs += cpu.user + cpu.system;
+    this.rows += rows.length;
+    return rowStream.rest(partial);
+  }
 }
 
 interface RangePiece {
@@ -189,10 +278,14 @@ export class Coprocessor {
     const cpu0 = process.cpuUsage();
     const wire0 = this.client.wireBytes();
     const t0 = process.hrtime.bigint();
-    const { parts, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call) : await this.clientSide(call);
-    const result = plugin.plugin.merge(parts, unpack(pack(call.request)) as Req) as Res;
+    const request = unpack(pack(call.request)) as Req;
+    const { partials, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call, request) : await this.clientSide(call, request);
+    let result = plugin.plugin.merge(partials.all(), request) as Res;
+    const rowStream = partials.rowStream;
+    if (rowStream) result = { ...(result as object), [rowStream.field]: new Array(partials.rows) } as Res;
     const cpu = process.cpuUsage(cpu0);
     const wire = this.client.wireBytes();
+    const wallNs = process.hrtime.bigint() - t0 - partials.consumerNs;
     return {
       result,
       mode: call.mode,
@@ -204,10 +297,11 @@ export class Coprocessor {
         bytesScanned: regions.reduce((n, r) => n + r.bytesScanned, 0),
         pluginCpuUs: regions.reduce((n, r) => n + r.pluginCpuUs, 0),
       },
-      clientCpuUs: cpu.user + cpu.system,
+      clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,
-      wallMs: Number(process.hrtime.bigint() - t0) / 1e6,
+      wallMs: Number(wallNs) / 1e6,
+      streamed: rowStream ? { field: rowStream.field, rows: partials.rows, consumerMs: Number(partials.consumerNs) / 1e6, consumerCpuUs: partials.consumerCpuUs } : null,
     };
   }
 
@@ -226,7 +320,7 @@ export class Coprocessor {
 
   // ---- pushdown ---------------------------------------------------------------------------------
 
-  private async pushdown<Req>(call: CoprocessorCall<Req>): Promise<{ parts: unknown[]; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async pushdown<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
     // The client needs the plugin only for `merge`: reuse the module from the last call unless the
     // nodes report other code (a redeploy), which saves a placement round trip per call.
     const cacheKey = `${call.plugin}\u0000${call.version ?? '*'}`;
@@ -236,7 +330,7 @@ export class Coprocessor {
     const slot = limiter(call.concurrency ?? 4);
     const regions: RegionCallStats[] = [];
     const shas = new Set<string>();
-    const runRange = (start: Buffer, end: Buffer): Promise<unknown[]> =>
+    const runRange = (start: Buffer, end: Buffer): Promise<EncodedPartial[]> =>
       this.client.withRetry(async () => {
         const map = await this.client.getMap();
         const pieces = splitByRegions(map, start, end);
@@ -245,7 +339,7 @@ export class Coprocessor {
         const piece = pieces[0]!;
         const node = nodeById(map, piece.region.nodeId);
         if (!node) throw new ClientError('UNAVAILABLE', `node ${piece.region.nodeId} is not in the map`);
-        const runHere = async (stats: Partial<RegionCallStats>): Promise<unknown[]> => {
+        const runHere = async (stats: Partial<RegionCallStats>): Promise<EncodedPartial[]> => {
           // The module this call merges with runs the region here: the code the nodes run.
           const ran = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, this.remoteRows()));
           regions.push({ ...ran.stats, ranClientSide: true, ...stats });
@@ -289,21 +383,27 @@ export class Coprocessor {
         this.load.observe(node.id, stats);
         shas.add(sha);
         regions.push({ regionId: piece.region.id, rowsScanned: stats.rowsScanned, bytesScanned: stats.bytesScanned, pluginCpuUs: stats.cpuUs, wallUs, node: stats, ...(busyRetries ? { busyRetries } : {}) });
-        return [unpack(partial)];
+        return [partial];
       });
     const map = await this.client.getMap();
     const initial = splitByRegions(map, toBuf(call.start), toBuf(call.end));
-    const parts = (await Promise.all(initial.map((p) => runRange(p.range.start, p.range.end)))).flat();
+    const partials = Partials.forCall(plugin, call, request);
+    await Promise.all(
+      initial.map(async (p, i) => {
+        await partials.admit(i);
+        partials.arrived(i, await runRange(p.range.start, p.range.end));
+      }),
+    );
     if (!shas.has(plugin.artifact.sha256)) {
       plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
       this.pushdownModules.set(cacheKey, plugin);
     }
-    return { parts, regions, sha256s: [...shas], plugin };
+    return { partials, regions, sha256s: [...shas], plugin };
   }
 
   // ---- client side ------------------------------------------------------------------------------
 
-  private async clientSide<Req>(call: CoprocessorCall<Req>): Promise<{ parts: unknown[]; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async clientSide<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
     const plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
     const payload = pack(call.request);
     const slot = limiter(call.concurrency ?? 4);
@@ -311,20 +411,20 @@ export class Coprocessor {
     const pieces = splitByRegions(map, toBuf(call.start), toBuf(call.end));
     const regions: RegionCallStats[] = [];
     const rows = this.remoteRows();
-    const parts = await Promise.all(
-      pieces.map((piece) =>
-        slot(async () => {
-          const { partial, stats } = await this.runRegionClientSide(plugin, payload, piece, call, rows);
-          regions.push(stats);
-          return partial;
-        }),
-      ),
+    const partials = Partials.forCall(plugin, call, request);
+    await Promise.all(
+      pieces.map(async (piece, i) => {
+        await partials.admit(i);
+        const { partial, stats } = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, rows));
+        regions.push(stats);
+        partials.arrived(i, [partial]);
+      }),
     );
-    return { parts, regions, sha256s: [plugin.artifact.sha256], plugin };
+    return { partials, regions, sha256s: [plugin.artifact.sha256], plugin };
   }
 
   /** `handle` on one region in this process, over rows pulled through the wire. */
-  private async runRegionClientSide<Req>(plugin: LoadedPlugin, payload: Uint8Array, piece: RangePiece, call: CoprocessorCall<Req>, rows: RowSource): Promise<{ partial: unknown; stats: RegionCallStats }> {
+  private async runRegionClientSide<Req>(plugin: LoadedPlugin, payload: Uint8Array, piece: RangePiece, call: CoprocessorCall<Req>, rows: RowSource): Promise<{ partial: EncodedPartial; stats: RegionCallStats }> {
     const started = process.hrtime.bigint();
     const cpu0 = process.cpuUsage();
     const ranges: KeyRange[] = [piece.range];
@@ -345,7 +445,7 @@ export class Coprocessor {
         pluginCpuUs: cpu.user + cpu.system,
         wallUs: Number(process.hrtime.bigint() - started) / 1000,
       };
-      return { partial: unpack(pack(partial)) as unknown, stats };
+      return { partial: pack(partial), stats };
     } catch (err) {
       throw asClientError(err, `${plugin.artifact.name}@${plugin.artifact.version} on region ${piece.region.id} (client mode)`);
     } finally {

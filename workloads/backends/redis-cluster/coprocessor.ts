@@ -78,6 +78,8 @@ export class RedisCoprocessor implements PluginRunner {
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,
       wallMs: Number(process.hrtime.bigint() - t0) / 1e6,
+      // Answers are not streamed row by row here (onRows is not taken): the caller gets them whole.
+      streamed: null,
     };
   }
 

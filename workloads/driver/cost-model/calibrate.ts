@@ -367,10 +367,12 @@ async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overh
   const wave = pieces.slice(0, Math.min(concurrency, pieces.length));
   const waveRange = { start: wave[0]!.range.start, end: wave[wave.length - 1]!.range.end };
   const overheadShare = 1 / waves(pieces.length, concurrency);
-  const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency });
-  const first = await run('pushdown');
-  const waveRows = first.totals.rowsScanned;
-  const resultBytes = first.wireBytesIn;
+  // As the measured calls do (query runner), a plugin's streamed rows are taken as they arrive, not
+  // merged into a whole answer; the runner's digest of them is left out of the call's time, so
+  // dropping them here times the same path.
+  const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency, onRows: () => undefined });
+  const { totals, wireBytesIn: resultBytes } = await run('pushdown');
+  const waveRows = totals.rowsScanned;
   const pushedMs = await fastestMs(2, () => run('pushdown'), 0);
   // The model overlaps scan and result path, so the wave's time past its overhead is the result path's.
   const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs * overheadShare;

@@ -13,7 +13,6 @@ import { performance } from 'node:perf_hooks';
 import type { CoprocessorMode } from '../../../engine/client/coprocessor';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
-import { answerChecksum } from '../../driver/checksum';
 import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
 import { TimeSeries } from '../../driver/metrics/timeseries';
 import type { Backend, BackendClient, LoadReport } from '../../backends/backend';
@@ -24,6 +23,7 @@ import type { CostModel, CostModelReport } from '../../driver/cost-model/calibra
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
 import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
+import { checkedCall } from './checked-call';
 import { resolveHints } from './hints';
 import { repetitionPolicy } from './repetitions';
 import { queryWorkload, type SweepValue } from './requests';
@@ -214,7 +214,7 @@ export async function runQueries(spec: WorkloadSpec, backend: Backend, hooks: Qu
         const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
           const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan!.predictedMs) : mode;
           const before = await backend.sampleNodes();
-          const outcome = await client.coprocessor.run<unknown, unknown>({ plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
+          const { outcome, checksum } = await checkedCall(client.coprocessor, { plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
           if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
           if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan!.predictedMs[chosenMode], outcome.wallMs);
           const after = await backend.sampleNodes();
@@ -241,7 +241,7 @@ export async function runQueries(spec: WorkloadSpec, backend: Backend, hooks: Qu
             pluginCpuUs: chosenMode === 'pushdown' ? outcome.totals.pluginCpuUs : 0,
             nodesNetInBytes: sumOverNodes(nodeDelta, (n) => n.netInBytes),
             nodesNetOutBytes: sumOverNodes(nodeDelta, (n) => n.netOutBytes),
-            checksum: answerChecksum(outcome.result),
+            checksum,
             byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
           };
         };
