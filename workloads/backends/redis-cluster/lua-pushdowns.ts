@@ -95,10 +95,8 @@ const sgd: LuaPushdown<SgdRequest, SgdPartial> = {
   fn: 'copbench_sgd',
   check(request) {
     if (request.task !== 'linear' && request.task !== 'logistic') throw new Error(`sgd: task must be 'linear' or 'logistic', got ${JSON.stringify(request.task)}`);
-    // The Lua twin computes plain gradient and loss sums: anything else would be answered differently.
+    // The Lua twin computes the full-batch sums (with scaling; merge adds the L2 term): local SGD it does not.
     if (request.local !== undefined) throw new Error('sgd: local SGD (request.local, the local-sgd mode) has no Lua twin on Redis; leave local-sgd out (-p modes=pushdown,client,client-cached)');
-    if (request.scale !== undefined) throw new Error('sgd: feature scaling (request.scale) has no Lua twin on Redis; run it in client mode');
-    if (request.l2 !== undefined && request.l2 !== 0) throw new Error('sgd: the L2 penalty (request.l2) has no Lua twin on Redis; set request.l2 to 0 or run it in client mode');
     if (!Array.isArray(request.features) || request.features.length === 0) throw new Error('sgd: features must name at least one numeric column');
     if (!Array.isArray(request.weights) || request.weights.length !== request.features.length) throw new Error(`sgd: weights must have one number per feature (${request.features.length})`);
     for (const f of request.features) checkNumeric(request.schema, f, 'feature');
