@@ -9,19 +9,14 @@ import { familyForKind, familyNamed, familyOfSummary, knownFamilies } from '../w
 import type { ReportContext, WorkloadFamily } from '../workloads/families/family';
 import { linkInfo, sortLinks, type LinkInfo } from './links';
 import { isObject } from '../engine/util/is-object';
+import type { PerSecondPoint } from '../workloads/driver/metrics/timeseries';
 
-/** One per-second point of a series. */
-export interface YcsbSeriesPoint {
-  tSec: number;
-  opsPerSec: number;
-  p99Ms: number;
-}
 
 /** A per-second series: YCSB's per repetition, a query workload's per link (repetition -1: the whole run). */
 export interface SeriesOfRun {
   link: string;
   repetition: number;
-  points: YcsbSeriesPoint[];
+  points: PerSecondPoint[];
 }
 
 /** A loaded run: files, its family, the family's typed view (null without a summary) and its links (slowest first). */

@@ -32,21 +32,8 @@ before(async () => {
   client = await ClusterClient.connect({ placement: cluster.placementAddress });
   coprocessor = new Coprocessor(client);
   await loadRows(client, dataset);
-  // Wait until the data sits in several regions on several nodes, and the layout is settled.
-  const deadline = Date.now() + 30_000;
-  let stableSince = Date.now();
-  let lastVersion = -1;
-  for (;;) {
-    const map = await cluster.fetchMap();
-    if (map.version !== lastVersion) {
-      lastVersion = map.version;
-      stableSince = Date.now();
-    }
-    const spread = map.regions.length >= 4 && new Set(map.regions.map((r) => r.nodeId)).size >= 2;
-    if (spread && Date.now() - stableSince > 1500) break;
-    if (Date.now() > deadline) throw new Error(`dataset did not spread over regions: ${map.regions.length} regions`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  // The data in several regions on several nodes, and the layout settled.
+  await cluster.waitForSpread({ minRegions: 4, minNodes: 2 });
 });
 
 after(async () => {

@@ -11,7 +11,6 @@ import { RespConnection, type ConnectionOptions } from '../engine/client/connect
 import type { Coprocessor, CoprocessorMode, CoprocessorOutcome } from '../engine/client/coprocessor';
 import { SAMPLE_SCHEMA } from '../engine/plugin-api';
 import type { GroupResult } from '../plugins/aggregate';
-import { waitFor } from '../test/helpers';
 import { allOfFigure, type FigureInput } from './types';
 
 /** A key-value row of the sample dataset (syntheticRows), kept in the harness to check answers against. */
@@ -74,7 +73,7 @@ export async function underLoad<T>(count: number, loop: (i: number, running: () 
 
 /** Waits (up to 30 s) until splits and balancing have put a region on each of `nodes` nodes. */
 export async function waitForRegionsOnEveryNode(cluster: LocalCluster, nodes: number): Promise<void> {
-  await waitFor('regions on every node', async () => (new Set((await cluster.fetchMap()).regions.map((r) => r.nodeId)).size === nodes ? true : undefined), 30_000);
+  await cluster.waitForSpread({ minNodes: nodes, quietMs: 0 });
 }
 
 /** True while the process has neither exited nor been killed by a signal. */

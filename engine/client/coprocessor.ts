@@ -7,6 +7,7 @@
  * Both then call the plugin's `merge` on the partials in key order. With `onRows`, a plugin that
  * declares `streamRows` has its answer's rows handed over region by region instead (Partials).
  */
+import { limiter } from '../util/limiter';
 import { pack, unpack } from 'msgpackr';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../coprocessor/loader';
 import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
@@ -223,22 +224,6 @@ function asClientError(err: unknown, where: string): ClientError {
   if (err instanceof CoprError) return new ClientError('SERVER', `${where}: ${err.message}`, err.code);
   const e = err as { name?: string; message?: string };
   return new ClientError('SERVER', `${where}: plugin threw ${e?.name ?? 'a value'}: ${e?.message ?? String(err)}`, 'COPR_PLUGIN_ERROR');
-}
-
-/** A counting semaphore: at most `limit` calls of `run` at once; each gets a free lane number < limit. */
-function limiter(limit: number): <T>(run: (lane: number) => Promise<T>) => Promise<T> {
-  const freeLanes = Array.from({ length: limit }, (_, i) => limit - 1 - i);
-  const waiting: Array<() => void> = [];
-  return async (run) => {
-    if (freeLanes.length === 0) await new Promise<void>((resolve) => waiting.push(resolve));
-    const lane = freeLanes.pop()!;
-    try {
-      return await run(lane);
-    } finally {
-      freeLanes.push(lane);
-      waiting.shift()?.();
-    }
-  };
 }
 
 export class Coprocessor {

@@ -237,6 +237,29 @@ export class LocalCluster {
   }
 
   /** The map as the placement service has it now. */
+  /**
+   * Waits until the data has spread (at least `minRegions` regions on at least `minNodes` nodes)
+   * and the map has not changed for `quietMs`: the one settle loop of tests and torture runs
+   * (a workload run's settle also waits for fresh heartbeats: CopbenchBackend.settle).
+   */
+  async waitForSpread(options: { minRegions?: number; minNodes?: number; quietMs?: number; timeoutMs?: number } = {}): Promise<ClusterMap> {
+    const { minRegions = 1, minNodes = 1, quietMs = 1500, timeoutMs = 30_000 } = options;
+    const deadline = Date.now() + timeoutMs;
+    let stableSince = Date.now();
+    let lastVersion = -1;
+    for (;;) {
+      const map = await this.fetchMap();
+      if (map.version !== lastVersion) {
+        lastVersion = map.version;
+        stableSince = Date.now();
+      }
+      const spread = map.regions.length >= minRegions && new Set(map.regions.map((r) => r.nodeId)).size >= minNodes;
+      if (spread && Date.now() - stableSince >= quietMs) return map;
+      if (Date.now() > deadline) throw new Error(`the data did not spread within ${timeoutMs} ms: ${map.regions.length} regions on ${new Set(map.regions.map((r) => r.nodeId)).size} nodes (wanted ${minRegions} on ${minNodes})`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   async fetchMap(): Promise<ClusterMap> {
     const conn = new RespConnection({ host: this.placement.host, port: this.placement.port, requestTimeoutMs: 5000 });
     try {

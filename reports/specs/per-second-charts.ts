@@ -5,6 +5,7 @@
  */
 import type { LinkInfo } from '../links';
 import type { SeriesOfRun } from '../run-model';
+import type { PerSecondPoint } from '../../workloads/driver/metrics/timeseries';
 import { assembleSpec, chartTitle, PANEL, SINGLE_WIDTH, spansDecades, yAxisTitle, type ChartSpec } from './common';
 
 /** What the per-second charts need besides the series. */
@@ -22,7 +23,7 @@ interface Wording {
 // Link colours are not mode colours: greys, a teal and a violet keep them apart from the mode palette.
 const LINK_COLORS = ['#1b9e77', '#555555', '#7570b3', '#a6761d', '#e7298a'];
 
-function seriesRows(series: SeriesOfRun[], ctx: PerSecondContext): Array<{ link: string; repetition: number; tSec: number; opsPerSec: number; p99Ms: number }> {
+function seriesRows(series: SeriesOfRun[], ctx: PerSecondContext): Array<{ link: string; repetition: number } & PerSecondPoint> {
   const label = (name: string): string => ctx.links.find((l) => l.name === name)?.label ?? name;
   return series.flatMap((s) => s.points.map((p) => ({ link: label(s.link), repetition: s.repetition, tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })));
 }

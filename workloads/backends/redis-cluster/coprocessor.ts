@@ -21,7 +21,7 @@ import type { BucketLayout, WorkUnit } from './layout';
 import { localPlugin } from './local-plugins';
 import { LUA_PUSHDOWNS } from './lua-pushdowns';
 import { runPushdown } from './pushdown';
-import { mapUnits } from './run-units';
+import { mapLimited } from '../../../engine/util/limiter';
 
 /** What the runner needs to know about the loaded data. */
 export interface RedisData {
@@ -105,7 +105,7 @@ export class RedisCoprocessor implements PluginRunner {
     const request = unpack(pack(call.request)) as Req;
     const regions: RegionCallStats[] = [];
     const { layout } = this.data();
-    const parts = await mapUnits(units, call.concurrency ?? 4, async (unit) => {
+    const parts = await mapLimited(units, call.concurrency ?? 4, async (unit) => {
       const started = process.hrtime.bigint();
       const range = unitKeyRange(layout, unit);
       const state = this.state.view(call.session === undefined ? undefined : { sha256: loaded.artifact.sha256, session: call.session, regionId: unit.index, epoch: 0, dataVersion: 0, ranges: [range] });

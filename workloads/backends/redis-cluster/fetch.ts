@@ -8,7 +8,7 @@ import { CheckedStorage, type RowSource } from '../../../engine/coprocessor/chec
 import { NO_STATE, type KeyRange, type KV, type Plugin, type PluginState } from '../../../engine/plugin-api';
 import type { RedisClusterClient } from './cluster-client';
 import { decodeMember, type WorkUnit } from './layout';
-import { mapUnits } from './run-units';
+import { mapLimited } from '../../../engine/util/limiter';
 
 /** What one unit cost, in either path. */
 export interface UnitStats {
@@ -101,7 +101,7 @@ export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unkn
 /** Client mode: fetch every unit's rows, `handle` each, `merge` in unit order. */
 export async function runClientSide<Req, Partial, Result>(client: RedisClusterClient, plugin: Plugin<Req, Partial, Result>, request: Req, units: readonly WorkUnit[], options: RedisRunOptions = {}): Promise<RedisRun<Result>> {
   const stats: UnitStats[] = [];
-  const parts = await mapUnits(units, options.concurrency ?? 8, async (unit) => {
+  const parts = await mapLimited(units, options.concurrency ?? 8, async (unit) => {
     const fetched = await fetchUnitRows(client, unit);
     stats.push({ unit: unit.index, bucket: unit.bucket, node: client.ownerOf(unit.slot), rowsScanned: fetched.rows.length, replyBytes: fetched.replyBytes, wallUs: fetched.wallUs });
     return handleRows(plugin, request, fetched.rows);

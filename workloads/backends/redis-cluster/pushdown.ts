@@ -10,7 +10,7 @@ import type { RedisClusterClient } from './cluster-client';
 import type { WorkUnit } from './layout';
 import { LUA_PUSHDOWNS } from './lua-pushdowns';
 import type { RedisRun, RedisRunOptions, UnitStats } from './fetch';
-import { mapUnits } from './run-units';
+import { mapLimited } from '../../../engine/util/limiter';
 
 /** Whether a plugin has a Lua twin (go-ycsb style: the capability is probed, not assumed). */
 export function canPushDown(pluginName: string): boolean {
@@ -24,7 +24,7 @@ export async function runPushdown<Req, Partial, Result>(client: RedisClusterClie
   twin.check(request as never);
   const json = JSON.stringify(request);
   const stats: UnitStats[] = [];
-  const parts = await mapUnits(units, options.concurrency ?? 8, async (unit) => {
+  const parts = await mapLimited(units, options.concurrency ?? 8, async (unit) => {
     const sent = process.hrtime.bigint();
     const node = client.ownerOf(unit.slot);
     const watchdog = options.busyThresholdMs ? busyWatchdog(node, options.busyThresholdMs) : undefined;

@@ -22,6 +22,9 @@ export interface TimeSeriesPoint {
   p99Ms: number;
 }
 
+/** What a run keeps of a series per interval (summary.json's `series`): throughput and p99. */
+export type PerSecondPoint = Pick<TimeSeriesPoint, 'tSec' | 'opsPerSec' | 'p99Ms'>;
+
 export interface TimeSeriesOptions {
   /** Interval length in milliseconds (default 1000). */
   intervalMs?: number;

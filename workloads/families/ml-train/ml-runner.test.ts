@@ -25,12 +25,9 @@ before(async () => {
   cluster = await LocalCluster.start({ nodes: 3, splitKeys: 800 });
   session = await CopbenchBackend.open(linearSpec, { cluster: cluster.placementAddress, log: silent });
   await session.ensureDataset(linearSpec, { log: silent });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const map = await session.settleMap(silent, 1500);
-    if (map.regions.length >= 4 && new Set(map.regions.map((r) => r.nodeId)).size >= 2) break;
-    if (Date.now() > deadline) throw new Error(`dataset did not spread: ${map.regions.length} regions\n  ${await describeCluster(cluster)}`);
-  }
+  await cluster.waitForSpread({ minRegions: 4, minNodes: 2 }).catch(async (err: Error) => {
+    throw new Error(`${err.message}\n  ${await describeCluster(cluster)}`);
+  });
 });
 
 after(async () => {

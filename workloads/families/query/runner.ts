@@ -14,7 +14,7 @@ import type { CoprocessorMode } from '../../../engine/client/coprocessor';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
-import { TimeSeries } from '../../driver/metrics/timeseries';
+import { TimeSeries, type PerSecondPoint } from '../../driver/metrics/timeseries';
 import type { Backend, BackendClient, LoadReport } from '../../backends/backend';
 import { datasetRange } from '../../datasets/catalog';
 import type { LinkHandle } from '../../network/network';
@@ -94,7 +94,7 @@ export interface QuerySeries {
   link: string;
   /** -1: the series spans every repetition (calls of all points and modes, in run order). */
   repetition: number;
-  points: Array<{ tSec: number; opsPerSec: number; p99Ms: number }>;
+  points: PerSecondPoint[];
 }
 
 /**

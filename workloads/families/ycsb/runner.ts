@@ -11,7 +11,7 @@ import type { WorkloadSpec } from '../../spec';
 import { LatencyRecorder, type LatencySummary } from '../../driver/metrics/latency';
 import { runClosedLoop, runOpenLoop } from '../../driver/metrics/load';
 import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
-import { TimeSeries } from '../../driver/metrics/timeseries';
+import { TimeSeries, type PerSecondPoint } from '../../driver/metrics/timeseries';
 import type { Backend, BackendClient } from '../../backends/backend';
 import { ScrambledZipfian } from '../../driver/zipfian';
 
@@ -31,7 +31,7 @@ export interface YcsbSample {
   clientCpuUs: number;
   nodesCpuUs: number;
   /** Ops and p99 per second. */
-  series: Array<{ tSec: number; opsPerSec: number; p99Ms: number }>;
+  series: PerSecondPoint[];
 }
 
 export interface YcsbHooks {
