@@ -4,7 +4,7 @@
  */
 import type { ComparedRun, CompareContext, FamilyComparison } from '../../workloads/families/family';
 import type { MlView } from '../../workloads/families/ml-train';
-import type { MlModeSummary } from '../../workloads/families/ml-train/ml-runner';
+import type { MlModeSummary } from '../../workloads/families/ml-train/ml-summary';
 import type { MeanCI } from '../../workloads/driver/summarize';
 import { formatNumber } from '../../workloads/driver/results/table';
 import { sortModes } from '../modes';

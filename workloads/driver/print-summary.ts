@@ -1,7 +1,7 @@
 /** The console summary printed at the end of a run (stdout), from the same summary as summary.json. */
 import { formatTable } from './results/table';
 import type { QuerySummary, YcsbSummary } from './summarize';
-import type { MlSummary } from '../families/ml-train/ml-runner';
+import type { MlSummary } from '../families/ml-train/ml-summary';
 import type { CostModelReport } from './cost-model/calibrate';
 import { relativeError } from './cost-model/model';
 import type { RepetitionPolicy } from './metrics/sequential';

@@ -17,10 +17,10 @@
  * - client pull rate: the scan-only request in client mode over the whole range: rows / (wall −
  *   noop overhead − handle time), and its wire bytes per row;
  * - result-path rates, per mode: a result-heavy request (the plugin's cost hint `resultHeavy`: filter
- *   keeping every row, aggregate with a group per row) over one wave of regions: result bytes per
- *   second of its time less the wave's overhead (pushdown, where scan and result path overlap) or
- *   less overhead, pull and handle (client, one thread); msgpack of the sampled rows when the kind
- *   has no such request.
+ *   keeping every row, aggregate with a group per row) over the whole range: result bytes per
+ *   second of its time less overhead and scan (pushdown, where they add up) or less overhead,
+ *   pull and handle (client, one thread); msgpack of the sampled rows when the kind has no such
+ *   request.
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
@@ -80,7 +80,7 @@ const UNITS: Record<string, string> = {
   clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
-  pushdownResultBytesPerSec: 'result bytes/s through pushdown (result-heavy call over one wave of regions, less its overhead; else msgpack of the sampled rows)',
+  pushdownResultBytesPerSec: 'result bytes/s through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
   clientResultBytesPerSec: 'result bytes/s in client mode (the same call client-side, less overhead, pull and handle)',
   scanBatchRows: 'rows per scan batch',
 };
@@ -247,7 +247,7 @@ export class CostModel {
       notes: [
         'Link rates come from the link profiles (not measured); RTTs are measured per link.',
         'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
-        'pushdown = overhead + max(scan, result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips). See workloads/driver/cost-model/model.ts.',
+        'pushdown = overhead + scan + max(result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips). See workloads/driver/cost-model/model.ts.',
         ...this.hints.coarser.map((line) => `Coarser prediction: ${line}.`),
       ],
     };
@@ -354,29 +354,29 @@ async function measureCodecRate(sample: RowSample): Promise<number> {
 }
 
 /**
- * The result path, end to end: a result-heavy request over one wave of regions (as many as the
- * run's concurrency), in both modes; its time less the wave's overhead and scan (pull + handle in
- * client mode) is what the result cost. Without such a request, the msgpack rate stands in.
+ * The result path, end to end: a result-heavy request over the whole range, in both modes; its
+ * time less the overhead and scan (pull + handle in client mode) is what the result cost. Without
+ * such a request, the msgpack rate stands in.
  */
 async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overheads, codecBytesPerSec: number): Promise<ResultRates> {
-  const { options, copr, pieces } = probe;
+  const { options, copr } = probe;
   const { nodeScanRowsPerSec, clientPullRowsPerSec, clientHandleRowsPerSec } = scan;
   const heavy = nodeScanRowsPerSec !== null ? options.plugin.hints.resultHeavy(options.plugin.firstRequest) : null;
   if (heavy === null || !nodeScanRowsPerSec || !clientPullRowsPerSec || !clientHandleRowsPerSec) return { pushdownResultBytesPerSec: codecBytesPerSec, clientResultBytesPerSec: codecBytesPerSec };
   const concurrency = options.spec.concurrency;
-  const wave = pieces.slice(0, Math.min(concurrency, pieces.length));
-  const waveRange = { start: wave[0]!.range.start, end: wave[wave.length - 1]!.range.end };
-  const overheadShare = 1 / waves(pieces.length, concurrency);
+  // Over the whole range, as a call runs: every node and worker at once, scan and result path
+  // interleaved. (One wave of regions, measured alone, ran on fewer nodes than a call does and
+  // made the result path look twice as slow: +79% at the filter's every-row point.)
   // As the measured calls do (query runner), a plugin's streamed rows are taken as they arrive, not
   // merged into a whole answer; the runner's digest of them is left out of the call's time, so
   // dropping them here times the same path.
-  const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: waveRange.start, end: waveRange.end, mode, concurrency, onRows: () => undefined });
+  const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: probe.range.start, end: probe.range.end, mode, concurrency, onRows: () => undefined });
   const { totals, wireBytesIn: resultBytes } = await run('pushdown');
-  const waveRows = totals.rowsScanned;
+  const rows = totals.rowsScanned;
   const pushedMs = await fastestMs(2, () => run('pushdown'), 0);
-  // The model overlaps scan and result path, so the wave's time past its overhead is the result path's.
-  const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs * overheadShare;
+  // The model adds the result path to the scan (model.ts predictPushdown): what the call took past both is the result path's.
+  const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs - (rows / nodeScanRowsPerSec) * 1000;
   const pulledMs = await fastestMs(2, () => run('client'));
-  const clientResultMs = pulledMs - overheads.clientOverheadMs * overheadShare - (waveRows / clientPullRowsPerSec + waveRows / clientHandleRowsPerSec) * 1000;
+  const clientResultMs = pulledMs - overheads.clientOverheadMs - (rows / clientPullRowsPerSec + rows / clientHandleRowsPerSec) * 1000;
   return { pushdownResultBytesPerSec: resultBytes / (Math.max(1, pushdownResultMs) / 1000), clientResultBytesPerSec: resultBytes / (Math.max(1, clientResultMs) / 1000) };
 }

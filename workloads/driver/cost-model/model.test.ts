@@ -33,21 +33,21 @@ test('waves and added RTT', () => {
   assert.equal(wireMs(CAL, 'slow', 500_000), 500);
 });
 
-test('pushdown: overhead + the slowest of scan, result path and the result on the wire (they overlap)', () => {
+test('pushdown: overhead + scan + the slower of the result path and the result on the wire (scan and result path add up)', () => {
   const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
   const unlimited = predictPushdown(CAL, 'unlimited', shape);
   assert.deepEqual(unlimited.terms, { overhead: 10, scan: 100, result: 10, resultWire: 0 });
-  assert.equal(unlimited.totalMs, 110);
+  assert.equal(unlimited.totalMs, 120);
   const heavy = predictPushdown(CAL, 'unlimited', { ...shape, resultBytes: 50_000_000 });
   assert.equal(heavy.terms.result, 500);
-  assert.equal(heavy.totalMs, 510, 'the result path outlasts the scan');
+  assert.equal(heavy.totalMs, 610, 'the result path comes on top of the scan');
   const slow = predictPushdown(CAL, 'slow', shape);
-  // 2 waves × 2 ms added RTT; 1 MB at 1 MB/s outlasts the scan and the result path it overlaps.
+  // 2 waves × 2 ms added RTT; 1 MB at 1 MB/s outlasts the result path it overlaps, after the scan.
   assert.deepEqual(slow.terms, { overhead: 14, scan: 100, result: 10, resultWire: 1000 });
-  assert.equal(slow.totalMs, 1014);
+  assert.equal(slow.totalMs, 1114);
   const small = predictPushdown(CAL, 'slow', { ...shape, resultBytes: 50_000 });
   assert.equal(small.terms.resultWire, 50);
-  assert.equal(small.totalMs, 14 + 100);
+  assert.equal(small.totalMs, 14 + 100 + 50);
 });
 
 test('pushdown overhead scales with the waves of regions', () => {

@@ -8,7 +8,9 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { loadSpec, SpecError, type WorkloadSpec } from '../../spec';
-import { claimLines, FULL_BATCH_MODES, LOCAL_SGD_LOSS_TOLERANCE, ML_MODES, Trainer, mlSettings, runMlTraining, summarizeMl, type TrainingRun } from './ml-runner';
+import { mlSettings, runMlTraining } from './ml-runner';
+import { claimLines, summarizeMl } from './ml-summary';
+import { FULL_BATCH_MODES, LOCAL_SGD_LOSS_TOLERANCE, ML_MODES, Trainer, type TrainingRun } from './ml-trainer';
 import { CopbenchBackend } from '../../backends/copbench/backend';
 import { describeCluster } from '../../../test/helpers';
 
