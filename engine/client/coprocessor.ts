@@ -226,6 +226,15 @@ function asClientError(err: unknown, where: string): ClientError {
   return new ClientError('SERVER', `${where}: plugin threw ${e?.name ?? 'a value'}: ${e?.message ?? String(err)}`, 'COPR_PLUGIN_ERROR');
 }
 
+/** A call's totals over its regions (or a backend's units of work). */
+export function callTotals(regions: readonly RegionCallStats[]): CoprocessorOutcome<unknown>['totals'] {
+  return {
+    rowsScanned: regions.reduce((n, r) => n + r.rowsScanned, 0),
+    bytesScanned: regions.reduce((n, r) => n + r.bytesScanned, 0),
+    pluginCpuUs: regions.reduce((n, r) => n + r.pluginCpuUs, 0),
+  };
+}
+
 export class Coprocessor {
   /** The nodes' coprocessor load, as the replies of this client's pushdown calls report it. */
   readonly load = new NodeLoadTracker();
@@ -277,11 +286,7 @@ export class Coprocessor {
       plugin: { name: plugin.artifact.name, version: plugin.artifact.version, sha256: plugin.artifact.sha256 },
       sha256s,
       regions,
-      totals: {
-        rowsScanned: regions.reduce((n, r) => n + r.rowsScanned, 0),
-        bytesScanned: regions.reduce((n, r) => n + r.bytesScanned, 0),
-        pluginCpuUs: regions.reduce((n, r) => n + r.pluginCpuUs, 0),
-      },
+      totals: callTotals(regions),
       clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,

@@ -36,6 +36,13 @@ export interface LinkHandle {
   close(): void;
 }
 
+/** Takes any shaping off a network (its `unlimited` profile in use; a loopback network shapes nothing). */
+export async function unshape(network: Network): Promise<void> {
+  const link = network.link('unlimited');
+  await link.use();
+  link.close();
+}
+
 /** Which mechanism shaped what, as the manifest records it. */
 export interface ShapingMechanisms {
   /** e.g. "user-space token bucket (client sockets)" or "kernel: tc tbf on every host's link". */

@@ -17,7 +17,7 @@ import type { ClusterSpec, WorkloadSpec } from '../../spec';
 import { sampleNodes, type NodeAddress, type NodeSample } from '../../driver/metrics/node-stats';
 import { CostModel } from '../../driver/cost-model/calibrate';
 import { loopbackKind } from '../../network/loopback';
-import type { LinkHandle, Network } from '../../network/network';
+import { unshape, type LinkHandle, type Network } from '../../network/network';
 import type { Backend, BackendClient, BackendReport, CalibrateOptions, Layout, LoadOptions, LoadReport } from '../backend';
 
 export type { NodeAddress, LoadReport };
@@ -184,10 +184,8 @@ export class CopbenchBackend implements Backend {
   }
 
   /** Takes any shaping off the network (a client without a link is unshaped again: calibration). */
-  async unshaped(): Promise<void> {
-    const link = this.network.link('unlimited');
-    await link.use();
-    link.close();
+  unshaped(): Promise<void> {
+    return unshape(this.network);
   }
 
   /** A fresh cluster client; its node connections go through `wrapSocket` (an emulated link) when given. */

@@ -12,7 +12,7 @@ import { datasetRows } from '../../datasets/catalog';
 import { datasetFingerprint } from '../../datasets/fingerprint';
 import type { WorkloadSpec } from '../../spec';
 import type { NodeSample } from '../../driver/metrics/node-stats';
-import type { LinkHandle, Network } from '../../network/network';
+import { unshape, type LinkHandle, type Network } from '../../network/network';
 import type { Backend, BackendClient, BackendReport, Layout, LoadOptions, LoadReport } from '../backend';
 import { RedisClusterClient } from './cluster-client';
 import { RedisCoprocessor, type RedisData } from './coprocessor';
@@ -195,10 +195,8 @@ export class RedisBackend implements Backend {
     return this.network.link(profile);
   }
 
-  async unshaped(): Promise<void> {
-    const link = this.network.link('unlimited');
-    await link.use();
-    link.close();
+  unshaped(): Promise<void> {
+    return unshape(this.network);
   }
 
   async client(wrapSocket?: (socket: net.Socket) => SocketLike, options: CoprocessorOptions = {}): Promise<BackendClient> {

@@ -8,7 +8,7 @@
  * client's budget, as copbench's Coprocessor keeps it per region.
  */
 import { pack, unpack } from 'msgpackr';
-import type { CoprocessorCall, CoprocessorOptions, CoprocessorOutcome, RegionCallStats } from '../../../engine/client/coprocessor';
+import { callTotals, type CoprocessorCall, type CoprocessorOptions, type CoprocessorOutcome, type RegionCallStats } from '../../../engine/client/coprocessor';
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { PluginStateStore, SESSION_ID } from '../../../engine/coprocessor/state-store';
 import type { KV } from '../../../engine/plugin-api';
@@ -69,11 +69,7 @@ export class RedisCoprocessor implements PluginRunner {
       plugin: { name: loaded.artifact.name, version: loaded.artifact.version, sha256: loaded.artifact.sha256 },
       sha256s,
       regions,
-      totals: {
-        rowsScanned: regions.reduce((n, r) => n + r.rowsScanned, 0),
-        bytesScanned: regions.reduce((n, r) => n + r.bytesScanned, 0),
-        pluginCpuUs: regions.reduce((n, r) => n + r.pluginCpuUs, 0),
-      },
+      totals: callTotals(regions),
       clientCpuUs: cpu.user + cpu.system,
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,
