@@ -34,6 +34,7 @@ import type { AggregateRequest, GroupResult } from '../plugins/aggregate';
 import { benchFetchVsPipe } from './fetch';
 import { ratioAtLeast, type NewRow } from './goals';
 import { benchScaling } from './scaling';
+import { quantile } from '../engine/util/statistics';
 
 export interface CoprBenchConfig {
   quick: boolean;
@@ -365,10 +366,6 @@ async function benchNoopRoundTrip(cfg: CoprBenchConfig, deps: CoprBenchDeps): Pr
 
 // ---- formatting --------------------------------------------------------------------------------
 
-function quantile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? 0;
-}
 
 function us(v: number): string {
   return v >= 10_000 ? `${(v / 1000).toFixed(1)} ms` : `${v.toFixed(0)} µs`;

@@ -40,6 +40,7 @@ import { GROUPS, goalLabel, goalStatus, type Group, type NewRow, type ResultRow 
 import { prng } from '../engine/util/seeded-random';
 import { gitCommit, gitDirty, machineInfo, packageVersions } from '../workloads/driver/results/environment';
 import { markdownTable, textTable } from '../workloads/driver/results/table';
+import { median } from '../engine/util/statistics';
 
 const REPO_ROOT = path.resolve(__dirname, '..');
 const HOST = '127.0.0.1';
@@ -160,11 +161,6 @@ function fmtRatio(r: number | null): string {
   return r >= 10 ? r.toFixed(1) : r >= 0.1 ? r.toFixed(2) : r.toFixed(3);
 }
 
-function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 function table(rows: ResultRow[]): { text: string; markdown: string } {
   const header = ['measurement', 'copbench', 'baseline', 'ratio', 'goal', 'met', 'baseline is'];

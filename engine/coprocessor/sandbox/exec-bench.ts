@@ -12,12 +12,12 @@ import { pack } from 'msgpackr';
 import { NodeStore } from '../../storage/store';
 import { compilePlugin, sha256 } from '../loader';
 import { WorkerPool, type ExecRequest } from './pool';
+import { median } from '../../util/statistics';
 
 const CALLS_PER_ROUND = Number(process.env.N ?? 3000);
 const ROUNDS = 3;
 const WARMUP_CALLS = 500;
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'copbench-exec-bench-'));

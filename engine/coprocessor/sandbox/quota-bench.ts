@@ -14,13 +14,13 @@ import { SAMPLE_SCHEMA } from '../../plugin-api';
 import { syntheticRows } from '../../../workloads/datasets/synthetic';
 import { compilePlugin, sha256 } from '../loader';
 import { WorkerPool, type ExecRequest } from './pool';
+import { median } from '../../util/statistics';
 
 const ROWS = Number(process.env.ROWS ?? 300_000);
 const REPS = Number(process.env.REPS ?? 9);
 const NOOP_CALLS = 2000;
 const QUOTAS = { callMb: 256, nodeMb: 512 };
 
-const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 
 function requestFor(plugin: string, body: unknown, range: [string, string]): ExecRequest {
   const file = join(__dirname, `../../../plugins/${plugin}.ts`);

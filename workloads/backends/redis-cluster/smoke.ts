@@ -21,6 +21,7 @@ import { loadRedisRows } from './loader';
 import { readNodeStats } from './node-stats';
 import { diffNodeStats } from '../../driver/metrics/node-stats';
 import { runPushdown } from './pushdown';
+import { median } from '../../../engine/util/statistics';
 
 interface Sample {
   wallMs: number;
@@ -50,7 +51,6 @@ async function sample(client: RedisClusterClient, run: Runner, plugin: Plugin<ne
   return { wallMs, clientBytesRead, nodeCpuMs: nodes.reduce((n, s) => n + s.cpuUserUs + s.cpuSysUs, 0) / 1000, answer: JSON.stringify(result) };
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rows: { type: 'string', default: '5000' }, buckets: { type: 'string', default: '8' }, slice: { type: 'string', default: '1000' }, reps: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' } } });

@@ -36,6 +36,7 @@ import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, waves, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
+import { median } from '../../../engine/util/statistics';
 
 /** Rows in the random sample the result-size estimates run on. */
 export const SAMPLE_ROWS = 4000;
@@ -85,11 +86,6 @@ const UNITS: Record<string, string> = {
   scanBatchRows: 'rows per scan batch',
 };
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 

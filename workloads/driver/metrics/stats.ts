@@ -1,10 +1,13 @@
 /**
  * Statistics for repetitions: the mean with its Student-t confidence interval, the t quantile it
- * needs (simple-statistics has none), and a least-squares line.
+ * needs (simple-statistics has none), a least-squares line; median and quantile from
+ * simple-statistics (engine/util/statistics.ts).
  */
-// simple-statistics ships a CommonJS build, but its package is "type": "module", so TypeScript
-// refuses a static import from CommonJS; require the CommonJS build and type it from the declarations.
-const { mean: sampleMean, sampleStandardDeviation } = require('simple-statistics') as typeof import('simple-statistics', { with: { 'resolution-mode': 'import' } });
+import { simpleStatistics } from '../../../engine/util/statistics';
+
+export { median, quantile } from '../../../engine/util/statistics';
+
+const { mean: sampleMean, sampleStandardDeviation } = simpleStatistics;
 
 /** A mean with its confidence interval. */
 export interface MeanCI {
