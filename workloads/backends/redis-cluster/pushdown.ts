@@ -12,11 +12,6 @@ import { LUA_PUSHDOWNS } from './lua-pushdowns';
 import type { RedisRun, RedisRunOptions, UnitStats } from './fetch';
 import { mapLimited } from '../../../engine/util/limiter';
 
-/** Whether a plugin has a Lua twin (go-ycsb style: the capability is probed, not assumed). */
-export function canPushDown(pluginName: string): boolean {
-  return LUA_PUSHDOWNS.has(pluginName);
-}
-
 /** Pushdown: FCALL_RO per unit, decode each reply to the plugin's partial, `merge` in unit order. */
 export async function runPushdown<Req, Partial, Result>(client: RedisClusterClient, plugin: Plugin<Req, Partial, Result>, request: Req, units: readonly WorkUnit[], options: RedisRunOptions = {}): Promise<RedisRun<Result>> {
   const twin = LUA_PUSHDOWNS.get(plugin.name);
