@@ -22,11 +22,11 @@ import { OnlineCorrection } from '../../driver/cost-model/online';
 import type { CostModel, CostModelReport } from '../../driver/cost-model/calibrate';
 import type { PredictedMode } from '../../driver/cost-model/model';
 import { datasetFingerprint } from '../../datasets/fingerprint';
-import { repeatUntilPrecise, type StopReason } from '../../driver/metrics/sequential';
-import { checkedCall } from './checked-call';
-import { resolveHints } from './hints';
+import { repeatUntilPrecise, type RepetitionPolicy, type StopReason } from '../../driver/metrics/sequential';
+import { checkedCall, type CheckedCall } from './checked-call';
+import { resolveHints, type ResolvedHints } from './hints';
 import { repetitionPolicy } from './repetitions';
-import { queryWorkload, type SweepValue } from './requests';
+import { queryWorkload, type QueryWorkload, type SweepValue } from './requests';
 
 /** What a query sample's mode can be: a coprocessor mode, or `adaptive` (the model picks one per call). */
 export type QueryMode = CoprocessorMode | 'adaptive';
@@ -153,128 +153,178 @@ function queryModes(spec: WorkloadSpec, backend: Backend, log: (line: string) =>
 }
 
 export async function runQueries(spec: WorkloadSpec, backend: Backend, hooks: QueryRunHooks): Promise<QueryRunResult> {
-  const workload = queryWorkload(spec);
   for (const mode of spec.modes) {
     if (!QUERY_MODES.includes(mode as QueryMode)) throw new SpecError(`modes: '${mode}' is not available for ${spec.kind} workloads (available: ${QUERY_MODES.join(', ')})`);
   }
-  const modes = queryModes(spec, backend, hooks.log);
-  const policy = repetitionPolicy(spec);
-  const stops: PointStop[] = [];
-  const range = datasetRange();
-  const samples: QuerySample[] = [];
-  const loads: QueryRunResult['loads'] = [];
-  const peakRss: PeakRss = { clientBytes: 0, nodesBytes: {} };
-  const notePeaks = (nodes: Array<{ id: number; rssBytes: number }>): void => {
-    for (const n of nodes) peakRss.nodesBytes[`node${n.id}`] = Math.max(peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
-  };
-  // One client per link, all open for the whole run: sweep points are the outer loop and links the
-  // inner one, so warm-up and slow drift hit every link alike instead of favouring the later ones.
-  const lanes: Array<{ link: LinkHandle; client: BackendClient }> = [];
-  const series = new Map<string, TimeSeries>();
-  let loaded: Loaded | null = null;
+  const run = new QueryRun(spec, backend, hooks);
   let measureEnd = 0;
-  // adaptive's feedback loop: what its own calls measured corrects the model (cost-model/online.ts).
-  const online = new OnlineCorrection();
   try {
-    for (const linkSpec of spec.links) {
-      const link = backend.link(linkSpec);
-      lanes.push({ link, client: await backend.client(link.wrapSocket) });
-    }
-    const plugin = await lanes[0]!.client.coprocessor.loadPlugin(workload.plugin, workload.version);
-    const hints = resolveHints(plugin.plugin);
-    for (const line of hints.coarser) hooks.log(`cost model: ${workload.plugin} gives ${line}`);
-    // Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and calibrates on it.
-    const prepare = async (point: SweepValue | undefined): Promise<Loaded> => {
-      const dataset: DatasetSpec = workload.dataset(point);
-      const fingerprint = datasetFingerprint(dataset);
-      if (loaded && loaded.fingerprint === fingerprint) return loaded;
-      const pointSpec: WorkloadSpec = { ...spec, dataset };
-      if (workload.sweepsDataset) {
-        const load = await backend.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
-        loads.push({ point: point === undefined ? '' : String(point), ...load });
-        const layout = await backend.settle(hooks.log);
-        hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${layout.pieces} ${layout.pieceName}`);
-      }
-      // Every mode's call gets the model's prediction beside its measurement (the model's error is a result too).
-      const model = backend.calibrate ? await backend.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints, firstRequest: workload.request(point) }, links: lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log }) : null;
-      return { fingerprint, model };
-    };
-    loaded = await prepare(workload.points[0]);
+    await run.openLanes();
+    const { points } = run.workload;
+    await run.prepare(points[0]);
     const measureStart = performance.now();
-    for (const { link } of lanes) series.set(link.name, new TimeSeries({ startMs: measureStart }));
-    for (const point of workload.points) {
-      loaded = await prepare(point);
-      const model = loaded.model;
-      const request = workload.request(point);
-      const pointKey = point === undefined ? '' : String(point);
-      for (const { link, client } of lanes) {
-        // Kernel-shaped networks carry one profile at a time: this lane's, from here on.
-        await link.use();
-        const plan = model ? await model.plan(link.name, pointKey, request) : null;
-        const call = async (mode: QueryMode, repetition: number): Promise<QuerySample> => {
-          const chosenMode: PredictedMode = mode === 'adaptive' ? online.choose(link.name, pointKey, plan!.predictedMs) : mode;
-          const before = await backend.sampleNodes();
-          const { outcome, checksum } = await checkedCall(client.coprocessor, { plugin: workload.plugin, version: workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: spec.concurrency });
-          if (repetition >= 0) series.get(link.name)!.record(performance.now(), outcome.wallMs);
-          if (mode === 'adaptive') online.observe(link.name, pointKey, chosenMode, plan!.predictedMs[chosenMode], outcome.wallMs);
-          const after = await backend.sampleNodes();
-          notePeaks(after);
-          const nodeDelta = diffNodeStats(before, after);
-          hooks.onCall?.();
-          return {
-            link: link.name,
-            parameter: workload.parameter,
-            point: pointKey,
-            mode,
-            chosenMode,
-            repetition,
-            latencyMs: outcome.wallMs,
-            predictedMs: plan ? plan.predictedMs[chosenMode] : null,
-            rowsScanned: outcome.totals.rowsScanned,
-            rowsReturned: hints.rowsReturned(outcome.result),
-            rowsMatched: hints.rowsMatched(outcome.result) ?? -1,
-            regions: outcome.regions.length,
-            clientWireInBytes: outcome.wireBytesIn,
-            clientWireOutBytes: outcome.wireBytesOut,
-            clientCpuUs: outcome.clientCpuUs,
-            nodesCpuUs: sumOverNodes(nodeDelta, (n) => n.cpuUserUs + n.cpuSysUs),
-            pluginCpuUs: chosenMode === 'pushdown' ? outcome.totals.pluginCpuUs : 0,
-            nodesNetInBytes: sumOverNodes(nodeDelta, (n) => n.netInBytes),
-            nodesNetOutBytes: sumOverNodes(nodeDelta, (n) => n.netOutBytes),
-            checksum,
-            byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
-          };
-        };
-        // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
-        for (let w = 0; w < spec.warmup; w++) for (const mode of modes) if (mode !== 'adaptive') await call(mode, -1 - w);
-        // One round = every mode once; the stopping rule judges each mode's mean latency.
-        const outcome = await repeatUntilPrecise(policy, async (rep) => {
-          const latencies: Record<string, number> = {};
-          for (const mode of rep % 2 === 0 ? modes : [...modes].reverse()) {
-            const sample = await call(mode, rep);
-            samples.push(sample);
-            hooks.onSample(sample);
-            latencies[mode] = sample.latencyMs;
-          }
-          return latencies;
-        }, () => performance.now());
-        stops.push({ link: link.name, point: pointKey, repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
-      }
+    for (const { link } of run.lanes) run.series.set(link.name, new TimeSeries({ startMs: measureStart }));
+    // Sweep points are the outer loop and links the inner one, so warm-up and slow drift hit every
+    // link alike instead of favouring the later ones.
+    for (const point of points) {
+      await run.prepare(point);
+      for (const lane of run.lanes) await run.measure(point, lane);
     }
     measureEnd = performance.now();
   } finally {
-    for (const { link, client } of lanes) {
+    run.closeLanes();
+  }
+  return run.result(measureEnd);
+}
+
+/** One client per link, open for the whole run. */
+interface Lane {
+  link: LinkHandle;
+  client: BackendClient;
+}
+
+/** The state of one query run: its lanes, the loaded dataset and model, and what it measured. */
+class QueryRun {
+  readonly workload: QueryWorkload;
+  readonly lanes: Lane[] = [];
+  readonly series = new Map<string, TimeSeries>();
+  private readonly modes: QueryMode[];
+  private readonly policy: RepetitionPolicy;
+  private readonly samples: QuerySample[] = [];
+  private readonly stops: PointStop[] = [];
+  private readonly loads: QueryRunResult['loads'] = [];
+  private readonly peakRss: PeakRss = { clientBytes: 0, nodesBytes: {} };
+  // adaptive's feedback loop: what its own calls measured corrects the model (cost-model/online.ts).
+  private readonly online = new OnlineCorrection();
+  private hints: ResolvedHints | null = null;
+  private loaded: Loaded | null = null;
+
+  constructor(
+    private readonly spec: WorkloadSpec,
+    private readonly backend: Backend,
+    private readonly hooks: QueryRunHooks,
+  ) {
+    this.workload = queryWorkload(spec);
+    this.modes = queryModes(spec, backend, hooks.log);
+    this.policy = repetitionPolicy(spec);
+  }
+
+  async openLanes(): Promise<void> {
+    for (const linkSpec of this.spec.links) {
+      const link = this.backend.link(linkSpec);
+      this.lanes.push({ link, client: await this.backend.client(link.wrapSocket) });
+    }
+    const plugin = await this.lanes[0]!.client.coprocessor.loadPlugin(this.workload.plugin, this.workload.version);
+    this.hints = resolveHints(plugin.plugin);
+    for (const line of this.hints.coarser) this.hooks.log(`cost model: ${this.workload.plugin} gives ${line}`);
+  }
+
+  closeLanes(): void {
+    for (const { link, client } of this.lanes) {
       client.close();
       link.close();
     }
   }
-  peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
-  return {
-    samples,
-    peakRss,
-    costModel: loaded?.model?.report() ?? null,
-    stops,
-    series: [...series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
-    loads,
-  };
+
+  /** Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and calibrates on it. */
+  async prepare(point: SweepValue | undefined): Promise<void> {
+    const { workload, backend, hooks } = this;
+    const dataset: DatasetSpec = workload.dataset(point);
+    const fingerprint = datasetFingerprint(dataset);
+    if (this.loaded && this.loaded.fingerprint === fingerprint) return;
+    const pointSpec: WorkloadSpec = { ...this.spec, dataset };
+    if (workload.sweepsDataset) {
+      const load = await backend.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
+      this.loads.push({ point: point === undefined ? '' : String(point), ...load });
+      const layout = await backend.settle(hooks.log);
+      hooks.log(`${workload.parameter}=${point}: ${load.skipped ? 'dataset already loaded' : `loaded ${load.rows} rows in ${(load.loadMs / 1000).toFixed(1)} s`}; ${layout.pieces} ${layout.pieceName}`);
+    }
+    // Every mode's call gets the model's prediction beside its measurement (the model's error is a result too).
+    const model = backend.calibrate ? await backend.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints: this.hints!, firstRequest: workload.request(point) }, links: this.lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log }) : null;
+    this.loaded = { fingerprint, model };
+  }
+
+  /** Warm-up, then rounds of every mode once until the point is precise or a cap is reached. */
+  async measure(point: SweepValue | undefined, lane: Lane): Promise<void> {
+    const pointKey = point === undefined ? '' : String(point);
+    const request = this.workload.request(point);
+    // Kernel-shaped networks carry one profile at a time: this lane's, from here on.
+    await lane.link.use();
+    const model = this.loaded!.model;
+    const plan = model ? await model.plan(lane.link.name, pointKey, request) : null;
+    const call = (mode: QueryMode, repetition: number): Promise<QuerySample> => this.call({ lane, pointKey, request, plan }, mode, repetition);
+    // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
+    for (let w = 0; w < this.spec.warmup; w++) for (const mode of this.modes) if (mode !== 'adaptive') await call(mode, -1 - w);
+    // One round = every mode once; the stopping rule judges each mode's mean latency.
+    const outcome = await repeatUntilPrecise(this.policy, async (rep) => {
+      const latencies: Record<string, number> = {};
+      for (const mode of rep % 2 === 0 ? this.modes : [...this.modes].reverse()) {
+        const sample = await call(mode, rep);
+        this.samples.push(sample);
+        this.hooks.onSample(sample);
+        latencies[mode] = sample.latencyMs;
+      }
+      return latencies;
+    }, () => performance.now());
+    this.stops.push({ link: lane.link.name, point: pointKey, repetitions: outcome.repetitions, stoppedBy: outcome.stoppedBy, elapsedMs: outcome.elapsedMs });
+  }
+
+  /** One call with its node counters around it; repetition < 0: warm-up (not in the per-second series). */
+  private async call(at: { lane: Lane; pointKey: string; request: unknown; plan: { predictedMs: Record<PredictedMode, number> } | null }, mode: QueryMode, repetition: number): Promise<QuerySample> {
+    const { lane, pointKey, request, plan } = at;
+    const link = lane.link.name;
+    const chosenMode: PredictedMode = mode === 'adaptive' ? this.online.choose(link, pointKey, plan!.predictedMs) : mode;
+    const before = await this.backend.sampleNodes();
+    const range = datasetRange();
+    const { outcome, checksum } = await checkedCall(lane.client.coprocessor, { plugin: this.workload.plugin, version: this.workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: this.spec.concurrency });
+    if (repetition >= 0) this.series.get(link)!.record(performance.now(), outcome.wallMs);
+    if (mode === 'adaptive') this.online.observe(link, pointKey, chosenMode, plan!.predictedMs[chosenMode], outcome.wallMs);
+    const after = await this.backend.sampleNodes();
+    this.notePeaks(after);
+    this.hooks.onCall?.();
+    return this.sample({ link, pointKey, mode, chosenMode, repetition, predictedMs: plan ? plan.predictedMs[chosenMode] : null }, outcome, checksum, diffNodeStats(before, after));
+  }
+
+  private sample(what: Pick<QuerySample, 'link' | 'mode' | 'chosenMode' | 'repetition' | 'predictedMs'> & { pointKey: string }, outcome: CheckedCall['outcome'], checksum: string, nodeDelta: ReturnType<typeof diffNodeStats>): QuerySample {
+    const hints = this.hints!;
+    return {
+      link: what.link,
+      parameter: this.workload.parameter,
+      point: what.pointKey,
+      mode: what.mode,
+      chosenMode: what.chosenMode,
+      repetition: what.repetition,
+      latencyMs: outcome.wallMs,
+      predictedMs: what.predictedMs,
+      rowsScanned: outcome.totals.rowsScanned,
+      rowsReturned: hints.rowsReturned(outcome.result),
+      rowsMatched: hints.rowsMatched(outcome.result) ?? -1,
+      regions: outcome.regions.length,
+      clientWireInBytes: outcome.wireBytesIn,
+      clientWireOutBytes: outcome.wireBytesOut,
+      clientCpuUs: outcome.clientCpuUs,
+      nodesCpuUs: sumOverNodes(nodeDelta, (n) => n.cpuUserUs + n.cpuSysUs),
+      pluginCpuUs: what.chosenMode === 'pushdown' ? outcome.totals.pluginCpuUs : 0,
+      nodesNetInBytes: sumOverNodes(nodeDelta, (n) => n.netInBytes),
+      nodesNetOutBytes: sumOverNodes(nodeDelta, (n) => n.netOutBytes),
+      checksum,
+      byNode: nodeDelta.map((n) => ({ id: n.id, cpuUs: n.cpuUserUs + n.cpuSysUs, netInBytes: n.netInBytes, netOutBytes: n.netOutBytes })),
+    };
+  }
+
+  private notePeaks(nodes: Array<{ id: number; rssBytes: number }>): void {
+    for (const n of nodes) this.peakRss.nodesBytes[`node${n.id}`] = Math.max(this.peakRss.nodesBytes[`node${n.id}`] ?? 0, n.rssBytes);
+  }
+
+  result(measureEnd: number): QueryRunResult {
+    this.peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
+    return {
+      samples: this.samples,
+      peakRss: this.peakRss,
+      costModel: this.loaded?.model?.report() ?? null,
+      stops: this.stops,
+      series: [...this.series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
+      loads: this.loads,
+    };
+  }
 }
