@@ -144,14 +144,40 @@ export async function benchQueryClientMemory(deps: MemoryBenchDeps): Promise<voi
   });
 }
 
+/** The memory group's dataset: `sizeMb` MiB on one node in REGIONS regions, loaded without holding it. */
+interface MemoryData {
+  cfg: MemoryBenchConfig;
+  rows: number;
+  start: Buffer;
+  end: Buffer;
+  nodePid: number;
+  client: ClusterClient;
+  placement: string;
+  expectedMatches: number;
+  atRest: ProcMemory;
+}
+
+const FILTER_REQUEST: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
+const LIMIT_GOAL = { on: 'value' as const, op: '<' as const, target: LIMIT_BYTES / MIB, label: `< ${LIMIT_BYTES / MIB} MiB` };
+
 export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps): Promise<void> {
+  const data = await loadMemoryData(cfg, deps);
+  if (!data) return;
+  await benchFetchMemory(data, deps);
+  await benchInNodeScanMemory(data, deps);
+  deps.noteRetries('memory', data.client);
+  await deps.cleanupNow('memory-client');
+  await deps.cleanupNow('memory-cluster');
+  await benchQueryClientMemory(deps);
+}
+
+/** Starts the node and loads the rows, counting the filter's matches on the way; null where /proc cannot be read. */
+async function loadMemoryData(cfg: MemoryBenchConfig, deps: MemoryBenchDeps): Promise<MemoryData | null> {
   const rows = Math.max(REGIONS * 10, Math.floor((cfg.sizeMb * MIB) / (syntheticKey(0).length + VALUE_BYTES)));
-  const start = syntheticKey(0);
-  const end = syntheticKey(rows);
   process.stdout.write(`\nmemory: ${rows} rows × ${VALUE_BYTES}-byte values (${cfg.sizeMb} MiB) in ${REGIONS} regions on 1 node\n`);
   if (processMemory(process.pid) === undefined) {
     deps.note('memory group skipped: /proc/<pid>/status is not readable on this platform');
-    return;
+    return null;
   }
   const cluster = await deps.startCluster('memory-cluster', 1);
   const nodePid = cluster.nodes.get(1)!.pid;
@@ -161,8 +187,6 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   const client = await ClusterClient.connect({ placement: cluster.placementAddress });
   deps.onCleanup('memory-client', () => client.close());
   await deps.settle(client, cluster);
-
-  // Load, counting the filter's matches on the way (the dataset is never held in memory).
   const amount = new RecordCodec(SAMPLE_SCHEMA).numberAccessor('amount');
   let expectedMatches = 0;
   function* counted(): Generator<{ key: Buffer; value: Buffer }> {
@@ -181,21 +205,21 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
   });
   const loadSeconds = (performance.now() - loadT0) / 1000;
   deps.note(`memory dataset: ${rows} rows (${cfg.sizeMb} MiB) loaded in ${loadSeconds.toFixed(1)} s (${((cfg.sizeMb / loadSeconds) || 0).toFixed(0)} MiB/s)`);
-  const atRest = processMemory(nodePid)!;
+  return { cfg, rows, start: syntheticKey(0), end: syntheticKey(rows), nodePid, client, placement: cluster.placementAddress, expectedMatches, atRest: processMemory(nodePid)! };
+}
 
-  const filterReq: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
-
-  // 1. Client-side fetch in a process of its own (first, so the node's peaks are its serving's own).
+/** 1. Client-side fetch in a process of its own (first, so the node's peaks are its serving's own). */
+async function benchFetchMemory(data: MemoryData, deps: MemoryBenchDeps): Promise<void> {
+  const { cfg, rows, expectedMatches } = data;
   const benchAtSpawn = processMemory(process.pid)!;
-  const fetcher = spawnBenchChild('fetch-client.ts', [cluster.placementAddress, start.toString('hex'), end.toString('hex'), JSON.stringify(filterReq)]);
+  const fetcher = spawnBenchChild('fetch-client.ts', [data.placement, data.start.toString('hex'), data.end.toString('hex'), JSON.stringify(FILTER_REQUEST)]);
   deps.onCleanup('memory-fetch-client', () => fetcher.stop());
   const ready = await fetcher.nextMessage<{ rssBytes: number; peakRssBytes: number }>(60_000);
-  const serving = new ProcPeakSampler(nodePid).start();
+  const serving = new ProcPeakSampler(data.nodePid).start();
   const done = await fetcher.nextMessage<{ rows: number; count: number; seconds: number; wireBytesIn: number; peakRssBytes: number; rusageMaxRssBytes: number; peaks: { heapUsed: number; heapTotal: number; external: number; arrayBuffers: number } }>();
   const servingPeak = serving.stop();
   await deps.cleanupNow('memory-fetch-client');
   if (done.rows !== rows || done.count !== expectedMatches) throw new Error(`client-side fetch saw ${done.rows} rows, counted ${done.count}; expected ${rows}, ${expectedMatches}`);
-  const limitGoal = { on: 'value' as const, op: '<' as const, target: LIMIT_BYTES / MIB, label: `< ${LIMIT_BYTES / MIB} MiB` };
   deps.add({
     group: 'memory',
     measurement: `client peak RSS, client-side fetch (filter, client mode) of ${cfg.sizeMb} MiB`,
@@ -204,7 +228,7 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     baseline: null,
     baselineName: '—',
     ratio: null,
-    goal: limitGoal,
+    goal: LIMIT_GOAL,
     note: `separate process; its own peak (VmHWM: getrusage's maxRSS, ${mib(done.rusageMaxRssBytes)}, also counts this bench process's pages that fork mapped into it before exec; the bench was at ${mib(benchAtSpawn.rssBytes)}); ${mib(ready.rssBytes)} after connecting (peak ${mib(ready.peakRssBytes)}); ${mib(done.wireBytesIn)} over the wire in ${done.seconds.toFixed(1)} s (${(done.rows / done.seconds / 1e3).toFixed(0)}k rows/s); peaks sampled every 20 ms: V8 heap used ${mib(done.peaks.heapUsed)} of ${mib(done.peaks.heapTotal)}, external ${mib(done.peaks.external)} (ArrayBuffers ${mib(done.peaks.arrayBuffers)})`,
   });
   deps.add({
@@ -212,23 +236,28 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     measurement: `node peak anonymous RSS while serving that fetch (SCANRANGE)`,
     unit: 'MiB',
     copbench: servingPeak.anonRssBytes / MIB,
-    baseline: atRest.anonRssBytes / MIB,
+    baseline: data.atRest.anonRssBytes / MIB,
     baselineName: 'the node at rest after the load',
-    goal: limitGoal,
+    goal: LIMIT_GOAL,
     note: `peak total RSS ${mib(servingPeak.rssBytes)} (file-backed ${mib(servingPeak.fileRssBytes)})`,
   });
+}
 
-  // 2. In-node scans: 1/4 of the rows, then all of them. Bounded means the peak does not grow with
-  //    the rows scanned (worker heaps are capped by config, LMDB pages are file-backed). The smaller
-  //    scan is large enough for each worker's young generation and external memory to reach the
-  //    level where GC holds them; a much smaller one would measure warm-up, not a bound.
-  const copr = new Coprocessor(client);
+/**
+ * 2. In-node scans: 1/4 of the rows, then all of them. Bounded means the peak does not grow with
+ *    the rows scanned (worker heaps are capped by config, LMDB pages are file-backed). The smaller
+ *    scan is large enough for each worker's young generation and external memory to reach the
+ *    level where GC holds them; a much smaller one would measure warm-up, not a bound.
+ */
+async function benchInNodeScanMemory(data: MemoryData, deps: MemoryBenchDeps): Promise<void> {
+  const { cfg, rows, start, expectedMatches } = data;
+  const copr = new Coprocessor(data.client);
   const aggReq: AggregateRequest = { schema: SAMPLE_SCHEMA, column: 'amount', groupBy: 'category' };
   const scanPeak = async (upTo: number): Promise<{ peak: ProcMemory; seconds: number }> => {
-    const sampler = new ProcPeakSampler(nodePid).start();
+    const sampler = new ProcPeakSampler(data.nodePid).start();
     const t0 = performance.now();
     const stop = syntheticKey(upTo);
-    const f = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: filterReq, start, end: stop, mode: 'pushdown', concurrency: 2 });
+    const f = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: FILTER_REQUEST, start, end: stop, mode: 'pushdown', concurrency: 2 });
     const a = await copr.run<AggregateRequest, GroupResult[]>({ plugin: 'aggregate', request: aggReq, start, end: stop, mode: 'pushdown', concurrency: 2 });
     const seconds = (performance.now() - t0) / 1000;
     if (f.totals.rowsScanned !== upTo || a.result.reduce((n, g) => n + g.count, 0) !== upTo) throw new Error(`in-node scans over ${upTo} rows scanned ${f.totals.rowsScanned} / grouped ${a.totals.rowsScanned}`);
@@ -247,8 +276,4 @@ export async function benchMemory(cfg: MemoryBenchConfig, deps: MemoryBenchDeps)
     goal: { on: 'ratio', op: '<', target: 1.25, label: '< 1.25× (bounded)' },
     note: `${full.peak.anonRssBytes / MIB < LIMIT_BYTES / MIB ? 'under' : 'over'} ${LIMIT_BYTES / MIB} MiB; peak total RSS ${mib(full.peak.rssBytes)} of which LMDB file-backed pages (the mapped data file, reclaimable page cache) ${mib(full.peak.fileRssBytes)}; ${((2 * rows) / full.seconds / 1e6).toFixed(2)} M rows/s`,
   });
-  deps.noteRetries('memory', client);
-  await deps.cleanupNow('memory-client');
-  await deps.cleanupNow('memory-cluster');
-  await benchQueryClientMemory(deps);
 }
