@@ -161,11 +161,7 @@ export interface LinearFit {
   r2: number;
 }
 
-/**
- * Ordinary least squares of ys on xs (e.g. latency vs. selectivity, bytes vs. rows). Needs equal
- * lengths and at least 2 points; when every x is equal the slope is undefined and everything is NaN.
- */
-/** Means of paired samples and their centred sums of squares and cross-products (Σdx², Σdy², Σdx·dy). */
+/** Means of paired samples and their centred sums of squares and cross-products (Σdx², Σdy², Σdx·dy), for Fieller's ratio CI. */
 export function pairedMoments(xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): { mx: number; my: number; sxx: number; syy: number; sxy: number } {
   const mx = sampleMean(xs as number[]);
   const my = sampleMean(ys as number[]);
@@ -182,15 +178,18 @@ export function pairedMoments(xs: ReadonlyArray<number>, ys: ReadonlyArray<numbe
   return { mx, my, sxx, syy, sxy };
 }
 
+/**
+ * Ordinary least squares of ys on xs (e.g. latency vs. selectivity, bytes vs. rows), by
+ * simple-statistics' linearRegression and rSquared. Needs equal lengths and at least 2 points;
+ * when every x is equal the slope is undefined and everything is NaN; when every y is equal the
+ * line is flat and fits exactly (R² 1).
+ */
 export function linearFit(xs: ReadonlyArray<number>, ys: ReadonlyArray<number>): LinearFit {
   if (xs.length !== ys.length) throw new RangeError(`xs and ys differ in length (${xs.length} vs ${ys.length})`);
   if (xs.length < 2) throw new RangeError(`a line needs at least 2 points, got ${xs.length}`);
-  const { mx, my, sxx, sxy, syy } = pairedMoments(xs, ys);
-  if (sxx === 0) return { slope: NaN, intercept: NaN, r2: NaN };
-  const slope = sxy / sxx;
-  const intercept = my - slope * mx;
-  let ssRes = 0;
-  for (let i = 0; i < xs.length; i++) ssRes += (ys[i]! - (slope * xs[i]! + intercept)) ** 2;
-  const r2 = syy === 0 ? (ssRes === 0 ? 1 : NaN) : 1 - ssRes / syy;
-  return { slope, intercept, r2 };
+  if (xs.every((x) => x === xs[0])) return { slope: NaN, intercept: NaN, r2: NaN };
+  const points = xs.map((x, i): [number, number] => [x, ys[i]!]);
+  const { m: slope, b: intercept } = simpleStatistics.linearRegression(points);
+  if (ys.every((y) => y === ys[0])) return { slope, intercept, r2: 1 };
+  return { slope, intercept, r2: simpleStatistics.rSquared(points, simpleStatistics.linearRegressionLine({ m: slope, b: intercept })) };
 }
