@@ -18,7 +18,7 @@ import type { RedisClusterClient } from './cluster-client';
 import { fetchUnitRows, handleUnit } from './fetch';
 import type { LoadedFunctions } from './functions';
 import type { BucketLayout, WorkUnit } from './layout';
-import { localPlugin } from './local-plugins';
+import { localPlugin } from '../../local-plugins';
 import { LUA_PUSHDOWNS } from './lua-pushdowns';
 import { runPushdown } from './pushdown';
 import { mapLimited } from '../../../engine/util/limiter';

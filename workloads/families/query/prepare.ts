@@ -4,12 +4,10 @@
  * matches the range, and `handle` accepts every point's request (run in this process on the first
  * rows of the point's dataset). Each failure is a SpecError naming the field, so the CLI exits 2.
  */
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import semver from 'semver';
 import { ClusterClient } from '../../../engine/client/cluster-client';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../../../engine/coprocessor/loader';
-import { pluginFiles } from '../../../engine/cluster/plugin-deployer';
 import type { KV } from '../../../engine/plugin-api';
 import { datasetRows } from '../../datasets/catalog';
 import { runPluginInMemory, type InMemoryRegion } from '../../driver/in-memory-plugin';
@@ -18,9 +16,8 @@ import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import type { CheckEnvironment } from '../family';
 import { queryWorkload, type QueryWorkload } from './requests';
 import { backendKind } from '../../backends/registry';
+import { localPlugins, PLUGINS_DIR } from '../../local-plugins';
 
-/** The plugins directory the embedded cluster deploys. */
-export const PLUGINS_DIR = path.resolve(__dirname, '..', '..', '..', 'plugins');
 
 /** Rows of the dataset the dry run feeds `handle`, split into two regions so `merge` runs too. */
 const DRY_RUN_ROWS = 400;
@@ -31,18 +28,9 @@ interface CatalogEntry {
   load(): Promise<LoadedPlugin>;
 }
 
-/** Plugins of plugins/ (files that do not load are left out: the cluster would refuse them too). */
+/** Plugins of plugins/ (workloads/local-plugins.ts). */
 function localCatalog(dir: string): CatalogEntry[] {
-  const entries: CatalogEntry[] = [];
-  for (const file of pluginFiles(dir)) {
-    try {
-      const loaded = loadPluginSource(readFileSync(file, 'utf8'), path.basename(file));
-      entries.push({ name: loaded.artifact.name, version: loaded.artifact.version, load: async () => loaded });
-    } catch {
-      // A broken plugin file is reported when the cluster deploys it; it is simply not available here.
-    }
-  }
-  return entries;
+  return localPlugins(dir).map((loaded) => ({ name: loaded.artifact.name, version: loaded.artifact.version, load: async () => loaded }));
 }
 
 /** Plugins deployed on a running cluster (its placement's plugin store). */
