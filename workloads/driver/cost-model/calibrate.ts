@@ -34,7 +34,7 @@ import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
 import { parseLinkProfile } from '../network/link';
 import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
-import { cheaperMode, waves, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
+import { cheaperMode, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 import { median } from '../../../engine/util/statistics';
 
