@@ -154,6 +154,16 @@ export class NodeStore {
     return this.initialCheckpoint;
   }
 
+  /**
+   * Makes the next read see every commit made so far. A reader in another thread (a plugin worker)
+   * otherwise keeps its read transaction until lmdb-js's next timer turn, so a call that arrives right
+   * after an acknowledged write could read the snapshot before it (seen once in CI as a plugin-state
+   * rebuild that missed the write it was rebuilt for).
+   */
+  readLatest(): void {
+    (this.root as unknown as { resetReadTxn(): void }).resetReadTxn();
+  }
+
   get(key: Buffer): Buffer | undefined {
     return this.rows.get(key);
   }
@@ -392,7 +402,7 @@ export class NodeStore {
   /** A read transaction on the latest committed snapshot (call while no write is in flight). */
   private pinSnapshot(): Transaction {
     // Detach the shared read transaction first: it may be older than the latest commit.
-    (this.root as unknown as { resetReadTxn(): void }).resetReadTxn();
+    this.readLatest();
     return this.root.useReadTransaction();
   }
 

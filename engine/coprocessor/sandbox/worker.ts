@@ -124,6 +124,8 @@ async function run(task: ExecTask): Promise<ExecReply> {
   });
   memory.start();
   try {
+    // The node acknowledged every write this call may depend on before sending it.
+    store.readLatest();
     const plugin = pluginFor(task);
     storage = new CheckedStorage(lmdbRows, ranges, plugin.writes === true, task.limits, undefined, memory.enabled ? () => memory.check() : undefined);
     const state = stateStore.view(task.state && { sha256: task.sha256, ...task.state, ranges });
