@@ -13,7 +13,7 @@
  *   name: 'count', version: '1.0.0', apiVersion: 1,
  *   async handle(_req: {}, ctx) {
  *     let n = 0;
- *     for (const range of ctx.ranges) for await (const batch of ctx.storage.scan(range)) n += batch.length;
+ *     for (const range of ctx.ranges) n += await ctx.storage.visit(range, () => {});
  *     return n;
  *   },
  *   merge: (parts: number[]) => parts.reduce((a, b) => a + b, 0),
@@ -52,12 +52,24 @@ export interface Storage {
   get(key: Uint8Array): Promise<Uint8Array | undefined>;
   scan(range: KeyRange, options?: ScanOptions): AsyncIterable<KV[]>;
   /**
+   * Calls `visitor` for each row of `range` in key order, until it returns `false` or `limit` rows
+   * were visited; resolves with the number of rows visited. The fast path for a plugin that looks at
+   * every row and keeps few: in-node, `key` and `value` are views of the storage's read buffer,
+   * valid **only until the visitor returns**, so no row is copied (`scan` copies every row so its
+   * batches can be kept, ~30% of a filter's scan). Keep a row with `copyBytes`. Client-side the
+   * rows come from the wire and are visited the same way.
+   */
+  visit(range: KeyRange, visitor: RowVisitor, options?: { limit?: number }): Promise<number>;
+  /**
    * Writes are allowed only for plugins that declare `writes: true` (otherwise they fail with
    * COPR_READ_ONLY), and only to keys inside the call's ranges (otherwise COPR_OUT_OF_RANGE).
    */
   put?(key: Uint8Array, value: Uint8Array): Promise<void>;
   delete?(key: Uint8Array): Promise<void>;
 }
+
+/** Sees one row; `false` stops the visit. The arguments are valid only during the call (see Storage.visit). */
+export type RowVisitor = (key: Uint8Array, value: Uint8Array) => void | boolean;
 
 export interface PluginContext {
   /** The key ranges of this call, all inside one region. */
@@ -376,6 +388,13 @@ export class RecordCodec {
 // ---- keys -----------------------------------------------------------------------------------
 
 /** Bytes of a UTF-8 string (for keys in requests). */
+/** A copy of `bytes` that outlives a `Storage.visit` callback (carved from Node's Buffer pool when small). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafe(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }

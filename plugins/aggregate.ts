@@ -53,28 +53,25 @@ export default definePlugin({
     const group = column && modulo ? (b: Uint8Array) => Math.floor(Number(column(b))) % modulo : column;
     const matches = compilePredicate(codec, request.where);
     const groups = new Map<string, GroupState>();
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          const key = group ? String(group(row.value)) : '';
-          const x = value(row.value);
-          const g = groups.get(key);
-          if (!g) {
-            groups.set(key, { n: 1, mean: x, m2: 0, sum: x, min: x, max: x });
-            continue;
-          }
-          // Welford's update.
-          g.n++;
-          const delta = x - g.mean;
-          g.mean += delta / g.n;
-          g.m2 += delta * (x - g.mean);
-          g.sum += x;
-          if (x < g.min) g.min = x;
-          if (x > g.max) g.max = x;
-        }
+    const visitor = (_key: Uint8Array, row: Uint8Array): void => {
+      if (!matches(row)) return;
+      const key = group ? String(group(row)) : '';
+      const x = value(row);
+      const g = groups.get(key);
+      if (!g) {
+        groups.set(key, { n: 1, mean: x, m2: 0, sum: x, min: x, max: x });
+        return;
       }
-    }
+      // Welford's update.
+      g.n++;
+      const delta = x - g.mean;
+      g.mean += delta / g.n;
+      g.m2 += delta * (x - g.mean);
+      g.sum += x;
+      if (x < g.min) g.min = x;
+      if (x > g.max) g.max = x;
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     return Object.fromEntries(groups);
   },
   merge(parts: Array<Record<string, GroupState>>): GroupResult[] {

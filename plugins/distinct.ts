@@ -155,15 +155,12 @@ export default definePlugin({
       if (rank > registers[j]!) registers[j] = rank;
     };
     let count = 0;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          count++;
-          hashValue(read(row.value), record);
-        }
-      }
-    }
+    const visitor = (_key: Uint8Array, value: Uint8Array): void => {
+      if (!matches(value)) return;
+      count++;
+      hashValue(read(value), record);
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     return { count, registers };
   },
   merge(parts: DistinctPartial[], request: DistinctRequest): DistinctResult {

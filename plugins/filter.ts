@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, copyBytes, definePlugin, type Condition, type Schema } from '../engine/plugin-api';
 
 export interface FilterRequest {
   schema: Schema;
@@ -29,15 +29,13 @@ export default definePlugin({
     const limit = request.limit ?? Infinity;
     const rows: Array<[Uint8Array, Uint8Array]> = [];
     let count = 0;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          count++;
-          if (keepRows && rows.length < limit) rows.push([row.key, row.value]);
-        }
-      }
-    }
+    // visit, not scan: rows are views, and only the matching ones are copied.
+    const visitor = (key: Uint8Array, value: Uint8Array): void => {
+      if (!matches(value)) return;
+      count++;
+      if (keepRows && rows.length < limit) rows.push([copyBytes(key), copyBytes(value)]);
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     return keepRows ? { count, rows } : { count };
   },
   merge(parts: FilterPartial[], request: FilterRequest): FilterResult {

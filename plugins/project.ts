@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type RecordValue, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compilePredicate, copyBytes, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type RecordValue, type Schema } from '../engine/plugin-api';
 
 /**
  * project: the keys and a few named columns of the matching rows (SQL `SELECT key, a, b WHERE …`).
@@ -73,17 +73,14 @@ export default definePlugin({
     const keys: Uint8Array[] = [];
     const values: RecordValue[][] = names.map(() => []);
     let count = 0;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          count++;
-          if (keys.length >= limit) continue;
-          keys.push(row.key);
-          for (let c = 0; c < readers.length; c++) values[c]!.push(readers[c]!(row.value));
-        }
-      }
-    }
+    const visitor = (key: Uint8Array, value: Uint8Array): void => {
+      if (!matches(value)) return;
+      count++;
+      if (keys.length >= limit) return;
+      keys.push(copyBytes(key));
+      for (let c = 0; c < readers.length; c++) values[c]!.push(readers[c]!(value));
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     return { count, keys: packBytes(keys), columns: Object.fromEntries(names.map((name, c) => [name, values[c]!])) };
   },
   merge(parts: ProjectPartial[], request: ProjectRequest): ProjectResult {

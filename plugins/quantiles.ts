@@ -194,23 +194,20 @@ export default definePlugin({
     let ignored = 0;
     let min = Infinity;
     let max = -Infinity;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          const x = read(row.value);
-          if (!Number.isFinite(x)) {
-            ignored++;
-            continue;
-          }
-          if (x < min) min = x;
-          if (x > max) max = x;
-          if (x >= ZERO_THRESHOLD) positive.add(Math.ceil(Math.log(x) / logGamma));
-          else if (x <= -ZERO_THRESHOLD) negative.add(Math.ceil(Math.log(-x) / logGamma));
-          else zero++;
-        }
+    const visitor = (_key: Uint8Array, value: Uint8Array): void => {
+      if (!matches(value)) return;
+      const x = read(value);
+      if (!Number.isFinite(x)) {
+        ignored++;
+        return;
       }
-    }
+      if (x < min) min = x;
+      if (x > max) max = x;
+      if (x >= ZERO_THRESHOLD) positive.add(Math.ceil(Math.log(x) / logGamma));
+      else if (x <= -ZERO_THRESHOLD) negative.add(Math.ceil(Math.log(-x) / logGamma));
+      else zero++;
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     const n = zero + positive.total() + negative.total();
     return { n, zero, positive: positive.encode(), negative: negative.encode(), min: n > 0 ? min : null, max: n > 0 ? max : null, ignored };
   },

@@ -142,28 +142,23 @@ async function decodeRows(request: SgdRequest, ctx: PluginContext): Promise<Deco
   let x = new Float64Array(1024 * d);
   let t = new Float64Array(1024);
   let n = 0;
-  for (const range of ctx.ranges) {
-    for await (const batch of ctx.storage.scan(range)) {
-      if (n + batch.length > t.length) {
-        const capacity = Math.max(2 * t.length, n + batch.length);
-        const grownX = new Float64Array(capacity * d);
-        grownX.set(x);
-        x = grownX;
-        const grownT = new Float64Array(capacity);
-        grownT.set(t);
-        t = grownT;
-      }
-      for (const row of batch) {
-        const v = row.value;
-        const base = n * d;
-        for (let j = 0; j < d; j++) x[base + j] = (Number(readers[j]!(v)) - offset[j]!) * factor[j]!; // Number(): bool columns read as true/false
-        const label = Number(readTarget(v));
-        if (logistic && label !== 0 && label !== 1) throw new Error(`sgd: logistic regression needs a 0/1 target, column '${request.target}' holds ${label}`);
-        t[n] = label;
-        n++;
-      }
+  const visitor = (_key: Uint8Array, v: Uint8Array): void => {
+    if (n === t.length) {
+      const grownX = new Float64Array(2 * t.length * d);
+      grownX.set(x);
+      x = grownX;
+      const grownT = new Float64Array(2 * t.length);
+      grownT.set(t);
+      t = grownT;
     }
-  }
+    const base = n * d;
+    for (let j = 0; j < d; j++) x[base + j] = (Number(readers[j]!(v)) - offset[j]!) * factor[j]!; // Number(): bool columns read as true/false
+    const label = Number(readTarget(v));
+    if (logistic && label !== 0 && label !== 1) throw new Error(`sgd: logistic regression needs a 0/1 target, column '${request.target}' holds ${label}`);
+    t[n] = label;
+    n++;
+  };
+  for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
   // Exact-size copies: state is charged by its bytes, and spare capacity would be held for the session.
   return { n, x: x.slice(0, n * d), t: t.slice(0, n) };
 }

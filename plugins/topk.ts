@@ -1,4 +1,4 @@
-import { RecordCodec, SAMPLE_SCHEMA, compareBytes, compilePredicate, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type Schema } from '../engine/plugin-api';
+import { RecordCodec, SAMPLE_SCHEMA, compareBytes, compilePredicate, copyBytes, definePlugin, packBytes, unpackBytes, type Condition, type PackedBytes, type Schema } from '../engine/plugin-api';
 
 /**
  * top-k: the k rows with the largest (`desc`, default) or smallest (`asc`) value of a numeric
@@ -78,16 +78,16 @@ class BoundedHeap {
     if (n < this.k) {
       // Rows are only collected until there are k of them; the heap is built once, in O(k).
       this.scores.push(score);
-      this.keys.push(key);
-      this.values.push(value);
+      this.keys.push(copyBytes(key));
+      this.values.push(copyBytes(value));
       if (n + 1 === this.k) for (let i = (this.k >> 1) - 1; i >= 0; i--) this.siftDown(i);
       return;
     }
     // The common case: no better than the worst kept row.
     if (BoundedHeap.worse(score, key, this.scores[0]!, this.keys[0]!)) return;
     this.scores[0] = score;
-    this.keys[0] = key;
-    this.values[0] = value;
+    this.keys[0] = copyBytes(key);
+    this.values[0] = copyBytes(value);
     this.siftDown(0);
   }
 
@@ -179,16 +179,13 @@ export default definePlugin({
     const sign = request.order === 'asc' ? -1 : 1;
     const top = new BoundedHeap(request.k);
     let matched = 0;
-    for (const range of ctx.ranges) {
-      for await (const batch of ctx.storage.scan(range)) {
-        for (const row of batch) {
-          if (!matches(row.value)) continue;
-          matched++;
-          const score = sign * read(row.value);
-          if (score === score) top.offer(score, row.key, row.value); // NaN is never ranked
-        }
-      }
-    }
+    const visitor = (key: Uint8Array, value: Uint8Array): void => {
+      if (!matches(value)) return;
+      matched++;
+      const score = sign * read(value);
+      if (score === score) top.offer(score, key, value); // NaN is never ranked
+    };
+    for (const range of ctx.ranges) await ctx.storage.visit(range, visitor);
     const best = top.best();
     return { matched, keys: packBytes(best.keys), valueBytes: packBytes(best.values), values: best.scores.map((score) => sign * score) };
   },

@@ -64,12 +64,12 @@ export default definePlugin({
     // Compile the conditions once; columns are then read in place from each encoded record.
     const matches = compilePredicate(new RecordCodec(request.schema), request.where);
     let count = 0;
+    // visit hands each row to the callback as views, valid only during it (copyBytes keeps one);
+    // scan yields batches of rows that may be kept, at the cost of a copy per row.
     for (const range of ctx.ranges) {
-      // Rows arrive in batches (one await per batch, not per row).
-      for await (const batch of ctx.storage.scan(range)) {
-        ctx.signal.throwIfAborted(); // past the call's deadline: stop early
-        for (const row of batch) if (matches(row.value)) count++;
-      }
+      await ctx.storage.visit(range, (_key, value) => {
+        if (matches(value)) count++;
+      });
     }
     return { count };
   },

@@ -1,10 +1,11 @@
 /**
  * CheckedStorage over an in-memory RowSource: range checks for reads, scans and writes, limits
- * across batches, scan budgets, read-only storage, counters and abort.
+ * across batches, scan budgets, read-only storage, counters and abort; visit over views and over
+ * batches.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareBytes, inRange, type KeyRange, type KV } from '../plugin-api';
+import { compareBytes, copyBytes, inRange, type KeyRange, type KV } from '../plugin-api';
 import { CheckedStorage, type RowSource } from './checked-storage';
 import { CoprError, type CoprErrorCode } from './sandbox/messages';
 
@@ -50,6 +51,27 @@ class MemorySource implements RowSource {
 
   async delete(key: Uint8Array): Promise<void> {
     this.rows.delete(dec(key));
+  }
+}
+
+/**
+ * A source with visitViews whose key and value are one reused buffer each, as LMDB's read buffer
+ * is: a visitor that keeps them without copying finds them overwritten.
+ */
+class ViewSource extends MemorySource {
+  visitViews(r: KeyRange, limit: number, visit: (key: Uint8Array, value: Uint8Array) => boolean): void {
+    const keyView = new Uint8Array(64);
+    const valueView = new Uint8Array(64);
+    let visited = 0;
+    for (const k of [...this.rows.keys()].sort()) {
+      if (!inRange(enc(k), r)) continue;
+      if (visited++ >= limit) return;
+      const key = enc(k);
+      const value = this.rows.get(k)!;
+      keyView.set(key);
+      valueView.set(value);
+      if (!visit(keyView.subarray(0, key.length), valueView.subarray(0, value.length))) return;
+    }
   }
 }
 
@@ -234,4 +256,54 @@ test('a scan started after the signal was aborted yields nothing', async () => {
   controller.abort();
   const storage = new CheckedStorage(new MemorySource(KEYS), [range('k00', '')], false, NO_LIMITS, controller.signal);
   await assertCoprError(() => collect(storage, range('k00', '')), 'COPR_DEADLINE');
+});
+
+async function visitKeys(storage: CheckedStorage, r: KeyRange, options?: { limit?: number }, stopAfter = Infinity): Promise<{ keys: string[]; visited: number }> {
+  const keys: string[] = [];
+  const visited = await storage.visit(r, (key) => {
+    keys.push(dec(key));
+    return keys.length < stopAfter;
+  }, options);
+  return { keys, visited };
+}
+
+for (const [name, Source] of [['views', ViewSource], ['batches', MemorySource]] as const) {
+  test(`visit over ${name}: the rows of the range in key order, a limit, a visitor that stops, and the counters`, async () => {
+    const storage = new CheckedStorage(new Source(KEYS), [range('k00', '')], false, NO_LIMITS);
+    assert.deepEqual(await visitKeys(storage, range('k03', 'k07')), { keys: ['k03', 'k04', 'k05', 'k06'], visited: 4 });
+    assert.deepEqual(await visitKeys(storage, range('k00', ''), { limit: 5 }), { keys: KEYS.slice(0, 5), visited: 5 });
+    assert.deepEqual(await visitKeys(storage, range('k10', ''), {}, 2), { keys: ['k10', 'k11'], visited: 2 });
+    assert.deepEqual(await visitKeys(storage, range('k00', ''), { limit: 0 }), { keys: [], visited: 0 });
+    assert.equal(storage.counters.rowsScanned >= 11, true, 'visited rows are counted as scanned');
+  });
+
+  test(`visit over ${name}: outside the call ranges is COPR_OUT_OF_RANGE, over the row budget COPR_SCAN_BUDGET`, async () => {
+    const storage = new CheckedStorage(new Source(KEYS), [range('k05', 'k10')], false, { ...NO_LIMITS, maxRowsScanned: 3 });
+    await assertCoprError(() => visitKeys(storage, range('k00', 'k10')), 'COPR_OUT_OF_RANGE');
+    await assertCoprError(() => visitKeys(storage, range('k05', 'k10')), 'COPR_SCAN_BUDGET');
+  });
+}
+
+test('visit over views checks the memory quota every 1024 rows, as scan does per batch', async () => {
+  const keys = Array.from({ length: 3000 }, (_, i) => `r${String(i).padStart(5, '0')}`);
+  let checks = 0;
+  const quota = (): void => {
+    if (++checks === 2) throw new CoprError('COPR_MEMORY', 'over the quota');
+  };
+  const storage = new CheckedStorage(new ViewSource(keys), [range('r', 's')], false, NO_LIMITS, undefined, quota);
+  let seen = 0;
+  await assertCoprError(() => storage.visit(range('r', 's'), () => void seen++), 'COPR_MEMORY');
+  assert.equal(seen, 1024 * 2 - 1, 'the visit stopped at the second check');
+});
+
+test('a visited row kept with copyBytes survives the visit; the view itself does not', async () => {
+  const storage = new CheckedStorage(new ViewSource(KEYS), [range('k00', '')], false, NO_LIMITS);
+  const views: Uint8Array[] = [];
+  const copies: Uint8Array[] = [];
+  await storage.visit(range('k00', 'k03'), (_key, value) => {
+    views.push(value);
+    copies.push(copyBytes(value));
+  });
+  assert.deepEqual(copies.map(dec), ['v:k00', 'v:k01', 'v:k02']);
+  assert.deepEqual(views.map(dec), ['v:k02', 'v:k02', 'v:k02'], 'the views share the last row\'s buffer');
 });

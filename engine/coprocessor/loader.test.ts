@@ -54,7 +54,7 @@ test('a valid plugin loads with its name, version and the sha256 of its source',
 
 test('a loaded plugin runs its handle and merge', async () => {
   const { plugin } = loadPluginSource(pluginSource(), 'plugins/sample.ts');
-  const ctx = { ranges: [], storage: { get: async () => undefined, scan: async function* () {} }, signal: new AbortController().signal, where: 'client' as const, state: NO_STATE };
+  const ctx = { ranges: [], storage: { get: async () => undefined, scan: async function* () {}, visit: async () => 0 }, signal: new AbortController().signal, where: 'client' as const, state: NO_STATE };
   assert.equal(await plugin.handle({ n: 21 }, ctx), 42);
   assert.equal(plugin.merge([1, 2, 3], {}), 6);
 });

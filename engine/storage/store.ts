@@ -263,6 +263,19 @@ export class NodeStore {
     return { rows, bytes, last };
   }
 
+  /**
+   * The plugin `visit` path: rows of `[start, end)` in key order as views valid only until `visit`
+   * returns, until it returns false or `limit` rows were visited. scanViews without its byte count
+   * and resume key, which cost ~5% of a filter's visit (in-process micro-bench).
+   */
+  visitViews(range: KeyRange, limit: number, visit: (key: Buffer, value: Buffer) => boolean): void {
+    if (limit <= 0) return;
+    let rows = 0;
+    for (const entry of this.rowViews.getRange(rangeOptions(range))) {
+      if (!visit(entry.key as Buffer, entry.value as Buffer) || ++rows >= limit) return;
+    }
+  }
+
   /** Counts rows and bytes of a range and picks keys that cut it into pieces of `pieceKeys` rows. */
   rangeStats(range: KeyRange, pieceKeys: number): RangeStats {
     let keys = 0;
