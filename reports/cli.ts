@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { formatHelp, parseFlags, runCli, UsageError } from '../engine/cli/flags';
+import { runCommand, UsageError } from '../engine/cli/flags';
 import { RunReadError } from '../workloads/driver/results/reader';
 import { LATEST_NAME } from '../workloads/driver/results/writer';
 import { writeResultsIndex, writeRunReport } from './write';
@@ -58,12 +58,7 @@ async function compare(dirs: string[], options: { resultsDir: string; outDir: st
   if (warnings.length) process.stderr.write(`${warnings.length} chart warning(s) above\n`);
 }
 
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(formatHelp(USAGE, DESCRIPTION, FLAGS));
-    return;
-  }
+runCommand({ usage: USAGE, description: DESCRIPTION, flags: FLAGS, positional: true }, async (flags) => {
   const resultsDir = path.resolve(flags.out);
   if (flags['compare-out'] !== undefined && !flags.compare) throw new UsageError('--compare-out is the folder of a comparison: add --compare');
   if (flags.compare) {
@@ -90,4 +85,4 @@ runCli(async () => {
   }
   if (targets.length === 0 || targets.some((t) => isInside(t, resultsDir))) process.stdout.write(`${writeResultsIndex(resultsDir)}\n`);
   if (warnings) process.stderr.write(`${warnings} chart warning(s) above\n`);
-}, () => formatHelp(USAGE, DESCRIPTION, FLAGS));
+});

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatHelp, parseFlags, runCli, UsageError } from '../engine/cli/flags';
+import { runCommand, UsageError } from '../engine/cli/flags';
 import { formatTable } from '../workloads/driver/results/table';
 import { ResultsWriter, gitCommit, gitDirty, machineInfo } from '../workloads/driver/results/writer';
 import { REPO_ROOT } from '../workloads/driver/results/environment';
@@ -53,13 +53,7 @@ function formatValue(v: number): string {
   return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toFixed(1);
 }
 
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(formatHelp(USAGE, DESCRIPTION, FLAGS));
-    return;
-  }
-  if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+runCommand({ usage: USAGE, description: DESCRIPTION, flags: FLAGS }, async (flags) => {
   if (flags.size !== 'full' && flags.size !== 'small') throw new UsageError(`--size must be 'full' or 'small', got '${flags.size}'`);
   const size: SizeName = flags.size;
   let scenarios;
@@ -98,4 +92,4 @@ runCli(async () => {
   writer.close();
   process.stdout.write(`${figuresTable(figures)}\n\n${pass ? 'all figures pass' : `${figures.filter((f) => !f.pass).length} figure(s) FAIL`} (${(out.durationMs / 1000).toFixed(0)} s); ${path.relative(process.cwd(), path.join(writer.dir, 'figures.json'))}\n`);
   if (!pass) process.exitCode = 1;
-}, () => formatHelp(USAGE, DESCRIPTION, FLAGS));
+});

@@ -5,7 +5,7 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { formatHelp, parseFlags, runCli, UsageError } from '../engine/cli/flags';
+import { runCommand } from '../engine/cli/flags';
 import { generatedFiles } from './spec-docs';
 
 const FLAGS = {
@@ -15,15 +15,8 @@ const FLAGS = {
 const USAGE = 'npm run spec-schema [-- --check]';
 const DESCRIPTION =
   'Writes workloads/spec.schema.json (the JSON Schema every spec names by $schema) and the spec field\nreference in docs/workloads.md (between its spec-reference markers), both from the spec schema\nthat validates specs (workloads/spec.ts and what the registries add).';
-const help = (): string => formatHelp(USAGE, DESCRIPTION, FLAGS);
 
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(help());
-    return;
-  }
-  if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+runCommand({ usage: USAGE, description: DESCRIPTION, flags: FLAGS }, async (flags) => {
   const stale: string[] = [];
   for (const { file, text } of generatedFiles()) {
     if (readFileSync(file, 'utf8') === text) continue;
@@ -38,4 +31,4 @@ runCli(async () => {
     console.error(`stale (run npm run spec-schema): ${stale.join(', ')}`);
     process.exitCode = 1;
   } else if (!stale.length) console.log('workloads/spec.schema.json and the reference in docs/workloads.md are up to date');
-}, help);
+});

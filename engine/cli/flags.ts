@@ -98,3 +98,30 @@ export function runCli(main: () => Promise<void>, help: () => string): void {
     process.exit(1);
   });
 }
+
+/** What a command is: its usage line, what it does, its flags, and whether it takes positional arguments. */
+export interface CommandSpec<T extends FlagTable> {
+  usage: string;
+  description: string;
+  flags: T;
+  /** Default false: a positional argument is a usage error. */
+  positional?: boolean;
+}
+
+/**
+ * Runs a command the way every copbench CLI behaves (see runCli): parses its flags, prints its
+ * help on `--help`, refuses unexpected positional arguments, then runs `main` with the flags.
+ * The workload and plugin CLIs, with their overrides and subcommands, call runCli themselves.
+ */
+export function runCommand<T extends FlagTable>(command: CommandSpec<T>, main: (flags: ParsedFlags<T>) => Promise<void>): void {
+  const help = (): string => formatHelp(command.usage, command.description, command.flags);
+  runCli(async () => {
+    const flags = parseFlags(process.argv.slice(2), command.flags);
+    if (flags.help) {
+      process.stdout.write(help());
+      return;
+    }
+    if (!command.positional && flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+    await main(flags);
+  }, help);
+}

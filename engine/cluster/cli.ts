@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
+import { runCommand, UsageError } from '../cli/flags';
 import { LocalCluster } from './local-cluster';
 import { watchDirectory, type DeployOutcome } from './plugin-deployer';
 
@@ -24,15 +24,7 @@ const FLAGS = {
 
 const USAGE = 'npm run cluster -- [--nodes 3] [--data-dir data/] [options]';
 
-const help = (): string => formatHelp(USAGE, 'Starts a local copbench cluster (placement service + storage nodes) and keeps it running until Ctrl-C.', FLAGS);
-
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(help());
-    return;
-  }
-  if (flags._.length > 0) throw new UsageError(`unexpected argument '${flags._[0]}'`);
+runCommand({ usage: USAGE, description: 'Starts a local copbench cluster (placement service + storage nodes) and keeps it running until Ctrl-C.', flags: FLAGS }, async (flags) => {
   if (!Number.isInteger(flags.nodes) || flags.nodes < 1 || flags.nodes > 64) throw new UsageError('--nodes must be an integer from 1 to 64');
   if (!Number.isInteger(flags.port) || flags.port < 0 || flags.port > 65535) throw new UsageError('--port must be an integer from 0 to 65535');
   const pluginsDir = path.resolve(flags['plugins-dir'] ?? path.join(__dirname, '..', '..', 'plugins'));
@@ -103,4 +95,4 @@ runCli(async () => {
       if (!stopping) process.stderr.write(`warning: ${p.role}${p.role === 'node' ? ` ${p.id}` : ''} exited (code ${code}); see ${p.logFile}\n`);
     });
   }
-}, help);
+});

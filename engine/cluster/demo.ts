@@ -4,7 +4,7 @@
  * back (point reads and one ordered scan), prints the region layout and each node's counters, and
  * stops the cluster.
  */
-import { formatHelp, parseFlags, runCli } from '../cli/flags';
+import { runCommand } from '../cli/flags';
 import { ClusterClient } from '../client/cluster-client';
 import { parseInfo } from '../node/info';
 import { RespConnection } from '../client/connection';
@@ -20,14 +20,7 @@ const FLAGS = {
 
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 
-const help = (): string => formatHelp('npm run demo -- [options]', 'Starts a local cluster, loads, reads and scans rows, prints the layout and counters, stops.', FLAGS);
-
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(help());
-    return;
-  }
+runCommand({ usage: 'npm run demo -- [options]', description: 'Starts a local cluster, loads, reads and scans rows, prints the layout and counters, stops.', flags: FLAGS }, async (flags) => {
   const t0 = Date.now();
   const cluster = await LocalCluster.start({ nodes: flags.nodes, splitKeys: flags['split-keys'] });
   log(`cluster up in ${Date.now() - t0} ms: placement ${cluster.placementAddress}, ${flags.nodes} nodes`);
@@ -89,4 +82,4 @@ runCli(async () => {
     await cluster.stop();
   }
   log(`\ndone in ${Date.now() - t0} ms; cluster stopped and its temp dir removed.`);
-}, help);
+});

@@ -1,5 +1,5 @@
 /** Entry point of a storage node process. Prints one JSON line `{"ready":true,...}` once serving. */
-import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
+import { runCommand, UsageError } from '../cli/flags';
 import { NodeServer } from './node-server';
 import { DEFAULT_COPR_LIMITS } from './coprocessor-host';
 import { DEFAULT_READER_LIMITS } from '../protocol/resp';
@@ -34,14 +34,7 @@ const FLAGS = {
 
 const USAGE = 'npm run node -- --data-dir <dir> --placement <host:port> [--node-id n] [--host addr] [--advertise-host addr] [--port n] [options]';
 
-const help = (): string => formatHelp(USAGE, 'Runs one copbench storage node (RESP2 over LMDB).', FLAGS);
-
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(help());
-    return;
-  }
+runCommand({ usage: USAGE, description: 'Runs one copbench storage node (RESP2 over LMDB).', flags: FLAGS }, async (flags) => {
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
   if (!flags['data-dir']) throw new UsageError('--data-dir is required');
   const givenId = flags['node-id'];
@@ -83,7 +76,7 @@ runCli(async () => {
   const shutdown = (): void => void node.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}, help);
+});
 
 /**
  * The id of a node started without --node-id: the one its data dir remembers (node-id, written the

@@ -1,5 +1,5 @@
 /** Entry point of the placement service process. Prints one JSON line `{"ready":true,...}` once serving. */
-import { formatHelp, parseFlags, runCli, UsageError } from '../cli/flags';
+import { runCommand, UsageError } from '../cli/flags';
 import { DEFAULT_POLICY, PlacementServer } from './placement-server';
 
 const FLAGS = {
@@ -16,14 +16,7 @@ const FLAGS = {
 
 const USAGE = 'npm run placement -- --data-dir <dir> [--host addr] [--port n] [options]';
 
-const help = (): string => formatHelp(USAGE, 'Runs the copbench placement service (region map, splits, balancing).', FLAGS);
-
-runCli(async () => {
-  const flags = parseFlags(process.argv.slice(2), FLAGS);
-  if (flags.help) {
-    process.stdout.write(help());
-    return;
-  }
+runCommand({ usage: USAGE, description: 'Runs the copbench placement service (region map, splits, balancing).', flags: FLAGS }, async (flags) => {
   const adminToken = flags['admin-token'] ?? process.env.COPBENCH_ADMIN_TOKEN;
   if (!flags['data-dir']) throw new UsageError('--data-dir is required');
   if (!adminToken) throw new UsageError('--admin-token (or COPBENCH_ADMIN_TOKEN) is required');
@@ -42,4 +35,4 @@ runCli(async () => {
   const shutdown = (): void => void placement.stop().then(() => process.exit(0));
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
-}, help);
+});
