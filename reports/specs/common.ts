@@ -106,16 +106,19 @@ export function assembleSpec(title: ReturnType<typeof chartTitle>, values: reado
   return (facet ? { ...base, facet, spec: inner, ...extra } : { ...base, ...inner, ...extra }) as TopLevelSpec;
 }
 
-/** What modeBarsWithCi draws: a bar per mode (mean) with its CI as a rule. */
-export interface ModeBarsOptions {
-  modes: string[];
-  /** Row fields of the mean and of the CI bounds. */
+/** The y side of a bar chart with CIs: row fields of the mean and of the CI bounds, axis and tooltip. */
+export interface BarsWithCi {
   meanField: string;
   ciLowField: string;
   ciHighField: string;
   yTitle: string | string[];
   yScale?: Record<string, unknown>;
   tooltip: Array<Record<string, unknown>>;
+}
+
+/** What modeBarsWithCi draws: a bar per mode (mean) with its CI as a rule. */
+export interface ModeBarsOptions extends BarsWithCi {
+  modes: string[];
 }
 
 /**

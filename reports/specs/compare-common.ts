@@ -4,6 +4,7 @@
  * comparison chart's panels are per mode and its lines per run.
  */
 import { sortLinks, type LinkInfo } from '../links';
+import type { BarsWithCi } from './common';
 
 // Paul Tol's "muted" scheme (colour-blind safe), none of them a mode colour.
 const RUN_COLORS = ['#332288', '#44AA99', '#CC6677', '#999933', '#882255', '#88CCEE', '#117733', '#DDCC77', '#AA4499'];
@@ -66,18 +67,12 @@ export function linkUnion(linkLists: ReadonlyArray<readonly LinkInfo[]>): LinkIn
 export const labelOf = (links: readonly LinkInfo[], name: string): string => links.find((l) => l.name === name)?.label ?? name;
 
 /** What runBars draws: per category on x (a mode, a link), a bar per run (mean) with its 95% CI as a rule. */
-export interface RunBarsOptions {
+export interface RunBarsOptions extends BarsWithCi {
   labels: readonly string[];
   /** Row field of the category, its order, and the axis title (null: none). */
   xField: string;
   xSort: readonly string[];
   xTitle: string | null;
-  meanField: string;
-  ciLowField: string;
-  ciHighField: string;
-  yTitle: string | string[];
-  yScale?: Record<string, unknown>;
-  tooltip: Array<Record<string, unknown>>;
 }
 
 /** One panel of grouped bars: categories on x, the runs side by side in each (colour per run). */

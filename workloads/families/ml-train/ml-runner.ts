@@ -66,13 +66,7 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
         features: request.features,
         target: 'delay',
         labelWhere: request.labelWhere,
-        learningRate: spec.ml.learningRate,
-        epochs: spec.ml.epochs,
-        tolerance: spec.ml.tolerance,
-        targetLoss: spec.ml.targetLoss ?? null,
-        local: spec.ml.local ?? null,
-        concurrency: spec.concurrency,
-        range: datasetRange(),
+        ...trainingSchedule(spec.ml, spec.concurrency),
       },
     };
   }
@@ -92,14 +86,21 @@ export function mlSettings(spec: WorkloadSpec): MlSettings {
       schema: regressionSchema(features),
       features: featureNames(features),
       target: task === 'linear' ? 'y' : 'label',
-      learningRate: spec.ml.learningRate,
-      epochs: spec.ml.epochs,
-      tolerance: spec.ml.tolerance,
-      targetLoss: spec.ml.targetLoss ?? null,
-      local: spec.ml.local ?? null,
-      concurrency: spec.concurrency,
-      range: datasetRange(),
+      ...trainingSchedule(spec.ml, spec.concurrency),
     },
+  };
+}
+
+/** The options every dataset trains with: the spec's ml schedule and concurrency, over the whole dataset. */
+function trainingSchedule(ml: NonNullable<WorkloadSpec['ml']>, concurrency: number) {
+  return {
+    learningRate: ml.learningRate,
+    epochs: ml.epochs,
+    tolerance: ml.tolerance,
+    targetLoss: ml.targetLoss ?? null,
+    local: ml.local ?? null,
+    concurrency,
+    range: datasetRange(),
   };
 }
 
