@@ -104,6 +104,11 @@ export default definePlugin({
     }
     return { count, keys, columns };
   },
+  // No streamRows: a RowStream is one answer field that holds the rows, and this answer is columnar
+  // (a row is keys[i] and columns[name][i] for every name: 1 + columns parallel arrays). Streaming
+  // `keys` alone would keep every column whole in the rest, digest keys without their values and
+  // hand onRows keys without their rows. Streaming it needs either row-shaped answers (a change of
+  // this plugin's answer and checksums) or a columnar RowStream in the plugin API.
   cost: {
     // limit 0: the same scan and predicate, only a count comes back; every column of every row: the largest result.
     scanOnly: (request) => ({ ...request, limit: 0 }),

@@ -5,14 +5,14 @@
  * - `client`: the plugin module is loaded in this process (the artifact the cluster deployed, same
  *   sha256), and `handle` runs per region over storage that pulls the region's rows over the wire.
  * Both then call the plugin's `merge` on the partials in key order. With `onRows`, a plugin that
- * declares `streamRows` has its answer's rows handed over region by region instead (Partials).
+ * declares `streamRows` has its answer's rows handed over region by region instead (Partials, in partials.ts).
  */
 import { limiter } from '../util/limiter';
 import { pack, unpack } from 'msgpackr';
 import { loadPluginSource, type LoadedPlugin, type PluginArtifact } from '../coprocessor/loader';
 import { CheckedStorage, type RowSource } from '../coprocessor/checked-storage';
 import { PluginStateStore, SESSION_ID } from '../coprocessor/state-store';
-import type { KeyRange, KV, RowStream } from '../plugin-api';
+import type { KeyRange, KV } from '../plugin-api';
 import { endReaches, minEnd, nodeById, type ClusterMap, type RegionInfo } from '../placement/cluster-map';
 import type { NodeCallStats } from '../node/coprocessor-host';
 import type { RespValue } from '../protocol/resp';
@@ -20,6 +20,7 @@ import { ClientError } from './errors';
 import { CoprError } from '../coprocessor/sandbox/messages';
 import type { ClusterClient, KeyLike } from './cluster-client';
 import { NodeLoadTracker } from './node-load';
+import { Partials, type StreamedRows } from './partials';
 
 export type CoprocessorMode = 'pushdown' | 'client';
 
@@ -118,82 +119,13 @@ export interface CoprocessorOutcome<Res> {
    * empty array of their count: `rows.length` is right, its entries are holes), how many rows went,
    * and the time onRows took (not in wallMs and clientCpuUs). Null: `result` is the whole answer.
    */
-  streamed: { field: string; rows: number; consumerMs: number; consumerCpuUs: number } | null;
+  streamed: StreamedRows | null;
 }
 
 /** A region's partial as msgpack: the bytes a node replied, or (client side) the bytes it was packed into. */
 type EncodedPartial = Uint8Array;
 
-/**
- * Where a call's partials go as its regions answer (indexed by the call's initial range pieces; a
- * piece that split since gives several, in key order). Without a row stream: decoded as they
- * arrive, all kept for `merge`. With one: handed on in key order — a piece once it and every piece
- * before it have arrived — its rows to onRows and only the rest of it kept. A piece starts only
- * within `window` pieces of the first not yet handed on, so what waits for an earlier piece is
- * bounded, and waits as msgpack bytes (decoded when handed on, in the call's time as before).
- */
-class Partials {
-  private readonly kept: unknown[][] = [];
-  private readonly waiting = new Map<number, EncodedPartial[]>();
-  private readonly wakeups: Array<() => void> = [];
-  private next = 0;
-  rows = 0;
-  consumerNs = 0n;
-  consumerCpuUs = 0;
-
-  constructor(private readonly stream: { rowStream: RowStream<unknown>; onRows: (rows: unknown[]) => void; window: number } | null) {}
-
-  /**
-   * For a call: streamed when the caller takes rows and the plugin gives a row stream for the
-   * request. The window is twice the call's concurrency, so pieces that answer a little out of
-   * order never hold up the fan-out.
-   */
-  static forCall<Req>(plugin: LoadedPlugin, call: CoprocessorCall<Req>, request: Req): Partials {
-    const rowStream = call.onRows ? (plugin.plugin.streamRows?.(request) ?? null) : null;
-    return new Partials(rowStream && call.onRows ? { rowStream, onRows: call.onRows, window: 2 * (call.concurrency ?? 4) } : null);
-  }
-
-  get rowStream(): RowStream<unknown> | null {
-    return this.stream?.rowStream ?? null;
-  }
-
-  /** Resolves when piece `index` may start. */
-  async admit(index: number): Promise<void> {
-    while (this.stream && index >= this.next + this.stream.window) await new Promise<void>((resolve) => this.wakeups.push(resolve));
-  }
-
-  arrived(index: number, encoded: EncodedPartial[]): void {
-    if (!this.stream) {
-      this.kept[index] = encoded.map((e) => unpack(e) as unknown);
-      return;
-    }
-    this.waiting.set(index, encoded);
-    for (let ready = this.waiting.get(this.next); ready; ready = this.waiting.get(this.next)) {
-      this.waiting.delete(this.next);
-      this.kept[this.next] = ready.map((e) => this.handOn(unpack(e) as unknown));
-      this.next++;
-    }
-    for (const wake of this.wakeups.splice(0)) wake();
-  }
-
-  /** Every partial (or its rest, with a row stream), in key order. */
-  all(): unknown[] {
-    return this.kept.flat();
-  }
-
-  private handOn(partial: unknown): unknown {
-    const { rowStream, onRows } = this.stream!;
-    const rows = rowStream.rows(partial);
-    const cpu0 = process.cpuUsage();
-    const t0 = process.hrtime.bigint();
-    onRows(rows);
-    this.consumerNs += process.hrtime.bigint() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    this.consumerCpuUs += cpu.user + cpu.system;
-    this.rows += rows.length;
-    return rowStream.rest(partial);
-  }
-}
+const decodePartial = (encoded: EncodedPartial): unknown => unpack(encoded);
 
 interface RangePiece {
   region: RegionInfo;
@@ -274,9 +206,7 @@ export class Coprocessor {
     const t0 = process.hrtime.bigint();
     const request = unpack(pack(call.request)) as Req;
     const { partials, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call, request) : await this.clientSide(call, request);
-    let result = plugin.plugin.merge(partials.all(), request) as Res;
-    const rowStream = partials.rowStream;
-    if (rowStream) result = { ...(result as object), [rowStream.field]: new Array(partials.rows) } as Res;
+    const { result, streamed } = partials.answer((parts) => plugin.plugin.merge(parts, request) as Res);
     const cpu = process.cpuUsage(cpu0);
     const wire = this.client.wireBytes();
     const wallNs = process.hrtime.bigint() - t0 - partials.consumerNs;
@@ -291,7 +221,7 @@ export class Coprocessor {
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,
       wallMs: Number(wallNs) / 1e6,
-      streamed: rowStream ? { field: rowStream.field, rows: partials.rows, consumerMs: Number(partials.consumerNs) / 1e6, consumerCpuUs: partials.consumerCpuUs } : null,
+      streamed,
     };
   }
 
@@ -310,7 +240,7 @@ export class Coprocessor {
 
   // ---- pushdown ---------------------------------------------------------------------------------
 
-  private async pushdown<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async pushdown<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials<EncodedPartial>; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
     // The client needs the plugin only for `merge`: reuse the module from the last call unless the
     // nodes report other code (a redeploy), which saves a placement round trip per call.
     const cacheKey = `${call.plugin}\u0000${call.version ?? '*'}`;
@@ -377,13 +307,8 @@ export class Coprocessor {
       });
     const map = await this.client.getMap();
     const initial = splitByRegions(map, toBuf(call.start), toBuf(call.end));
-    const partials = Partials.forCall(plugin, call, request);
-    await Promise.all(
-      initial.map(async (p, i) => {
-        await partials.admit(i);
-        partials.arrived(i, await runRange(p.range.start, p.range.end));
-      }),
-    );
+    const partials = Partials.forCall(plugin.plugin, request, call, decodePartial);
+    await partials.collect(initial, (p) => runRange(p.range.start, p.range.end));
     if (!shas.has(plugin.artifact.sha256)) {
       plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
       this.pushdownModules.set(cacheKey, plugin);
@@ -393,7 +318,7 @@ export class Coprocessor {
 
   // ---- client side ------------------------------------------------------------------------------
 
-  private async clientSide<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async clientSide<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials<EncodedPartial>; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
     const plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
     const payload = pack(call.request);
     const slot = limiter(call.concurrency ?? 4);
@@ -401,15 +326,12 @@ export class Coprocessor {
     const pieces = splitByRegions(map, toBuf(call.start), toBuf(call.end));
     const regions: RegionCallStats[] = [];
     const rows = this.remoteRows();
-    const partials = Partials.forCall(plugin, call, request);
-    await Promise.all(
-      pieces.map(async (piece, i) => {
-        await partials.admit(i);
-        const { partial, stats } = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, rows));
-        regions.push(stats);
-        partials.arrived(i, [partial]);
-      }),
-    );
+    const partials = Partials.forCall(plugin.plugin, request, call, decodePartial);
+    await partials.collect(pieces, async (piece) => {
+      const { partial, stats } = await slot(() => this.runRegionClientSide(plugin, payload, piece, call, rows));
+      regions.push(stats);
+      return [partial];
+    });
     return { partials, regions, sha256s: [plugin.artifact.sha256], plugin };
   }
 

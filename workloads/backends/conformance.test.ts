@@ -2,8 +2,9 @@
  * The backend seam's shared conformance suite, run against every registered kind on a cluster it
  * starts itself: loading a dataset (and skipping the load when the same one is there), settling,
  * point reads and writes, per-node counters that see a call's work, a plugin call in client mode
- * and, where the kind pushes it down, in pushdown with the same answer, and a manifest part that
- * names the kind and its durability. A kind this machine cannot run is skipped with the reason.
+ * and, where the kind pushes it down, in pushdown with the same answer, the same calls with their
+ * rows streamed (onRows: piece by piece in key order, with the rest the same answer), and a
+ * manifest part that names the kind and its durability. A kind this machine cannot run is skipped with the reason.
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -63,10 +64,25 @@ for (const kind of backendKinds()) {
           assert.ok(sumOverNodes(delta, (n) => n.netOutBytes) >= clientSide.wireBytesIn * 0.9, 'the nodes counted the bytes they sent');
           assert.ok(sumOverNodes(delta, (n) => n.cpuUserUs + n.cpuSysUs) > 0, 'the nodes counted CPU');
 
+          const modes: Array<'client' | 'pushdown'> = ['client'];
           if (!kind.pushdownRefusal || kind.pushdownRefusal('filter', request) === null) {
             const pushed = await client.coprocessor.run({ plugin: 'filter', request, start: range.start, end: range.end, mode: 'pushdown' });
             assert.equal(answerChecksum(pushed.result), answerChecksum(clientSide.result), 'pushdown and client mode give the same answer');
             assert.ok(pushed.wireBytesIn < clientSide.wireBytesIn, 'pushdown moved fewer bytes');
+            modes.push('pushdown');
+          }
+
+          // The filter's rows streamed: handed over piece by piece (the data spans several), in key order.
+          for (const mode of modes) {
+            const batches: unknown[][] = [];
+            const streamed = await client.coprocessor.run<typeof request, { count: number; rows: Array<[Uint8Array, Uint8Array]> }>({ plugin: 'filter', request, start: range.start, end: range.end, mode, onRows: (rows) => batches.push(rows) });
+            const rows = batches.flat() as Array<[Uint8Array, Uint8Array]>;
+            assert.equal(streamed.streamed?.field, 'rows', `${mode}: the rows streamed`);
+            assert.equal(streamed.streamed.rows, rows.length, `${mode}: rows handed over`);
+            assert.equal(streamed.result.rows.length, rows.length, `${mode}: the answer keeps a placeholder of the rows' count`);
+            assert.ok(batches.length > 1, `${mode}: handed over piece by piece (${batches.length} hand-overs)`);
+            assert.equal(answerChecksum({ ...streamed.result, rows }), answerChecksum(clientSide.result), `${mode}: the streamed rows and the rest are the unstreamed answer`);
+            for (let i = 1; i < rows.length; i++) assert.ok(Buffer.compare(Buffer.from(rows[i - 1]![0]), Buffer.from(rows[i]![0])) < 0, `${mode}: row ${i} is after row ${i - 1} in key order`);
           }
         } finally {
           client.close();

@@ -11,6 +11,10 @@
  * groups, min and max must still be identical; sum, avg and stddev may differ by reordering alone,
  * so they are compared to a relative 1e-12 (the largest measured here is 2e-15; one row more or
  * less would move a sum by more than 1e-8 of it, and changes the count anyway).
+ *
+ * Streamed answers: the backend's runner (RedisCoprocessor) hands a filter's rows to onRows unit by
+ * unit in key order, and they with the rest are the unstreamed answer; while an early unit's node is
+ * paused, later units run only up to the runner's window, so it holds a bounded number of them.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,11 +23,12 @@ import { CheckedStorage } from '../../../engine/coprocessor/checked-storage';
 import { NO_STATE, SAMPLE_SCHEMA, type KV, type Plugin } from '../../../engine/plugin-api';
 import { syntheticRows } from '../../datasets/synthetic';
 import aggregate, { type AggregateRequest, type GroupResult } from '../../../plugins/aggregate';
-import filter, { type FilterRequest } from '../../../plugins/filter';
+import filter, { type FilterRequest, type FilterResult } from '../../../plugins/filter';
 import sgd, { type SgdRequest, type SgdResult } from '../../../plugins/sgd';
 import { RedisClusterClient } from './cluster-client';
+import { RedisCoprocessor } from './coprocessor';
 import { fetchUnitRows, handleRows, runClientSide, unitRange } from './fetch';
-import { loadFunctions } from './functions';
+import { loadFunctions, type LoadedFunctions } from './functions';
 import { planLayout, workUnits, type WorkUnit } from './layout';
 import { RedisCluster } from './launcher';
 import { loadRedisRows } from './loader';
@@ -37,16 +42,18 @@ const BUCKETS = 8;
 const SLICE_ROWS = 128;
 const dataset = { rows: ROWS, seed: 19, valueBytes: 48, categories: 7 };
 const rows: KV[] = [...syntheticRows(dataset)];
-const units: WorkUnit[] = workUnits(planLayout(ROWS, BUCKETS), SLICE_ROWS);
+const layout = planLayout(ROWS, BUCKETS);
+const units: WorkUnit[] = workUnits(layout, SLICE_ROWS);
 
 let cluster: RedisCluster;
 let client: RedisClusterClient;
+let functions: LoadedFunctions;
 
 before(async () => {
   cluster = await RedisCluster.start({ nodes: 3 });
   client = await RedisClusterClient.connect(cluster.addresses);
   await loadRedisRows(client, syntheticRows(dataset), { totalRows: ROWS, buckets: BUCKETS, batchRows: 200 });
-  await loadFunctions(client);
+  functions = await loadFunctions(client);
 });
 
 after(async () => {
@@ -192,4 +199,50 @@ test('node stats from INFO: fetching a count moves every row out of the nodes, p
   assert.ok(fetchOut >= rowBytes, `fetch sent ${fetchOut} bytes, the rows are ${rowBytes}`);
   assert.ok(pushOut < fetchOut / 20, `pushdown sent ${pushOut} bytes, fetch ${fetchOut}`);
   for (const s of diffNodeStats(t0, t2)) assert.ok(s.cpuUserUs + s.cpuSysUs >= 0 && s.netInBytes > 0, JSON.stringify(s));
+});
+
+/** Calls of `command` (lower case, as INFO commandstats names it) each of `nodes` has served. */
+async function commandCalls(nodes: readonly string[], command: string): Promise<number> {
+  let calls = 0;
+  for (const node of nodes) {
+    const info = String(await client.callNode(node, ['INFO', 'commandstats']));
+    calls += Number(new RegExp(`^cmdstat_${command}:calls=(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  }
+  return calls;
+}
+
+test('the runner streams rows unit by unit in key order, equal to the unstreamed answer, and holds at most its window of units while an earlier one is held up', async () => {
+  // The first unit's node is paused (CLIENT PAUSE ALL: it serves nobody until the pause ends) and
+  // every later unit of the call is on another node, so nothing stops those but the runner's window.
+  const paused = client.ownerOf(units[0]!.slot);
+  const others = [...new Set(units.map((u) => client.ownerOf(u.slot)))].filter((node) => node !== paused);
+  const callUnits = [units[0]!, ...units.filter((u) => client.ownerOf(u.slot) !== paused)];
+  const concurrency = 2;
+  const window = 2 * concurrency; // Partials.forCall: twice the call's concurrency
+  assert.ok(callUnits.length > 2 * window, `${callUnits.length} units: more than the window can hold`);
+  const runner = new RedisCoprocessor(client, () => ({ layout, units: callUnits, functions, busyThresholdMs: 0 }));
+  const request: FilterRequest = { schema: SAMPLE_SCHEMA, where: [] };
+  const callRows = callUnits.reduce((n, u) => n + u.stopRank - u.startRank + 1, 0);
+  for (const [mode, command] of [['pushdown', 'fcall_ro'], ['client', 'zrange']] as const) {
+    const whole = await runner.run<FilterRequest, FilterResult>({ plugin: 'filter', request, mode, concurrency });
+    assert.equal(whole.streamed, null);
+    assert.equal(whole.result.rows!.length, callRows);
+
+    const batches: unknown[][] = [];
+    const before = await commandCalls(others, command);
+    await client.callNode(paused, ['CLIENT', 'PAUSE', '1500', 'ALL']);
+    const running = runner.run<FilterRequest, FilterResult>({ plugin: 'filter', request, mode, concurrency, onRows: (rows) => batches.push(rows) });
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    const ranMeanwhile = (await commandCalls(others, command)) - before;
+    const handedOverMeanwhile = batches.length;
+    const streamed = await running;
+    assert.equal(handedOverMeanwhile, 0, `${mode}: nothing is handed over before the first unit`);
+    assert.ok(ranMeanwhile >= 1 && ranMeanwhile <= window - 1, `${mode}: ${ranMeanwhile} later units ran while the first waited; the window allows ${window - 1}`);
+    assert.equal(batches.length, callUnits.length, `${mode}: one hand-over per unit`);
+    const rows = batches.flat() as Array<[Uint8Array, Uint8Array]>;
+    assert.deepEqual(streamed.streamed && { field: streamed.streamed.field, rows: streamed.streamed.rows }, { field: 'rows', rows: callRows });
+    assert.equal(streamed.result.rows!.length, callRows, `${mode}: the answer keeps a placeholder of the rows' count`);
+    assert.equal(json({ ...streamed.result, rows }), json(whole.result), `${mode}: the streamed rows and the rest are the unstreamed answer`);
+    for (let i = 1; i < rows.length; i++) assert.ok(Buffer.compare(Buffer.from(rows[i - 1]![0]), Buffer.from(rows[i]![0])) < 0, `${mode}: row ${i} is after row ${i - 1} in key order`);
+  }
 });

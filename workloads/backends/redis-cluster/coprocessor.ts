@@ -3,7 +3,9 @@
  * and outcome shapes, so the workload families measure both backends with one code path:
  * - `pushdown`: one FCALL_RO per unit (the plugin's Lua twin, pushdown.ts);
  * - `client`: the unit's rows by ZRANGE, the plugin's TypeScript `handle` in this process (fetch.ts).
- * Both merge with the plugin's own `merge`, in unit order. Plugins come from plugins/ (the same
+ * Both merge with the plugin's own `merge`, in unit order; with `onRows`, a plugin's row stream has
+ * its rows handed over unit by unit in key order as they arrive, as copbench's Coprocessor hands
+ * them over region by region (both through Partials). Plugins come from plugins/ (the same
  * files copbench deploys). Client-side calls of a session keep ctx.state per unit under the
  * client's budget, as copbench's Coprocessor keeps it per region.
  */
@@ -20,8 +22,10 @@ import type { LoadedFunctions } from './functions';
 import type { BucketLayout, WorkUnit } from './layout';
 import { localPlugin } from '../../local-plugins';
 import { LUA_PUSHDOWNS } from './lua-pushdowns';
-import { runPushdown } from './pushdown';
-import { mapLimited } from '../../../engine/util/limiter';
+import { luaTwin, pushdownUnit } from './pushdown';
+import { limiter } from '../../../engine/util/limiter';
+import { Partials } from '../../../engine/client/partials';
+import type { RespValue } from '../../../engine/protocol/resp';
 
 /** What the runner needs to know about the loaded data. */
 export interface RedisData {
@@ -68,22 +72,23 @@ export class RedisCoprocessor implements PluginRunner {
     const cpu0 = process.cpuUsage();
     const wire0 = this.wireBytes();
     const t0 = process.hrtime.bigint();
-    const run = call.mode === 'pushdown' ? await this.pushdown(loaded, call, units, functions, busyThresholdMs) : await this.clientSide(loaded, call, units);
-    const { regions, sha256s } = run;
-    const { result, streamed } = handOverRows(loaded, call, run.result);
+    const request = unpack(pack(call.request)) as Req;
+    const { partials, regions, sha256s } = call.mode === 'pushdown' ? await this.pushdown(loaded, call, request, units, functions, busyThresholdMs) : await this.clientSide(loaded, call, request, units);
+    const { result, streamed } = partials.answer((parts) => loaded.plugin.merge(parts, request) as Res);
+    regions.sort((a, b) => a.regionId - b.regionId);
     const cpu = process.cpuUsage(cpu0);
     const wire = this.wireBytes();
     return {
-      result: result as Res,
+      result,
       mode: call.mode,
       plugin: { name: loaded.artifact.name, version: loaded.artifact.version, sha256: loaded.artifact.sha256 },
       sha256s,
       regions,
       totals: callTotals(regions),
-      clientCpuUs: cpu.user + cpu.system - (streamed?.consumerCpuUs ?? 0),
+      clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
       wireBytesIn: wire.in - wire0.in,
       wireBytesOut: wire.out - wire0.out,
-      wallMs: Number(process.hrtime.bigint() - t0) / 1e6 - (streamed?.consumerMs ?? 0),
+      wallMs: Number(process.hrtime.bigint() - t0 - partials.consumerNs) / 1e6,
       streamed,
     };
   }
@@ -99,47 +104,50 @@ export class RedisCoprocessor implements PluginRunner {
     return { in: read, out: written };
   }
 
-  /** The Lua twin per unit; its node CPU is in the nodes' counters, not in pluginCpuUs (0: unknown per unit). */
-  private async pushdown<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, units: WorkUnit[], functions: LoadedFunctions, busyThresholdMs: number): Promise<{ result: unknown; regions: RegionCallStats[]; sha256s: string[] }> {
-    const run = await runPushdown(this.client, loaded.plugin, unpack(pack(call.request)) as Req, units, { concurrency: call.concurrency ?? 4, busyThresholdMs });
-    const regions = run.units.map((u): RegionCallStats => ({ regionId: u.unit, rowsScanned: u.rowsScanned, bytesScanned: u.replyBytes, pluginCpuUs: 0, wallUs: u.wallUs }));
-    return { result: run.result, regions, sha256s: [functions.sha256] };
+  /**
+   * The Lua twin per unit; a reply waits for earlier units as it came off the wire and is decoded
+   * when handed on. Its node CPU is in the nodes' counters, not in pluginCpuUs (0: unknown per unit).
+   */
+  private async pushdown<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, request: Req, units: WorkUnit[], functions: LoadedFunctions, busyThresholdMs: number): Promise<UnitsRun<RespValue>> {
+    const twin = luaTwin(loaded.plugin.name, request);
+    const json = JSON.stringify(request);
+    const slot = limiter(call.concurrency ?? 4);
+    const regions: RegionCallStats[] = [];
+    const partials = Partials.forCall(loaded.plugin, request, call, (reply: RespValue) => twin.decode(reply, request));
+    await partials.collect(units, async (unit) => {
+      const { reply, stats } = await slot(() => pushdownUnit(this.client, twin, json, unit, { busyThresholdMs }));
+      regions.push({ regionId: stats.unit, rowsScanned: stats.rowsScanned, bytesScanned: stats.replyBytes, pluginCpuUs: 0, wallUs: stats.wallUs });
+      return [reply];
+    });
+    return { partials, regions, sha256s: [functions.sha256] };
   }
 
-  private async clientSide<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, units: WorkUnit[]): Promise<{ result: unknown; regions: RegionCallStats[]; sha256s: string[] }> {
-    const request = unpack(pack(call.request)) as Req;
-    const regions: RegionCallStats[] = [];
+  /** The unit's rows by ZRANGE and the plugin's `handle` here; its partial waits as msgpack bytes, as copbench's do. */
+  private async clientSide<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, request: Req, units: WorkUnit[]): Promise<UnitsRun<Uint8Array>> {
     const { layout } = this.data();
-    const parts = await mapLimited(units, call.concurrency ?? 4, async (unit) => {
-      const started = process.hrtime.bigint();
-      const range = unitKeyRange(layout, unit);
-      const state = this.state.view(call.session === undefined ? undefined : { sha256: loaded.artifact.sha256, session: call.session, regionId: unit.index, epoch: 0, dataVersion: 0, ranges: [range] });
-      const read = async (): Promise<KV[]> => (await fetchUnitRows(this.client, unit)).rows;
-      const handled = await handleUnit(loaded.plugin, request, range, read, state);
-      regions.push({ regionId: unit.index, rowsScanned: handled.rowsScanned, bytesScanned: handled.bytesScanned, pluginCpuUs: handled.cpuUs, wallUs: Number(process.hrtime.bigint() - started) / 1000 });
-      return handled.partial;
-    });
-    regions.sort((a, b) => a.regionId - b.regionId);
-    return { result: loaded.plugin.merge(parts, request), regions, sha256s: [loaded.artifact.sha256] };
+    const slot = limiter(call.concurrency ?? 4);
+    const regions: RegionCallStats[] = [];
+    const partials = Partials.forCall(loaded.plugin, request, call, (encoded: Uint8Array) => unpack(encoded));
+    await partials.collect(units, (unit) =>
+      slot(async () => {
+        const started = process.hrtime.bigint();
+        const range = unitKeyRange(layout, unit);
+        const state = this.state.view(call.session === undefined ? undefined : { sha256: loaded.artifact.sha256, session: call.session, regionId: unit.index, epoch: 0, dataVersion: 0, ranges: [range] });
+        const read = async (): Promise<KV[]> => (await fetchUnitRows(this.client, unit)).rows;
+        const handled = await handleUnit(loaded.plugin, request, range, read, state);
+        regions.push({ regionId: unit.index, rowsScanned: handled.rowsScanned, bytesScanned: handled.bytesScanned, pluginCpuUs: handled.cpuUs, wallUs: Number(process.hrtime.bigint() - started) / 1000 });
+        return [handled.encoded];
+      }),
+    );
+    return { partials, regions, sha256s: [loaded.artifact.sha256] };
   }
 }
 
-/**
- * `onRows`, as copbench's Coprocessor takes it: for a plugin that streams its answer's rows, they
- * go to the caller (here all at once, in key order, after the merge: units are small and the
- * answer is already whole) and the answer keeps a placeholder of their count; the caller's time is
- * left out of the call's. Without onRows or a row stream the answer is returned as merged.
- */
-function handOverRows<Req>(loaded: LoadedPlugin, call: CoprocessorCall<Req>, merged: unknown): { result: unknown; streamed: CoprocessorOutcome<unknown>['streamed'] } {
-  const stream = call.onRows ? loaded.plugin.streamRows?.(call.request as never) : null;
-  if (!stream || !call.onRows) return { result: merged, streamed: null };
-  const rows = ((merged as Record<string, unknown>)[stream.field] as unknown[] | undefined) ?? [];
-  const t0 = process.hrtime.bigint();
-  const cpu0 = process.cpuUsage();
-  call.onRows(rows);
-  const cpu = process.cpuUsage(cpu0);
-  const consumerMs = Number(process.hrtime.bigint() - t0) / 1e6;
-  return { result: { ...(merged as object), [stream.field]: new Array(rows.length) }, streamed: { field: stream.field, rows: rows.length, consumerMs, consumerCpuUs: cpu.user + cpu.system } };
+/** A call's units run: their partials (rows already handed on, with onRows and a row stream) and stats. */
+interface UnitsRun<Encoded> {
+  partials: Partials<Encoded>;
+  regions: RegionCallStats[];
+  sha256s: string[];
 }
 
 /**

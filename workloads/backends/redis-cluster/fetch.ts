@@ -70,8 +70,13 @@ function unitRows(read: () => Promise<KV[]>): RowSource {
 }
 
 /** What one client-side `handle` over a unit reports. */
-export interface HandledUnit<Partial> {
-  partial: Partial;
+export interface HandledUnit {
+  /**
+   * The partial as msgpack: it crosses a msgpack boundary as in copbench (both modes), so `merge`
+   * sees the same types whichever path made it, and a partial waiting for an earlier unit waits as
+   * bytes, as copbench's do.
+   */
+  encoded: Uint8Array;
   rowsScanned: number;
   bytesScanned: number;
   cpuUs: number;
@@ -81,21 +86,20 @@ export interface HandledUnit<Partial> {
  * `handle` over one unit, as copbench's client mode runs it over a region: the rows come from
  * `read` when the plugin scans them, `state` is the plugin's ctx.state (NO_STATE: none kept).
  */
-export async function handleUnit<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, range: KeyRange, read: () => Promise<KV[]>, state: PluginState = NO_STATE): Promise<HandledUnit<Partial>> {
+export async function handleUnit<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, range: KeyRange, read: () => Promise<KV[]>, state: PluginState = NO_STATE): Promise<HandledUnit> {
   const cpu0 = process.cpuUsage();
   const ranges = [range];
   const storage = new CheckedStorage(unitRows(read), ranges, false, { maxRowsScanned: Number.MAX_SAFE_INTEGER, maxBytesScanned: Number.MAX_SAFE_INTEGER });
-  // The request and the partial cross a msgpack boundary as in copbench (both modes), so `merge`
-  // sees the same types whichever path made the partial.
   const partial = await plugin.handle(unpack(pack(request)) as Req, { ranges, storage, signal: new AbortController().signal, where: 'client', state });
+  const encoded = pack(partial);
   const cpu = process.cpuUsage(cpu0);
-  return { partial: unpack(pack(partial)) as Partial, rowsScanned: storage.counters.rowsScanned, bytesScanned: storage.counters.bytesScanned, cpuUs: cpu.user + cpu.system };
+  return { encoded, rowsScanned: storage.counters.rowsScanned, bytesScanned: storage.counters.bytesScanned, cpuUs: cpu.user + cpu.system };
 }
 
 /** `handle` over rows already read (tests: the same path as handleUnit, over known rows). */
 export async function handleRows<Req, Partial>(plugin: Plugin<Req, Partial, unknown>, request: Req, rows: KV[]): Promise<Partial> {
   if (rows.length === 0) throw new Error('a work unit has no rows (the layout and the data disagree)');
-  return (await handleUnit(plugin, request, unitRange(rows), async () => rows)).partial;
+  return unpack((await handleUnit(plugin, request, unitRange(rows), async () => rows)).encoded) as Partial;
 }
 
 /** Client mode: fetch every unit's rows, `handle` each, `merge` in unit order. */

@@ -8,36 +8,43 @@ import type { RespValue } from '../../../engine/protocol/resp';
 import { RespConnection } from '../../../engine/client/connection';
 import type { RedisClusterClient } from './cluster-client';
 import type { WorkUnit } from './layout';
-import { LUA_PUSHDOWNS } from './lua-pushdowns';
+import { LUA_PUSHDOWNS, type LuaPushdown } from './lua-pushdowns';
 import type { RedisRun, RedisRunOptions, UnitStats } from './fetch';
 import { mapLimited } from '../../../engine/util/limiter';
 
+/** The Lua twin that answers `request` for plugin `name`; throws why not (no twin, or a request it would not answer exactly). */
+export function luaTwin<Req>(name: string, request: Req): LuaPushdown<Req, unknown> {
+  const twin = LUA_PUSHDOWNS.get(name) as LuaPushdown<Req, unknown> | undefined;
+  if (!twin) throw new Error(`plugin ${name} has no Lua function on Redis (pushdown exists for: ${[...LUA_PUSHDOWNS.keys()].join(', ')}); run it in client mode`);
+  twin.check(request);
+  return twin;
+}
+
+/** One unit pushed down: its FCALL_RO reply (still in wire form: `twin.decode` makes it the partial) and its stats. */
+export async function pushdownUnit<Req>(client: RedisClusterClient, twin: LuaPushdown<Req, unknown>, requestJson: string, unit: WorkUnit, options: RedisRunOptions = {}): Promise<{ reply: RespValue; stats: UnitStats }> {
+  const sent = process.hrtime.bigint();
+  const node = client.ownerOf(unit.slot);
+  const watchdog = options.busyThresholdMs ? busyWatchdog(node, options.busyThresholdMs) : undefined;
+  let reply: RespValue;
+  try {
+    reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), requestJson]);
+  } catch (err) {
+    if (watchdog?.fired()) throw new BusyThresholdError(`${twin.fn} on ${node} (bucket ${unit.bucket}, ranks ${unit.startRank}..${unit.stopRank}) ran past Redis's busy-reply-threshold of ${options.busyThresholdMs} ms, when the node answers every other client BUSY; it was stopped with FUNCTION KILL so the node keeps serving. Lower backend.sliceRows (rows per call) so each call ends well within the threshold`);
+    throw err;
+  } finally {
+    watchdog?.stop();
+  }
+  const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
+  return { reply, stats: { unit: unit.index, bucket: unit.bucket, node, rowsScanned: unit.stopRank - unit.startRank + 1, replyBytes: bulkBytes(reply), wallUs } };
+}
+
 /** Pushdown: FCALL_RO per unit, decode each reply to the plugin's partial, `merge` in unit order. */
 export async function runPushdown<Req, Partial, Result>(client: RedisClusterClient, plugin: Plugin<Req, Partial, Result>, request: Req, units: readonly WorkUnit[], options: RedisRunOptions = {}): Promise<RedisRun<Result>> {
-  const twin = LUA_PUSHDOWNS.get(plugin.name);
-  if (!twin) throw new Error(`plugin ${plugin.name} has no Lua function on Redis (pushdown exists for: ${[...LUA_PUSHDOWNS.keys()].join(', ')}); run it in client mode`);
-  twin.check(request as never);
+  const twin = luaTwin(plugin.name, request);
   const json = JSON.stringify(request);
-  const stats: UnitStats[] = [];
-  const parts = await mapLimited(units, options.concurrency ?? 8, async (unit) => {
-    const sent = process.hrtime.bigint();
-    const node = client.ownerOf(unit.slot);
-    const watchdog = options.busyThresholdMs ? busyWatchdog(node, options.busyThresholdMs) : undefined;
-    let reply: RespValue;
-    try {
-      reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), json]);
-    } catch (err) {
-      if (watchdog?.fired()) throw new BusyThresholdError(`${twin.fn} on ${node} (bucket ${unit.bucket}, ranks ${unit.startRank}..${unit.stopRank}) ran past Redis's busy-reply-threshold of ${options.busyThresholdMs} ms, when the node answers every other client BUSY; it was stopped with FUNCTION KILL so the node keeps serving. Lower backend.sliceRows (rows per call) so each call ends well within the threshold`);
-      throw err;
-    } finally {
-      watchdog?.stop();
-    }
-    const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
-    stats.push({ unit: unit.index, bucket: unit.bucket, node: client.ownerOf(unit.slot), rowsScanned: unit.stopRank - unit.startRank + 1, replyBytes: bulkBytes(reply), wallUs });
-    return twin.decode(reply, request as never) as Partial;
-  });
-  stats.sort((a, b) => a.unit - b.unit);
-  return { result: plugin.merge(parts, request), parts, units: stats };
+  const ran = await mapLimited(units, options.concurrency ?? 8, (unit) => pushdownUnit(client, twin, json, unit, options));
+  const parts = ran.map(({ reply }) => twin.decode(reply, request) as Partial);
+  return { result: plugin.merge(parts, request), parts, units: ran.map(({ stats }) => stats) };
 }
 
 /** A pushdown call held its node past the busy threshold and was killed. */
