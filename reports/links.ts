@@ -2,7 +2,7 @@
  * Links as charts need them: their bandwidth (for ordering and for the crossover axis) and a label
  * with units, from the same parser the driver uses.
  */
-import { parseLinkProfile, type LinkProfile } from '../workloads/driver/network/link';
+import { parseLinkProfile, type LinkProfile } from '../workloads/driver/network/link-profile';
 
 /** A link of a run: its name as recorded in summary.json, and its profile when it parses. */
 export interface LinkInfo {

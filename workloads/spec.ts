@@ -14,7 +14,7 @@ import type { YcsbSpec } from './families/ycsb/section';
 import type { InterferenceSpec } from './families/interference/section';
 import { DEFAULT_NETWORK_KIND, networkKindNames } from './network/registry';
 import { backendKind, backendKinds, DEFAULT_BACKEND_KIND } from './backends/registry';
-import { LinkSpecError, parseLinkProfile } from './driver/network/link';
+import { LinkSpecError, parseLinkProfile } from './driver/network/link-profile';
 
 export { SpecError } from './spec-checks';
 export type { InterferenceSpec, MlSpec, YcsbSpec };

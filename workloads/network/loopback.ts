@@ -4,7 +4,8 @@
  * ../driver/network/link.ts). Shaping is per socket, so `use()` has nothing to do, and two clients
  * on different profiles can be open at once.
  */
-import { EmulatedLink, parseLinkProfile } from '../driver/network/link';
+import { EmulatedLink } from '../driver/network/link';
+import { parseLinkProfile } from '../driver/network/link-profile';
 import type { LinkHandle, Network, NetworkKind, NetworkReport, ProcessHost } from './network';
 
 const LOOPBACK_HOST: ProcessHost = { host: '127.0.0.1', commandPrefix: [] };

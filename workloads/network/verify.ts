@@ -10,7 +10,7 @@ import net from 'node:net';
 import path from 'node:path';
 import readline from 'node:readline';
 import type { SocketLike } from '../../engine/client/connection';
-import type { LinkProfile } from '../driver/network/link';
+import type { LinkProfile } from '../driver/network/link-profile';
 import type { LinkCheck, LinkHandle, ProcessHost } from './network';
 import { sendBytes } from './send-bytes';
 

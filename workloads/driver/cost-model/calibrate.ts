@@ -31,7 +31,7 @@ import { syntheticKey } from '../../datasets/synthetic';
 import type { ResolvedHints } from '../../families/query/hints';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
-import { parseLinkProfile } from '../network/link';
+import { parseLinkProfile } from '../network/link-profile';
 import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';

@@ -8,7 +8,8 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { ClusterClient } from '../../../engine/client/cluster-client';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
-import { EmulatedLink, LINK_PRESETS, LinkSpecError, ShapedSocket, formatLinkSpec, parseBandwidth, parseLinkProfile } from './link';
+import { EmulatedLink, ShapedSocket } from './link';
+import { LINK_PRESETS, LinkSpecError, formatLinkSpec, parseBandwidth, parseLinkProfile } from './link-profile';
 import { nowMs } from './precise-timer';
 
 // ---- loopback helpers -------------------------------------------------------------------------

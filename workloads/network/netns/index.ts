@@ -5,7 +5,8 @@
  * This kernel has no netem: the profile's delay comes from the user-space link on the client's
  * sockets, and the manifest says so.
  */
-import { parseLinkProfile, EmulatedLink } from '../../driver/network/link';
+import { EmulatedLink } from '../../driver/network/link';
+import { parseLinkProfile } from '../../driver/network/link-profile';
 import { NetworkError, type LinkCheck, type LinkHandle, type Network, type NetworkKind, type NetworkReport, type ProcessHost, type ProcessRole } from '../network';
 import { checkLink, formatCheck, startPeer } from '../verify';
 import { checkNetnsPermission } from './privilege';
