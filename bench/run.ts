@@ -21,7 +21,7 @@
  * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
  * also on errors and on Ctrl-C.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,34 +36,13 @@ import { NodeStore } from '../engine/storage/store';
 import { benchCoprocessor } from './coprocessor';
 import { benchMemory } from './memory';
 import { benchRedisCompare } from './redis-compare';
-import { GROUPS, goalLabel, goalStatus, type Group, type NewRow, type ResultRow } from './goals';
+import { goalStatus, type Group } from './goals';
 import { configFrom, help, type BenchConfig } from './cli-config';
 import { prng } from '../engine/util/seeded-random';
-import { gitCommit, gitDirty, machineInfo, packageVersions, REPO_ROOT } from '../workloads/driver/results/environment';
-import { fmtRate, fmtRatio, goalsTable, table } from './table';
+import { report, Results, type FinishedRun } from './report';
 import { median } from '../engine/util/statistics';
 
 const HOST = '127.0.0.1';
-
-// ---- results -----------------------------------------------------------------------------------
-
-class Results {
-  readonly rows: ResultRow[] = [];
-  readonly notes: string[] = [];
-
-  add(row: NewRow): void {
-    const ratio = row.ratio !== undefined ? row.ratio : row.copbench !== null && row.baseline !== null && row.baseline > 0 ? row.copbench / row.baseline : null;
-    const full: ResultRow = { ...row, ratio };
-    this.rows.push(full);
-    const goal = full.goal ? ` [goal ${goalLabel(full.goal)}: ${goalStatus(full)}]` : '';
-    process.stdout.write(`  ${full.measurement}: ${fmtRate(full.copbench, full.unit)}${full.baseline !== null ? ` vs ${fmtRate(full.baseline, full.unit)} (${full.baselineName}) → ratio ${fmtRatio(full.ratio)}` : ''}${goal}\n`);
-  }
-
-  note(text: string): void {
-    this.notes.push(text);
-    process.stdout.write(`  note: ${text}\n`);
-  }
-}
 
 // ---- cleanup -----------------------------------------------------------------------------------
 
@@ -477,11 +456,6 @@ async function benchMicro(cfg: BenchConfig, results: Results): Promise<void> {
 
 // ---- main --------------------------------------------------------------------------------------
 
-/** The machine and code a bench ran on: the workload runs' manifest fields, and the git state. */
-function machine(): Record<string, unknown> {
-  return { ...machineInfo(), versions: packageVersions(REPO_ROOT, ['lmdb']), gitCommit: gitCommit(REPO_ROOT), gitDirty: gitDirty(REPO_ROOT) };
-}
-
 /** Fraction of all cpus' time spent busy (user+nice+sys+irq) over `ms`, system-wide. */
 async function cpuBusyFraction(ms: number): Promise<number> {
   const sample = (): { busy: number; total: number } => {
@@ -541,16 +515,6 @@ async function main(): Promise<number> {
     return 1;
   }
   return 0;
-}
-
-/** What a finished run records beside its rows. */
-interface FinishedRun {
-  startedAt: Date;
-  durationSeconds: number;
-  loadAvgAtStart: number[];
-  loadAvgAtEnd: number[];
-  cpuBusyBeforeRun: number;
-  failure: unknown;
 }
 
 /** What one run's measurements share: its config, results, cleanup, and the raw-lmdb baseline and scan dataset. */
@@ -705,45 +669,6 @@ async function measureMemory({ cfg, results, cleanup }: BenchRun): Promise<void>
       noteRetries: (name, client) => noteRetries(results, name, client),
     },
   );
-}
-
-/** Prints the tables and writes results.{json,md}; returns the rows in group order. */
-function report(cfg: BenchConfig, results: Results, run: FinishedRun): ResultRow[] {
-  const { startedAt, durationSeconds, loadAvgAtStart, loadAvgAtEnd, cpuBusyBeforeRun, failure } = run;
-  if (failure) results.note(`run failed: ${failure instanceof Error ? (failure.stack ?? failure.message) : String(failure)}`);
-
-  const rows = [...results.rows].sort((a, b) => GROUPS.indexOf(a.group) - GROUPS.indexOf(b.group));
-  const { text, markdown } = table(rows);
-  const goals = goalsTable(rows);
-  process.stdout.write(`\n${text}\n\ngoals:\n${goals.text}\n`);
-  if (results.notes.length > 0) process.stdout.write(`\nnotes:\n${results.notes.map((n) => `- ${n}`).join('\n')}\n`);
-
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const outDir = path.join(cfg.outRoot, stamp);
-  mkdirSync(outDir, { recursive: true });
-  const { outRoot: _outRoot, ...config } = cfg;
-  const summary = { startedAt: startedAt.toISOString(), durationSeconds, ok: failure === undefined, config, machine: { ...machine(), cpuBusyBeforeRun, loadAvgAtStart, loadAvgAtEnd }, rows, notes: results.notes };
-  writeFileSync(path.join(outDir, 'results.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  writeFileSync(
-    path.join(outDir, 'results.md'),
-    [
-      `# copbench bench ${startedAt.toISOString()}${cfg.quick ? ' (quick)' : ''}`,
-      '',
-      `${os.cpus().length} cpus (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}, ${durationSeconds.toFixed(0)} s; load average ${loadAvgAtStart.map((l) => l.toFixed(1)).join('/')} at start, ${loadAvgAtEnd.map((l) => l.toFixed(1)).join('/')} at end; other processes used ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the cpus just before. Ratio = copbench / baseline (higher is better for copbench); medians of ${cfg.reps} alternating repetitions. Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\`.`,
-      '',
-      '## Goals',
-      '',
-      goals.markdown,
-      '',
-      '## All measurements',
-      '',
-      markdown,
-      '',
-      ...(results.notes.length > 0 ? ['Notes:', '', ...results.notes.map((n) => `- ${n.replace(/\n/g, ' ')}`), ''] : []),
-    ].join('\n'),
-  );
-  process.stdout.write(`\nwrote ${path.relative(process.cwd(), outDir) || outDir}/results.{json,md} in ${durationSeconds.toFixed(1)} s\n`);
-  return rows;
 }
 
 main().then(
