@@ -21,15 +21,13 @@
  * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
  * also on errors and on Ctrl-C.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { copbenchVersion, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
-import { LocalCluster } from '../engine/cluster/local-cluster';
+import type { LocalCluster } from '../engine/cluster/local-cluster';
 import { regionForKey, type ClusterMap, type RegionInfo } from '../engine/placement/cluster-map';
 import { RespReader, RespWriter, RespError, encodeCommand } from '../engine/protocol/resp';
 import { NodeStore } from '../engine/storage/store';
@@ -40,56 +38,9 @@ import { goalStatus, type Group } from './goals';
 import { configFrom, help, type BenchConfig } from './cli-config';
 import { prng } from '../engine/util/seeded-random';
 import { report, Results, type FinishedRun } from './report';
+import { Cleanup, tempDir } from './cleanup';
+import { HOST, layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
 import { median } from '../engine/util/statistics';
-
-const HOST = '127.0.0.1';
-
-// ---- cleanup -----------------------------------------------------------------------------------
-
-/** Cleanup actions run in reverse order on normal exit, errors and signals. */
-class Cleanup {
-  private readonly actions: Array<{ name: string; run: () => Promise<void> | void }> = [];
-  private running: Promise<void> | undefined;
-
-  push(name: string, run: () => Promise<void> | void): void {
-    this.actions.push({ name, run });
-  }
-
-  /** Runs one registered action now (and forgets it). */
-  async runOne(name: string): Promise<void> {
-    const i = this.actions.findIndex((a) => a.name === name);
-    if (i < 0) return;
-    const [action] = this.actions.splice(i, 1);
-    await action!.run();
-  }
-
-  runAll(): Promise<void> {
-    this.running ??= (async () => {
-      while (this.actions.length > 0) {
-        const action = this.actions.pop()!;
-        try {
-          await action.run();
-        } catch (err) {
-          process.stderr.write(`cleanup of ${action.name} failed: ${(err as Error).message}\n`);
-        }
-      }
-    })();
-    return this.running;
-  }
-}
-
-function tempDir(cleanup: Cleanup, label: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `copbench-bench-${label}-`));
-  cleanup.push(`dir ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function startCluster(cleanup: Cleanup, name: string, nodes: number): Promise<LocalCluster> {
-  // Splits and balancing are done by hand below, so both clusters have the same region layout.
-  const cluster = await LocalCluster.start({ nodes, host: HOST, autoSplit: false, autoBalance: false });
-  cleanup.push(name, () => cluster.stop());
-  return cluster;
-}
 
 // ---- data --------------------------------------------------------------------------------------
 
@@ -171,40 +122,6 @@ async function clusterLoad(client: ClusterClient, data: Dataset, chunk: number, 
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));
-}
-
-/** Splits the cluster's single region at the given keys and places piece i on node `placeOn(i)`. */
-async function layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void> {
-  const pd = new RespConnection({ host: cluster.placement.host, port: cluster.placement.port, adminToken: cluster.adminToken, requestTimeoutMs: 30_000 });
-  try {
-    const map = await cluster.fetchMap();
-    if (map.regions.length !== 1) throw new Error(`expected a fresh cluster with 1 region, found ${map.regions.length}`);
-    const ids = (await pd.call(['PD.SPLIT', String(map.regions[0]!.id), ...splitAt])) as number[];
-    for (let i = 0; i < ids.length; i++) {
-      const target = placeOn(i);
-      const current = (await cluster.fetchMap()).regions.find((r) => r.id === ids[i]);
-      if (current && current.nodeId !== target) await pd.call(['PD.MOVE', String(ids[i]), String(target)]);
-    }
-  } finally {
-    pd.close();
-  }
-}
-
-/**
- * Refreshes the client's map after a layout change and gives the nodes a moment to install theirs.
- * Any request that still races the change is retried by the client, and `noteRetries` reports it.
- */
-async function settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap> {
-  const map = await cluster.fetchMap();
-  await client.refreshMap();
-  await new Promise((r) => setTimeout(r, 300));
-  return map;
-}
-
-/** Retries mean the measurement included routing churn (MOVED/EPOCH/TRYAGAIN): worth knowing. */
-function noteRetries(results: Results, name: string, client: ClusterClient): void {
-  const entries = Object.entries(client.retries);
-  if (entries.length > 0) results.note(`${name} cluster client retried during the run: ${entries.map(([code, n]) => `${code}×${n}`).join(', ')}`);
 }
 
 // ---- measurement loops -------------------------------------------------------------------------
