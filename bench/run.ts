@@ -23,7 +23,6 @@
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { open, type Database, type RootDatabase } from 'lmdb';
 import { copbenchVersion, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
@@ -36,93 +35,12 @@ import { benchMemory } from './memory';
 import { benchRedisCompare } from './redis-compare';
 import { goalStatus, type Group } from './goals';
 import { configFrom, help, type BenchConfig } from './cli-config';
-import { prng } from '../engine/util/seeded-random';
 import { report, Results, type FinishedRun } from './report';
 import { Cleanup, tempDir } from './cleanup';
 import { HOST, layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
+import { prng } from '../engine/util/seeded-random';
 import { median } from '../engine/util/statistics';
-
-// ---- data --------------------------------------------------------------------------------------
-
-/** A `bytes`-long ASCII key: prefix + zero-padded index, so keys sort in index order. */
-function makeKey(prefix: string, i: number, bytes: number): Buffer {
-  return Buffer.from(prefix + String(i).padStart(bytes - prefix.length, '0'), 'latin1');
-}
-
-function makeValues(count: number, bytes: number, seed: number): Buffer[] {
-  const rand = prng(seed);
-  const out: Buffer[] = new Array(count);
-  for (let i = 0; i < count; i++) {
-    const v = Buffer.allocUnsafe(bytes);
-    for (let j = 0; j < bytes; j++) v[j] = 32 + Math.floor(rand() * 95);
-    out[i] = v;
-  }
-  return out;
-}
-
-interface Dataset {
-  keys: Buffer[];
-  values: Buffer[];
-  /** `[start, end)` covering exactly these keys. */
-  start: Buffer;
-  end: Buffer;
-  bytes: number;
-}
-
-function makeDataset(prefix: string, count: number, cfg: BenchConfig, seed: number): Dataset {
-  const keys = Array.from({ length: count }, (_, i) => makeKey(prefix, i, cfg.keyBytes));
-  const values = makeValues(count, cfg.valueBytes, seed);
-  const next = String.fromCharCode(prefix.charCodeAt(0) + 1);
-  return { keys, values, start: Buffer.from(prefix, 'latin1'), end: Buffer.from(next, 'latin1'), bytes: count * (cfg.keyBytes + cfg.valueBytes) };
-}
-
-/**
- * Raw lmdb with LMDB's own durable commits (each transaction synced), as a node opened its
- * environment before the write-ahead log; reads are the same either way.
- */
-interface RawLmdb {
-  root: RootDatabase;
-  rows: Database<Buffer, Buffer>;
-}
-
-function openRaw(dir: string): RawLmdb {
-  const root = open({ path: dir, maxDbs: 4, mapSize: 64 * 1024 * 1024 * 1024, separateFlushed: true } as never) as RootDatabase;
-  const rows = root.openDB({ name: 'rows', keyEncoding: 'binary', encoding: 'binary' }) as unknown as Database<Buffer, Buffer>;
-  return { root, rows };
-}
-
-/** Resolves when an lmdb write is committed and flushed to disk (LMDB's own durability, no log). */
-async function durable(write: Promise<unknown>): Promise<void> {
-  const w = write as Promise<unknown> & { flushed?: Promise<unknown> };
-  await w;
-  if (w.flushed) await w.flushed;
-}
-
-async function rawLoad(raw: RawLmdb, data: Dataset, chunk: number): Promise<void> {
-  for (let i = 0; i < data.keys.length; i += chunk) {
-    const end = Math.min(data.keys.length, i + chunk);
-    await durable(
-      raw.rows.batch(() => {
-        for (let j = i; j < end; j++) void raw.rows.put(data.keys[j]!, data.values[j]!);
-      }),
-    );
-  }
-}
-
-async function clusterLoad(client: ClusterClient, data: Dataset, chunk: number, parallel = 4): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (;;) {
-      const i = next;
-      next += chunk;
-      if (i >= data.keys.length) return;
-      const pairs: Array<[Buffer, Buffer]> = [];
-      for (let j = i; j < Math.min(data.keys.length, i + chunk); j++) pairs.push([data.keys[j]!, data.values[j]!]);
-      await client.mset(pairs);
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-}
+import { clusterLoad, durable, makeDataset, makeKey, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
 
 // ---- measurement loops -------------------------------------------------------------------------
 
@@ -250,10 +168,6 @@ async function timedScan(what: string, data: Dataset, scan: () => ScanCount | Pr
     throw new Error(`${what} returned ${got.rows} rows / ${got.bytes} bytes, expected ${data.keys.length} / ${data.bytes}`);
   }
   return got.rows / seconds;
-}
-
-function splitKeysFor(data: Dataset, pieces: number): Buffer[] {
-  return Array.from({ length: pieces - 1 }, (_, i) => data.keys[Math.floor(((i + 1) * data.keys.length) / pieces)]!);
 }
 
 /**
