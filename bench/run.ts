@@ -25,10 +25,8 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { copbenchVersion, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
-import { RespConnection } from '../engine/client/connection';
-import type { LocalCluster } from '../engine/cluster/local-cluster';
 import { regionForKey, type ClusterMap, type RegionInfo } from '../engine/placement/cluster-map';
-import { RespReader, RespWriter, RespError, encodeCommand } from '../engine/protocol/resp';
+import { RespReader, RespWriter, encodeCommand } from '../engine/protocol/resp';
 import { NodeStore } from '../engine/storage/store';
 import { benchCoprocessor } from './coprocessor';
 import { benchMemory } from './memory';
@@ -40,165 +38,10 @@ import { Cleanup, tempDir } from './cleanup';
 import { HOST, layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
 import { prng } from '../engine/util/seeded-random';
 import { median } from '../engine/util/statistics';
-import { clusterLoad, durable, makeDataset, makeKey, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
-
-// ---- measurement loops -------------------------------------------------------------------------
-
-interface Throughput {
-  ops: number;
-  seconds: number;
-  perSecond: number;
-}
-
-/** Runs `op(i)` from `concurrency` async workers until `seconds` have passed. */
-async function runFor(seconds: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<Throughput> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
-      await op(next++);
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const elapsed = (performance.now() - started) / 1000;
-  return { ops: done, seconds: elapsed, perSecond: done / elapsed };
-}
-
-/** Runs each contender `reps` times, alternating (A B A B ...), after one warm-up each. */
-async function sideBySide(cfg: BenchConfig, contenders: Array<() => Promise<number>>, warmups: Array<() => Promise<unknown>>): Promise<number[][]> {
-  for (const w of warmups) await w();
-  const samples: number[][] = contenders.map(() => []);
-  for (let r = 0; r < cfg.reps; r++) {
-    for (let c = 0; c < contenders.length; c++) samples[c]!.push(await contenders[c]!());
-  }
-  return samples;
-}
-
-// ---- 1. point operations -----------------------------------------------------------------------
-
-async function benchPoint(cfg: BenchConfig, results: Results, client: ClusterClient, cluster: LocalCluster, raw: RawLmdb, data: Dataset): Promise<void> {
-  process.stdout.write(`\npoint GET/SET, ${cfg.concurrency} in flight, ${cfg.reps} × ${cfg.pointSeconds}s each\n`);
-  await clusterLoad(client, data, cfg.loadChunkRows);
-  await rawLoad(raw, data, cfg.loadChunkRows);
-  const n = data.keys.length;
-  // A fixed stride over the key set: deterministic, touches every key, not sequential.
-  const keyAt = (i: number): Buffer => data.keys[(i * 7919) % n]!;
-  const valueAt = (i: number): Buffer => data.values[(i * 104_729) % n]!;
-
-  const clusterGet = async (i: number): Promise<void> => {
-    if ((await client.get(keyAt(i))) === undefined) throw new Error('cluster GET missed a loaded key');
-  };
-  const rawGet = async (i: number): Promise<void> => {
-    if (raw.rows.get(keyAt(i)) === undefined) throw new Error('raw GET missed a loaded key');
-  };
-  const clusterSet = (i: number): Promise<void> => client.set(keyAt(i), valueAt(i));
-  const rawSet = (i: number): Promise<void> => durable(raw.rows.put(keyAt(i), valueAt(i)));
-
-  const measure = (op: (i: number) => Promise<unknown>) => async (): Promise<number> => (await runFor(cfg.pointSeconds, cfg.concurrency, op)).perSecond;
-  const warm = (op: (i: number) => Promise<unknown>) => (): Promise<Throughput> => runFor(cfg.warmupSeconds, cfg.concurrency, op);
-
-  const [cg, rg] = await sideBySide(cfg, [measure(clusterGet), measure(rawGet)], [warm(clusterGet), warm(rawGet)]);
-  results.add({ group: 'point', measurement: `GET 1-node cluster, ${cfg.concurrency} in flight`, unit: 'ops/s', copbench: median(cg!), baseline: median(rg!), baselineName: 'raw lmdb get, same worker loop', copbenchSamples: cg, baselineSamples: rg });
-
-  // Breakdown: the same GETs over one pipelined RespConnection straight to the node (no routing,
-  // no retry wrapper), to see how much of the gap is the client and how much the server + socket.
-  const node = cluster.nodes.get(1)!;
-  const conn = new RespConnection({ host: node.host, port: node.port, requestTimeoutMs: 10_000, maxInFlight: 256 });
-  try {
-    const directGet = async (i: number): Promise<void> => {
-      const reply = await conn.send(['GET', keyAt(i)]);
-      if (reply === null || reply instanceof RespError) throw new Error(`direct GET failed: ${reply === null ? 'nil' : reply.message}`);
-    };
-    const [dg, rg2] = await sideBySide(cfg, [measure(directGet), measure(rawGet)], [warm(directGet)]);
-    results.add({ group: 'point', measurement: `GET via RespConnection to the node (no client routing)`, unit: 'ops/s', copbench: median(dg!), baseline: median(rg2!), baselineName: 'raw lmdb get, same worker loop', copbenchSamples: dg, baselineSamples: rg2 });
-  } finally {
-    conn.close();
-  }
-
-  const [cs, rs] = await sideBySide(cfg, [measure(clusterSet), measure(rawSet)], [warm(clusterSet), warm(rawSet)]);
-  results.add({ group: 'point', measurement: `SET 1-node cluster, ${cfg.concurrency} in flight (durable)`, unit: 'ops/s', copbench: median(cs!), baseline: median(rs!), baselineName: 'raw lmdb put + flushed, same worker loop', copbenchSamples: cs, baselineSamples: rs });
-}
-
-// ---- 2. range scans ----------------------------------------------------------------------------
-
-interface ScanCount {
-  rows: number;
-  bytes: number;
-}
-
-async function scanCluster(client: ClusterClient, data: Dataset): Promise<ScanCount> {
-  let rows = 0;
-  let bytes = 0;
-  for await (const batch of client.scanBatches(data.start, data.end)) {
-    rows += batch.length;
-    for (const kv of batch) bytes += kv.key.length + kv.value.length;
-  }
-  return { rows, bytes };
-}
-
-function scanRaw(raw: RawLmdb, data: Dataset): ScanCount {
-  let rows = 0;
-  let bytes = 0;
-  for (const { key, value } of raw.rows.getRange({ start: data.start, end: data.end })) {
-    rows++;
-    bytes += (key as Buffer).length + (value as Buffer).length;
-  }
-  return { rows, bytes };
-}
-
-function scanNodeStore(store: NodeStore, data: Dataset): ScanCount {
-  let rows = 0;
-  let bytes = 0;
-  for (const row of store.scan({ start: data.start, end: data.end })) {
-    rows++;
-    bytes += row.key.length + row.value.length;
-  }
-  return { rows, bytes };
-}
-
-/** Times a scan and checks it returned exactly the loaded rows; returns rows/s. */
-async function timedScan(what: string, data: Dataset, scan: () => ScanCount | Promise<ScanCount>): Promise<number> {
-  const t0 = performance.now();
-  const got = await scan();
-  const seconds = (performance.now() - t0) / 1000;
-  if (got.rows !== data.keys.length || got.bytes !== data.bytes) {
-    throw new Error(`${what} returned ${got.rows} rows / ${got.bytes} bytes, expected ${data.keys.length} / ${data.bytes}`);
-  }
-  return got.rows / seconds;
-}
-
-/**
- * Loads the rows once untimed (this also warms fresh node processes), then times re-loads of the
- * same rows (in-place overwrites) against raw lmdb batches, alternating.
- */
-async function benchLoad(cfg: BenchConfig, results: Results, clusterName: string, client: ClusterClient, raw: RawLmdb, data: Dataset): Promise<void> {
-  await clusterLoad(client, data, cfg.loadChunkRows);
-  const timed = (load: () => Promise<void>) => async (): Promise<number> => {
-    const t0 = performance.now();
-    await load();
-    return data.keys.length / ((performance.now() - t0) / 1000);
-  };
-  const [c, r] = await sideBySide(cfg, [timed(() => clusterLoad(client, data, cfg.loadChunkRows)), timed(() => rawLoad(raw, data, cfg.loadChunkRows))], []);
-  results.add({ group: 'load', measurement: `re-load ${data.keys.length} rows, ${clusterName} cluster (MSET ${cfg.loadChunkRows}-row chunks, 4 in flight)`, unit: 'rows/s', copbench: median(c!), baseline: median(r!), baselineName: `raw lmdb ${cfg.loadChunkRows}-row batches, durable`, copbenchSamples: c, baselineSamples: r });
-}
-
-async function benchScan(cfg: BenchConfig, results: Results, clusterName: string, client: ClusterClient, raw: RawLmdb, data: Dataset, extra?: { store: NodeStore }): Promise<void> {
-  const label = `${clusterName} cluster`;
-  const cluster = (): Promise<number> => timedScan(label, data, () => scanCluster(client, data));
-  const base = (): Promise<number> => timedScan('raw getRange', data, () => scanRaw(raw, data));
-  const contenders = [cluster, base];
-  if (extra) contenders.push(() => timedScan('NodeStore.scan', data, () => scanNodeStore(extra.store, data)));
-  const samples = await sideBySide(cfg, contenders, [cluster, base]);
-  const [c, r] = samples;
-  results.add({ group: 'scan', measurement: `scan ${data.keys.length} rows, ${label} (scanBatches)`, unit: 'rows/s', copbench: median(c!), baseline: median(r!), baselineName: 'raw lmdb getRange, in process', copbenchSamples: c, baselineSamples: r });
-  if (extra) {
-    const s = samples[2]!;
-    results.add({ group: 'scan', measurement: `scan ${data.keys.length} rows, NodeStore.scan in process (storage layer only)`, unit: 'rows/s', copbench: median(s), baseline: median(r!), baselineName: 'raw lmdb getRange, in process', copbenchSamples: s, baselineSamples: r });
-  }
-}
+import { benchPoint } from './point';
+import { benchLoad, benchScan } from './scan';
+import { sideBySide } from './side-by-side';
+import { clusterLoad, makeDataset, makeKey, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
 
 // ---- 3. micro-benchmarks -----------------------------------------------------------------------
 
