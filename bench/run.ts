@@ -5,11 +5,14 @@
  * reported as a ratio (copbench / baseline):
  *
  * 1. point GET / SET through ClusterClient against a 1-node cluster, `concurrency` operations in
- *    flight, next to raw lmdb `get` / durable `put` driven by the same worker loop in this process;
+ *    flight, next to raw lmdb `get` / durable `put` driven by the same worker loop in this process
+ *    (bench/point.ts);
  * 2. full-range scan rows/s through `ClusterClient.scanBatches()` on a 1-node and a 3-node cluster,
- *    next to raw lmdb `getRange` over the same rows (binary keys and values);
- * 3. tinybench micro-benchmarks of hot paths (RESP parsing, RESP encoding, region lookup);
- * 4. `redis-benchmark -t get,set` against the 1-node cluster's node, when it is on PATH;
+ *    next to raw lmdb `getRange` over the same rows (binary keys and values; bench/scan.ts);
+ * 3. tinybench micro-benchmarks of hot paths (RESP parsing, RESP encoding, region lookup)
+ *    (bench/micro.ts);
+ * 4. `redis-benchmark -t get,set` against the 1-node cluster's node, when it is on PATH
+ *    (bench/redis-compare.ts);
  * 5. the coprocessor (bench/coprocessor.ts): in-node filter scan rate next to raw getRange (with and
  *    without the same predicate), client mode and aggregate for context, and the noop round trip
  *    per region split into node queue / worker hand-off / worker run / wire + client.
@@ -18,30 +21,31 @@
  * re-load through MSET, and NodeStore.scan in process (the node's storage layer without the wire).
  *
  * Results are printed as a table and written to `results/bench/<timestamp>/` as `results.json` and
- * `results.md`. All traffic stays on 127.0.0.1; every process and temp dir is removed on exit,
- * also on errors and on Ctrl-C.
+ * `results.md` (bench/report.ts). All traffic stays on 127.0.0.1; every process and temp dir is
+ * removed on exit, also on errors and on Ctrl-C (bench/cleanup.ts).
+ *
+ * This file is the entry point: it reads the command line (bench/cli-config.ts), starts the
+ * clusters each group needs and hands the groups their helpers.
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { copbenchVersion, UsageError } from '../engine/cli/flags';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { NodeStore } from '../engine/storage/store';
-import { benchCoprocessor } from './coprocessor';
-import { benchMemory } from './memory';
-import { benchRedisCompare } from './redis-compare';
-import { goalStatus, type Group } from './goals';
-import { configFrom, help, type BenchConfig } from './cli-config';
-import { report, Results, type FinishedRun } from './report';
-import { Cleanup, tempDir } from './cleanup';
-import { layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
 import { median } from '../engine/util/statistics';
+import { Cleanup, tempDir } from './cleanup';
+import { configFrom, help, type BenchConfig } from './cli-config';
+import { layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
+import { benchCoprocessor } from './coprocessor';
+import { clusterLoad, makeDataset, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
+import { goalStatus, type Group } from './goals';
+import { benchMemory } from './memory';
 import { benchMicro } from './micro';
 import { benchPoint } from './point';
+import { benchRedisCompare } from './redis-compare';
+import { report, Results, type FinishedRun } from './report';
 import { benchLoad, benchScan } from './scan';
 import { sideBySide } from './side-by-side';
-import { clusterLoad, makeDataset, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
-
-// ---- main --------------------------------------------------------------------------------------
 
 /** Fraction of all cpus' time spent busy (user+nice+sys+irq) over `ms`, system-wide. */
 async function cpuBusyFraction(ms: number): Promise<number> {
