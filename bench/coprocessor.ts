@@ -16,11 +16,12 @@
  *    many times at concurrency 1 and 4; median per-region client round trip and its split into
  *    node queue, worker hand-off, worker run, node total, and wire + client (round trip - node total).
  *
- * Helpers that live in run.ts (cluster start, region layout, side-by-side repetitions, cleanup,
- * results) are passed in, so this module has no import cycle with the script.
+ * The script's helpers (cluster start and region layout from cluster-setup.ts, side-by-side
+ * repetitions, cleanup, the results) are passed in by run.ts as CoprBenchDeps.
  */
 import { performance } from 'node:perf_hooks';
-import type { Database, RootDatabase } from 'lmdb';
+import type { Database } from 'lmdb';
+import type { RawLmdb } from './dataset';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { RespConnection } from '../engine/client/connection';
 import { Coprocessor, type CoprocessorOutcome, type RegionCallStats } from '../engine/client/coprocessor';
@@ -48,11 +49,6 @@ export interface CoprBenchConfig {
 
 /** A results-table row (see bench/goals.ts). */
 export type CoprRow = NewRow;
-
-interface RawLmdb {
-  root: RootDatabase;
-  rows: Database<Buffer, Buffer>;
-}
 
 /** What run.ts lends this module. */
 export interface CoprBenchDeps {

@@ -69,7 +69,17 @@ describe('checkers report problems', () => {
     const answer = async (q: Query, over: Row[]): Promise<unknown> => {
       const plugin = (q.plugin === 'aggregate' ? aggregatePlugin : filterPlugin) as unknown as { handle: (req: unknown, ctx: unknown) => Promise<unknown>; merge: (parts: unknown[], req: unknown) => unknown };
       const ranges = [{ start: Buffer.alloc(0), end: Buffer.alloc(0) }];
-      const storage = { get: async () => undefined, async *scan() { yield over; } };
+      // The rows exactly as given, duplicates and gaps included.
+      const storage = {
+        get: async () => undefined,
+        async *scan() {
+          yield over;
+        },
+        async visit(_range: unknown, visitor: (key: Uint8Array, value: Uint8Array) => unknown) {
+          for (const row of over) visitor(row.key, row.value);
+          return over.length;
+        },
+      };
       return plugin.merge([await plugin.handle(q.request, { ranges, storage, signal: new AbortController().signal, where: 'client', state: NO_STATE })], q.request);
     };
     assert.equal(checkAnswer(agg, await answer(agg, rows), rows), undefined);
