@@ -1,7 +1,7 @@
 /**
  * The cost model's calibration: a few seconds at the start of a query workload, on the real
  * cluster, before warm-up. It measures (after unmeasured warm-up calls; medians of short calls,
- * the fastest of long ones):
+ * the fastest of long ones once their times are steady):
  *
  * - RTT of every link: PING round trips through that link's own client (so the emulated RTT and
  *   the loopback are both in it), and through an unshaped client;
@@ -28,6 +28,7 @@ import { DEFAULT_SCAN_BATCH_ROWS, type ClusterClient } from '../../../engine/cli
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticKey } from '../../datasets/synthetic';
+import { untilSteady } from './steady';
 import type { ResolvedHints } from '../../families/query/hints';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
@@ -77,7 +78,7 @@ const UNITS: Record<string, string> = {
   linkBytesPerSec: 'bytes/s per direction, from the link profile (null: unlimited)',
   pushdownOverheadMs: 'ms (median noop pushdown call over the whole range, unshaped)',
   clientOverheadMs: 'ms (median noop client-mode call over the whole range, unshaped)',
-  nodeScanRowsPerSec: 'rows/s (fastest of 3 scan-only pushdown calls, all nodes together, overhead removed)',
+  nodeScanRowsPerSec: 'rows/s (fastest scan-only pushdown call once their times are steady, all nodes together, overhead removed)',
   clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
@@ -107,12 +108,13 @@ async function medianMs(times: number, run: () => Promise<unknown> | unknown, wa
 }
 
 /**
- * The fastest of `times` timed calls, ms: for the long calls (whole-range scans, result-heavy
- * waves) that other processes on a shared machine only ever slow down, the fastest is the
- * steadiest estimate of what the call costs; the model then predicts an uncontended run.
+ * The fastest call once the nodes and this process are warm (see untilSteady), ms: for the long
+ * calls (whole-range scans, result-heavy calls) that other processes on a shared machine only ever
+ * slow down, the fastest is the steadiest estimate of what the call costs; the model then predicts
+ * an uncontended run.
  */
-async function fastestMs(times: number, run: () => Promise<unknown> | unknown, warmups = 1): Promise<number> {
-  return Math.min(...(await timesMs(times, run, warmups)));
+async function steadyFastestMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number> {
+  return untilSteady(async () => (await timesMs(1, run, 0))[0]!, maxCalls);
 }
 
 /**
@@ -313,8 +315,7 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
   const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
   if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
   const rows = options.spec.dataset.rows;
-  // Two warm-ups: right after the load, the nodes' worker threads are not all warm yet.
-  const scanMs = await fastestMs(3, own(scanOnly, 'pushdown'), 2);
+  const scanMs = await steadyFastestMs(own(scanOnly, 'pushdown'));
   const nodeScanRowsPerSec = rows / (Math.max(1, scanMs - overheads.pushdownOverheadMs) / 1000);
   // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
   // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
@@ -329,7 +330,7 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
   const wire0 = client.wireBytes();
   await clientScan();
   const wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
-  const clientScanMs = await fastestMs(2, clientScan, 0);
+  const clientScanMs = await steadyFastestMs(clientScan);
   const pullMs = clientScanMs - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
   return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
 }
@@ -354,6 +355,8 @@ async function measureCodecRate(sample: RowSample): Promise<number> {
  * time less the overhead and scan (pull + handle in client mode) is what the result cost. Without
  * such a request, the msgpack rate stands in.
  */
+const RESULT_PATH_MAX_CALLS = 8;
+
 async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overheads, codecBytesPerSec: number): Promise<ResultRates> {
   const { options, copr } = probe;
   const { nodeScanRowsPerSec, clientPullRowsPerSec, clientHandleRowsPerSec } = scan;
@@ -369,10 +372,11 @@ async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overh
   const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: probe.range.start, end: probe.range.end, mode, concurrency, onRows: () => undefined });
   const { totals, wireBytesIn: resultBytes } = await run('pushdown');
   const rows = totals.rowsScanned;
-  const pushedMs = await fastestMs(2, () => run('pushdown'), 0);
+  // Fewer calls at most than the scans: these are the longest calls (every row kept).
+  const pushedMs = await steadyFastestMs(() => run('pushdown'), RESULT_PATH_MAX_CALLS);
   // The model adds the result path to the scan (model.ts predictPushdown): what the call took past both is the result path's.
   const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs - (rows / nodeScanRowsPerSec) * 1000;
-  const pulledMs = await fastestMs(2, () => run('client'));
+  const pulledMs = await steadyFastestMs(() => run('client'), RESULT_PATH_MAX_CALLS);
   const clientResultMs = pulledMs - overheads.clientOverheadMs - (rows / clientPullRowsPerSec + rows / clientHandleRowsPerSec) * 1000;
   return { pushdownResultBytesPerSec: resultBytes / (Math.max(1, pushdownResultMs) / 1000), clientResultBytesPerSec: resultBytes / (Math.max(1, clientResultMs) / 1000) };
 }
