@@ -4,7 +4,7 @@
 # Usage: npm run headline-chart [-- results/filter/<run-id>]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-run="${1:-results/filter/2026-12-07T13-03-28Z-57bd0f}"
+run="${1:-results/filter/2026-12-07T15-00-19Z-ba0450}"
 npm run -s report -- "$run"
 cp "$run/charts/speedup-vs-selectivity.png" docs/img/headline-speedup.png
 echo "docs/img/headline-speedup.png <- $run/charts/speedup-vs-selectivity.png"

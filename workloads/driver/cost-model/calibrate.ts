@@ -35,7 +35,7 @@ import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
 import { parseLinkProfile } from '../network/link-profile';
 import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
-import { cheaperMode, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
+import { cheaperMode, unhiddenShare, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 import { median } from '../../../engine/util/statistics';
 
@@ -85,6 +85,7 @@ const UNITS: Record<string, string> = {
   pushdownResultBytesPerSec: 'result bytes/s through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
   clientResultBytesPerSec: 'result bytes/s in client mode (the same call client-side, less overhead, pull and handle)',
   scanBatchRows: 'rows per scan batch',
+  clientWireUnhidden: 'share (0..1) of min(client CPU, data wire) not hidden behind the larger, per link with a bandwidth (a scan-only client call through the link)',
 };
 
 
@@ -187,7 +188,7 @@ export class CostModel {
       const sample = await sampleRows(probe);
       const scan = await measureScanRates(probe, sample, { pushdownOverheadMs, clientOverheadMs });
       const result = await measureResultPath(probe, scan, { pushdownOverheadMs, clientOverheadMs }, await measureCodecRate(sample));
-      const calibration: Calibration = {
+      const measured = {
         regions: pieces.length,
         concurrency: spec.concurrency,
         ...net,
@@ -197,6 +198,7 @@ export class CostModel {
         ...result,
         scanBatchRows: DEFAULT_SCAN_BATCH_ROWS,
       };
+      const calibration: Calibration = { ...measured, clientWireUnhidden: await measureWireOverlap(probe, links, measured) };
       const calibrationMs = msSince(started);
       log(
         `cost model calibrated in ${(calibrationMs / 1000).toFixed(1)} s: overhead ${pushdownOverheadMs.toFixed(1)} ms pushdown / ${clientOverheadMs.toFixed(1)} ms client, ` +
@@ -245,7 +247,7 @@ export class CostModel {
       notes: [
         'Link rates come from the link profiles (not measured); RTTs are measured per link.',
         'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
-        'pushdown = overhead + scan + max(result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips). See workloads/driver/cost-model/model.ts.',
+        'pushdown = overhead + scan + max(result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips) + the unhidden share of min(client CPU, data wire). See workloads/driver/cost-model/model.ts.',
         ...this.hints.coarser.map((line) => `Coarser prediction: ${line}.`),
       ],
     };
@@ -288,6 +290,27 @@ async function measureLinks(session: CopbenchBackend, client: ClusterClient, lin
     linkBytesPerSec[link.name] = bits === null ? null : bits / 8;
   }
   return { rttMs, unshapedRttMs: unshapedRttMs ?? 0, linkBytesPerSec };
+}
+
+/**
+ * Per link with a bandwidth, how much of the smaller of client CPU and wire time the larger does
+ * not hide (Calibration.clientWireUnhidden): the scan-only request in client mode through that
+ * link's own client, the faster of two calls after the unshaped ones warmed everything up.
+ */
+async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links'], cal: Omit<Calibration, 'clientWireUnhidden'>): Promise<Record<string, number>> {
+  const { options, range } = probe;
+  const shaped = links.filter((l) => cal.linkBytesPerSec[l.name]);
+  const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
+  if (scanOnly === null || cal.clientPullRowsPerSec === null || shaped.length === 0) return {};
+  const shape: CallShape = { rows: options.spec.dataset.rows, regions: cal.regions, concurrency: cal.concurrency, resultBytes: 0 };
+  const unhidden: Record<string, number> = {};
+  for (const link of shaped) {
+    await link.use();
+    const copr = new Coprocessor(link.client);
+    const ms = Math.min(...(await timesMs(2, () => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: scanOnly, start: range.start, end: range.end, mode: 'client', concurrency: cal.concurrency }), 0)));
+    unhidden[link.name] = unhiddenShare(cal, link.name, shape, ms);
+  }
+  return unhidden;
 }
 
 /** A uniform random sample of rows (seeded: the same run samples the same rows), by MGET, placed in their regions. */

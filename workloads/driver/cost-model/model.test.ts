@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addedRttMs, cheaperMode, predictClient, predictPushdown, relativeError, waves, wireMs, type Calibration } from './model';
+import { addedRttMs, cheaperMode, predictClient, predictPushdown, relativeError, unhiddenShare, waves, wireMs, type Calibration } from './model';
 
 /** Round numbers so every term can be checked by hand. */
 const CAL: Calibration = {
@@ -18,6 +18,7 @@ const CAL: Calibration = {
   pushdownResultBytesPerSec: 100_000_000,
   clientResultBytesPerSec: 50_000_000,
   scanBatchRows: 1000,
+  clientWireUnhidden: {},
 };
 
 test('waves and added RTT', () => {
@@ -60,7 +61,7 @@ test('client: overhead + the largest of client CPU, data wire and batch round tr
   const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
   const unlimited = predictClient(CAL, 'unlimited', shape);
   // pull 500 ms + handle 100 ms + result path 20 ms of CPU; no wire or RTT cost on the unlimited link.
-  assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, result: 20, dataWire: 0, batchRoundTrips: 0 });
+  assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, result: 20, dataWire: 0, batchRoundTrips: 0, unhidden: 0 });
   assert.equal(unlimited.totalMs, 624);
   const slow = predictClient(CAL, 'slow', shape);
   // 10 MB of rows at 1 MB/s dominates; (100 + 8) batches × 2 ms / 4 streams = 54 ms.
@@ -68,6 +69,20 @@ test('client: overhead + the largest of client CPU, data wire and batch round tr
   assert.equal(slow.terms.batchRoundTrips, 54);
   assert.equal(slow.terms.overhead, 8);
   assert.equal(slow.totalMs, 10_008);
+});
+
+test('client: the measured unhidden share of the smaller of CPU and wire adds to the larger, and is recovered from a measured call', () => {
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  // CPU 620 ms hides under 10 000 ms of wire, except the quarter the link's calibration call did not hide.
+  const cal: Calibration = { ...CAL, clientWireUnhidden: { slow: 0.25 } };
+  const slow = predictClient(cal, 'slow', shape);
+  assert.equal(slow.terms.unhidden, 155);
+  assert.equal(slow.totalMs, 10_008 + 155);
+  assert.equal(predictClient(cal, 'unlimited', shape).terms.unhidden, 0, 'no wire, nothing to hide behind');
+  assert.equal(unhiddenShare(CAL, 'slow', shape, 10_008 + 155), 0.25);
+  assert.equal(unhiddenShare(CAL, 'slow', shape, 9_000), 0, 'faster than max(CPU, wire): nothing unhidden');
+  assert.equal(unhiddenShare(CAL, 'slow', shape, 20_000), 1, 'at most all of it');
+  assert.equal(unhiddenShare(CAL, 'unlimited', shape, 2_000), 0, 'an unlimited link has no wire time');
 });
 
 test('client: RTT-bound when the link is fast but far', () => {

@@ -64,6 +64,14 @@ export interface Calibration {
   clientResultBytesPerSec: number;
   /** Rows per scan batch of the cluster client. */
   scanBatchRows: number;
+  /**
+   * Per link with a bandwidth: the share of the smaller of client CPU and data wire time that the
+   * larger does not hide, from a scan-only client call through that link (0..1; absent: 0). The
+   * client's one thread both decodes rows and paces the emulated link, so the two overlap only in
+   * part: the default filter sweep measured client mode at 1 Gbit/s 14-35% slower than
+   * max(CPU, wire) predicted.
+   */
+  clientWireUnhidden: Record<string, number>;
 }
 
 /** One call to predict. */
@@ -129,9 +137,23 @@ export function predictClient(cal: Calibration, link: string, shape: CallShape):
     result: perSecMs(shape.resultBytes, cal.clientResultBytesPerSec),
     dataWire: wireMs(cal, link, dataBytes),
     batchRoundTrips: (batches * addedRttMs(cal, link)) / Math.max(1, Math.min(shape.concurrency, shape.regions)),
+    unhidden: 0,
   };
   const cpu = terms.pull + terms.handle + terms.result;
-  return { totalMs: terms.overhead + Math.max(cpu, terms.dataWire, terms.batchRoundTrips), terms };
+  terms.unhidden = (cal.clientWireUnhidden[link] ?? 0) * Math.min(cpu, terms.dataWire);
+  return { totalMs: terms.overhead + Math.max(cpu, terms.dataWire, terms.batchRoundTrips) + terms.unhidden, terms };
+}
+
+/**
+ * The share of min(CPU, wire) a measured client call took beyond overhead + max(CPU, wire), in
+ * 0..1: what clientWireUnhidden records for the link the call went through.
+ */
+export function unhiddenShare(cal: Omit<Calibration, 'clientWireUnhidden'>, link: string, shape: CallShape, measuredMs: number): number {
+  const p = predictClient({ ...cal, clientWireUnhidden: {} }, link, shape);
+  const cpu = p.terms.pull! + p.terms.handle! + p.terms.result!;
+  const hidden = Math.min(cpu, p.terms.dataWire!);
+  if (!(hidden > 0)) return 0;
+  return Math.min(1, Math.max(0, (measuredMs - p.totalMs) / hidden));
 }
 
 export function predict(cal: Calibration, link: string, shape: CallShape, mode: PredictedMode): Prediction {
