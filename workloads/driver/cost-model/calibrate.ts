@@ -1,7 +1,7 @@
 /**
  * The cost model's calibration: a few seconds at the start of a query workload, on the real
  * cluster, before warm-up. It measures (after unmeasured warm-up calls; medians of short calls,
- * the fastest of long ones once their times are steady):
+ * of long ones, the mean once their times are steady):
  *
  * - RTT of every link: PING round trips through that link's own client (so the emulated RTT and
  *   the loopback are both in it), and through an unshaped client;
@@ -37,7 +37,7 @@ import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, unhiddenShare, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
-import { median } from '../../../engine/util/statistics';
+import { median, simpleStatistics } from '../../../engine/util/statistics';
 
 /** Rows in the random sample the result-size estimates run on. */
 export const SAMPLE_ROWS = 4000;
@@ -78,7 +78,7 @@ const UNITS: Record<string, string> = {
   linkBytesPerSec: 'bytes/s per direction, from the link profile (null: unlimited)',
   pushdownOverheadMs: 'ms (median noop pushdown call over the whole range, unshaped)',
   clientOverheadMs: 'ms (median noop client-mode call over the whole range, unshaped)',
-  nodeScanRowsPerSec: 'rows/s (fastest scan-only pushdown call once their times are steady, all nodes together, overhead removed)',
+  nodeScanRowsPerSec: 'rows/s (scan-only pushdown calls, mean once their times are steady, all nodes together, overhead removed)',
   clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
@@ -108,13 +108,8 @@ async function medianMs(times: number, run: () => Promise<unknown> | unknown, wa
   return median(await timesMs(times, run, warmups));
 }
 
-/**
- * The fastest call once the nodes and this process are warm (see untilSteady), ms: for the long
- * calls (whole-range scans, result-heavy calls) that other processes on a shared machine only ever
- * slow down, the fastest is the steadiest estimate of what the call costs; the model then predicts
- * an uncontended run.
- */
-async function steadyFastestMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number> {
+/** A long call's time once the nodes and this process are warm: the mean of its steady calls (see untilSteady), ms. */
+async function steadyMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number> {
   return untilSteady(async () => (await timesMs(1, run, 0))[0]!, maxCalls);
 }
 
@@ -295,7 +290,7 @@ async function measureLinks(session: CopbenchBackend, client: ClusterClient, lin
 /**
  * Per link with a bandwidth, how much of the smaller of client CPU and wire time the larger does
  * not hide (Calibration.clientWireUnhidden): the scan-only request in client mode through that
- * link's own client, the faster of two calls after the unshaped ones warmed everything up.
+ * link's own client, the mean of two calls after the unshaped ones warmed everything up.
  */
 async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links'], cal: Omit<Calibration, 'clientWireUnhidden'>): Promise<Record<string, number>> {
   const { options, range } = probe;
@@ -307,7 +302,7 @@ async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links
   for (const link of shaped) {
     await link.use();
     const copr = new Coprocessor(link.client);
-    const ms = Math.min(...(await timesMs(2, () => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: scanOnly, start: range.start, end: range.end, mode: 'client', concurrency: cal.concurrency }), 0)));
+    const ms = simpleStatistics.mean(await timesMs(2, () => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: scanOnly, start: range.start, end: range.end, mode: 'client', concurrency: cal.concurrency }), 0));
     unhidden[link.name] = unhiddenShare(cal, link.name, shape, ms);
   }
   return unhidden;
@@ -338,7 +333,7 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
   const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
   if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
   const rows = options.spec.dataset.rows;
-  const scanMs = await steadyFastestMs(own(scanOnly, 'pushdown'));
+  const scanMs = await steadyMs(own(scanOnly, 'pushdown'));
   const nodeScanRowsPerSec = rows / (Math.max(1, scanMs - overheads.pushdownOverheadMs) / 1000);
   // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
   // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
@@ -353,7 +348,7 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
   const wire0 = client.wireBytes();
   await clientScan();
   const wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
-  const clientScanMs = await steadyFastestMs(clientScan);
+  const clientScanMs = await steadyMs(clientScan);
   const pullMs = clientScanMs - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
   return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
 }
@@ -396,10 +391,10 @@ async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overh
   const { totals, wireBytesIn: resultBytes } = await run('pushdown');
   const rows = totals.rowsScanned;
   // Fewer calls at most than the scans: these are the longest calls (every row kept).
-  const pushedMs = await steadyFastestMs(() => run('pushdown'), RESULT_PATH_MAX_CALLS);
+  const pushedMs = await steadyMs(() => run('pushdown'), RESULT_PATH_MAX_CALLS);
   // The model adds the result path to the scan (model.ts predictPushdown): what the call took past both is the result path's.
   const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs - (rows / nodeScanRowsPerSec) * 1000;
-  const pulledMs = await steadyFastestMs(() => run('client'), RESULT_PATH_MAX_CALLS);
+  const pulledMs = await steadyMs(() => run('client'), RESULT_PATH_MAX_CALLS);
   const clientResultMs = pulledMs - overheads.clientOverheadMs - (rows / clientPullRowsPerSec + rows / clientHandleRowsPerSec) * 1000;
   return { pushdownResultBytesPerSec: resultBytes / (Math.max(1, pushdownResultMs) / 1000), clientResultBytesPerSec: resultBytes / (Math.max(1, clientResultMs) / 1000) };
 }
