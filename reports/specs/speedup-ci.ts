@@ -67,10 +67,11 @@ export const SPEEDUP_CI_TOOLTIP = [
 export function speedupCiLayers(x: Record<string, unknown>, color: Record<string, unknown>, y: { title: unknown; scale: Record<string, unknown> }): Array<Record<string, unknown>> {
   return [
     { mark: { type: 'rule', strokeWidth: 1.5, opacity: 0.7, clip: true }, encoding: { x, y: { field: 'ciLowDrawn', type: 'quantitative', ...y }, y2: { field: 'ciHighDrawn' }, color } },
+    // A ring on every point, of size 0 where the CI excludes 1: a filter that left a facet's layer
+    // empty made Vega warn "Infinite extent" on every run where one mode had no such point.
     {
-      transform: [{ filter: "datum.verdict === 'no measurable difference'" }],
-      mark: { type: 'point', size: 200, filled: false, strokeWidth: 1.5, clip: true },
-      encoding: { x, y: { field: 'speedup', type: 'quantitative', ...y }, color },
+      mark: { type: 'point', filled: false, strokeWidth: 1.5, clip: true },
+      encoding: { x, y: { field: 'speedup', type: 'quantitative', ...y }, color, size: { condition: { test: "datum.verdict === 'no measurable difference'", value: 200 }, value: 0 } },
     },
   ];
 }
