@@ -58,3 +58,15 @@ test("points carry the half-width they reached and why they stopped, per link an
   assert.ok(Math.abs(at('unlimited').latencyHalfWidthFraction! - 0.2484) < 1e-3, String(at('unlimited').latencyHalfWidthFraction));
   assert.equal(at('1gbit').latencyHalfWidthFraction, 0);
 });
+
+test('the untimed check calls must agree too: a row digest that differs fails the verdict even when the timed counts agree', () => {
+  const samples = rounds({ pushdown: 10, client: 30 }, [1, 1.1, 0.9]);
+  const check = (mode: 'pushdown' | 'client', checksum: string) => ({ link: 'unlimited', point: '0.1', mode, checksum });
+  const agreeing = summarizeQueries(samples, [], [check('pushdown', 'd1'), check('client', 'd1')]);
+  assert.equal(agreeing.verdict.agree, true);
+  assert.equal(agreeing.comparisons[0]!.checksumsAgree, true);
+  const differing = summarizeQueries(samples, [], [check('pushdown', 'd1'), check('client', 'd2')]);
+  assert.equal(differing.verdict.agree, false);
+  assert.equal(differing.comparisons[0]!.checksumsAgree, false);
+  assert.match(differing.verdict.mismatches[0]!, /check calls' answers differ, every row digested \(pushdown: d1; client: d2\)/);
+});

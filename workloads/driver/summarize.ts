@@ -8,7 +8,7 @@ import { LatencyRecorder } from './metrics/latency';
 import { meanWithCI95 } from './metrics/stats';
 import { pairedRatioCI, ratioVerdict, type RatioVerdict } from './metrics/ratio';
 import { relativeHalfWidth, type StopReason } from './metrics/sequential';
-import type { PointStop, QuerySample } from '../families/query/runner';
+import type { AnswerCheckResult, PointStop, QuerySample } from '../families/query/runner';
 import type { YcsbSample } from '../families/ycsb/runner';
 import type { MeanBounds as MeanCI } from './metrics/stats';
 
@@ -159,7 +159,12 @@ function speedupsOf(group: QuerySample[]): Pick<ModeComparison, 'speedups' | 'ad
 }
 
 /** Summarizes a query run's samples; `stops` (from the runner) says how each point's repetitions ended. */
-export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []): QuerySummary {
+/**
+ * Points, comparisons and the verdict. Answers must agree per link and point twice over: the timed
+ * calls' checksums (streamed rows counted) across every mode, and the untimed check calls'
+ * (`answerChecks`: every streamed row digested) across the fixed modes.
+ */
+export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = [], answerChecks: AnswerCheckResult[] = []): QuerySummary {
   const points: QueryPointSummary[] = [];
   for (const group of groupBy(samples, (s) => `${s.link}\u0000${s.point}\u0000${s.mode}`).values()) {
     const first = group[0]!;
@@ -200,6 +205,9 @@ export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []
       const byMode = [...groupBy(group, (s) => s.mode)].map(([mode, ss]) => `${mode}: ${[...new Set(ss.map((s) => s.checksum))].join('/')}`);
       mismatches.push(`${where}: answers differ (${byMode.join('; ')})`);
     }
+    const checks = answerChecks.filter((c) => c.link === group[0]!.link && c.point === group[0]!.point);
+    const checked = new Set(checks.map((c) => c.checksum));
+    if (checked.size > 1) mismatches.push(`${where}: the check calls' answers differ, every row digested (${checks.map((c) => `${c.mode}: ${c.checksum}`).join('; ')})`);
     const mean = (mode: string, pick: (s: QuerySample) => number): number | undefined => {
       const ss = group.filter((s) => s.mode === mode);
       return ss.length ? ss.reduce((t, s) => t + pick(s), 0) / ss.length : undefined;
@@ -214,7 +222,7 @@ export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []
       speedup: pushLatency && clientLatency ? clientLatency / pushLatency : null,
       ...speedupsOf(group),
       wireBytesRatio: pushBytes && clientBytes ? clientBytes / pushBytes : null,
-      checksumsAgree: checksums.size === 1,
+      checksumsAgree: checksums.size === 1 && checked.size <= 1,
     });
   }
   return { points, comparisons, verdict: { agree: mismatches.length === 0, mismatches } };

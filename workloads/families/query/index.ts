@@ -36,7 +36,7 @@ export const queryFamily = defineFamily<QueryView>({
   async run(spec, backend, { writer, log, load, tick }) {
     const nodeIds = (await backend.sampleNodes()).map((n) => n.id).sort((a, b) => a - b);
     let loadBar: Progress | null = null;
-    const { samples, peakRss, costModel, series, loads, stops } = await runQueries(spec, backend, {
+    const { samples, peakRss, costModel, series, loads, stops, answerChecks } = await runQueries(spec, backend, {
       log,
       onCall: () => tick(1),
       onSample: ({ byNode, ...row }) => writer.appendSample({ ...row, ...nodeColumns(byNode, nodeIds) }),
@@ -49,12 +49,12 @@ export const queryFamily = defineFamily<QueryView>({
         }
       },
     });
-    const summary = summarizeQueries(samples, stops);
+    const summary = summarizeQueries(samples, stops, answerChecks);
     const repetitions = repetitionPolicy(spec);
-    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops });
+    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops, answerChecks });
     printQuerySummary(summary, costModel ?? undefined, repetitions);
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
-    log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point`);
+    log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point (${answerChecks.length} untimed check calls digested every row)`);
     return { failure: null };
   },
   report: queryReport,

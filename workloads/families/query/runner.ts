@@ -10,7 +10,7 @@
  * per-second series per link (calls/s and p99).
  */
 import { performance } from 'node:perf_hooks';
-import type { CoprocessorMode } from '../../../engine/client/coprocessor';
+import type { CoprocessorCall, CoprocessorMode } from '../../../engine/client/coprocessor';
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
@@ -123,6 +123,14 @@ export interface PeakRss {
   nodesBytes: Record<string, number>;
 }
 
+/** One untimed check call: its answer's checksum with every streamed row digested (checked-call.ts). */
+export interface AnswerCheckResult {
+  link: string;
+  point: string;
+  mode: PredictedMode;
+  checksum: string;
+}
+
 export interface QueryRunResult {
   samples: QuerySample[];
   peakRss: PeakRss;
@@ -131,6 +139,8 @@ export interface QueryRunResult {
   series: QuerySeries[];
   /** Per point and link, how many repetitions it made and why it stopped. */
   stops: PointStop[];
+  /** Per point, link and fixed mode, the checksum of its untimed check call (every row digested). */
+  answerChecks: AnswerCheckResult[];
   /** The datasets the run loaded itself (sweeps over `dataset.…`), in point order; empty otherwise. */
   loads: Array<{ point: string } & LoadReport>;
 }
@@ -192,6 +202,7 @@ class QueryRun {
   private readonly policy: RepetitionPolicy;
   private readonly samples: QuerySample[] = [];
   private readonly stops: PointStop[] = [];
+  private readonly answerChecks: AnswerCheckResult[] = [];
   private readonly loads: QueryRunResult['loads'] = [];
   private readonly peakRss: PeakRss = { clientBytes: 0, nodesBytes: {} };
   // adaptive's feedback loop: what its own calls measured corrects the model (cost-model/online.ts).
@@ -253,6 +264,9 @@ class QueryRun {
     const model = this.loaded!.model;
     const plan = model ? await model.plan(lane.link.name, pointKey, request) : null;
     const call = (mode: QueryMode, repetition: number): Promise<QuerySample> => this.call({ lane, pointKey, request, plan }, mode, repetition);
+    // The answer check: one untimed call per fixed mode digests every row of its answer; the timed
+    // calls only count streamed rows (why: checked-call.ts). It warms the mode up as well.
+    for (const mode of this.modes) if (mode !== 'adaptive') this.answerChecks.push({ link: lane.link.name, point: pointKey, mode, checksum: (await checkedCall(lane.client.coprocessor, this.callOf(request, mode), 'digest')).checksum });
     // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
     for (let w = 0; w < this.spec.warmup; w++) for (const mode of this.modes) if (mode !== 'adaptive') await call(mode, -1 - w);
     // One round = every mode once; the stopping rule judges each mode's mean latency.
@@ -275,14 +289,19 @@ class QueryRun {
     const link = lane.link.name;
     const chosenMode: PredictedMode = mode === 'adaptive' ? this.online.choose(link, pointKey, plan!.predictedMs) : mode;
     const before = await this.backend.sampleNodes();
-    const range = datasetRange();
-    const { outcome, checksum } = await checkedCall(lane.client.coprocessor, { plugin: this.workload.plugin, version: this.workload.version, request, start: range.start, end: range.end, mode: chosenMode, concurrency: this.spec.concurrency });
+    const { outcome, checksum } = await checkedCall(lane.client.coprocessor, this.callOf(request, chosenMode), 'count');
     if (repetition >= 0) this.series.get(link)!.record(performance.now(), outcome.wallMs);
     if (mode === 'adaptive') this.online.observe(link, pointKey, chosenMode, plan!.predictedMs[chosenMode], outcome.wallMs);
     const after = await this.backend.sampleNodes();
     this.notePeaks(after);
     this.hooks.onCall?.();
     return this.sample({ link, pointKey, mode, chosenMode, repetition, predictedMs: plan ? plan.predictedMs[chosenMode] : null }, outcome, checksum, diffNodeStats(before, after));
+  }
+
+  /** The call a point makes in `mode`, over the whole dataset. */
+  private callOf(request: unknown, mode: PredictedMode): Omit<CoprocessorCall<unknown>, 'onRows'> {
+    const range = datasetRange();
+    return { plugin: this.workload.plugin, version: this.workload.version, request, start: range.start, end: range.end, mode, concurrency: this.spec.concurrency };
   }
 
   private sample(what: Pick<QuerySample, 'link' | 'mode' | 'chosenMode' | 'repetition' | 'predictedMs'> & { pointKey: string }, outcome: CheckedCall['outcome'], checksum: string, nodeDelta: ReturnType<typeof diffNodeStats>): QuerySample {
@@ -323,6 +342,7 @@ class QueryRun {
       peakRss: this.peakRss,
       costModel: this.loaded?.model?.report() ?? null,
       stops: this.stops,
+      answerChecks: this.answerChecks,
       series: [...this.series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
       loads: this.loads,
     };
