@@ -71,6 +71,13 @@ export interface Storage {
 /** Sees one row; `false` stops the visit. The arguments are valid only during the call (see Storage.visit). */
 export type RowVisitor = (key: Uint8Array, value: Uint8Array) => void | boolean;
 
+/** A copy of `bytes` that outlives a `Storage.visit` callback (carved from Node's Buffer pool when small). */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  const copy = Buffer.allocUnsafe(bytes.length);
+  copy.set(bytes);
+  return copy;
+}
+
 export interface PluginContext {
   /** The key ranges of this call, all inside one region. */
   ranges: KeyRange[];
@@ -388,13 +395,6 @@ export class RecordCodec {
 // ---- keys -----------------------------------------------------------------------------------
 
 /** Bytes of a UTF-8 string (for keys in requests). */
-/** A copy of `bytes` that outlives a `Storage.visit` callback (carved from Node's Buffer pool when small). */
-export function copyBytes(bytes: Uint8Array): Uint8Array {
-  const copy = Buffer.allocUnsafe(bytes.length);
-  copy.set(bytes);
-  return copy;
-}
-
 export function utf8(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }

@@ -236,7 +236,6 @@ export class LocalCluster {
     await this.placement.exited;
   }
 
-  /** The map as the placement service has it now. */
   /**
    * Waits until the data has spread (at least `minRegions` regions on at least `minNodes` nodes)
    * and the map has not changed for `quietMs`: the one settle loop of tests and torture runs
@@ -260,6 +259,7 @@ export class LocalCluster {
     }
   }
 
+  /** The map as the placement service has it now. */
   async fetchMap(): Promise<ClusterMap> {
     const conn = new RespConnection({ host: this.placement.host, port: this.placement.port, requestTimeoutMs: 5000 });
     try {

@@ -158,11 +158,11 @@ function speedupsOf(group: QuerySample[]): Pick<ModeComparison, 'speedups' | 'ad
   return { speedups, adaptiveVsBest };
 }
 
-/** Summarizes a query run's samples; `stops` (from the runner) says how each point's repetitions ended. */
 /**
- * Points, comparisons and the verdict. Answers must agree per link and point twice over: the timed
- * calls' checksums (streamed rows counted) across every mode, and the untimed check calls'
- * (`answerChecks`: every streamed row digested) across the fixed modes.
+ * Summarizes a query run's samples into points, comparisons and the verdict; `stops` (from the
+ * runner) says how each point's repetitions ended. Answers must agree per link and point twice
+ * over: the timed calls' checksums (streamed rows counted) across every mode, and the untimed
+ * check calls' (`answerChecks`: every streamed row digested) across the fixed modes.
  */
 export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = [], answerChecks: AnswerCheckResult[] = []): QuerySummary {
   const points: QueryPointSummary[] = [];
