@@ -88,7 +88,6 @@ const UNITS: Record<string, string> = {
   clientWireUnhidden: 'share (0..1) of min(client CPU, data wire) not hidden behind the larger, per link with a bandwidth (a scan-only client call through the link)',
 };
 
-
 const msSince = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** Times `run` `times` times after `warmups` unmeasured calls; all the times, ms. */
@@ -175,7 +174,8 @@ export class CostModel {
       const pieces = splitByRegions(await client.getMap(), range.start, range.end);
       const plugin = await copr.loadPlugin(options.plugin.name, options.plugin.version);
       const call = (name: string, version: string, request: unknown, mode: 'pushdown' | 'client') => () => copr.run({ plugin: name, version, request, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
-      const probe: Probe = { options, client, copr, plugin, range, pieces, own: (request, mode) => call(options.plugin.name, options.plugin.version, request, mode) };
+      const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
+      const probe: Probe = { options, client, copr, plugin, range, pieces, own: (request, mode) => call(options.plugin.name, options.plugin.version, request, mode), scanOnly };
 
       const net = await measureLinks(session, client, links);
       const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
@@ -261,6 +261,8 @@ interface Probe {
   pieces: ReturnType<typeof splitByRegions>;
   /** A call of the run's own plugin over the whole dataset. */
   own: (request: unknown, mode: 'pushdown' | 'client') => () => Promise<unknown>;
+  /** The plugin's scan-only request (its cost hint), null when the workload scans nothing. */
+  scanOnly: unknown | null;
 }
 
 /** The sampled rows, per region, and the estimated rows of every region. */
@@ -293,9 +295,8 @@ async function measureLinks(session: CopbenchBackend, client: ClusterClient, lin
  * link's own client, the mean of two calls after the unshaped ones warmed everything up.
  */
 async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links'], cal: Omit<Calibration, 'clientWireUnhidden'>): Promise<Record<string, number>> {
-  const { options, range } = probe;
+  const { options, range, scanOnly } = probe;
   const shaped = links.filter((l) => cal.linkBytesPerSec[l.name]);
-  const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
   if (scanOnly === null || cal.clientPullRowsPerSec === null || shaped.length === 0) return {};
   const shape: CallShape = { rows: options.spec.dataset.rows, regions: cal.regions, concurrency: cal.concurrency, resultBytes: 0 };
   const unhidden: Record<string, number> = {};
@@ -329,8 +330,7 @@ async function sampleRows({ options: { spec }, client, pieces }: Probe): Promise
 
 /** The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample. */
 async function measureScanRates(probe: Probe, sample: RowSample, overheads: Overheads): Promise<ScanRates> {
-  const { options, plugin, range, own, client } = probe;
-  const scanOnly = options.plugin.hints.scansRows ? options.plugin.hints.scanOnly(options.plugin.firstRequest) : null;
+  const { options, plugin, range, own, client, scanOnly } = probe;
   if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
   const rows = options.spec.dataset.rows;
   const scanMs = await steadyMs(own(scanOnly, 'pushdown'));
@@ -385,8 +385,8 @@ async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overh
   // interleaved. (One wave of regions, measured alone, ran on fewer nodes than a call does and
   // made the result path look twice as slow: +79% at the filter's every-row point.)
   // As the measured calls do (query runner), a plugin's streamed rows are taken as they arrive, not
-  // merged into a whole answer; the runner's digest of them is left out of the call's time, so
-  // dropping them here times the same path.
+  // merged into a whole answer; the runner's timed calls only count them, so dropping them here
+  // times the same path.
   const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: probe.range.start, end: probe.range.end, mode, concurrency, onRows: () => undefined });
   const { totals, wireBytesIn: resultBytes } = await run('pushdown');
   const rows = totals.rowsScanned;

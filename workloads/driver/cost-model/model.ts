@@ -14,7 +14,7 @@
  *             Scan and result path add up: the same worker threads scan and build the partials,
  *             and the default filter sweep's pushdown time grew with the answer from the first
  *             points on; the client's decoding and the link overlap each other.
- * client   = overhead + max(client CPU, data on the wire, round trips of the scan batches)
+ * client   = overhead + max(client CPU, data on the wire, round trips of the scan batches) + unhidden
  *   overhead  the noop client-mode call + one added round trip per wave
  *   CPU       the client is one thread: pulling + decoding the rows (the unlimited-link pull rate),
  *             then the plugin's handle over them, then building, msgpacking and merging its
@@ -22,6 +22,8 @@
  *   wire      data bytes / link rate (transfer overlaps the client's CPU: batches are prefetched)
  *   batches   each region's scan is a chain of batch requests with one prefetched, so an added
  *             RTT costs about one RTT per batch per concurrent stream
+ *   unhidden  the link's measured share (Calibration.clientWireUnhidden) of min(CPU, wire): the
+ *             part of the smaller that the larger does not hide
  * The added RTT of a link is its measured RTT minus the unshaped link's (the calibration calls ran
  * unshaped, so their times already hold the loopback round trips).
  */
@@ -139,9 +141,14 @@ export function predictClient(cal: Calibration, link: string, shape: CallShape):
     batchRoundTrips: (batches * addedRttMs(cal, link)) / Math.max(1, Math.min(shape.concurrency, shape.regions)),
     unhidden: 0,
   };
-  const cpu = terms.pull + terms.handle + terms.result;
+  const cpu = clientCpuMs(terms);
   terms.unhidden = (cal.clientWireUnhidden[link] ?? 0) * Math.min(cpu, terms.dataWire);
   return { totalMs: terms.overhead + Math.max(cpu, terms.dataWire, terms.batchRoundTrips) + terms.unhidden, terms };
+}
+
+/** The client's one thread: pulling, handling and the result path of a client prediction's terms, ms. */
+function clientCpuMs(terms: Record<string, number>): number {
+  return terms.pull! + terms.handle! + terms.result!;
 }
 
 /**
@@ -150,8 +157,7 @@ export function predictClient(cal: Calibration, link: string, shape: CallShape):
  */
 export function unhiddenShare(cal: Omit<Calibration, 'clientWireUnhidden'>, link: string, shape: CallShape, measuredMs: number): number {
   const p = predictClient({ ...cal, clientWireUnhidden: {} }, link, shape);
-  const cpu = p.terms.pull! + p.terms.handle! + p.terms.result!;
-  const hidden = Math.min(cpu, p.terms.dataWire!);
+  const hidden = Math.min(clientCpuMs(p.terms), p.terms.dataWire!);
   if (!(hidden > 0)) return 0;
   return Math.min(1, Math.max(0, (measuredMs - p.totalMs) / hidden));
 }
