@@ -199,6 +199,8 @@ class QueryRun {
   readonly lanes: Lane[] = [];
   readonly series = new Map<string, TimeSeries>();
   private readonly modes: QueryMode[];
+  /** The modes that are not adaptive: the ones checked and warmed up per point. */
+  private readonly fixedModes: PredictedMode[];
   private readonly policy: RepetitionPolicy;
   private readonly samples: QuerySample[] = [];
   private readonly stops: PointStop[] = [];
@@ -217,6 +219,7 @@ class QueryRun {
   ) {
     this.workload = queryWorkload(spec);
     this.modes = queryModes(spec, backend, hooks.log);
+    this.fixedModes = this.modes.filter((m): m is PredictedMode => m !== 'adaptive');
     this.policy = repetitionPolicy(spec);
   }
 
@@ -266,9 +269,9 @@ class QueryRun {
     const call = (mode: QueryMode, repetition: number): Promise<QuerySample> => this.call({ lane, pointKey, request, plan }, mode, repetition);
     // The answer check: one untimed call per fixed mode digests every row of its answer; the timed
     // calls only count streamed rows (why: checked-call.ts). It warms the mode up as well.
-    for (const mode of this.modes) if (mode !== 'adaptive') this.answerChecks.push({ link: lane.link.name, point: pointKey, mode, checksum: (await checkedCall(lane.client.coprocessor, this.callOf(request, mode), 'digest')).checksum });
+    for (const mode of this.fixedModes) this.answerChecks.push({ link: lane.link.name, point: pointKey, mode, checksum: (await checkedCall(lane.client.coprocessor, this.callOf(request, mode), 'digest')).checksum });
     // adaptive runs pushdown or client, which the warm-up has just warmed: it needs none of its own.
-    for (let w = 0; w < this.spec.warmup; w++) for (const mode of this.modes) if (mode !== 'adaptive') await call(mode, -1 - w);
+    for (let w = 0; w < this.spec.warmup; w++) for (const mode of this.fixedModes) await call(mode, -1 - w);
     // One round = every mode once; the stopping rule judges each mode's mean latency.
     const outcome = await repeatUntilPrecise(this.policy, async (rep) => {
       const latencies: Record<string, number> = {};
