@@ -58,7 +58,8 @@ const isPreset = (name: string): name is LinkPresetName => Object.prototype.hasO
 export function parseBandwidth(text: string, context = 'bandwidth'): number | null {
   const t = text.trim().toLowerCase();
   if (t === 'unlimited') return null;
-  const m = /^(\d+(?:\.\d+)?)\s*([a-z]+)(?:\/s)?$/.exec(t);
+  // The sign is matched so that "-100mbit" is told it is negative, not that it lacks a number.
+  const m = /^(-?\d+(?:\.\d+)?)\s*([a-z]+)(?:\/s)?$/.exec(t);
   if (!m) throw new LinkSpecError(`${context} "${text}": expected a number and a unit in bits per second (bit, kbit, mbit, gbit, tbit), e.g. "100mbit", or "unlimited"`);
   const unit = UNITS[m[2]!];
   if (unit === undefined) {
@@ -69,7 +70,10 @@ export function parseBandwidth(text: string, context = 'bandwidth'): number | nu
 }
 
 function checkBandwidth(bits: number, context: string): number {
-  if (!Number.isFinite(bits) || bits < MIN_BANDWIDTH) throw new LinkSpecError(`${context}: the rate must be a finite number of bits per second ≥ ${MIN_BANDWIDTH} (1kbit)`);
+  if (!Number.isFinite(bits)) throw new LinkSpecError(`${context}: the rate must be a finite number of bits per second`);
+  // A zero rate would carry nothing (a user wanting no limit means "unlimited"); say so plainly.
+  if (bits <= 0) throw new LinkSpecError(`${context}: a rate must be positive, at least 1kbit (≥ ${MIN_BANDWIDTH} bits per second); for no limit write "unlimited"`);
+  if (bits < MIN_BANDWIDTH) throw new LinkSpecError(`${context}: the rate must be at least 1kbit (≥ ${MIN_BANDWIDTH} bits per second)`);
   return bits;
 }
 
@@ -127,6 +131,9 @@ function parseLinkString(spec: string): LinkProfile {
   if (isPreset(base)) {
     bandwidth = LINK_PRESETS[base].bandwidthBitsPerSec;
     rttMs = LINK_PRESETS[base].rttMs;
+  } else if (/^[a-z]/.test(base)) {
+    // A word that is not a preset ("fast", "1gbit" misspelt as "gbit") is an unknown profile name.
+    throw new LinkSpecError(`${context}: unknown profile "${head.trim()}"; ${FORMS}`);
   } else {
     bandwidth = parseBandwidth(head, 'link spec');
   }
