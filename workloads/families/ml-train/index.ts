@@ -16,6 +16,7 @@ import { claimLines, summarizeMl, type MlSummary } from './ml-summary';
 import { LOCAL_SGD_LOSS_TOLERANCE } from './ml-trainer';
 import type { WorkloadSpec } from '../../spec';
 import { ML_SECTIONS } from './section';
+import { checkDeployedPlugins } from '../query/prepare';
 import { isObject } from '../../../engine/util/is-object';
 
 /** The report's view of an ml-train summary. */
@@ -88,9 +89,11 @@ export const mlTrainFamily = defineFamily<MlView>({
     if (!spec.ml) fail('ml', 'an ml-train workload needs the ml section (epochs, learningRate, tolerance)');
     if (spec.dataset.kind !== 'regression' && spec.dataset.kind !== 'flights') throw new SpecError(`dataset.kind: an ml-train workload trains on the regression or flights dataset, got '${spec.dataset.kind}'`);
   },
-  async prepare(spec) {
+  async prepare(spec, env) {
     const settings = mlSettings(spec); // a bad ml-train request fails before anything starts
     checkPushdownOnBackend(spec, settings);
+    // Training calls sgd; on flights, aggregate (feature scaling) and filter (label counts) too.
+    await checkDeployedPlugins(spec.dataset.kind === 'flights' ? ['sgd', 'aggregate', 'filter'] : ['sgd'], env);
   },
   plannedWork: (spec) => ({ label: 'measure (epochs)', total: plannedMlEpochs(spec) }),
   async run(spec, backend, { writer, log, load, tick }) {

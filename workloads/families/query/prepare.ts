@@ -48,13 +48,22 @@ async function clusterCatalog(placement: string): Promise<{ entries: CatalogEntr
   return { entries, close: () => client.close() };
 }
 
+/**
+ * What to do about a plugin a running cluster lacks. The driver does not deploy it itself: that
+ * needs the admin token, which a workload run neither asks for nor holds.
+ */
+const DEPLOY_HINT = 'deploy it first: npm run plugin -- deploy <its file> (docs/multi-machine.md)';
+
+/** The error for a plugin that is not there, listing the plugins that are. */
+function missingPlugin(name: string, entries: ReadonlyArray<{ name: string }>, where: string, hint: string): SpecError {
+  const names = [...new Set(entries.map((e) => e.name))].sort();
+  return new SpecError(`plugin: no plugin '${name}' ${where} (plugins: ${names.join(', ') || 'none'})${hint ? `; ${hint}` : ''}`);
+}
+
 /** The newest version of the workload's plugin that matches its range; SpecError naming the field otherwise. */
-function resolvePlugin(workload: QueryWorkload, entries: CatalogEntry[], where: string): CatalogEntry {
+function resolvePlugin(workload: QueryWorkload, entries: CatalogEntry[], where: string, hint = ''): CatalogEntry {
   const named = entries.filter((e) => e.name === workload.plugin);
-  if (named.length === 0) {
-    const names = [...new Set(entries.map((e) => e.name))].sort();
-    throw new SpecError(`plugin: no plugin '${workload.plugin}' ${where} (plugins: ${names.join(', ') || 'none'})`);
-  }
+  if (named.length === 0) throw missingPlugin(workload.plugin, entries, where, hint);
   const versions = named.map((e) => e.version);
   const best = semver.maxSatisfying(versions, workload.version);
   if (!best) throw new SpecError(`version: no version of ${workload.plugin} matches '${workload.version}' (versions: ${versions.sort(semver.compare).join(', ')})`);
@@ -96,12 +105,31 @@ export async function checkQueryPlugin(spec: WorkloadSpec, env: CheckEnvironment
   const remote = env.cluster ? await clusterCatalog(env.cluster) : null;
   try {
     const entries = remote ? remote.entries : localCatalog(pluginsDir);
-    const entry = resolvePlugin(workload, entries, remote ? `deployed on the cluster at ${env.cluster}` : `in ${path.relative(process.cwd(), pluginsDir) || pluginsDir}/`);
+    const entry = remote
+      ? resolvePlugin(workload, entries, `deployed on the cluster at ${env.cluster}`, DEPLOY_HINT)
+      : resolvePlugin(workload, entries, `in ${path.relative(process.cwd(), pluginsDir) || pluginsDir}/`);
     await dryRun(workload, await entry.load());
   } finally {
     remote?.close();
   }
   checkPushdownOnBackend(spec, workload);
+}
+
+/**
+ * For families that call fixed plugins (not a spec's `plugin`): with --placement, each of `names`
+ * must be deployed on that cluster, or the run stops before it starts naming the one missing.
+ * The embedded cluster deploys plugins/ itself, so there is nothing to check without a cluster.
+ */
+export async function checkDeployedPlugins(names: readonly string[], env: CheckEnvironment): Promise<void> {
+  if (!env.cluster) return;
+  const remote = await clusterCatalog(env.cluster);
+  try {
+    for (const name of names) {
+      if (!remote.entries.some((e) => e.name === name)) throw missingPlugin(name, remote.entries, `deployed on the cluster at ${env.cluster}`, DEPLOY_HINT);
+    }
+  } finally {
+    remote.close();
+  }
 }
 
 /** Pushdown modes need the backend to run this plugin's requests in its nodes (Redis: a Lua twin that answers them exactly). */
