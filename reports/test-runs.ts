@@ -15,10 +15,13 @@ export interface ChildResult {
   stderr: string;
 }
 
-/** Runs a project TypeScript entry point (through the swc hook) to the end, killing it after timeoutMs. */
-export function runTs(script: string, args: string[], timeoutMs: number): Promise<ChildResult> {
+/**
+ * Runs a project TypeScript entry point (through the swc hook) to the end, killing it after
+ * timeoutMs; `env` is added to this process's environment.
+ */
+export function runTs(script: string, args: string[], timeoutMs: number, env: Record<string, string> = {}): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), path.join(REPO_ROOT, script), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), path.join(REPO_ROOT, script), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
