@@ -2,17 +2,19 @@
  * `npm run workload filter -- --size ci -p network.kind=netns` end to end, as a user runs it:
  * placement and 3 nodes in namespaces of their own with distinct addresses, the client inside its
  * own, every profile verified and recorded in the manifest, equal checksums, and no copbench
- * namespace afterwards — also after a run was killed with kill -9 or stopped with SIGTERM, and
- * a clear exit 2 without permission. Root only (skipped otherwise, with the reason).
+ * namespace afterwards — also after a run was killed with kill -9, stopped with SIGTERM or with
+ * Ctrl-C, and a clear exit 2 without permission. Root only (skipped otherwise, with the reason).
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
+import { namespacePids } from '../workloads/network/netns/commands';
+import { ownerOf } from '../workloads/network/netns/names';
 import { netnsUnavailable } from '../workloads/network/netns/privilege';
-import { copbenchNamespaces } from '../workloads/network/netns/topology';
+import { copbenchNamespaces, destroyNamespaces } from '../workloads/network/netns/topology';
 
 const REPO = path.resolve(__dirname, '..');
 const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-netns-results-'));
@@ -39,14 +41,56 @@ async function until(what: string, ok: () => boolean, timeoutMs = 30_000): Promi
   }
 }
 
-/** Starts a netns run, waits until its namespaces exist, and sends `signal` to the harness. */
-async function startAndSignal(signal: NodeJS.Signals): Promise<number | null> {
-  const child = spawn(process.execPath, [...CLI, ...RUN], { cwd: REPO, stdio: 'ignore' });
+/** Runs started by startAndSignal, so that a failing test leaves none of their processes or namespaces. */
+const signalled: Array<{ child: ChildProcess; group: boolean }> = [];
+after(() => {
+  for (const { child, group } of signalled) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    try {
+      process.kill(group ? -child.pid! : child.pid!, 'SIGKILL');
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  const ours = new Set(signalled.map(({ child }) => child.pid));
+  destroyNamespaces(copbenchNamespaces().filter((ns) => ours.has(ownerOf(ns) ?? -1)));
+});
+
+/** The pids in a namespace, or none when it does not exist (yet, or any more). */
+function pidsIn(namespace: string): number[] {
+  try {
+    return namespacePids(namespace);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Starts a netns run, waits until its namespaces exist, and sends `signal` to the harness. With
+ * `group`, the run gets its own process group and the signal goes to all of it once placement runs
+ * in its namespace, as Ctrl-C in a terminal does: the harness, its client side and the cluster's
+ * processes all get it at once. Resolves to the exit code and the pids that ran in the namespaces.
+ */
+async function startAndSignal(signal: NodeJS.Signals, group = false): Promise<{ code: number | null; pids: number[] }> {
+  const child = spawn(process.execPath, [...CLI, ...RUN], { cwd: REPO, stdio: 'ignore', detached: group });
+  signalled.push({ child, group });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code, sig) => resolve(code ?? (sig ? -1 : null))));
-  await until('the run’s namespaces', () => copbenchNamespaces().some((ns) => ns.startsWith(`copbench-${child.pid}-`)));
-  await new Promise((r) => setTimeout(r, 1500));
-  child.kill(signal);
-  return exited;
+  const mine = (): string[] => copbenchNamespaces().filter((ns) => ownerOf(ns) === child.pid);
+  await until('the run’s namespaces', () => mine().length > 0);
+  if (group) await until('placement in its namespace', () => pidsIn(`copbench-${child.pid}-pd`).length > 0, 60_000);
+  else await new Promise((r) => setTimeout(r, 1500));
+  const pids = mine().flatMap(pidsIn);
+  process.kill(group ? -child.pid! : child.pid!, signal);
+  return { code: await exited, pids };
+}
+
+/** Whether a process still runs: a zombie has ended (its reaper, pid 1 of a container, may be slow). */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 describe('netns workload end to end', { skip: netnsUnavailable() }, () => {
@@ -72,8 +116,16 @@ describe('netns workload end to end', { skip: netnsUnavailable() }, () => {
   });
 
   test('SIGTERM stops a netns run and removes its namespaces', { timeout: 120_000 }, async () => {
-    const code = await startAndSignal('SIGTERM');
+    const { code } = await startAndSignal('SIGTERM');
     assert.equal(code, 143);
+    assert.deepEqual(copbenchNamespaces(), []);
+  });
+
+  test('Ctrl-C (SIGINT to the process group) while the cluster runs stops a netns run: exit 130, its processes gone, no copbench namespace', { timeout: 120_000 }, async () => {
+    const { code, pids } = await startAndSignal('SIGINT', true);
+    assert.equal(code, 130);
+    assert.ok(pids.length >= 2, `placement and the client side ran in the namespaces (pids ${pids.join(', ')})`);
+    assert.deepEqual(pids.filter(running), [], 'processes of the run still running');
     assert.deepEqual(copbenchNamespaces(), []);
   });
 
