@@ -3,11 +3,12 @@
  * placement and 3 nodes in namespaces of their own with distinct addresses, the client inside its
  * own, every profile verified and recorded in the manifest, equal checksums, and no copbench
  * namespace afterwards — also after a run was killed with kill -9, stopped with SIGTERM or with
- * Ctrl-C, and a clear exit 2 without permission. Root only (skipped otherwise, with the reason).
+ * Ctrl-C, and a clear exit 2 without permission. Root only (skipped otherwise, with the reason),
+ * except the bad link profiles, which are refused before any permission matters.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -138,4 +139,20 @@ describe('netns workload end to end', { skip: netnsUnavailable() }, () => {
     assert.equal(loopback.code, 0, loopback.stderr.slice(-2000));
     assert.deepEqual(copbenchNamespaces(), []);
   });
+});
+
+test('a bad link profile (unknown, zero, negative rate) exits 2 saying what is wrong, before anything starts or is written', { timeout: 60_000 }, async () => {
+  const badOut = path.join(out, 'bad-links');
+  const cases: Array<[string, RegExp]> = [
+    ['links=unlimited,fast', /error: links\[1\]: link spec "fast": unknown profile "fast"; expected a preset \(unlimited, 10gbit, 1gbit, 100mbit\) or a rate such as "250mbit"/],
+    ['links=0mbit', /error: links\[0\]: link spec "0mbit": a rate must be positive, at least 1kbit .*; for no limit write "unlimited"/],
+    ['links=-100mbit', /error: links\[0\]: link spec "-100mbit": a rate must be positive/],
+  ];
+  // The spec is checked before the permission, so these hold with or without root.
+  const runs = await Promise.all(cases.map(([links]) => workload(['filter', '--size', 'ci', '-p', 'network.kind=netns', '-p', links, '--out', badOut], [], 50_000)));
+  runs.forEach((r, i) => {
+    assert.equal(r.code, 2, `${cases[i]![0]}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stderr, cases[i]![1]);
+  });
+  assert.equal(existsSync(badOut), false, 'nothing written under results/');
 });
