@@ -1,7 +1,8 @@
 /**
  * The netns kind's own parts on the real kernel (root only; skipped otherwise with the reason):
- * the topology's hosts and addresses, tbf on both ends of every link, the 100mbit profile
- * measured within ±10%, and cleanup that removes a killed run's namespaces and only copbench ones.
+ * the topology's hosts and addresses, tbf on both ends of every link, the 100mbit and 1gbit
+ * profiles measured within ±10%, and cleanup that removes a killed run's namespaces and only
+ * copbench ones.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -65,13 +66,13 @@ describe('netns on this kernel', { skip: netnsUnavailable() }, () => {
     assert.deepEqual(destroyNamespaces(['not-ours']), ['refusing to touch namespace not-ours: not a copbench name']);
   });
 
-  test('a 100mbit profile measures within ±10% between namespaces, and the run leaves no copbench namespace', { timeout: 120_000 }, async () => {
+  test('the 100mbit and 1gbit profiles measure within ±10% between namespaces, and the run leaves no copbench namespace', { timeout: 120_000 }, async () => {
     const code = await (netnsKind.runClient({
-      argv: [process.execPath, '--require', require.resolve('../../../engine/runtime/register.js'), require.resolve('./verify-fixture.ts'), '100mbit'],
+      argv: [process.execPath, '--require', require.resolve('../../../engine/runtime/register.js'), require.resolve('./verify-fixture.ts'), '100mbit', '1gbit'],
       nodes: 1,
       log: () => undefined,
     }) as Promise<number>);
-    assert.equal(code, 0, 'the 100mbit check passed inside the namespaces (its lines are in the test output)');
+    assert.equal(code, 0, 'the 100mbit and 1gbit checks passed inside the namespaces (their lines are in the test output)');
     assert.deepEqual(copbenchNamespaces(), []);
   });
 
