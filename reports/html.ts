@@ -5,6 +5,7 @@
 import type { LoadedRun } from './run-model';
 import type { Comparison } from './compare';
 import { backendOf } from './compare-labels';
+import { backendLabel } from '../workloads/backends/backend';
 import type { ChartSpec } from './specs/common';
 import { tablesForRun, verdictOf, type ReportTable } from './tables';
 
@@ -74,17 +75,17 @@ export function verdictHtml(run: LoadedRun): string {
 }
 
 /** The run's backend as its manifest records it: kind and version (runs before the backend seam: copbench). */
-function backendLabel(manifest: Record<string, unknown>): string {
+function manifestBackend(manifest: Record<string, unknown>): string {
   const b = manifest.backend as { kind?: unknown; version?: unknown } | undefined;
   if (!b || typeof b.kind !== 'string') return 'copbench';
-  return typeof b.version === 'string' && b.version !== '' ? `${b.kind} (${b.version})` : b.kind;
+  return backendLabel({ kind: b.kind, version: typeof b.version === 'string' ? b.version : '' });
 }
 
 function metaLine(run: LoadedRun): string {
   const m = run.data.manifest;
   const parts = [
     `kind ${run.workloadKind}`,
-    `backend ${backendLabel(m)}`,
+    `backend ${manifestBackend(m)}`,
     m.startedAt ? `started ${String(m.startedAt)}` : '',
     m.size ? `size ${String(m.size)}` : 'default size',
     Array.isArray(m.overrides) && m.overrides.length ? `overrides ${m.overrides.join(' ')}` : '',

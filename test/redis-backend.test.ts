@@ -41,6 +41,20 @@ function runDirOf(r: Run): string {
   return dir;
 }
 
+/**
+ * summary.json and the printed summary's header name the backend as the manifest does (kind and
+ * version, from the backend's own report): a summary read alone, or a pasted console table, still
+ * says which engine it measured.
+ */
+function assertSummaryNamesBackend(r: Run, dir: string, kind: string): void {
+  const manifest = json(dir, 'manifest.json');
+  const summary = json(dir, 'summary.json');
+  assert.deepEqual(summary.backend, { kind, version: manifest.backend.version }, 'summary.json names the backend as the manifest does');
+  assert.ok(summary.backend.version, 'with its version');
+  const header = `summary: ${manifest.workload} on backend ${kind} (${manifest.backend.version})`;
+  assert.ok(r.stdout.includes(`${header}\n`), `stdout starts the printed summary with "${header}"\nstdout:\n${r.stdout.slice(0, 1000)}`);
+}
+
 type Row = Record<string, string>;
 
 function samples(dir: string): Row[] {
@@ -64,7 +78,7 @@ function answers(dir: string): Map<string, string> {
 }
 
 for (const name of ['filter', 'aggregate']) {
-  test(`${name} on redis-cluster (size ci) exits 0, its modes agree, manifest and summary name the backend, and its answers equal copbench's`, { timeout: 300_000 }, async () => {
+  test(`${name} on redis-cluster (size ci) exits 0, its modes agree, manifest, summary.json and the printed summary name the backend, and its answers equal copbench's`, { timeout: 300_000 }, async () => {
     const redis = await workload([name, '--size', 'ci', ...REDIS, '--out', out]);
     assert.equal(redis.code, 0, `exit ${redis.code}\n${redis.stderr.slice(-3000)}`);
     const dir = runDirOf(redis);
@@ -76,6 +90,7 @@ for (const name of ['filter', 'aggregate']) {
     assert.match(manifest.backend.details.luaSha256, /^[0-9a-f]{64}$/);
     assert.match(redis.stderr, /backend: redis-cluster \(Redis/);
     assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /backend redis-cluster \(Redis \d/, 'the report names the backend');
+    assertSummaryNamesBackend(redis, dir, 'redis-cluster');
     const summary = json(dir, 'summary.json');
     assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
     const rows = samples(dir);
@@ -88,14 +103,16 @@ for (const name of ['filter', 'aggregate']) {
 
     const copbench = await workload([name, '--size', 'ci', '-p', 'modes=pushdown,client', '--out', out]);
     assert.equal(copbench.code, 0, copbench.stderr.slice(-3000));
+    assertSummaryNamesBackend(copbench, runDirOf(copbench), 'copbench');
     assert.deepEqual(answers(dir), answers(runDirOf(copbench)), 'the same seeded data and requests give the same answers on both backends');
   });
 }
 
-test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, local-sgd is left out, and the model equals copbench\'s', { timeout: 300_000 }, async () => {
+test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, local-sgd is left out, the summary names the backend, and the model equals copbench\'s', { timeout: 300_000 }, async () => {
   const redis = await workload(['ml-train', '--size', 'ci', ...REDIS, '-p', 'links=unlimited', '--out', out]);
   assert.equal(redis.code, 0, redis.stderr.slice(-3000));
   assert.match(redis.stderr, /local-sgd left out on backend redis-cluster/);
+  assertSummaryNamesBackend(redis, runDirOf(redis), 'redis-cluster');
   const summary = json(runDirOf(redis), 'summary.json');
   assert.equal(summary.ml.checks.modesAgree, true);
   assert.equal(summary.ml.checks.maxWeightDiffBetweenModes, 0);
@@ -110,9 +127,10 @@ test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, l
   }
 });
 
-test('ycsb-a on redis-cluster (size ci): point reads and updates through the bucket layout, no errors', { timeout: 120_000 }, async () => {
+test('ycsb-a on redis-cluster (size ci): point reads and updates through the bucket layout, no errors; the summary names the backend', { timeout: 120_000 }, async () => {
   const r = await workload(['ycsb-a', '--size', 'ci', ...REDIS, '--out', out]);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assertSummaryNamesBackend(r, runDirOf(r), 'redis-cluster');
   const summary = json(runDirOf(r), 'summary.json');
   assert.equal(summary.ycsb[0].errors, 0);
   assert.ok(summary.ycsb[0].opsPerSec.mean > 0);

@@ -12,6 +12,7 @@ import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
 import { backendKind } from '../backends/registry';
 import { reportAfterRun } from '../../reports/write';
+import { summaryPublisher } from './publish-summary';
 import { networkKind } from '../network/registry';
 import { NetworkError, type Network } from '../network/network';
 
@@ -183,7 +184,7 @@ async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof family
     }
     const planned = family.plannedWork(spec);
     const bar = new Progress(planned.label, planned.total);
-    const end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n) });
+    const end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n), publishSummary: summaryPublisher(writer, described) });
     bar.done();
     writer.close();
     if (end.failure) throw new Error(end.failure);

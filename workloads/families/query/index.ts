@@ -33,7 +33,7 @@ export const queryFamily = defineFamily<QueryView>({
   prepare: checkQueryPlugin,
   loadsItsOwnData: (spec) => queryWorkload(spec).sweepsDataset,
   plannedWork: (spec) => ({ label: 'measure', total: plannedQueryCalls(spec) }),
-  async run(spec, backend, { writer, log, load, tick }) {
+  async run(spec, backend, { writer, log, load, tick, publishSummary }) {
     const nodeIds = (await backend.sampleNodes()).map((n) => n.id).sort((a, b) => a - b);
     let loadBar: Progress | null = null;
     const { samples, peakRss, costModel, series, loads, stops, answerChecks } = await runQueries(spec, backend, {
@@ -51,8 +51,7 @@ export const queryFamily = defineFamily<QueryView>({
     });
     const summary = summarizeQueries(samples, stops, answerChecks);
     const repetitions = repetitionPolicy(spec);
-    writer.writeSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops, answerChecks });
-    printQuerySummary(summary, costModel ?? undefined, repetitions);
+    publishSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), peakRss, repetitions, ...summary, costModel, series, stops, answerChecks }, () => printQuerySummary(summary, costModel ?? undefined, repetitions));
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
     log(`checksums: the answers of ${[...new Set(samples.map((s) => s.mode))].join(', ')} are equal at every point (${answerChecks.length} untimed check calls digested every row)`);
     return { failure: null };
