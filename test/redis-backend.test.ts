@@ -8,11 +8,13 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { RespConnection } from '../engine/client/connection';
+import { RedisCluster } from '../workloads/backends/redis-cluster/launcher';
+import { RedisClusterClient } from '../workloads/backends/redis-cluster/cluster-client';
 
 const REPO = path.resolve(__dirname, '..');
 const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-redis-backend-'));
@@ -153,6 +155,63 @@ test('Redis not installed: exit 2 naming the package to install', async () => {
     assert.match(r.stderr, /redis-server not found: install it with `apt-get install redis-server`/);
   } finally {
     rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A pushdown call past Redis's busy threshold, through the CLI: a cluster the test owns with a 5 ms
+ * busy-reply-threshold (CONFIG SET: a running cluster's setting, which is what --placement meets),
+ * one bucket and one slice per call. A dataset.rows sweep makes the first point small (500 rows:
+ * well under a millisecond of Lua) and the second large (100 000 rows: ~70 ms), so the run fails
+ * after finishing a point.
+ */
+test('a pushdown call past busy-reply-threshold: exit 1 naming backend.sliceRows, failure.json and report.html say so, finished points are kept, Redis keeps serving', { timeout: 180_000 }, async () => {
+  const cluster = await RedisCluster.start({ nodes: 3, persistence: { appendonly: 'no', appendfsync: 'everysec', save: '' } });
+  const admin = await RedisClusterClient.connect(cluster.addresses);
+  try {
+    for (const p of admin.primaries) await admin.callNode(p.address, ['CONFIG', 'SET', 'busy-reply-threshold', '5']);
+    const specFile = path.join(out, 'busy-filter.json');
+    writeFileSync(specFile, JSON.stringify({
+      name: 'busy-filter',
+      description: 'filter count over one bucket in one Lua call: the second point runs past a 5 ms busy threshold',
+      kind: 'plugin',
+      plugin: 'filter',
+      dataset: { kind: 'synthetic', rows: 500, valueBytes: 0, seed: 5, categories: 10 },
+      request: { where: [{ column: 'amount', op: '>', value: 500 }], output: 'count' },
+      sweep: { parameter: 'dataset.rows', values: [500, 100_000] },
+      modes: ['pushdown', 'client'],
+      links: ['unlimited'],
+      backend: { kind: 'redis-cluster', buckets: 1, sliceRows: 1_000_000 },
+      warmup: 0,
+      repetitions: 2,
+      maxRepetitions: 2,
+    }));
+    const r = await workload([specFile, '--placement', cluster.addresses[0]!, '--out', out]);
+    assert.equal(r.code, 1, `a run-time failure exits 1 (2 is for usage errors)\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stderr, /^error: copbench_filter on \S+ .*ran past Redis's busy-reply-threshold of 5 ms.*Lower backend\.sliceRows/m);
+    const dir = /^run (.+)$/m.exec(r.stderr)?.[1];
+    assert.ok(dir, r.stderr.slice(-2000));
+
+    const failure = json(dir, 'failure.json');
+    assert.equal(failure.phase, 'measuring');
+    assert.equal(failure.error.name, 'BusyThresholdError');
+    assert.match(failure.error.message, /backend\.sliceRows/);
+    assert.equal(failure.samplesKept, samples(dir).length);
+    const kept = samples(dir).filter((s) => s.point === '500');
+    assert.equal(kept.length, 4, 'the finished point\'s samples (2 modes × 2 repetitions) are in samples.csv');
+    const summary = json(dir, 'summary.json');
+    assert.deepEqual([...new Set(summary.points.map((p: { point: string }) => p.point))], ['500'], 'summary.json covers the finished point only');
+    assert.match(summary.stoppedEarly, /failed after 1 point\(s\): .*busy-reply-threshold/);
+    assert.equal(summary.backend.kind, 'redis-cluster');
+
+    const report = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.match(report, /data-verdict="failed"/);
+    assert.match(report, /The run failed while measuring: copbench_filter .*busy-reply-threshold of 5 ms.*Lower backend\.sliceRows.*samples\.csv keeps the \d+ samples/);
+
+    for (const p of admin.primaries) assert.equal(String(await admin.callNode(p.address, ['PING'])), 'PONG', `${p.address} serves after the failed call`);
+  } finally {
+    admin.close();
+    await cluster.stop();
   }
 });
 
