@@ -3,7 +3,8 @@
  * (`npm run workload filter -- -p backend.kind=redis-cluster --size ci`): filter, aggregate and
  * ml-train exit 0 with equal answers across modes, name the backend in manifest and summary, and
  * give the same answers as the copbench backend on the same seeded data (cross-backend). Bad
- * input: Redis not installed, an address that is not a Redis Cluster.
+ * input: Redis not installed, an address that is not a Redis Cluster, a pushdown call past the
+ * busy threshold (the run records the cause).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -167,8 +168,9 @@ test('Redis not installed: exit 2 naming the package to install', async () => {
  */
 test('a pushdown call past busy-reply-threshold: exit 1 naming backend.sliceRows, failure.json and report.html say so, finished points are kept, Redis keeps serving', { timeout: 180_000 }, async () => {
   const cluster = await RedisCluster.start({ nodes: 3, persistence: { appendonly: 'no', appendfsync: 'everysec', save: '' } });
-  const admin = await RedisClusterClient.connect(cluster.addresses);
+  let admin: RedisClusterClient | undefined;
   try {
+    admin = await RedisClusterClient.connect(cluster.addresses);
     for (const p of admin.primaries) await admin.callNode(p.address, ['CONFIG', 'SET', 'busy-reply-threshold', '5']);
     const specFile = path.join(out, 'busy-filter.json');
     writeFileSync(specFile, JSON.stringify({
@@ -207,10 +209,11 @@ test('a pushdown call past busy-reply-threshold: exit 1 naming backend.sliceRows
     const report = readFileSync(path.join(dir, 'report.html'), 'utf8');
     assert.match(report, /data-verdict="failed"/);
     assert.match(report, /The run failed while measuring: copbench_filter .*busy-reply-threshold of 5 ms.*Lower backend\.sliceRows.*samples\.csv keeps the \d+ samples/);
+    assert.match(readFileSync(path.join(out, 'index.html'), 'utf8'), new RegExp(`<tr data-status="failed"><td><a href="busy-filter/${path.basename(dir)}/report.html">.*FAILED while measuring`), 'the results index marks the run failed');
 
     for (const p of admin.primaries) assert.equal(String(await admin.callNode(p.address, ['PING'])), 'PONG', `${p.address} serves after the failed call`);
   } finally {
-    admin.close();
+    admin?.close();
     await cluster.stop();
   }
 });
