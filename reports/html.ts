@@ -5,6 +5,7 @@
 import type { LoadedRun } from './run-model';
 import type { Comparison } from './compare';
 import { backendOf } from './compare-labels';
+import { backendLabel } from '../workloads/backends/backend';
 import type { ChartSpec } from './specs/common';
 import { tablesForRun, verdictOf, type ReportTable } from './tables';
 
@@ -22,7 +23,7 @@ h3 { font-size: 15px; margin: 18px 0 6px; }
 .meta { color: #555; font-size: 13px; margin: 0 0 12px; }
 .verdict { padding: 10px 14px; border-radius: 6px; font-weight: bold; margin: 12px 0; }
 .verdict.agree { background: #e3f4ea; border: 1px solid #7cc79a; color: #155d32; }
-.verdict.differ { background: #fde6e4; border: 1px solid #e0796e; color: #8a1c12; }
+.verdict.differ, .verdict.failed { background: #fde6e4; border: 1px solid #e0796e; color: #8a1c12; }
 .verdict.none { background: #eef1f5; border: 1px solid #b7c2d0; color: #2f3e52; }
 .verdict ul { font-weight: normal; margin: 6px 0 0; }
 nav a { margin-right: 14px; font-size: 14px; }
@@ -68,23 +69,23 @@ export function tableHtml(t: ReportTable): string {
 /** The verdict banner of a run. */
 export function verdictHtml(run: LoadedRun): string {
   const v = verdictOf(run);
-  const mark = v.state === 'agree' ? '✓ ' : v.state === 'differ' ? '✗ ' : '';
+  const mark = v.state === 'agree' ? '✓ ' : v.state === 'differ' || v.state === 'failed' ? '✗ ' : '';
   const list = v.mismatches.length ? `<ul>${v.mismatches.map((m) => `<li>${escapeHtml(m)}</li>`).join('')}</ul>` : '';
   return `<div class="verdict ${v.state}" data-verdict="${v.state}">${mark}${escapeHtml(v.text)}${list}</div>`;
 }
 
 /** The run's backend as its manifest records it: kind and version (runs before the backend seam: copbench). */
-function backendLabel(manifest: Record<string, unknown>): string {
+function manifestBackend(manifest: Record<string, unknown>): string {
   const b = manifest.backend as { kind?: unknown; version?: unknown } | undefined;
   if (!b || typeof b.kind !== 'string') return 'copbench';
-  return typeof b.version === 'string' && b.version !== '' ? `${b.kind} (${b.version})` : b.kind;
+  return backendLabel({ kind: b.kind, version: typeof b.version === 'string' ? b.version : '' });
 }
 
 function metaLine(run: LoadedRun): string {
   const m = run.data.manifest;
   const parts = [
     `kind ${run.workloadKind}`,
-    `backend ${backendLabel(m)}`,
+    `backend ${manifestBackend(m)}`,
     m.startedAt ? `started ${String(m.startedAt)}` : '',
     m.size ? `size ${String(m.size)}` : 'default size',
     Array.isArray(m.overrides) && m.overrides.length ? `overrides ${m.overrides.join(' ')}` : '',
@@ -146,7 +147,7 @@ ${tables.length ? tables.map(tableHtml).join('\n') : '<p class="empty">No summar
 }
 
 /** A run's checksum verdict in a word, for tables. */
-const verdictWord = (run: LoadedRun): string => ({ agree: 'agree', differ: 'DIFFER', none: 'n/a' })[verdictOf(run).state];
+const verdictWord = (run: LoadedRun): string => ({ agree: 'agree', differ: 'DIFFER', none: 'n/a', failed: 'FAILED' })[verdictOf(run).state];
 
 /**
  * compare.html: several runs on the same charts, each named by its label; the runs and what
@@ -235,7 +236,7 @@ export interface IndexEntry {
   startedAt: string;
   kind: string;
   size: string;
-  status: 'agree' | 'differ' | 'none' | 'incomplete' | 'unreadable';
+  status: 'agree' | 'differ' | 'none' | 'failed' | 'incomplete' | 'unreadable';
   statusText: string;
   isLatest: boolean;
 }

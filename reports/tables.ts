@@ -3,6 +3,7 @@
  * show the same numbers the same way.
  */
 import { formatNumber } from '../workloads/driver/results/table';
+import { failureText } from '../workloads/driver/results/failure';
 import type { MeanCI } from '../workloads/driver/summarize';
 import type { LinkInfo } from './links';
 import { reportContext, type LoadedRun } from './run-model';
@@ -68,13 +69,16 @@ export function tablesForRun(run: LoadedRun): ReportTable[] {
 
 /** The checksum verdict of a run: whether every mode gave the same answer. */
 export interface Verdict {
-  state: 'agree' | 'differ' | 'none';
+  /** failed: the run stopped early (failure.json); its text says why and what to do. */
+  state: 'agree' | 'differ' | 'none' | 'failed';
   text: string;
   mismatches: string[];
 }
 
 /** The run's verdict, worded for a reader. */
 export function verdictOf(run: LoadedRun): Verdict {
+  // A failure outranks a summary: one written before the failure covers only part of the run.
+  if (run.data.failure) return { state: 'failed', text: failureText(run.data.failure), mismatches: [] };
   if (!run.family || run.view === null) return { state: 'none', text: 'No summary: the run did not finish (see the manifest and the console output).', mismatches: [] };
   return run.family.report.verdict(run.view);
 }

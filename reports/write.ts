@@ -120,8 +120,8 @@ export function indexEntries(resultsDir: string): IndexEntry[] {
       const run = loadRun(r.dir);
       const m = run.data.manifest;
       const v = verdictOf(run);
-      const status = run.view === null ? 'incomplete' : v.state;
-      const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'agree' ? 'agree' : status === 'differ' ? 'DIFFER' : 'n/a';
+      const status = v.state !== 'failed' && run.view === null ? 'incomplete' : v.state;
+      const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'failed' ? `FAILED while ${run.data.failure!.phase}` : status === 'agree' ? 'agree' : status === 'differ' ? 'DIFFER' : 'n/a';
       return { ...base, startedAt: String(m.startedAt ?? '-'), kind: run.workloadKind, size: m.size ? String(m.size) : 'default', status, statusText };
     } catch (err) {
       if (!(err instanceof RunReadError)) throw err;

@@ -3,16 +3,19 @@
  * (`npm run workload filter -- -p backend.kind=redis-cluster --size ci`): filter, aggregate and
  * ml-train exit 0 with equal answers across modes, name the backend in manifest and summary, and
  * give the same answers as the copbench backend on the same seeded data (cross-backend). Bad
- * input: Redis not installed, an address that is not a Redis Cluster.
+ * input: Redis not installed, an address that is not a Redis Cluster, a pushdown call past the
+ * busy threshold (the run records the cause).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { RespConnection } from '../engine/client/connection';
+import { RedisCluster } from '../workloads/backends/redis-cluster/launcher';
+import { RedisClusterClient } from '../workloads/backends/redis-cluster/cluster-client';
 
 const REPO = path.resolve(__dirname, '..');
 const out = mkdtempSync(path.join(os.tmpdir(), 'copbench-redis-backend-'));
@@ -41,6 +44,20 @@ function runDirOf(r: Run): string {
   return dir;
 }
 
+/**
+ * summary.json and the printed summary's header name the backend as the manifest does (kind and
+ * version, from the backend's own report): a summary read alone, or a pasted console table, still
+ * says which engine it measured.
+ */
+function assertSummaryNamesBackend(r: Run, dir: string, kind: string): void {
+  const manifest = json(dir, 'manifest.json');
+  const summary = json(dir, 'summary.json');
+  assert.deepEqual(summary.backend, { kind, version: manifest.backend.version }, 'summary.json names the backend as the manifest does');
+  assert.ok(summary.backend.version, 'with its version');
+  const header = `summary: ${manifest.workload} on backend ${kind} (${manifest.backend.version})`;
+  assert.ok(r.stdout.includes(`${header}\n`), `stdout starts the printed summary with "${header}"\nstdout:\n${r.stdout.slice(0, 1000)}`);
+}
+
 type Row = Record<string, string>;
 
 function samples(dir: string): Row[] {
@@ -64,7 +81,7 @@ function answers(dir: string): Map<string, string> {
 }
 
 for (const name of ['filter', 'aggregate']) {
-  test(`${name} on redis-cluster (size ci) exits 0, its modes agree, manifest and summary name the backend, and its answers equal copbench's`, { timeout: 300_000 }, async () => {
+  test(`${name} on redis-cluster (size ci) exits 0, its modes agree, manifest, summary.json and the printed summary name the backend, and its answers equal copbench's`, { timeout: 300_000 }, async () => {
     const redis = await workload([name, '--size', 'ci', ...REDIS, '--out', out]);
     assert.equal(redis.code, 0, `exit ${redis.code}\n${redis.stderr.slice(-3000)}`);
     const dir = runDirOf(redis);
@@ -76,6 +93,7 @@ for (const name of ['filter', 'aggregate']) {
     assert.match(manifest.backend.details.luaSha256, /^[0-9a-f]{64}$/);
     assert.match(redis.stderr, /backend: redis-cluster \(Redis/);
     assert.match(readFileSync(path.join(dir, 'report.html'), 'utf8'), /backend redis-cluster \(Redis \d/, 'the report names the backend');
+    assertSummaryNamesBackend(redis, dir, 'redis-cluster');
     const summary = json(dir, 'summary.json');
     assert.equal(summary.verdict.agree, true, summary.verdict.mismatches?.join('\n'));
     const rows = samples(dir);
@@ -88,14 +106,16 @@ for (const name of ['filter', 'aggregate']) {
 
     const copbench = await workload([name, '--size', 'ci', '-p', 'modes=pushdown,client', '--out', out]);
     assert.equal(copbench.code, 0, copbench.stderr.slice(-3000));
+    assertSummaryNamesBackend(copbench, runDirOf(copbench), 'copbench');
     assert.deepEqual(answers(dir), answers(runDirOf(copbench)), 'the same seeded data and requests give the same answers on both backends');
   });
 }
 
-test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, local-sgd is left out, and the model equals copbench\'s', { timeout: 300_000 }, async () => {
+test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, local-sgd is left out, the summary names the backend, and the model equals copbench\'s', { timeout: 300_000 }, async () => {
   const redis = await workload(['ml-train', '--size', 'ci', ...REDIS, '-p', 'links=unlimited', '--out', out]);
   assert.equal(redis.code, 0, redis.stderr.slice(-3000));
   assert.match(redis.stderr, /local-sgd left out on backend redis-cluster/);
+  assertSummaryNamesBackend(redis, runDirOf(redis), 'redis-cluster');
   const summary = json(runDirOf(redis), 'summary.json');
   assert.equal(summary.ml.checks.modesAgree, true);
   assert.equal(summary.ml.checks.maxWeightDiffBetweenModes, 0);
@@ -110,9 +130,10 @@ test('ml-train on redis-cluster (size ci): full-batch modes agree bit for bit, l
   }
 });
 
-test('ycsb-a on redis-cluster (size ci): point reads and updates through the bucket layout, no errors', { timeout: 120_000 }, async () => {
+test('ycsb-a on redis-cluster (size ci): point reads and updates through the bucket layout, no errors; the summary names the backend', { timeout: 120_000 }, async () => {
   const r = await workload(['ycsb-a', '--size', 'ci', ...REDIS, '--out', out]);
   assert.equal(r.code, 0, r.stderr.slice(-3000));
+  assertSummaryNamesBackend(r, runDirOf(r), 'redis-cluster');
   const summary = json(runDirOf(r), 'summary.json');
   assert.equal(summary.ycsb[0].errors, 0);
   assert.ok(summary.ycsb[0].opsPerSec.mean > 0);
@@ -135,6 +156,65 @@ test('Redis not installed: exit 2 naming the package to install', async () => {
     assert.match(r.stderr, /redis-server not found: install it with `apt-get install redis-server`/);
   } finally {
     rmSync(bin, { recursive: true, force: true });
+  }
+});
+
+/**
+ * A pushdown call past Redis's busy threshold, through the CLI: a cluster the test owns with a 5 ms
+ * busy-reply-threshold (CONFIG SET: a running cluster's setting, which is what --placement meets),
+ * one bucket and one slice per call. A dataset.rows sweep makes the first point small (500 rows:
+ * well under a millisecond of Lua) and the second large (100 000 rows: ~70 ms), so the run fails
+ * after finishing a point.
+ */
+test('a pushdown call past busy-reply-threshold: exit 1 naming backend.sliceRows, failure.json and report.html say so, finished points are kept, Redis keeps serving', { timeout: 180_000 }, async () => {
+  const cluster = await RedisCluster.start({ nodes: 3, persistence: { appendonly: 'no', appendfsync: 'everysec', save: '' } });
+  let admin: RedisClusterClient | undefined;
+  try {
+    admin = await RedisClusterClient.connect(cluster.addresses);
+    for (const p of admin.primaries) await admin.callNode(p.address, ['CONFIG', 'SET', 'busy-reply-threshold', '5']);
+    const specFile = path.join(out, 'busy-filter.json');
+    writeFileSync(specFile, JSON.stringify({
+      name: 'busy-filter',
+      description: 'filter count over one bucket in one Lua call: the second point runs past a 5 ms busy threshold',
+      kind: 'plugin',
+      plugin: 'filter',
+      dataset: { kind: 'synthetic', rows: 500, valueBytes: 0, seed: 5, categories: 10 },
+      request: { where: [{ column: 'amount', op: '>', value: 500 }], output: 'count' },
+      sweep: { parameter: 'dataset.rows', values: [500, 100_000] },
+      modes: ['pushdown', 'client'],
+      links: ['unlimited'],
+      backend: { kind: 'redis-cluster', buckets: 1, sliceRows: 1_000_000 },
+      warmup: 0,
+      repetitions: 2,
+      maxRepetitions: 2,
+    }));
+    const r = await workload([specFile, '--placement', cluster.addresses[0]!, '--out', out]);
+    assert.equal(r.code, 1, `a run-time failure exits 1 (2 is for usage errors)\n${r.stderr.slice(-3000)}`);
+    assert.match(r.stderr, /^error: copbench_filter on \S+ .*ran past Redis's busy-reply-threshold of 5 ms.*Lower backend\.sliceRows/m);
+    const dir = /^run (.+)$/m.exec(r.stderr)?.[1];
+    assert.ok(dir, r.stderr.slice(-2000));
+
+    const failure = json(dir, 'failure.json');
+    assert.equal(failure.phase, 'measuring');
+    assert.equal(failure.error.name, 'BusyThresholdError');
+    assert.match(failure.error.message, /backend\.sliceRows/);
+    assert.equal(failure.samplesKept, samples(dir).length);
+    const kept = samples(dir).filter((s) => s.point === '500');
+    assert.equal(kept.length, 4, 'the finished point\'s samples (2 modes × 2 repetitions) are in samples.csv');
+    const summary = json(dir, 'summary.json');
+    assert.deepEqual([...new Set(summary.points.map((p: { point: string }) => p.point))], ['500'], 'summary.json covers the finished point only');
+    assert.match(summary.stoppedEarly, /failed after 1 point\(s\): .*busy-reply-threshold/);
+    assert.equal(summary.backend.kind, 'redis-cluster');
+
+    const report = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.match(report, /data-verdict="failed"/);
+    assert.match(report, /The run failed while measuring: copbench_filter .*busy-reply-threshold of 5 ms.*Lower backend\.sliceRows.*samples\.csv keeps the \d+ samples/);
+    assert.match(readFileSync(path.join(out, 'index.html'), 'utf8'), new RegExp(`<tr data-status="failed"><td><a href="busy-filter/${path.basename(dir)}/report.html">.*FAILED while measuring`), 'the results index marks the run failed');
+
+    for (const p of admin.primaries) assert.equal(String(await admin.callNode(p.address, ['PING'])), 'PONG', `${p.address} serves after the failed call`);
+  } finally {
+    admin?.close();
+    await cluster.stop();
   }
 });
 

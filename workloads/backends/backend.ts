@@ -82,6 +82,11 @@ export interface BackendReport {
   details: Record<string, unknown>;
 }
 
+/** How summaries, printed tables and reports name a backend: `redis-cluster (Redis 7.0.15)`. */
+export function backendLabel(backend: Pick<BackendReport, 'kind' | 'version'>): string {
+  return backend.version ? `${backend.kind} (${backend.version})` : backend.kind;
+}
+
 /** An open backend: the cluster of one run. */
 export interface Backend {
   readonly kind: string;

@@ -12,6 +12,10 @@ import { Progress } from './progress';
 import { gitCommit, machineInfo, packageVersions, ResultsWriter } from './results/writer';
 import { backendKind } from '../backends/registry';
 import { reportAfterRun } from '../../reports/write';
+import { summaryPublisher } from './publish-summary';
+import { FAILURE_FILE, runFailure, type RunPhase } from './results/failure';
+import type { Backend } from '../backends/backend';
+import type { FamilyRunEnd } from '../families/family';
 import { networkKind } from '../network/registry';
 import { NetworkError, type Network } from '../network/network';
 
@@ -167,13 +171,19 @@ async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof family
   };
   writer.writeManifest(manifest);
   log(`run ${writer.dir}`);
-  const backend = await backendKind(spec.backend.kind).open(spec, { attach: flags.placement, log, network });
+  // A run that stops early says why in its folder (failure.json), for its report and the index:
+  // the console's error line does not outlive the terminal.
+  let phase: RunPhase = 'opening the backend';
+  let backend: Backend | undefined;
+  let end: FamilyRunEnd;
   try {
+    backend = await backendKind(spec.backend.kind).open(spec, { attach: flags.placement, log, network });
     const described = backend.report();
     writer.writeManifest({ ...manifest, backend: described });
     log(`backend: ${described.kind} (${described.version}, ${described.cluster}); durability: ${described.durability}`);
     let load = null;
     if (!family.loadsItsOwnData?.(spec)) {
+      phase = 'loading the dataset';
       const loadBar = new Progress('load', spec.dataset.rows);
       load = await backend.ensureDataset(spec, { log, onLoadProgress: (loaded) => loadBar.update(loaded) });
       loadBar.done();
@@ -181,17 +191,24 @@ async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof family
       const layout = await backend.settle(log);
       log(`layout: ${layout.pieces} ${layout.pieceName} on ${layout.nodes} nodes`);
     }
+    phase = 'measuring';
     const planned = family.plannedWork(spec);
     const bar = new Progress(planned.label, planned.total);
-    const end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n) });
+    end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n), publishSummary: summaryPublisher(writer, described) });
     bar.done();
+    // Closed before the report, so results/index.html already marks this run as the latest.
     writer.close();
-    if (end.failure) throw new Error(end.failure);
-    process.stdout.write(`results: ${writer.dir}\n`);
+  } catch (err) {
+    writer.writeFailure(runFailure(err, phase, writer.sampleCount));
+    log(`the run failed while ${phase}: recorded in ${path.join(writer.dir, FAILURE_FILE)} (samples.csv keeps ${writer.sampleCount} samples)`);
+    throw err;
   } finally {
-    await backend.close();
+    await backend?.close();
     // Every run ends with its report.html and a fresh results/index.html (a failed run too: its
-    // report shows the verdict or the missing summary). reportAfterRun logs failures, never throws.
+    // report shows the verdict, or the failure). reportAfterRun logs failures, never throws.
     await reportAfterRun(writer.dir, flags.out, log);
   }
+  // Answers that differ are the family's verdict, already in summary.json and its report.
+  if (end.failure) throw new Error(end.failure);
+  process.stdout.write(`results: ${writer.dir}\n`);
 }

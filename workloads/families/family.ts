@@ -8,6 +8,7 @@ import type { Check } from '../spec-checks';
 import type { WorkloadSpec } from '../spec';
 import type { Backend, LoadReport } from '../backends/backend';
 import type { ResultsWriter, SampleRow } from '../driver/results/writer';
+import type { PublishSummary } from '../driver/publish-summary';
 import type { LinkInfo } from '../../reports/links';
 import type { ChartSpec } from '../../reports/specs/common';
 import type { ReportTable, Verdict } from '../../reports/tables';
@@ -25,6 +26,8 @@ export interface FamilyRunIo {
   log(line: string): void;
   /** The load phase's report (written into summary.json); null when the family loads its own data. */
   load: LoadReport | null;
+  /** Writes summary.json and prints the table (`printTable`); the driver adds what names the run (the backend). */
+  publishSummary: PublishSummary;
 }
 
 /** How a run ended, as the family judges it. */
@@ -101,7 +104,7 @@ export interface WorkloadFamily<View = unknown> {
   loadsItsOwnData?(spec: WorkloadSpec): boolean;
   /** Units of work for the progress bar. */
   plannedWork(spec: WorkloadSpec): { label: string; total: number };
-  /** Runs the measurement: appends samples, writes summary.json (with `family`), prints the table. */
+  /** Runs the measurement: appends samples, publishes its summary (with `family`) and table through `io.publishSummary`. */
   run(spec: WorkloadSpec, backend: Backend, io: FamilyRunIo & { tick(n: number): void }): Promise<FamilyRunEnd>;
   readonly report: FamilyReport<View>;
 }

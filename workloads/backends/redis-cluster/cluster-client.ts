@@ -1,12 +1,13 @@
 /**
  * A small Redis Cluster client over the engine's RespConnection: the slot map from CLUSTER SLOTS,
- * one pipelined connection per primary, MOVED → refresh the map and retry.
+ * one pipelined connection per primary, MOVED → refresh the map and retry, ASK → ASKING and the
+ * command once at the node named (a slot being migrated).
  *
  * Why not ioredis or node-redis: RespConnection already pipelines (commands of one tick go out in
  * one write), counts the real socket bytes per connection (the wire-bytes measurement copbench
  * reports for its own nodes) and takes the network emulation's socket wrapper; a third-party
  * client would need all three bolted on. What this file adds is what Cluster needs and nothing
- * more: the launcher's clusters never reshard, so ASK redirections are errors, not handled.
+ * more: redirections while a cluster reshards (MOVED and ASK), no replicas.
  */
 import { RespConnection, type SocketLike } from '../../../engine/client/connection';
 import { ClientError } from '../../../engine/client/errors';
@@ -41,6 +42,11 @@ export class RedisClusterError extends Error {
 }
 
 const MAX_REDIRECTS = 3;
+
+/** Where a call went: `onSend` hears each node a call is sent to (the owner, then any node a redirection names). */
+export interface CallOptions {
+  onSend?(address: string): void;
+}
 
 export class RedisClusterClient {
   private slotOwner: string[] = new Array<string>(SLOT_COUNT);
@@ -80,18 +86,43 @@ export class RedisClusterClient {
     return conn;
   }
 
-  /** Sends a command for a key in `slot`; on MOVED refreshes the map and resends. Error replies throw. */
-  async call(slot: number, args: ReadonlyArray<Buffer | Uint8Array | string>): Promise<RespValue> {
+  /**
+   * Sends a command for a key in `slot`; error replies throw. Redirections, as a cluster reshards:
+   * - MOVED: the slot has a new owner. The map is refreshed, the slot set to the node that said so
+   *   (a node asked for the map may not have heard of the move yet), and the command resent.
+   * - ASK: the slot is being migrated and this key has moved already, while the slot's other keys
+   *   may still be at its owner. The command goes once to the named node after ASKING, and the map
+   *   stays as it is: the next command for the slot goes to the owner again.
+   */
+  async call(slot: number, args: ReadonlyArray<Buffer | Uint8Array | string>, options: CallOptions = {}): Promise<RespValue> {
+    let address = this.ownerOf(slot);
+    let asking = false;
     for (let redirects = 0; ; redirects++) {
-      const address = this.ownerOf(slot);
-      const reply = await this.connection(address).send(args);
+      options.onSend?.(address);
+      const reply: RespValue = asking ? await this.sendAsking(address, args) : await this.connection(address).send(args);
       if (!(reply instanceof RespError)) return reply;
-      if (reply.code !== 'MOVED' || redirects >= MAX_REDIRECTS) {
-        if (reply.code === 'MOVED') throw new RedisClusterError('REDIRECTS', `slot ${slot} still MOVED after ${MAX_REDIRECTS} refreshes of the slot map`);
-        throw ClientError.fromReply(reply, address);
+      if (reply.code !== 'MOVED' && reply.code !== 'ASK') throw ClientError.fromReply(reply, address);
+      if (redirects >= MAX_REDIRECTS) throw new RedisClusterError('REDIRECTS', `slot ${slot} still redirected after ${MAX_REDIRECTS} redirections (last: ${reply.message} from ${address})`);
+      const target = redirectTarget(reply, address);
+      asking = reply.code === 'ASK';
+      if (!asking) {
+        await this.refreshSlots();
+        this.slotOwner[slot] = target;
       }
-      await this.refreshSlots();
+      address = target;
     }
+  }
+
+  /**
+   * ASKING then the command on `address`'s connection. ASKING admits only the next command of its
+   * connection, and RespConnection writes commands in the order they are sent, so both are sent
+   * in one go: no other command of this client can come between them.
+   */
+  private async sendAsking(address: string, args: ReadonlyArray<Buffer | Uint8Array | string>): Promise<RespValue> {
+    const conn = this.connection(address);
+    const [asked, reply] = await Promise.all([conn.send(['ASKING']), conn.send(args)]);
+    if (asked instanceof RespError) throw ClientError.fromReply(asked, address);
+    return reply;
   }
 
   /** Sends a command to one primary (FUNCTION LOAD, INFO…); error replies throw. */
@@ -153,6 +184,13 @@ export class RedisClusterClient {
     this.slotOwner = owner;
     this.primaryList = [...primaries.values()].sort((a, b) => a.slots[0]![0] - b.slots[0]![0]);
   }
+}
+
+/** The node a MOVED or ASK reply names (`MOVED <slot> <host>:<port>`); an empty host is the replying node's. */
+function redirectTarget(reply: RespError, from: string): string {
+  const named = reply.message.split(' ')[2];
+  if (!named) throw new RedisClusterError('REDIRECTS', `${from} answered '${reply.message}', which names no node`);
+  return named.startsWith(':') ? `${splitAddress(from)[0]}${named}` : named;
 }
 
 function splitAddress(address: string): [string, number] {

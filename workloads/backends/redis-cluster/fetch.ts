@@ -36,14 +36,15 @@ export interface RedisRunOptions {
   busyThresholdMs?: number;
 }
 
-/** Reads a unit's rows: its members in rank order, decoded (no copies). */
-export async function fetchUnitRows(client: RedisClusterClient, unit: WorkUnit): Promise<{ rows: KV[]; replyBytes: number; wallUs: number }> {
+/** Reads a unit's rows: its members in rank order, decoded (no copies); `node` served them (an ASK may send a read past the slot's owner). */
+export async function fetchUnitRows(client: RedisClusterClient, unit: WorkUnit): Promise<{ rows: KV[]; replyBytes: number; wallUs: number; node: string }> {
   const sent = process.hrtime.bigint();
-  const members = (await client.call(unit.slot, ['ZRANGE', unit.key, String(unit.startRank), String(unit.stopRank)])) as Buffer[];
+  let node = client.ownerOf(unit.slot);
+  const members = (await client.call(unit.slot, ['ZRANGE', unit.key, String(unit.startRank), String(unit.stopRank)], { onSend: (address) => (node = address) })) as Buffer[];
   const wallUs = Number(process.hrtime.bigint() - sent) / 1000;
   let replyBytes = 0;
   for (const m of members) replyBytes += m.length;
-  return { rows: members.map(decodeMember), replyBytes, wallUs };
+  return { rows: members.map(decodeMember), replyBytes, wallUs, node };
 }
 
 /** The key range a unit's rows span: its first key up to just past its last. */
@@ -107,7 +108,7 @@ export async function runClientSide<Req, Partial, Result>(client: RedisClusterCl
   const stats: UnitStats[] = [];
   const parts = await mapLimited(units, options.concurrency ?? 8, async (unit) => {
     const fetched = await fetchUnitRows(client, unit);
-    stats.push({ unit: unit.index, bucket: unit.bucket, node: client.ownerOf(unit.slot), rowsScanned: fetched.rows.length, replyBytes: fetched.replyBytes, wallUs: fetched.wallUs });
+    stats.push({ unit: unit.index, bucket: unit.bucket, node: fetched.node, rowsScanned: fetched.rows.length, replyBytes: fetched.replyBytes, wallUs: fetched.wallUs });
     return handleRows(plugin, request, fetched.rows);
   });
   stats.sort((a, b) => a.unit - b.unit);

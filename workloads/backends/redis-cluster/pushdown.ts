@@ -23,11 +23,12 @@ export function luaTwin<Req>(name: string, request: Req): LuaPushdown<Req, unkno
 /** One unit pushed down: its FCALL_RO reply (still in wire form: `twin.decode` makes it the partial) and its stats. */
 export async function pushdownUnit<Req>(client: RedisClusterClient, twin: LuaPushdown<Req, unknown>, requestJson: string, unit: WorkUnit, options: RedisRunOptions = {}): Promise<{ reply: RespValue; stats: UnitStats }> {
   const sent = process.hrtime.bigint();
-  const node = client.ownerOf(unit.slot);
-  const watchdog = options.busyThresholdMs ? busyWatchdog(node, options.busyThresholdMs) : undefined;
+  // The node running the call: the slot's owner, or the node an ASK redirection sends it to.
+  let node = client.ownerOf(unit.slot);
+  const watchdog = options.busyThresholdMs ? busyWatchdog(() => node, options.busyThresholdMs) : undefined;
   let reply: RespValue;
   try {
-    reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), requestJson]);
+    reply = await client.call(unit.slot, ['FCALL_RO', twin.fn, '1', unit.key, String(unit.startRank), String(unit.stopRank), requestJson], { onSend: (address) => (node = address) });
   } catch (err) {
     if (watchdog?.fired()) throw new BusyThresholdError(`${twin.fn} on ${node} (bucket ${unit.bucket}, ranks ${unit.startRank}..${unit.stopRank}) ran past Redis's busy-reply-threshold of ${options.busyThresholdMs} ms, when the node answers every other client BUSY; it was stopped with FUNCTION KILL so the node keeps serving. Lower backend.sliceRows (rows per call) so each call ends well within the threshold`);
     throw err;
@@ -53,14 +54,15 @@ export class BusyThresholdError extends Error {
 }
 
 /**
- * Kills a function still running on `node` just after the busy threshold. Redis reads other
+ * Kills a function still running on `nodeNow()` just after the busy threshold. Redis reads other
  * clients' commands during a long script only once it is past the threshold, so FUNCTION KILL
  * goes on a connection of its own and is served then; the FCALL_RO then fails with an error.
  */
-function busyWatchdog(node: string, thresholdMs: number): { fired(): boolean; stop(): void } {
+function busyWatchdog(nodeNow: () => string, thresholdMs: number): { fired(): boolean; stop(): void } {
   let fired = false;
   const timer = setTimeout(() => {
     fired = true;
+    const node = nodeNow();
     const at = node.lastIndexOf(':');
     const conn = new RespConnection({ host: node.slice(0, at), port: Number(node.slice(at + 1)), requestTimeoutMs: 10_000 });
     // NOTBUSY (the function ended meanwhile) is fine: there is nothing to kill.

@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'n
 import path from 'node:path';
 import { cellValue, parseCsv } from './csv';
 import { LATEST_NAME, MANIFEST_FILE, SAMPLES_FILE, SUMMARY_FILE, type SampleRow } from './writer';
+import { FAILURE_FILE, type RunFailure } from './failure';
 
 /** Why a run could not be read. */
 export type RunReadErrorCode = 'NOT_A_RUN' | 'BAD_FILE';
@@ -31,6 +32,8 @@ export interface RunData {
   manifest: Record<string, unknown>;
   /** null when the run wrote no summary (e.g. it failed). */
   summary: Record<string, unknown> | null;
+  /** Why the run stopped before its end (failure.json); null when it did not. */
+  failure: RunFailure | null;
   /** samples.csv's header; empty when the run wrote no samples. */
   columns: string[];
   samples: SampleRow[];
@@ -67,6 +70,15 @@ function readSamples(file: string): { columns: string[]; samples: SampleRow[] } 
   return { columns, samples };
 }
 
+/** failure.json, checked for what a report shows of it; null when the run has none. */
+function readFailure(file: string): RunFailure | null {
+  if (!existsSync(file)) return null;
+  const f = readJson(file);
+  const error = f.error as Record<string, unknown> | undefined;
+  if (typeof f.phase !== 'string' || typeof error?.message !== 'string' || typeof f.samplesKept !== 'number') throw new RunReadError('BAD_FILE', `${file}: expected phase, error.message and samplesKept (was it written by this version of the workload driver?)`);
+  return f as unknown as RunFailure;
+}
+
 /** Resolves `latest` written as a text file (where symlinks failed) to the run folder it names. */
 function resolveRunDir(dir: string): string {
   const abs = path.resolve(dir);
@@ -80,7 +92,7 @@ function resolveRunDir(dir: string): string {
 }
 
 /**
- * Loads a run folder (or a workload's `latest`): manifest.json (required), summary.json (optional)
+ * Loads a run folder (or a workload's `latest`): manifest.json (required), summary.json, failure.json
  * and samples.csv (optional), with sample values typed back (see csv.ts).
  */
 export function readRun(dir: string): RunData {
@@ -99,6 +111,7 @@ export function readRun(dir: string): RunData {
     workload: path.basename(path.dirname(real)),
     manifest: readJson(manifestFile),
     summary: existsSync(summaryFile) ? readJson(summaryFile) : null,
+    failure: readFailure(path.join(runDir, FAILURE_FILE)),
     columns,
     samples,
   };

@@ -1,6 +1,6 @@
 /**
  * Writes one run's folder, `<baseDir>/<workload>/<run-id>/`: manifest.json, samples.csv (a row per
- * sample, streamed as they come) and summary.json; on close, `<baseDir>/<workload>/latest` points
+ * sample, streamed as they come) and summary.json, or failure.json when the run stopped early; on close, `<baseDir>/<workload>/latest` points
  * at the run (a symlink, or a text file holding the run folder's name where symlinks fail).
  */
 import { randomBytes } from 'node:crypto';
@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeS
 import { writeFileAtomic } from '../../../engine/util/atomic-file';
 import path from 'node:path';
 import { csvHeaderField, csvLine, type CsvValue } from './csv';
+import { FAILURE_FILE, type RunFailure } from './failure';
 
 // The manifest's environment helpers live in environment.ts; re-exported for one import site.
 export { gitCommit, gitDirty, machineInfo, packageVersions, type MachineInfo } from './environment';
@@ -94,6 +95,11 @@ export class ResultsWriter {
   writeSummary(summary: unknown): void {
     this.checkOpen();
     writeFileAtomic(path.join(this.dir, SUMMARY_FILE), toJson(summary), { durable: false });
+  }
+
+  /** Writes failure.json: why the run stopped before its end (see failure.ts); after close() too (closing may be what failed). */
+  writeFailure(failure: RunFailure): void {
+    writeFileAtomic(path.join(this.dir, FAILURE_FILE), toJson(failure), { durable: false });
   }
 
   /**

@@ -85,15 +85,14 @@ export const interferenceFamily = defineFamily<InterferenceSummary>({
     }
   },
   plannedWork: (spec) => ({ label: 'measure (phases)', total: plannedPhases(spec) }),
-  async run(spec, backend, { writer, log, load, tick }) {
+  async run(spec, backend, { writer, log, load, tick, publishSummary }) {
     const { samples, costModel } = await runInterference(spec, backend, {
       log,
       onPhase: () => tick(1),
       onSample: ({ checksums, ...row }) => writer.appendSample({ ...row, checksums: checksums.join(' ') }),
     });
     const summary = summarizeInterference(samples, spec.interference!.pointOpsPerSec);
-    writer.writeSummary({ workload: spec.name, family: 'interference', kind: spec.kind, load, ...summary, costModel });
-    print(summary);
+    publishSummary({ workload: spec.name, family: 'interference', kind: spec.kind, load, ...summary, costModel }, () => print(summary));
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
     log('checksums: every analytic call of every mode returned the same answer');
     return { failure: null };

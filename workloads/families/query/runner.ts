@@ -85,6 +85,8 @@ export interface QueryRunHooks {
   log(line: string): void;
   /** Called before the run loads a point's dataset (sweeps over `dataset.…`): rows to load. */
   onLoadProgress?(loaded: number, total: number): void;
+  /** Called when a call fails, before the error goes on: what the points every link finished measured. */
+  onStopped?(finished: QueryRunResult, err: unknown): void;
 }
 
 export const QUERY_MODES: readonly QueryMode[] = ['pushdown', 'client', 'adaptive'];
@@ -181,6 +183,9 @@ export async function runQueries(spec: WorkloadSpec, backend: Backend, hooks: Qu
       for (const lane of run.lanes) await run.measure(point, lane);
     }
     measureEnd = performance.now();
+  } catch (err) {
+    hooks.onStopped?.(run.finishedResult(performance.now()), err);
+    throw err;
   } finally {
     run.closeLanes();
   }
@@ -349,5 +354,14 @@ class QueryRun {
       series: [...this.series].map(([link, s]) => ({ link, repetition: -1, points: s.points(measureEnd).map((p) => ({ tSec: p.tSec, opsPerSec: p.opsPerSec, p99Ms: p.p99Ms })) })),
       loads: this.loads,
     };
+  }
+
+  /** The result of the points every link finished (a run an error stopped still has these: points are the outer loop). */
+  finishedResult(measureEnd: number): QueryRunResult {
+    const all = this.result(measureEnd);
+    const links = new Map<string, number>();
+    for (const stop of all.stops) links.set(stop.point, (links.get(stop.point) ?? 0) + 1);
+    const finished = (x: { point: string }): boolean => links.get(x.point) === this.lanes.length;
+    return { ...all, samples: all.samples.filter(finished), stops: all.stops.filter(finished), answerChecks: all.answerChecks.filter(finished) };
   }
 }

@@ -73,15 +73,14 @@ export const ycsbFamily = defineFamily<YcsbView>({
   },
   prepare: async () => undefined,
   plannedWork: (spec) => ({ label: 'measure', total: (spec.warmup + spec.repetitions) * spec.links.length * spec.ycsb!.operations }),
-  async run(spec, backend, { writer, log, load, tick }) {
+  async run(spec, backend, { writer, log, load, tick, publishSummary }) {
     const samples = await runYcsb(spec, backend, {
       log,
       onOps: tick,
       onSample: (s) => writer.appendSample({ link: s.link, repetition: s.repetition, operations: s.operations, errors: s.errors, durationMs: s.durationMs, opsPerSec: s.opsPerSec, p50Ms: s.latency.p50Ms, p95Ms: s.latency.p95Ms, p99Ms: s.latency.p99Ms, maxMs: s.latency.maxMs, readP99Ms: s.perOp.read.p99Ms, updateP99Ms: s.perOp.update.p99Ms, clientWireInBytes: s.clientWireInBytes, clientWireOutBytes: s.clientWireOutBytes, clientCpuUs: s.clientCpuUs, nodesCpuUs: s.nodesCpuUs }),
     });
     const summary = summarizeYcsb(samples);
-    writer.writeSummary({ workload: spec.name, family: 'ycsb', kind: spec.kind, load, ycsb: summary, series: samples.map((s) => ({ link: s.link, repetition: s.repetition, points: s.series })) });
-    printYcsbSummary(summary);
+    publishSummary({ workload: spec.name, family: 'ycsb', kind: spec.kind, load, ycsb: summary, series: samples.map((s) => ({ link: s.link, repetition: s.repetition, points: s.series })) }, () => printYcsbSummary(summary));
     return { failure: null };
   },
   report: {
