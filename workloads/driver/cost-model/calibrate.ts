@@ -17,8 +17,8 @@
  * - client pull rate: the scan-only request in client mode over the whole range: rows / (wall −
  *   noop overhead − handle time), and its wire bytes per row;
  * - result-path rates, per mode: a result-heavy request (the plugin's cost hint `resultHeavy`: filter
- *   keeping every row, aggregate with a group per row) over the whole range: result bytes per
- *   second of its time less overhead and scan (pushdown, where they add up) or less overhead,
+ *   keeping every row, aggregate with a group per row) over the whole range: bytes (its partials'
+ *   and its answer's, as estimated for any request) per second of its time less overhead and scan (pushdown, where they add up) or less overhead,
  *   pull and handle (client, one thread); msgpack of the sampled rows when the kind has no such
  *   request.
  */
@@ -36,7 +36,7 @@ import { parseLinkProfile } from '../network/link-profile';
 import type { CopbenchBackend } from '../../backends/copbench/backend';
 import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, unhiddenShare, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
-import { estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
+import { estimateRegionBytes, estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 import { median, simpleStatistics } from '../../../engine/util/statistics';
 
 /** Rows in the random sample the result-size estimates run on. */
@@ -66,7 +66,7 @@ export interface CostModelReport {
   sampleRows: number;
   calibrationMs: number;
   /** Per (link, point): the estimate and both modes' predictions with their terms. */
-  points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
+  points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; estimatedAnswerBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
   notes: string[];
   /** The plugin's cost hints that were missing, and what calibration did instead (empty: none missing). */
   coarser: string[];
@@ -82,8 +82,8 @@ const UNITS: Record<string, string> = {
   clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
-  pushdownResultBytesPerSec: 'result bytes/s through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
-  clientResultBytesPerSec: 'result bytes/s in client mode (the same call client-side, less overhead, pull and handle)',
+  pushdownResultBytesPerSec: 'bytes/s of partials + answer through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
+  clientResultBytesPerSec: 'bytes/s of partials + answer in client mode (the same call client-side, less overhead, pull and handle)',
   scanBatchRows: 'rows per scan batch',
   clientWireUnhidden: 'share (0..1) of min(client CPU, data wire) not hidden behind the larger, per link with a bandwidth (a scan-only client call through the link)',
 };
@@ -182,7 +182,7 @@ export class CostModel {
       const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
       const sample = await sampleRows(probe);
       const scan = await measureScanRates(probe, sample, { pushdownOverheadMs, clientOverheadMs });
-      const result = await measureResultPath(probe, scan, { pushdownOverheadMs, clientOverheadMs }, await measureCodecRate(sample));
+      const result = await measureResultPath(probe, sample, scan, { pushdownOverheadMs, clientOverheadMs }, await measureCodecRate(sample));
       const measured = {
         regions: pieces.length,
         concurrency: spec.concurrency,
@@ -218,7 +218,13 @@ export class CostModel {
     const rowsMatched = this.sample.rows > 0 ? this.hints.rowsMatched(run.result) : null;
     const matched = rowsMatched === null ? null : rowsMatched / this.sample.rows;
     return {
-      shape: { rows: this.hints.scansRows ? this.rows : 0, regions: this.calibration.regions, concurrency: this.calibration.concurrency, resultBytes: estimateResultBytes(samples) },
+      shape: {
+        rows: this.hints.scansRows ? this.rows : 0,
+        regions: this.calibration.regions,
+        concurrency: this.calibration.concurrency,
+        resultBytes: estimateResultBytes(samples),
+        answerBytes: await estimateAnswerBytes(this.plugin, this.hints, request, this.sample, this.rows),
+      },
       estimatedSelectivity: matched,
     };
   }
@@ -227,7 +233,7 @@ export class CostModel {
   async plan(link: string, point: string, request: unknown): Promise<{ cheaper: PredictedMode; predictedMs: Record<PredictedMode, number> }> {
     const estimate = await this.estimate(request);
     const choice = cheaperMode(this.calibration, link, estimate.shape);
-    this.reportPoints.push({ link, point, estimatedSelectivity: estimate.estimatedSelectivity, estimatedResultBytes: estimate.shape.resultBytes, pushdown: choice.pushdown, client: choice.client, cheaper: choice.mode });
+    this.reportPoints.push({ link, point, estimatedSelectivity: estimate.estimatedSelectivity, estimatedResultBytes: estimate.shape.resultBytes, estimatedAnswerBytes: estimate.shape.answerBytes, pushdown: choice.pushdown, client: choice.client, cheaper: choice.mode });
     return { cheaper: choice.mode, predictedMs: { pushdown: choice.pushdown.totalMs, client: choice.client.totalMs } };
   }
 
@@ -298,7 +304,7 @@ async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links
   const { options, range, scanOnly } = probe;
   const shaped = links.filter((l) => cal.linkBytesPerSec[l.name]);
   if (scanOnly === null || cal.clientPullRowsPerSec === null || shaped.length === 0) return {};
-  const shape: CallShape = { rows: options.spec.dataset.rows, regions: cal.regions, concurrency: cal.concurrency, resultBytes: 0 };
+  const shape: CallShape = { rows: options.spec.dataset.rows, regions: cal.regions, concurrency: cal.concurrency, resultBytes: 0, answerBytes: 0 };
   const unhidden: Record<string, number> = {};
   for (const link of shaped) {
     await link.use();
@@ -326,6 +332,22 @@ async function sampleRows({ options: { spec }, client, pieces }: Probe): Promise
     rows++;
   });
   return { regions, regionRows: regionRowsFromSample(regions.map((r) => r.batches[0]!.length), spec.dataset.rows), rows };
+}
+
+/**
+ * Expected packed bytes of the answer the client merges a request's partials into, less the rows
+ * a row stream hands out as they arrive: the plugin run in memory over every sampled row as one
+ * region (the answer holds what one partial over the whole range would), scaled to the dataset's
+ * rows as a region's partial is (selectivity-estimate.ts). What a row stream keeps back (a count)
+ * does not grow with the rows.
+ */
+async function estimateAnswerBytes(plugin: LoadedPlugin, hints: ResolvedHints, request: unknown, sample: RowSample, rows: number): Promise<number> {
+  if (sample.rows === 0) return 0;
+  const whole: InMemoryRegion = { range: datasetRange(), batches: [sample.regions.flatMap((r) => r.batches[0]!)] };
+  const { parts, partBytes } = await runPluginInMemory(plugin, request, [whole]);
+  const stream = plugin.plugin.streamRows?.(request) ?? null;
+  if (stream) return pack(stream.rest(parts[0])).length;
+  return estimateRegionBytes({ sampleRows: sample.rows, regionRows: rows, partBytes: partBytes[0]!, items: hints.partialItems(parts[0], request) });
 }
 
 /** The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample. */
@@ -375,8 +397,8 @@ async function measureCodecRate(sample: RowSample): Promise<number> {
  */
 const RESULT_PATH_MAX_CALLS = 8;
 
-async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overheads, codecBytesPerSec: number): Promise<ResultRates> {
-  const { options, copr } = probe;
+async function measureResultPath(probe: Probe, sample: RowSample, scan: ScanRates, overheads: Overheads, codecBytesPerSec: number): Promise<ResultRates> {
+  const { options, copr, plugin } = probe;
   const { nodeScanRowsPerSec, clientPullRowsPerSec, clientHandleRowsPerSec } = scan;
   const heavy = nodeScanRowsPerSec !== null ? options.plugin.hints.resultHeavy(options.plugin.firstRequest) : null;
   if (heavy === null || !nodeScanRowsPerSec || !clientPullRowsPerSec || !clientHandleRowsPerSec) return { pushdownResultBytesPerSec: codecBytesPerSec, clientResultBytesPerSec: codecBytesPerSec };
@@ -388,8 +410,10 @@ async function measureResultPath(probe: Probe, scan: ScanRates, overheads: Overh
   // merged into a whole answer; the runner's timed calls only count them, so dropping them here
   // times the same path.
   const run = (mode: 'pushdown' | 'client') => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: heavy, start: probe.range.start, end: probe.range.end, mode, concurrency, onRows: () => undefined });
-  const { totals, wireBytesIn: resultBytes } = await run('pushdown');
+  const { totals, wireBytesIn } = await run('pushdown');
   const rows = totals.rowsScanned;
+  // The rates are per byte of partials and answer together, as the model charges them (CallShape).
+  const resultBytes = wireBytesIn + (await estimateAnswerBytes(plugin, options.plugin.hints, heavy, sample, options.spec.dataset.rows));
   // Fewer calls at most than the scans: these are the longest calls (every row kept).
   const pushedMs = await steadyMs(() => run('pushdown'), RESULT_PATH_MAX_CALLS);
   // The model adds the result path to the scan (model.ts predictPushdown): what the call took past both is the result path's.

@@ -35,7 +35,7 @@ test('waves and added RTT', () => {
 });
 
 test('pushdown: overhead + scan + the slower of the result path and the result on the wire (scan and result path add up)', () => {
-  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000, answerBytes: 0 };
   const unlimited = predictPushdown(CAL, 'unlimited', shape);
   assert.deepEqual(unlimited.terms, { overhead: 10, scan: 100, result: 10, resultWire: 0 });
   assert.equal(unlimited.totalMs, 120);
@@ -51,14 +51,23 @@ test('pushdown: overhead + scan + the slower of the result path and the result o
   assert.equal(small.totalMs, 14 + 100 + 50);
 });
 
+test("the answer's bytes go through the result path in both modes, but not over the wire", () => {
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000, answerBytes: 0 };
+  const merged = { ...shape, answerBytes: 4_000_000 };
+  assert.equal(predictPushdown(CAL, 'unlimited', merged).terms.result, 50, '5 MB at the 100 MB/s result path');
+  assert.equal(predictPushdown(CAL, 'slow', merged).terms.resultWire, predictPushdown(CAL, 'slow', shape).terms.resultWire, 'only partials cross the link');
+  assert.equal(predictClient(CAL, 'unlimited', merged).terms.result, predictClient(CAL, 'unlimited', { ...shape, resultBytes: 5_000_000 }).terms.result);
+  assert.equal(predictClient(CAL, 'slow', merged).terms.dataWire, predictClient(CAL, 'slow', shape).terms.dataWire);
+});
+
 test('pushdown overhead scales with the waves of regions', () => {
-  const twice = predictPushdown(CAL, 'unlimited', { rows: 0, regions: 16, concurrency: 4, resultBytes: 0 });
+  const twice = predictPushdown(CAL, 'unlimited', { rows: 0, regions: 16, concurrency: 4, resultBytes: 0, answerBytes: 0 });
   assert.equal(twice.terms.overhead, 20);
   assert.equal(twice.totalMs, 20);
 });
 
 test('client: overhead + the largest of client CPU, data wire and batch round trips', () => {
-  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000, answerBytes: 0 };
   const unlimited = predictClient(CAL, 'unlimited', shape);
   // pull 500 ms + handle 100 ms + result path 20 ms of CPU; no wire or RTT cost on the unlimited link.
   assert.deepEqual(unlimited.terms, { overhead: 4, pull: 500, handle: 100, result: 20, dataWire: 0, batchRoundTrips: 0, unhidden: 0 });
@@ -72,7 +81,7 @@ test('client: overhead + the largest of client CPU, data wire and batch round tr
 });
 
 test('client: the measured unhidden share of the smaller of CPU and wire adds to the larger, and is recovered from a measured call', () => {
-  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000 };
+  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000, answerBytes: 0 };
   // CPU 620 ms hides under 10 000 ms of wire, except the quarter the link's calibration call did not hide.
   const cal: Calibration = { ...CAL, clientWireUnhidden: { slow: 0.25 } };
   const slow = predictClient(cal, 'slow', shape);
@@ -87,24 +96,24 @@ test('client: the measured unhidden share of the smaller of CPU and wire adds to
 
 test('client: RTT-bound when the link is fast but far', () => {
   const far: Calibration = { ...CAL, rttMs: { far: 100.5 }, linkBytesPerSec: { far: null } };
-  const p = predictClient(far, 'far', { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 0 });
+  const p = predictClient(far, 'far', { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 0, answerBytes: 0 });
   assert.equal(p.terms.batchRoundTrips, (108 * 100) / 4);
   assert.equal(p.totalMs, 4 + 2 * 100 + 2700);
 });
 
 test('a workload that scans nothing costs only the overhead', () => {
   const noScan: Calibration = { ...CAL, nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
-  const shape = { rows: 0, regions: 8, concurrency: 4, resultBytes: 0 };
+  const shape = { rows: 0, regions: 8, concurrency: 4, resultBytes: 0, answerBytes: 0 };
   assert.equal(predictPushdown(noScan, 'unlimited', shape).totalMs, 10);
   assert.equal(predictClient(noScan, 'unlimited', shape).totalMs, 4);
 });
 
 test('cheaperMode: pushdown when the result is small or the link slow; client when the result is the data and the link free', () => {
-  const small = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1000 };
+  const small = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1000, answerBytes: 0 };
   assert.equal(cheaperMode(CAL, 'slow', small).mode, 'pushdown');
   // Client-side CPU is cheap here and the pushdown result costs as much as the data.
   const cheapClient: Calibration = { ...CAL, clientPullRowsPerSec: 10_000_000, clientHandleRowsPerSec: 10_000_000, nodeScanRowsPerSec: 100_000 };
-  const all = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 10_000_000 };
+  const all = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 10_000_000, answerBytes: 0 };
   const choice = cheaperMode(cheapClient, 'unlimited', all);
   assert.equal(choice.mode, 'client');
   assert.ok(choice.client.totalMs < choice.pushdown.totalMs);
