@@ -47,7 +47,7 @@ export interface TrainOptions {
   target: string;
   learningRate: number;
   epochs: number;
-  /** Stop once |loss − previous loss| < tolerance (0: run every epoch). */
+  /** Stop once an epoch lowers the loss by less than this (0: run every epoch); see settled(). */
   tolerance: number;
   /** Record when the loss first falls to this (null: not measured); training goes on to the tolerance. */
   targetLoss: number | null;
@@ -174,8 +174,7 @@ export class Trainer {
       epochs.push(step.record);
       if (!target && options.targetLoss !== null && step.record.loss <= options.targetLoss) target = { epoch, elapsedMs: step.record.elapsedMs };
       onEpoch?.(step.record);
-      const previous = epochs[epochs.length - 2];
-      if (previous && Math.abs(previous.loss - step.record.loss) < options.tolerance) {
+      if (settled(epochs, options.tolerance)) {
         stoppedBy = 'tolerance';
         break;
       }
@@ -237,6 +236,18 @@ export class Trainer {
     };
     return { next: step.next, rows: result.n, record };
   }
+}
+
+/**
+ * Whether training has stopped making progress: the last epoch's loss is less than `tolerance`
+ * below the one before (0: never). Full-batch descent lowers the loss every epoch (checkEpoch fails
+ * a rise), so there this is |Δloss| < tolerance. Local SGD's loss turns up near the point its fixed
+ * local step settles on, a little above the optimum; waiting for |Δloss| < tolerance there would
+ * run rounds that only make the model worse, and count them in its training time.
+ */
+export function settled(epochs: Array<Pick<EpochRecord, 'loss'>>, tolerance: number): boolean {
+  const [previous, last] = epochs.slice(-2);
+  return tolerance > 0 && previous !== undefined && last !== undefined && previous.loss - last.loss < tolerance;
 }
 
 /** The weights and bias a training carries from epoch to epoch. */
