@@ -3,7 +3,8 @@
  * them, at their ci sizes, trained in process as the workload trains (the sgd plugin's handle per
  * region and its merge, the spec's learning rate, tolerance and epoch cap): full-batch descent
  * reaches the target after its first step and before it stops, the target lies 99% (±0.5%) of the way
- * from ln 2 (zero weights) to the optimum it settles on, and local-sgd reaches it too.
+ * from ln 2 (zero weights) to the optimum it settles on, and local-sgd reaches it too (and stops
+ * where its loss turns up, before the cap).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,6 +60,9 @@ async function checkTarget(options: TrainOptions, regions: InMemoryRegion[], wit
   assert.ok(Math.abs(way - 0.99) <= 0.005, `the target is ${(way * 100).toFixed(2)}% of the way from ln 2 to the optimum ${optimum}`);
   if (!withLocal) return;
   const local = await losses(options, regions, true);
+  // Its loss turns up a little above the optimum, and the stop rule (settled) stops it there.
+  assert.ok(local.length < options.epochs, `local-sgd stops by tolerance before the cap (${local.length} of ${options.epochs} rounds)`);
+  for (let i = 1; i < local.length - 1; i++) assert.ok(local[i - 1]! - local[i]! >= options.tolerance, `local-sgd went on after round ${i + 1}, which lowered the loss by less than ${options.tolerance}`);
   const round = local.findIndex((l) => l <= targetLoss) + 1;
   assert.ok(round >= 2 && round <= local.length, `local-sgd reaches ${targetLoss} (round ${round} of ${local.length}; losses down to ${Math.min(...local)})`);
 }
