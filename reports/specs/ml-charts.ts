@@ -52,7 +52,9 @@ function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoc
   const lossDomain = logDomain(points.map((p) => p.loss));
   const xField = by === 'time' ? 'elapsedSec' : 'epoch';
   const timeLog = by === 'time' && spansDecades(points.map((p) => p.elapsedSec));
-  const xTitle = by === 'time' ? axisTitle('wall time since training started (s)', timeLog) : 'epoch';
+  // local-sgd's x is a round (one call per region, each training ml.local.epochs local passes), not one full-batch epoch.
+  const rounds = modes.includes('local-sgd');
+  const xTitle = by === 'time' ? axisTitle('wall time since training started (s)', timeLog) : rounds ? 'epoch (local-sgd: round)' : 'epoch';
   const links = [...new Set(points.map((p) => p.link))];
   const encoding = {
     x: { field: xField, type: 'quantitative', title: xTitle, scale: timeLog ? { type: 'log' } : { zero: by === 'epoch' ? false : true } },
@@ -61,23 +63,37 @@ function lossChart(points: EpochPoint[], ctx: MlChartContext, by: 'time' | 'epoc
     detail: { field: 'repetition', type: 'nominal' },
     tooltip: [{ field: 'mode' }, { field: 'repetition' }, { field: 'epoch' }, { field: 'loss', format: '.4g' }, { field: 'elapsedSec', title: 'elapsed s', format: '.2f' }],
   };
-  // By epoch the modes' lines coincide (same model): one layer per mode, the first mode widest and
-  // underneath, so every mode stays visible.
+  // By epoch the full-batch modes' lines coincide (same model): one layer per mode, the first mode
+  // widest and underneath, so every mode stays visible. local-sgd trains another way (its own
+  // curve, over rounds): drawn thin on top.
+  const fullBatch = modes.filter((m) => m !== 'local-sgd');
+  const widthOf = (mode: string): number => (mode === 'local-sgd' ? 2 : Math.max(1.5, 7 - 2.5 * fullBatch.indexOf(mode)));
   const marks: { layer: object[] } =
     by === 'epoch'
-      ? { layer: modes.map((mode, i) => ({ transform: [{ filter: { field: 'mode', equal: mode } }], mark: { type: 'line', strokeWidth: Math.max(1.5, 7 - 2.5 * i), opacity: 0.9 }, encoding })) }
+      ? { layer: [...fullBatch, ...(rounds ? ['local-sgd'] : [])].map((mode) => ({ transform: [{ filter: { field: 'mode', equal: mode } }], mark: { type: 'line', strokeWidth: widthOf(mode), opacity: 0.9 }, encoding })) }
       : { layer: [{ mark: { type: 'line', strokeWidth: 2, opacity: 0.9 }, encoding }] };
   if (targetLoss !== null) marks.layer.push(targetRule(targetLoss));
   const inner = { width: links.length > 1 ? PANEL.width : SINGLE_WIDTH, height: PANEL.height, ...marks };
   const subtitle =
     by === 'time'
       ? `One line per training run (repetition); the mode whose line drops first reaches a given loss soonest${targetLoss === null ? '' : ' (dashed: the target loss of time to accuracy)'}.`
-      : 'Every mode computes the same gradients, so the curves coincide (drawn nested, first mode widest): modes differ in time, not in progress per epoch.';
+      : epochSubtitle(fullBatch, rounds);
   const title = chartTitle(`${ctx.workload}: loss vs ${by === 'time' ? 'wall time' : 'epoch'}`, subtitle);
   const spec = assembleSpec(title, points, inner, links.length > 1 ? { column: { field: 'link', type: 'nominal', title: 'link', sort: ctx.links.map((l) => l.label) } } : null);
   return by === 'time'
     ? { id: 'loss-vs-time', title: 'Loss vs wall time', caption: 'How fast each mode trains: pushdown ships gradients, client ships rows every epoch, client-cached ships rows once (all three the same model); local-sgd trains in each region and averages the models once a round.', spec }
-    : { id: 'loss-vs-epoch', title: 'Loss vs epoch', caption: 'Convergence per epoch, identical across modes (the modes must agree on the model).', spec };
+    : { id: 'loss-vs-epoch', title: rounds ? 'Loss vs epoch (local-sgd: round)' : 'Loss vs epoch', caption: `Convergence per epoch, identical across the full-batch modes (they must agree on the model)${rounds ? "; local-sgd's per round (another algorithm, checked by its final loss)" : ''}.`, spec };
+}
+
+/** What the loss-vs-epoch chart shows: the full-batch modes coincide; local-sgd, when present, has its own curve over rounds. */
+function epochSubtitle(fullBatch: string[], rounds: boolean): string {
+  const same =
+    fullBatch.length === 0
+      ? 'No full-batch mode'
+      : fullBatch.length > 1
+      ? `${fullBatch.join(', ')} compute the same gradients, so their curves coincide (drawn nested, first mode widest): they differ in time, not in progress per epoch`
+      : `${fullBatch.join(', ')}: one full-batch gradient step per epoch`;
+  return rounds ? `${same}. local-sgd's x is a round (one call per region, local mini-batch passes, the models averaged), so its curve is its own.` : `${same}.`;
 }
 
 /** Training time per mode (mean with 95% CI), one panel per link. */

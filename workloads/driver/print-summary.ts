@@ -139,7 +139,7 @@ export function printMlSummary(summary: MlSummary): void {
   }));
   const c = summary.checks;
   out('');
-  out(`${summary.task} regression, ${summary.features} features, ${summary.rows} rows, learning rate ${summary.learningRate}, at most ${summary.maxEpochs} epochs (stop when the loss changes < ${summary.tolerance})`);
+  out(`${summary.task} regression, ${summary.features} features, ${summary.rows} rows, learning rate ${summary.learningRate}, at most ${summary.maxEpochs} epochs (stop when an epoch lowers the loss by < ${summary.tolerance})`);
   out(formatTable(rows, Object.keys(rows[0] ?? {}) as Array<keyof (typeof rows)[number] & string>));
   out("\nvs client = mean client-mode training time / this mode's (> 1: faster than pulling the rows every epoch). Epoch 1 of client-cached includes the pull.\nplugin cpu: the nodes' worker threads (pushdown) or this process (client modes; in client mode regions run concurrently, so it over-counts).");
   if (summary.targetLoss !== null) out(`time to target: wall time until the loss first reached ${summary.targetLoss} (ml.targetLoss), to the end of that epoch; client-cached includes its pull.`);

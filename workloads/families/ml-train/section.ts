@@ -12,7 +12,7 @@ const local = object({
 const ml = object({
   epochs: int(1, 1_000_000).describe('epochs at most (one full pass over the data each)'),
   learningRate: num(1e-12, 1e6).describe('step size: w ← w − learningRate · (mean gradient)'),
-  tolerance: num(0, 1e9).describe('stop early once the mean loss changes by less than this between two epochs (0: never)'),
+  tolerance: num(0, 1e9).describe('stop early once an epoch lowers the mean loss by less than this (0: never); local SGD, whose loss turns up a little above the optimum, stops at the turn'),
   targetLoss: optionalNullable(num(0, 1e12)).describe(
     "time to accuracy (as DAWNBench measures it): a training's wall time until the first epoch whose loss is at most this, per mode (null: not measured); the loss of epoch k is that of the weights it starts with, known when it ends, so the time is counted to the end of epoch k",
   ),
