@@ -238,5 +238,10 @@ function parseLinkObject(spec: Record<string, unknown>): LinkProfile {
   return { name: (spec.name as string | undefined) ?? formatLinkSpec(profile), ...profile };
 }
 
-/** Whether a profile asks for something only the kernel's netem can give (user space cannot). */
-export const needsNetem = (profile: Pick<LinkProfile, 'jitterMs' | 'lossPercent'>): boolean => profile.jitterMs > 0 || profile.lossPercent > 0;
+/** What a profile asks for that only the kernel's netem can give (user space cannot): e.g. ["jitter", "loss"]. */
+export function netemFeatures(profile: Pick<LinkProfile, 'jitterMs' | 'lossPercent'>): Array<'jitter' | 'loss'> {
+  return [...(profile.jitterMs > 0 ? (['jitter'] as const) : []), ...(profile.lossPercent > 0 ? (['loss'] as const) : [])];
+}
+
+/** Whether a profile asks for jitter or loss, which only the kernel's netem can give. */
+export const needsNetem = (profile: Pick<LinkProfile, 'jitterMs' | 'lossPercent'>): boolean => netemFeatures(profile).length > 0;
