@@ -20,8 +20,8 @@
  * jitter uniformly within ±JITTER (sch_netem.c tabledist: "default uniform distribution"), which
  * is what the profile's "± jitter/2 per direction" means (the man page's "default is Normal"
  * describes neither).
- * netem keeps packets in send-time order, so packets whose jittered delays cross are reordered:
- * that is netem's jitter, and TCP sees it as reordering.
+ * netem releases packets by the time each is due, so two whose jittered delays cross leave in the
+ * other order: that is netem's jitter, and TCP sees it as reordering.
  */
 import { needsNetem, type LinkProfile } from '../../driver/network/link-profile';
 import { NetworkError } from '../network';
