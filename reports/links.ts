@@ -49,7 +49,8 @@ export function linkInfo(name: string, specLinks: readonly unknown[] = []): Link
   }
   const bw = profile.bandwidthBitsPerSec;
   const rate = bw === null ? 'unlimited (loopback)' : rateLabel(bw);
-  return { name, bandwidthBitsPerSec: bw, rttMs: profile.rttMs, label: profile.rttMs > 0 ? `${rate}, rtt ${profile.rttMs} ms` : rate };
+  const extras = [profile.rttMs > 0 && `rtt ${profile.rttMs} ms`, profile.jitterMs > 0 && `jitter ${profile.jitterMs} ms`, profile.lossPercent > 0 && `loss ${profile.lossPercent}%`].filter(Boolean);
+  return { name, bandwidthBitsPerSec: bw, rttMs: profile.rttMs, label: [rate, ...extras].join(', ') };
 }
 
 /** Links ordered slowest first, unlimited last (the order of a bandwidth axis). */

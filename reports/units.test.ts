@@ -36,6 +36,8 @@ test('links are labelled with units and ordered slowest first, unlimited last', 
   const named = linkInfo('wan', [{ name: 'wan', bandwidth: '20mbit', rttMs: 40 }]);
   assert.equal(named.bandwidthBitsPerSec, 20e6);
   assert.equal(named.label, '20 Mbit/s, rtt 40 ms');
+  // Jitter and loss change what a link does, so two links differing only in them are told apart.
+  assert.equal(linkInfo('100mbit:rtt=2:jitter=0.5:loss=0.1').label, '100 Mbit/s, rtt 2 ms, jitter 0.5 ms, loss 0.1%');
 });
 
 test('modes keep fixed colours and order; an unknown mode gets a stable colour', () => {

@@ -4,7 +4,8 @@
  * own, every profile verified and recorded in the manifest, equal checksums, and no copbench
  * namespace afterwards — also after a run was killed with kill -9, stopped with SIGTERM or with
  * Ctrl-C, and a clear exit 2 without permission. Root only (skipped otherwise, with the reason),
- * except the bad link profiles, which are refused before any permission matters.
+ * except the bad link profiles, which are refused before any permission matters, and loss or
+ * jitter on loopback. Loss or jitter on netns is refused (exit 2) only where the kernel lacks netem.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -14,6 +15,7 @@ import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { namespacePids } from '../workloads/network/netns/commands';
 import { ownerOf } from '../workloads/network/netns/names';
+import { netemMissing } from '../workloads/network/netns/netem';
 import { netnsUnavailable } from '../workloads/network/netns/privilege';
 import { copbenchNamespaces, destroyNamespaces } from '../workloads/network/netns/topology';
 
@@ -112,7 +114,12 @@ describe('netns workload end to end', { skip: netnsUnavailable() }, () => {
     assert.deepEqual(network.checks.map((c: { profile: string }) => c.profile), manifest.spec.links);
     for (const c of network.checks) assert.ok(c.ok && c.measuredDownBitsPerSec > 0 && c.measuredRttMs > 0, JSON.stringify(c));
     assert.match(network.mechanisms.rate, /tc tbf/);
-    assert.match(network.mechanisms.delay, /user-space/);
+    // The presets' RTTs: netem's where the kernel has it, else the user-space link's.
+    const netem = netemMissing() === null;
+    assert.match(network.mechanisms.delay, netem ? /^kernel: tc netem delay rtt\/2/ : /^user-space delay .*\(this kernel has no netem\)/);
+    assert.equal(network.details.netemAvailable, netem);
+    assert.match(network.mechanisms.loss, netem ? /^none: no profile has loss/ : /^none: this kernel has no netem/);
+    for (const c of network.checks) assert.equal(c.rateCheck, c.configuredBitsPerSec === null ? 'none: unlimited' : '±10% of the rate', c.profile);
     assert.deepEqual(copbenchNamespaces(), []);
   });
 
@@ -155,4 +162,34 @@ test('a bad link profile (unknown, zero, negative rate) exits 2 saying what is w
     assert.match(r.stderr, cases[i]![1]);
   });
   assert.equal(existsSync(badOut), false, 'nothing written under results/');
+});
+
+test('loss or jitter on loopback exits 2 saying user space cannot give them and what to do, before anything starts or is written', { timeout: 60_000 }, async () => {
+  const badOut = path.join(out, 'loopback-netem');
+  const cases = ['links=100mbit:loss=0.1', 'links=unlimited,100mbit:rtt=2:jitter=0.5'];
+  const runs = await Promise.all(cases.map((links) => workload(['filter', '--size', 'ci', '-p', links, '--out', badOut], [], 50_000)));
+  runs.forEach((r, i) => {
+    assert.equal(r.code, 2, `${cases[i]}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stderr, /error: network\.kind=loopback: link 100mbit:\S+ \((loss|jitter)\): jitter and loss need the kernel's netem qdisc; user space cannot drop or jitter TCP segments.* Use network\.kind=netns \(as root\) on a kernel with netem, or take jitter= and loss= out of the profile/);
+  });
+  assert.equal(existsSync(badOut), false, 'nothing written under results/');
+});
+
+describe('netns on a kernel without netem', { skip: netnsUnavailable() || (netemMissing() === null && 'this kernel has netem') }, () => {
+  test('loss or jitter with network.kind=netns exits 2 saying netem is missing and what to do, before any namespace is built or anything written', { timeout: 60_000 }, async () => {
+    const badOut = path.join(out, 'netns-netem');
+    const cases: Array<[string, string]> = [
+      ['links=100mbit:loss=0.1', '100mbit:loss=0.1 (loss)'],
+      ['links=1gbit,100mbit:rtt=2:jitter=0.5:loss=0.1', '100mbit:rtt=2:jitter=0.5:loss=0.1 (jitter and loss)'],
+    ];
+    const runs = await Promise.all(cases.map(([links]) => workload(['filter', '--size', 'ci', '-p', 'network.kind=netns', '-p', links, '--out', badOut], [], 50_000)));
+    runs.forEach((r, i) => {
+      assert.equal(r.code, 2, `${cases[i]![0]}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
+      assert.ok(r.stderr.includes(`error: network.kind=netns: link ${cases[i]![1]}: jitter and loss need the kernel's netem qdisc, which this kernel lacks (`), r.stderr);
+      assert.match(r.stderr, /Run on a kernel with netem \(CONFIG_NET_SCH_NETEM; where it is a module, modprobe sch_netem\), or take jitter= and loss= out of the profile/);
+      assert.doesNotMatch(r.stderr, /netns: 10\.213|link check/, 'no host was built, no link measured');
+    });
+    assert.equal(existsSync(badOut), false, 'nothing written under results/');
+    assert.deepEqual(copbenchNamespaces(), []);
+  });
 });

@@ -18,6 +18,7 @@ import type { Backend } from '../backends/backend';
 import type { FamilyRunEnd } from '../families/family';
 import { networkKind } from '../network/registry';
 import { NetworkError, type Network } from '../network/network';
+import { parseLinkProfile } from './network/link-profile';
 
 const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -121,7 +122,7 @@ function placementAddress(flags: { placement?: string }): string | undefined {
 function checkNetwork(spec: WorkloadSpec, cluster: string | undefined): void {
   const kind = networkKind(spec.network.kind);
   if (cluster && !kind.allowsExternalCluster) throw new UsageError(`network.kind=${kind.name} starts its own cluster on its hosts; it cannot be combined with --placement`);
-  kind.checkAvailable();
+  kind.checkAvailable(spec.links.map((link) => parseLinkProfile(link)));
 }
 
 /**

@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { parseLinkProfile } from '../driver/network/link-profile';
 import { exerciseNetwork, type ConformanceResult } from './conformance-fixture';
 import type { NetworkKind } from './network';
 import { networkKinds } from './registry';
@@ -43,7 +44,7 @@ async function runOnClientSide(kind: NetworkKind): Promise<ConformanceResult> {
 }
 
 for (const kind of networkKinds()) {
-  describe(`network ${kind.name}`, { skip: unavailable(() => kind.checkAvailable()) }, () => {
+  describe(`network ${kind.name}`, { skip: unavailable(() => kind.checkAvailable(PROFILES.map((p) => parseLinkProfile(p)))) }, () => {
     test('the client side reaches a node host through every profile, verifies it, reports the kind, and leaves nothing behind', { timeout: 120_000 }, async () => {
       const result = await runOnClientSide(kind);
       assert.ok(result.hosts.placement && result.hosts.node1, 'every process has an address');
@@ -51,7 +52,7 @@ for (const kind of networkKinds()) {
       // 100mbit carries a 1 ms RTT preset on every kind.
       assert.ok(result.echoMs['100mbit']! >= 0.9, `100mbit adds its RTT (echo ${result.echoMs['100mbit']} ms)`);
       assert.equal(result.report.kind, kind.name);
-      assert.ok(result.report.mechanisms.rate && result.report.mechanisms.delay, 'the manifest says which mechanism shaped what');
+      assert.ok(result.report.mechanisms.rate && result.report.mechanisms.delay && result.report.mechanisms.jitter && result.report.mechanisms.loss, 'the manifest says which mechanism shaped what');
       assert.ok(result.checks.length === 0 || result.checks.length === PROFILES.length, 'verify checks every profile or none');
       for (const check of result.checks) {
         assert.ok(check.ok, `${check.profile}: ${check.problem}`);

@@ -5,8 +5,8 @@
  * on different profiles can be open at once.
  */
 import { EmulatedLink } from '../driver/network/link';
-import { parseLinkProfile } from '../driver/network/link-profile';
-import type { LinkHandle, Network, NetworkKind, NetworkReport, ProcessHost } from './network';
+import { netemFeatures, parseLinkProfile, type LinkProfile } from '../driver/network/link-profile';
+import { NetworkError, type LinkHandle, type Network, type NetworkKind, type NetworkReport, type ProcessHost } from './network';
 
 const LOOPBACK_HOST: ProcessHost = { host: '127.0.0.1', commandPrefix: [] };
 
@@ -17,6 +17,24 @@ export function userSpaceLink(profileSpec: string): LinkHandle {
   if (profile.bandwidthBitsPerSec === null && profile.rttMs === 0) return { name: profile.name, use, close: () => undefined };
   const link = new EmulatedLink(profile);
   return { name: profile.name, wrapSocket: (socket) => link.wrap(socket), use, close: () => link.close() };
+}
+
+/**
+ * The user-space link sits above TCP: it sees the byte stream after the kernel has reassembled it
+ * in order, so it cannot drop a segment (nothing it withholds is retransmitted, it would just be
+ * lost data), and varying the delay of whole reads in order is not jitter — a late read holds
+ * back every later one, and TCP's RTT estimate and ACK clock never see the variation. A profile
+ * asking for either would be mislabelled, so it is refused (exit 2) before the run starts.
+ */
+function refuseJitterAndLoss(links: readonly LinkProfile[]): void {
+  const asking = links.filter((p) => netemFeatures(p).length > 0);
+  if (asking.length === 0) return;
+  const list = asking.map((p) => `${p.name} (${netemFeatures(p).join(' and ')})`).join(', ');
+  throw new NetworkError(
+    `network.kind=loopback: link ${list}: jitter and loss need the kernel's netem qdisc; user space cannot drop or jitter TCP segments, it only sees the byte stream above them. ` +
+      'Use network.kind=netns (as root) on a kernel with netem, or take jitter= and loss= out of the profile.',
+    true,
+  );
 }
 
 class LoopbackNetwork implements Network {
@@ -43,7 +61,12 @@ class LoopbackNetwork implements Network {
   report(): NetworkReport {
     return {
       kind: this.kind,
-      mechanisms: { rate: 'user-space token bucket on the client’s node connections', delay: 'user-space delay on the client’s node connections' },
+      mechanisms: {
+        rate: 'user-space token bucket on the client’s node connections',
+        delay: 'user-space delay on the client’s node connections',
+        jitter: 'none: the user-space link cannot jitter TCP segments (a profile with jitter is refused)',
+        loss: 'none: the user-space link cannot drop TCP segments (a profile with loss is refused)',
+      },
       hosts: { placement: LOOPBACK_HOST.host, nodes: LOOPBACK_HOST.host, client: LOOPBACK_HOST.host },
       details: {},
       checks: [],
@@ -57,7 +80,7 @@ export const loopbackKind: NetworkKind = {
   name: 'loopback',
   description: 'every process on 127.0.0.1; link profiles emulated in user space on the client’s sockets (the default)',
   allowsExternalCluster: true,
-  checkAvailable: () => undefined,
+  checkAvailable: refuseJitterAndLoss,
   runClient: () => 'here',
   open: () => new LoopbackNetwork(),
   leftovers: () => [],

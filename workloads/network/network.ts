@@ -6,10 +6,12 @@
  * - `loopback` (the default): every process on 127.0.0.1; a link profile is emulated in user space
  *   on the client's own sockets (rate and delay, workloads/driver/network/link.ts).
  * - `netns`: placement, every node and the client each in a network namespace of their own, joined
- *   by a bridge; link rates are shaped by the kernel (tc tbf), delay by the user-space link.
+ *   by a bridge; link rates are shaped by the kernel (tc tbf); delay, jitter and loss by netem
+ *   where the kernel has it, else the delay by the user-space link (and jitter and loss refused).
  */
 import type net from 'node:net';
 import type { SocketLike } from '../../engine/client/connection';
+import type { LinkProfile } from '../driver/network/link-profile';
 
 /** Where one process of the embedded cluster runs: the address it binds and how it is started. */
 export interface ProcessHost {
@@ -47,8 +49,12 @@ export async function unshape(network: Network): Promise<void> {
 export interface ShapingMechanisms {
   /** e.g. "user-space token bucket (client sockets)" or "kernel: tc tbf on every host's link". */
   rate: string;
-  /** e.g. "user-space delay (client sockets)"; says why when netem was not used. */
+  /** e.g. "kernel: tc netem delay …" or "user-space delay (client sockets)"; says why when netem was not used. */
   delay: string;
+  /** e.g. "kernel: tc netem jitter …", or "none" and why. */
+  jitter: string;
+  /** e.g. "kernel: tc netem loss random …", or "none" and why. */
+  loss: string;
 }
 
 /** What the start-of-run check measured for one profile. */
@@ -59,12 +65,19 @@ export interface LinkCheck {
   /** TCP goodput of a bulk transfer nodes → client (download) and client → nodes (upload), bits/s. */
   measuredDownBitsPerSec: number;
   measuredUpBitsPerSec: number;
-  /** Configured added RTT (ms). */
+  /** Configured added RTT (ms), jitter (ms) and loss per direction (%); jitter and loss are not measured. */
   configuredRttMs: number;
-  /** Median ping-pong RTT on a raw socket (the kernel path alone) and through the link as the client uses it. */
+  configuredJitterMs: number;
+  configuredLossPercent: number;
+  /**
+   * Median ping-pong RTT on a raw socket over the unshaped network (the path with nothing added,
+   * measured once before the profiles) and through the link as the client uses it.
+   */
   kernelRttMs: number;
   measuredRttMs: number;
-  /** Within tolerance (rate ±10%; RTT see docs/networks.md). */
+  /** What the rate was held to, e.g. "±10%", or only an upper bound when loss or jitter lower TCP's goodput (and why). */
+  rateCheck: string;
+  /** Within tolerance (rate see rateCheck; RTT see docs/networks.md). */
   ok: boolean;
   /** Why not, when not ok. */
   problem: string | null;
@@ -117,8 +130,11 @@ export interface NetworkKind {
   readonly description: string;
   /** Whether a run may use this kind against a running cluster (`--cluster`) instead of starting its own. */
   readonly allowsExternalCluster: boolean;
-  /** Throws NetworkError with `usage: true` when this machine cannot run the kind (permission, tools). */
-  checkAvailable(): void;
+  /**
+   * Throws NetworkError with `usage: true` when this machine cannot run the kind with these link
+   * profiles (permission, tools, jitter or loss without netem). Runs before anything starts.
+   */
+  checkAvailable(links: readonly LinkProfile[]): void;
   /**
    * Loopback: 'here' (the client runs in this process). netns: 'here' when this process already is
    * the client inside the namespaces; otherwise builds the hosts, runs `command` inside the client

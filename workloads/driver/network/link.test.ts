@@ -141,24 +141,24 @@ async function download(link: EmulatedLink, port: number, timeoutMs: number): Pr
 
 describe('link specs', () => {
   test('presets parse to their bandwidth and RTT', () => {
-    assert.deepEqual(parseLinkProfile('1gbit'), { name: '1gbit', bandwidthBitsPerSec: 1e9, rttMs: 0.5 });
+    assert.deepEqual(parseLinkProfile('1gbit'), { name: '1gbit', bandwidthBitsPerSec: 1e9, rttMs: 0.5, jitterMs: 0, lossPercent: 0 });
     assert.deepEqual(parseLinkProfile('10gbit'), LINK_PRESETS['10gbit']);
     assert.deepEqual(parseLinkProfile('100mbit'), LINK_PRESETS['100mbit']);
-    assert.deepEqual(parseLinkProfile('unlimited'), { name: 'unlimited', bandwidthBitsPerSec: null, rttMs: 0 });
+    assert.deepEqual(parseLinkProfile('unlimited'), { name: 'unlimited', bandwidthBitsPerSec: null, rttMs: 0, jitterMs: 0, lossPercent: 0 });
   });
 
   test('a preset with an rtt option and a custom rate get canonical names', () => {
-    assert.deepEqual(parseLinkProfile('100mbit:rtt=2'), { name: '100mbit:rtt=2', bandwidthBitsPerSec: 100e6, rttMs: 2 });
-    assert.deepEqual(parseLinkProfile('250Mbit'), { name: '250mbit', bandwidthBitsPerSec: 250e6, rttMs: 0 });
-    assert.deepEqual(parseLinkProfile('1.5gbit:rtt=250us'), { name: '1500mbit:rtt=0.25', bandwidthBitsPerSec: 1.5e9, rttMs: 0.25 });
-    assert.deepEqual(parseLinkProfile('unlimited:rtt=20'), { name: 'unlimited:rtt=20', bandwidthBitsPerSec: null, rttMs: 20 });
+    assert.deepEqual(parseLinkProfile('100mbit:rtt=2'), { name: '100mbit:rtt=2', bandwidthBitsPerSec: 100e6, rttMs: 2, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(parseLinkProfile('250Mbit'), { name: '250mbit', bandwidthBitsPerSec: 250e6, rttMs: 0, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(parseLinkProfile('1.5gbit:rtt=250us'), { name: '1500mbit:rtt=0.25', bandwidthBitsPerSec: 1.5e9, rttMs: 0.25, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(parseLinkProfile('unlimited:rtt=20'), { name: 'unlimited:rtt=20', bandwidthBitsPerSec: null, rttMs: 20, jitterMs: 0, lossPercent: 0 });
     assert.equal(parseLinkProfile('1gbit:rtt=0.5').name, '1gbit');
   });
 
   test('object specs: bandwidth string, number or null, rttMs', () => {
-    assert.deepEqual(parseLinkProfile({ bandwidth: '1gbit', rttMs: 1 }), { name: '1gbit:rtt=1', bandwidthBitsPerSec: 1e9, rttMs: 1 });
-    assert.deepEqual(parseLinkProfile({ bandwidth: 5e6 }), { name: '5mbit', bandwidthBitsPerSec: 5e6, rttMs: 0 });
-    assert.deepEqual(parseLinkProfile({ bandwidth: null, rttMs: 3, name: 'wan' }), { name: 'wan', bandwidthBitsPerSec: null, rttMs: 3 });
+    assert.deepEqual(parseLinkProfile({ bandwidth: '1gbit', rttMs: 1 }), { name: '1gbit:rtt=1', bandwidthBitsPerSec: 1e9, rttMs: 1, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(parseLinkProfile({ bandwidth: 5e6 }), { name: '5mbit', bandwidthBitsPerSec: 5e6, rttMs: 0, jitterMs: 0, lossPercent: 0 });
+    assert.deepEqual(parseLinkProfile({ bandwidth: null, rttMs: 3, name: 'wan' }), { name: 'wan', bandwidthBitsPerSec: null, rttMs: 3, jitterMs: 0, lossPercent: 0 });
     assert.deepEqual(parseLinkProfile(LINK_PRESETS['1gbit']), LINK_PRESETS['1gbit']);
   });
 
@@ -170,9 +170,9 @@ describe('link specs', () => {
       ['100', /expected a number and a unit/],
       ['', /expected a preset/],
       ['1gbit:rtt', /must be key=value/],
-      ['1gbit:rtt=-1', /rtt "-1"/],
+      ['1gbit:rtt=-1', /rtt must be a number of milliseconds between 0 and 60000/],
       ['1gbit:rtt=2:rtt=3', /given twice/],
-      ['1gbit:loss=1', /unknown option "loss"/],
+      ['1gbit:drop=1', /unknown option "drop" \(options: rtt=<ms>, jitter=<ms>, loss=<percent>\)/],
       ['0mbit', /a rate must be positive, at least 1kbit \(≥ 1000 bits per second\); for no limit write "unlimited"/],
       ['-100mbit', /"-100mbit": a rate must be positive/],
       ['0.5kbit', /must be at least 1kbit/],
@@ -188,6 +188,12 @@ describe('link specs', () => {
     }
     assert.equal(parseBandwidth('unlimited'), null);
     assert.equal(formatLinkSpec({ bandwidthBitsPerSec: 2.5e6, rttMs: 0 }), '2500kbit');
+  });
+
+  test('the user-space link refuses jitter and loss instead of ignoring them', () => {
+    for (const spec of ['100mbit:loss=0.1', '100mbit:rtt=2:jitter=0.5']) {
+      assert.throws(() => new EmulatedLink(spec), (err: unknown) => err instanceof LinkSpecError && /jitter and loss need the kernel's netem/.test(err.message), spec);
+    }
   });
 });
 

@@ -35,7 +35,7 @@ import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import type { SocketLike } from '../../../engine/client/connection';
 import { nowMs, preciseTimer, type TimerClient } from './precise-timer';
-import { parseLinkProfile, type LinkProfile, type LinkSpec } from './link-profile';
+import { LinkSpecError, needsNetem, parseLinkProfile, type LinkProfile, type LinkSpec } from './link-profile';
 
 /** Tuning knobs of an EmulatedLink (the defaults suit every preset). */
 export interface EmulatedLinkOptions {
@@ -323,6 +323,9 @@ export class EmulatedLink implements TimerClient {
 
   constructor(profile: LinkSpec, options: EmulatedLinkOptions = {}) {
     this.profile = parseLinkProfile(profile);
+    // It sees the byte stream after TCP: it can neither drop segments nor vary their delay
+    // (docs/networks.md), and a link that silently ignored them would mislabel every result.
+    if (needsNetem(this.profile)) throw new LinkSpecError(`link ${this.profile.name}: jitter and loss need the kernel's netem; the user-space link cannot emulate them`);
     const { bandwidthBitsPerSec: bits, rttMs } = this.profile;
     this.shaped = bits !== null || rttMs > 0;
     const delayMs = rttMs / 2;

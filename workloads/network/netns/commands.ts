@@ -17,6 +17,8 @@ function run(tool: string, args: string[]): string {
 
 export const ip = (...args: string[]): string => run('ip', args);
 export const tc = (...args: string[]): string => run('tc', args);
+/** Runs a command in a fresh network namespace of its own, gone when the command ends (util-linux). */
+export const unshareNet = (...args: string[]): string => run('unshare', ['--net', ...args]);
 
 /** Runs a cleanup step; a failure is returned as text instead of stopping the other steps. */
 export function attempt(step: () => unknown): string | null {

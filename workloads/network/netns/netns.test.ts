@@ -7,10 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
+import { parseLinkProfile } from '../../driver/network/link-profile';
 import { ip, tc } from './commands';
 import { missingCapabilities, netnsUnavailable } from './privilege';
 import { Shaper } from './shaping';
+import { netemMissing } from './netem';
 import { copbenchNamespaces, createTopology, destroyNamespaces, namespacesOf, removeStaleNamespaces } from './topology';
+import { NetworkError } from '../network';
 import { netnsKind } from '.';
 
 
@@ -47,16 +50,51 @@ describe('netns on this kernel', { skip: netnsUnavailable() }, () => {
   test('shaping puts tbf at the rate on both ends of every link and takes it off again', () => {
     const topology = createTopology(deadPid(), 1);
     try {
-      const shaper = new Shaper(topology);
-      shaper.apply(100e6);
+      const shaper = new Shaper(topology, topology.netemAvailable);
+      shaper.apply(parseLinkProfile('100mbit'));
       for (const h of topology.hosts) {
         assert.match(tc('-n', h.namespace, 'qdisc', 'show', 'dev', h.device), /tbf .*rate 100Mbit/);
         assert.match(tc('-n', topology.switchNamespace, 'qdisc', 'show', 'dev', h.switchPort), /tbf .*rate 100Mbit/);
       }
-      shaper.apply(1e9);
+      shaper.apply(parseLinkProfile('1gbit'));
       assert.match(tc('-n', topology.switchNamespace, 'qdisc', 'show', 'dev', topology.hosts[0]!.switchPort), /rate 1Gbit/);
       shaper.apply(null);
       for (const h of topology.hosts) assert.doesNotMatch(tc('-n', h.namespace, 'qdisc', 'show', 'dev', h.device), /tbf/);
+    } finally {
+      assert.deepEqual(destroyNamespaces(namespacesOf(topology)), []);
+    }
+  });
+
+  test('without netem (this kernel): the probe says why, a topology records it, and jitter or loss is refused before anything is built', { skip: netemMissing() === null && 'this kernel has netem' }, () => {
+    assert.match(netemMissing()!, /netem/);
+    for (const spec of ['100mbit:loss=0.1', '100mbit:rtt=2:jitter=0.5']) {
+      assert.throws(() => netnsKind.checkAvailable([parseLinkProfile(spec)]), (e: unknown) => e instanceof NetworkError && e.usage && /need the kernel's netem qdisc, which this kernel lacks/.test(e.message), spec);
+    }
+    netnsKind.checkAvailable([parseLinkProfile('100mbit:rtt=2')]);
+    assert.deepEqual(copbenchNamespaces(), [], 'the probe leaves no namespace');
+    const topology = createTopology(deadPid(), 1);
+    try {
+      assert.equal(topology.netemAvailable, false);
+    } finally {
+      assert.deepEqual(destroyNamespaces(namespacesOf(topology)), []);
+    }
+  });
+
+  test('with netem, a profile with rtt, jitter and loss puts netem on each host end with tbf under it, and tbf alone on the switch ports', { skip: netemMissing() !== null && `this kernel has no netem (${netemMissing()})` }, () => {
+    const topology = createTopology(deadPid(), 1);
+    try {
+      assert.equal(topology.netemAvailable, true);
+      const shaper = new Shaper(topology, true);
+      shaper.apply(parseLinkProfile('100mbit:rtt=2:jitter=0.5:loss=0.1'));
+      for (const h of topology.hosts) {
+        const host = tc('-n', h.namespace, 'qdisc', 'show', 'dev', h.device);
+        assert.match(host, /netem 1: root .*delay 1ms\s+250us.*loss 0\.1%/s);
+        assert.match(host, /tbf 10: parent 1:1 .*rate 100Mbit/);
+        assert.doesNotMatch(tc('-n', topology.switchNamespace, 'qdisc', 'show', 'dev', h.switchPort), /netem/);
+      }
+      shaper.apply(parseLinkProfile('1gbit:rtt=0'));
+      assert.doesNotMatch(tc('-n', topology.hosts[0]!.namespace, 'qdisc', 'show', 'dev', topology.hosts[0]!.device), /netem/, 'the netem tree is deleted, not left under a new root');
+      shaper.apply(null);
     } finally {
       assert.deepEqual(destroyNamespaces(namespacesOf(topology)), []);
     }

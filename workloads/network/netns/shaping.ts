@@ -1,52 +1,54 @@
 /**
- * Kernel shaping of a link profile: a tbf qdisc at the profile's rate on both ends of every
- * host's veth (the host's egress is its upload, the switch port's egress its download), so each
- * host has a link of that rate in each direction, as on a switch whose ports all run at it.
- * Node-to-node traffic (region moves) crosses the same links.
+ * Kernel shaping of a link profile: runs the qdisc plan (./qdisc-plan.ts) on both ends of every
+ * host's veth, so each host has a link of that profile in each direction, as on a switch whose
+ * ports all run at it. Node-to-node traffic (region moves) crosses the same links.
  */
+import type { LinkProfile } from '../../driver/network/link-profile';
 import { tc } from './commands';
+import { planQdiscs, type VethEnd } from './qdisc-plan';
 import type { Topology } from './topology';
 
-/** tbf parameters for a rate; burst and queue are why the measured TCP goodput is ~96% of it. */
-export interface TbfParameters {
-  rateBitsPerSec: number;
-  /** Bucket depth: at least 32 KiB (a few full-size segments), else 1 ms at the rate. */
-  burstBytes: number;
-  /** Longest a packet may wait in the queue before it is dropped. */
-  latencyMs: number;
+interface Interface {
+  namespace: string;
+  device: string;
+  end: VethEnd;
 }
 
-export function tbfParameters(rateBitsPerSec: number): TbfParameters {
-  return { rateBitsPerSec, burstBytes: Math.max(32 * 1024, Math.round(rateBitsPerSec / 8 / 1000)), latencyMs: 10 };
-}
-
-/** The rate every link is shaped to now (null: none). */
+/** Shapes every link to one profile at a time. */
 export class Shaper {
-  private current: number | null = null;
+  /** The commands run on each interface (by its index in interfaces()), [] where it is bare. */
+  private applied: string[][][] = [];
 
-  constructor(private readonly topology: Topology) {}
+  constructor(
+    private readonly topology: Topology,
+    /** Whether the kernel has netem (probed with the topology): delay, jitter and loss then go there. */
+    private readonly netem: boolean,
+  ) {}
 
-  get rateBitsPerSec(): number | null {
-    return this.current;
+  /**
+   * Shapes every link to `profile`, or removes the shaping (null); nothing when already so. The
+   * previous qdiscs are deleted first rather than changed in place: a netem root with a tbf child
+   * and a lone tbf do not turn into each other with `tc qdisc replace`.
+   */
+  apply(profile: LinkProfile | null): void {
+    const interfaces = this.interfaces();
+    const plans = interfaces.map((i) => (profile === null ? [] : planQdiscs(profile, i.end, i.device, this.netem)));
+    if (JSON.stringify(plans) === JSON.stringify(interfaces.map((_, n) => this.applied[n] ?? []))) return;
+    interfaces.forEach((i, n) => {
+      if ((this.applied[n] ?? []).length > 0) tc('-n', i.namespace, 'qdisc', 'del', 'dev', i.device, 'root');
+      this.applied[n] = [];
+    });
+    interfaces.forEach((i, n) => {
+      // Recorded before running, so a failure halfway is still deleted by the next apply.
+      this.applied[n] = plans[n]!;
+      for (const command of plans[n]!) tc('-n', i.namespace, ...command);
+    });
   }
 
-  /** Shapes every link to `rateBitsPerSec`, or removes the shaping (null); nothing when already so. */
-  apply(rateBitsPerSec: number | null): void {
-    if (rateBitsPerSec === this.current) return;
-    for (const [ns, dev] of this.interfaces()) {
-      if (rateBitsPerSec === null) tc('-n', ns, 'qdisc', 'del', 'dev', dev, 'root');
-      else {
-        const p = tbfParameters(rateBitsPerSec);
-        tc('-n', ns, 'qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${p.rateBitsPerSec}bit`, 'burst', String(p.burstBytes), 'latency', `${p.latencyMs}ms`);
-      }
-    }
-    this.current = rateBitsPerSec;
-  }
-
-  private interfaces(): Array<[string, string]> {
-    return this.topology.hosts.flatMap((h): Array<[string, string]> => [
-      [h.namespace, h.device],
-      [this.topology.switchNamespace, h.switchPort],
+  private interfaces(): Interface[] {
+    return this.topology.hosts.flatMap((h): Interface[] => [
+      { namespace: h.namespace, device: h.device, end: 'host' },
+      { namespace: this.topology.switchNamespace, device: h.switchPort, end: 'switch' },
     ]);
   }
 }

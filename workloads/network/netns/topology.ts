@@ -4,7 +4,8 @@
  * the run's private subnet. Nothing is created in the caller's own namespace, so removing the
  * run's namespaces removes everything (veths, bridge and qdiscs go with them).
  */
-import { attempt, ip, listNamespaces, namespacePids, tc } from './commands';
+import { attempt, ip, listNamespaces, namespacePids } from './commands';
+import { netemMissing } from './netem';
 import { addressWithPrefix, BRIDGE_DEVICE, HOST_DEVICE, hostAddress, hostNamespace, ownerOf, SUBNET, switchNamespace, switchPort, type HostName } from './names';
 
 export interface TopologyHost {
@@ -59,19 +60,12 @@ export function createTopology(runId: number, nodes: number): Topology {
       ip('-n', host.namespace, 'addr', 'add', addressWithPrefix(host.address), 'dev', host.device);
       ip('-n', host.namespace, 'link', 'set', host.device, 'up');
     }
-    topology.netemAvailable = probeNetem(sw);
+    topology.netemAvailable = netemMissing() === null;
   } catch (err) {
     destroyNamespaces(namespacesOf(topology));
     throw err;
   }
   return topology;
-}
-
-/** netem on the bridge, added and removed at once: does this kernel have it? */
-function probeNetem(sw: string): boolean {
-  if (attempt(() => tc('-n', sw, 'qdisc', 'add', 'dev', BRIDGE_DEVICE, 'root', 'netem', 'delay', '1ms')) !== null) return false;
-  attempt(() => tc('-n', sw, 'qdisc', 'del', 'dev', BRIDGE_DEVICE, 'root'));
-  return true;
 }
 
 /** Host namespaces first, the switch last. */
