@@ -12,9 +12,9 @@ import type { Results } from './report';
 /** All bench traffic stays on the loopback interface. */
 export const HOST = '127.0.0.1';
 
-export async function startCluster(cleanup: Cleanup, name: string, nodes: number): Promise<LocalCluster> {
+export async function startCluster(cleanup: Cleanup, name: string, nodes: number, nodeArgs: string[] = []): Promise<LocalCluster> {
   // Splits and balancing are done by hand below, so both clusters have the same region layout.
-  const cluster = await LocalCluster.start({ nodes, host: HOST, autoSplit: false, autoBalance: false });
+  const cluster = await LocalCluster.start({ nodes, host: HOST, autoSplit: false, autoBalance: false, nodeArgs });
   cleanup.push(name, () => cluster.stop());
   return cluster;
 }

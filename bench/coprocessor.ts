@@ -9,7 +9,10 @@
  *      opened with NodeStore's options), and
  *    - raw getRange + the same predicate (RecordCodec numberAccessor), so the decode cost shows
  *      on its own.
- *    For context: pushdown with 1 region at a time (one worker, per-thread comparison), the rate
+ *    The goal row: a second 1-node cluster whose node has ONE plugin worker, the same rows and
+ *    regions, 2 regions in flight, vs getRange over value views + the predicate (the scan ceiling).
+ *    For context: pushdown with 1 region at a time (one worker busy, each region's round trip
+ *    between scans), the rate
  *    inside the workers (Σ rows / Σ worker run time), the same filter in client mode (rows pulled
  *    over the wire; wire bytes in the note) and `aggregate` grouped by category in pushdown.
  * 2. noop round trip per region: a 1-node cluster with 16 empty regions, `noop` pushdown called
@@ -59,7 +62,8 @@ export interface CoprBenchDeps {
   /** Runs one registered cleanup action now. */
   cleanupNow(name: string): Promise<void>;
   tempDir(label: string): string;
-  startCluster(name: string, nodes: number): Promise<LocalCluster>;
+  /** `nodeArgs`: extra flags for every node process (e.g. `--copr-workers 1`). */
+  startCluster(name: string, nodes: number, nodeArgs?: string[]): Promise<LocalCluster>;
   layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void>;
   settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap>;
   /** Runs each contender `reps` times alternating, after the warm-ups; samples per contender. */
@@ -125,6 +129,14 @@ async function rawLoad(raw: RawLmdb, rows: ReadonlyArray<{ key: Buffer; value: B
 }
 
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+
+/**
+ * A warm-up: `k` untimed runs. The first calls after a load are several times slower (cold worker
+ * JIT and page mappings), so every worker thread and this process's loops run a few times first.
+ */
+const times = (k: number, f: () => Promise<number>) => async (): Promise<void> => {
+  for (let i = 0; i < k; i++) await f();
+};
 
 /** The filter scan's data: the rows, loaded into a raw LMDB (baselines) and into a 1-node cluster. */
 interface FilterScanData {
@@ -234,11 +246,6 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
   const copr = new Coprocessor(client);
   const steps = filterScanSteps(data, copr);
   const { push2, push1, clientMode, aggregate, rawScan, rawFilter, rawViewFilter } = steps;
-  // Warm-ups: the first calls after a load are several times slower (cold worker JIT and page
-  // mappings), so every worker thread and this process's loops run a few times before timing.
-  const times = (k: number, f: () => Promise<number>) => async (): Promise<void> => {
-    for (let i = 0; i < k; i++) await f();
-  };
   const [p2, rs, rf, p1, cm, ag, rv] = await deps.sideBySide(
     [push2, rawScan, rawFilter, push1, clientMode, aggregate, rawViewFilter],
     [times(4, push2), times(2, rawScan), times(2, rawFilter), times(2, push1), times(1, clientMode), times(3, aggregate), times(2, rawViewFilter)],
@@ -261,13 +268,48 @@ async function benchFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Promi
   deps.add({ group: 'coprocessor', measurement: `filter pushdown, 2 regions at a time, vs getRange + predicate`, unit: 'rows/s', copbench: m(p2!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p2, baselineSamples: rf, note: s2.note });
   deps.add({ group: 'coprocessor', measurement: `raw getRange + predicate (decode cost, no copbench)`, unit: 'rows/s', copbench: m(rf!), baseline: m(rs!), baselineName: rawName, copbenchSamples: rf, baselineSamples: rs, note: 'f64 column read in place per row' });
   deps.add({ group: 'coprocessor', measurement: `filter pushdown, 1 region at a time (one worker busy)`, unit: 'rows/s', copbench: m(p1!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: p1, baselineSamples: rf, note: s1.note });
-  // Issue 18's goal: the in-node scan at >= 0.9x the fastest in-process scan lmdb-js allows.
-  deps.add({ group: 'coprocessor', measurement: `filter pushdown, 1 region at a time, vs getRange over value views + predicate (the scan ceiling)`, unit: 'rows/s', copbench: m(p1!), baseline: m(rv!), baselineName: 'raw getRange reading values as views (no copy) + same predicate, in process', copbenchSamples: p1, baselineSamples: rv, goal: ratioAtLeast(0.9), note: 'filter reads rows through ctx.storage.visit (views, as the ceiling does)' });
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown, 1 region at a time, vs getRange over value views + predicate (the scan ceiling)`, unit: 'rows/s', copbench: m(p1!), baseline: m(rv!), baselineName: CEILING_NAME, copbenchSamples: p1, baselineSamples: rv, note: "each region's client round trip and hand-off between scans (the one-worker row below keeps the worker busy)" });
   deps.add({ group: 'coprocessor', measurement: `filter in-worker scan rate (Σ rows / Σ worker run time), 1 at a time`, unit: 'rows/s', copbench: s1.workerRate, baseline: m(rf!), baselineName: rawFilterName, note: 'the plugin loop over CheckedStorage.visit + NodeStore.visitViews inside one worker, no wire or dispatch' });
   deps.add({ group: 'coprocessor', measurement: `filter client mode (rows over the wire), 2 regions at a time`, unit: 'rows/s', copbench: m(cm!), baseline: m(rf!), baselineName: rawFilterName, copbenchSamples: cm, baselineSamples: rf, note: `${wire('client c2')}; pushdown: ${wire('pushdown c2')}; pushdown/client ${(m(p2!) / m(cm!)).toFixed(2)}×` });
   deps.add({ group: 'coprocessor', measurement: `aggregate pushdown amount by category, ${label}, 2 regions at a time`, unit: 'rows/s', copbench: m(ag!), baseline: m(rs!), baselineName: rawName, copbenchSamples: ag, baselineSamples: rs, note: `10 groups; ${pushdownSplit(measured('aggregate'), m).note}` });
   deps.note(`coprocessor filter dataset: ${n} rows loaded through the cluster client in ${data.loadSeconds.toFixed(1)} s`);
+  await benchOneWorkerScan(cfg, deps, data, rawViewFilter);
   await benchOnTheSameData(cfg, deps, data, copr);
+}
+
+const CEILING_NAME = 'raw getRange reading values as views (no copy) + same predicate, in process';
+
+/**
+ * Issue 18's goal row: the in-node scan of one plugin worker at >= 0.9x the fastest in-process scan
+ * lmdb-js allows. A second 1-node cluster whose node has one plugin worker holds the same rows in
+ * the same 4 regions; the filter runs with 2 regions in flight, so the next region waits at the
+ * node while the worker scans, as a node's queue does under load. One region at a time (the row
+ * above) also times each region's round trip to the client between scans.
+ */
+async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, data: FilterScanData, ceiling: () => Promise<number>): Promise<void> {
+  const { n, rows, expectedMatches } = data;
+  const cluster = await deps.startCluster('copr-one-worker-cluster', 1, ['--copr-workers', '1']);
+  const splitAt = Array.from({ length: FILTER_REGIONS - 1 }, (_, i) => rows[Math.floor(((i + 1) * n) / FILTER_REGIONS)]!.key);
+  await deps.layoutRegions(cluster, splitAt, () => 1);
+  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
+  deps.onCleanup('copr-one-worker-client', () => client.close());
+  await deps.settle(client, cluster);
+  await loadRows(client, rows, 5000, 4);
+  await deps.settle(client, cluster);
+  const copr = new Coprocessor(client);
+  const outcomes: CoprocessorOutcome<unknown>[] = [];
+  const oneWorker = async (): Promise<number> => {
+    const out = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: FILTER_REQUEST, start: DATA_START, end: DATA_END, mode: 'pushdown', concurrency: 2 });
+    if (out.totals.rowsScanned !== n || out.result.count !== expectedMatches) throw new Error(`filter on the one-worker node scanned ${out.totals.rowsScanned} rows and counted ${out.result.count}, expected ${n} and ${expectedMatches}`);
+    outcomes.push(out);
+    return n / (out.wallMs / 1000);
+  };
+  const [one, views] = await deps.sideBySide([oneWorker, ceiling], [times(4, oneWorker), times(2, ceiling)]);
+  deps.noteRetries('coprocessor one worker', client);
+  const m = deps.median;
+  deps.add({ group: 'coprocessor', measurement: `filter pushdown on a node with one plugin worker (2 regions in flight), vs getRange over value views + predicate (the scan ceiling)`, unit: 'rows/s', copbench: m(one!), baseline: m(views!), baselineName: CEILING_NAME, copbenchSamples: one, baselineSamples: views, goal: ratioAtLeast(0.9), note: `filter reads rows through ctx.storage.visit (views, as the ceiling does); ${pushdownSplit(outcomes.slice(-cfg.reps), m).note}` });
+  await deps.cleanupNow('copr-one-worker-client');
+  await deps.cleanupNow('copr-one-worker-cluster');
 }
 
 /** The fetch-vs-pipe comparison and the linear-scaling series, on the same cluster and rows. */

@@ -39,7 +39,8 @@ export interface MemoryBenchDeps {
   note(text: string): void;
   onCleanup(name: string, run: () => Promise<void> | void): void;
   cleanupNow(name: string): Promise<void>;
-  startCluster(name: string, nodes: number): Promise<LocalCluster>;
+  /** `nodeArgs`: extra flags for every node process (e.g. `--copr-workers 1`). */
+  startCluster(name: string, nodes: number, nodeArgs?: string[]): Promise<LocalCluster>;
   layoutRegions(cluster: LocalCluster, splitAt: Buffer[], placeOn: (piece: number) => number): Promise<void>;
   settle(client: ClusterClient, cluster: LocalCluster): Promise<ClusterMap>;
   noteRetries(name: string, client: ClusterClient): void;
