@@ -151,7 +151,7 @@ function commonFields() {
         values: list(scalar).describe('the values it takes, numbers or strings'),
       }),
     ).describe('what varies between the points of a run (null: one point)'),
-    links: list(linkProfile).describe('link profiles between the client and the nodes: `unlimited`, `10gbit`, `1gbit`, `250mbit`, `100mbit`, `100mbit:rtt=2` (ms), `1.5gbit:rtt=250us`'),
+    links: list(linkProfile).describe('link profiles between the client and the nodes: `<preset or rate>[:rtt=<ms>][:jitter=<ms>][:loss=<percent>]`, e.g. `unlimited`, `10gbit`, `1gbit`, `250mbit`, `100mbit`, `100mbit:rtt=2`, `1.5gbit:rtt=250us`, `100mbit:rtt=2:jitter=0.5:loss=0.1` (grammar below)'),
     network: section(object({ kind: withDefault(oneOf(...(networkKindNames() as [string, ...string[]])), DEFAULT_NETWORK_KIND).describe('a registered network kind: `loopback` (user-space links) or `netns` (namespaces, kernel-shaped links; root)') })).describe(
       'where the processes sit and what shapes the links (workloads/network/, docs/networks.md)',
     ),

@@ -58,16 +58,29 @@ export interface ProcessHandle {
 }
 
 /**
- * Launches engine process entry points through the swc require hook (transpile only, fast start-up).
- * With COPBENCH_CPU_PROF_DIR set, every process writes a V8 CPU profile there when it exits
- * (NODE_OPTIONS does not accept --cpu-prof).
+ * The node arguments of one of the repository's npm scripts (`placement`, `node`): a local cluster
+ * starts its processes with exactly the commands a user runs on each host of a multi-machine
+ * deployment (docs/multi-machine.md), so the tests of local and namespaced clusters run that path.
+ * npm itself is left out: it would put a process of its own between the cluster and each server.
  */
-function spawnEntry(entry: string, args: string[], logFile: string, commandPrefix: string[] = []): ChildProcess {
+function npmScriptArgs(script: 'placement' | 'node'): string[] {
+  const scripts = (JSON.parse(readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const [program, ...args] = (scripts[script] ?? '').trim().split(/\s+/);
+  if (program !== 'node' || args.length === 0) throw new Error(`package.json's "${script}" script is not a node command (${JSON.stringify(scripts[script] ?? null)}): the local cluster starts its processes through it`);
+  return args;
+}
+
+/**
+ * Launches an engine process through its npm script's command (the swc require hook: transpile
+ * only, fast start-up). With COPBENCH_CPU_PROF_DIR set, every process writes a V8 CPU profile there
+ * when it exits (NODE_OPTIONS does not accept --cpu-prof).
+ */
+function spawnEntry(script: 'placement' | 'node', args: string[], logFile: string, commandPrefix: string[] = []): ChildProcess {
   const log = openSync(logFile, 'a');
   const profileDir = process.env.COPBENCH_CPU_PROF_DIR;
   const profileArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', path.resolve(profileDir)] : [];
   // A prefix such as `ip netns exec <ns>` execs node in place: the child's pid is node's own.
-  const words = [...commandPrefix, process.execPath, ...profileArgs, '--require', path.join(REPO_ROOT, 'engine/runtime/register.js'), '--enable-source-maps', path.join(REPO_ROOT, entry), ...args];
+  const words = [...commandPrefix, process.execPath, ...profileArgs, '--enable-source-maps', ...npmScriptArgs(script), ...args];
   try {
     return spawn(words[0]!, words.slice(1), {
       cwd: REPO_ROOT,
@@ -185,7 +198,7 @@ export class LocalCluster {
     if (o.nodeTimeoutMs !== undefined) args.push('--node-timeout-ms', String(o.nodeTimeoutMs));
     if (o.autoBalance === false) args.push('--no-balance');
     if (o.autoSplit === false) args.push('--no-split');
-    this.placement = await this.launch('placement', 0, 'engine/placement/main.ts', args, dir);
+    this.placement = await this.launch('placement', 0, args, dir);
     return this.placement;
   }
 
@@ -196,7 +209,7 @@ export class LocalCluster {
     const args = ['--node-id', String(id), '--data-dir', dir, '--host', this.where('node', id).host, '--port', String(previous?.port ?? 0), '--placement', this.placementAddress, '--admin-token', this.adminToken];
     if (this.options.heartbeatMs !== undefined) args.push('--heartbeat-ms', String(this.options.heartbeatMs));
     if (this.options.nodeArgs) args.push(...this.options.nodeArgs);
-    const handle = await this.launch('node', id, 'engine/node/main.ts', args, dir);
+    const handle = await this.launch('node', id, args, dir);
     this.nodes.set(id, handle);
     return handle;
   }
@@ -213,11 +226,11 @@ export class LocalCluster {
     return this.options.processHost?.(role, id) ?? { host: this.host, commandPrefix: [] };
   }
 
-  private async launch(role: ProcessHandle['role'], id: number, entry: string, args: string[], dir: string): Promise<ProcessHandle> {
+  private async launch(role: ProcessHandle['role'], id: number, args: string[], dir: string): Promise<ProcessHandle> {
     mkdirSync(dir, { recursive: true });
     const logFile = path.join(this.dataDir, `${role === 'node' ? `node-${id}` : 'placement'}.log`);
     const where = this.where(role, id);
-    const child = spawnEntry(entry, args, logFile, where.commandPrefix);
+    const child = spawnEntry(role, args, logFile, where.commandPrefix);
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     const ready = await waitReady(child, logFile, this.options.startTimeoutMs ?? 20_000);
     return { role, id, host: where.host, port: ready.port, pid: ready.pid, dataDir: dir, logFile, child, exited };
