@@ -11,7 +11,7 @@ import { mlCompare } from '../../../reports/specs/ml-compare';
 import type { ChecksumVerdict } from '../../driver/summarize';
 import { fail, SpecError } from '../../spec-checks';
 import { defineFamily, type ReportContext } from '../family';
-import { mlSettings, plannedMlEpochs, pushdownRefusal, runMlTraining, type MlSettings } from './ml-runner';
+import { epochBudget, mlSettings, plannedMlEpochs, pushdownRefusal, runMlTraining, type MlSettings } from './ml-runner';
 import { claimLines, summarizeMl, type MlSummary } from './ml-summary';
 import { LOCAL_SGD_LOSS_TOLERANCE } from './ml-trainer';
 import type { WorkloadSpec } from '../../spec';
@@ -95,7 +95,7 @@ export const mlTrainFamily = defineFamily<MlView>({
     // Training calls sgd; on flights, aggregate (feature scaling) and filter (label counts) too.
     await checkDeployedPlugins(spec.dataset.kind === 'flights' ? ['sgd', 'aggregate', 'filter'] : ['sgd'], env);
   },
-  plannedWork: (spec) => ({ label: 'measure (epochs)', total: plannedMlEpochs(spec) }),
+  plannedWork: (spec) => ({ label: 'measure (epoch budget)', total: plannedMlEpochs(spec) }),
   async run(spec, backend, { writer, log, load, tick, publishSummary }) {
     const { runs, peakRss, flights } = await runMlTraining(spec, backend, {
       log,
@@ -103,6 +103,8 @@ export const mlTrainFamily = defineFamily<MlView>({
         tick(1);
         writer.appendSample({ link: run.link, mode: run.mode, repetition: run.repetition, epoch: e.epoch, loss: e.loss, accuracy: e.accuracy, gradientNorm: e.gradientNorm, epochMs: e.epochMs, elapsedMs: e.elapsedMs, clientWireInBytes: e.clientWireInBytes, clientWireOutBytes: e.clientWireOutBytes, clientCpuUs: e.clientCpuUs, pluginCpuUs: e.pluginCpuUs, rowsScanned: e.rowsScanned });
       },
+      // The epochs a training did not need (it reached the tolerance) count as done.
+      onRun: (run) => tick(Math.max(0, epochBudget(spec) - run.epochs.length)),
     });
     const ml = summarizeMl(spec, runs, undefined, flights);
     const trainings = runs.map((r) => ({ link: r.link, mode: r.mode, repetition: r.repetition, epochs: r.epochs.length, stoppedBy: r.stoppedBy, rows: r.rows, totalMs: r.totalMs, pullMs: r.pullMs, pullWireInBytes: r.pullWireInBytes, clientWireInBytes: r.clientWireInBytes, clientWireOutBytes: r.clientWireOutBytes, clientCpuUs: r.clientCpuUs, nodesCpuUs: r.nodesCpuUs, nodesNetInBytes: r.nodesNetInBytes, nodesNetOutBytes: r.nodesNetOutBytes, weights: r.weights, bias: r.bias }));
