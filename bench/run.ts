@@ -36,6 +36,7 @@ import { median } from '../engine/util/statistics';
 import { Cleanup, tempDir } from './cleanup';
 import { configFrom, help, type BenchConfig } from './cli-config';
 import { layoutRegions, noteRetries, settle, startCluster } from './cluster-setup';
+import { kernelPageout } from '../workloads/driver/results/kernel-pageout';
 import { benchCoprocessor } from './coprocessor';
 import { clusterLoad, makeDataset, openRaw, rawLoad, splitKeysFor, type Dataset, type RawLmdb } from './dataset';
 import { goalStatus, type Group } from './goals';
@@ -93,6 +94,8 @@ async function main(): Promise<number> {
   if (cpuBusyBeforeRun > 0.2) {
     results.note(`other processes were using ${(cpuBusyBeforeRun * 100).toFixed(0)}% of the ${os.cpus().length} cpus just before the run: absolute numbers are noisy`);
   }
+  const pageout = kernelPageout();
+  if (pageout) results.note(`the kernel pages out idle memory (${pageout}): LMDB pages left idle that long are read from disk again, so absolute rates vary between runs`);
   const failure = await measure(cfg, results);
   const run: FinishedRun = { startedAt, durationSeconds: (performance.now() - t0) / 1000, loadAvgAtStart, loadAvgAtEnd: os.loadavg(), cpuBusyBeforeRun, failure };
   const rows = report(cfg, results, run);

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { kernelPageout } from './kernel-pageout';
 
 /** The repository root (this file is workloads/driver/results/environment.ts). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -57,6 +58,8 @@ export interface MachineInfo {
   platform: string;
   arch: string;
   osRelease: string;
+  /** The kernel paging out idle memory by itself (kernel-pageout.ts), or null: absolute numbers vary more with it. */
+  kernelPageout: string | null;
 }
 
 /** CPU model and count, memory, Node version and OS, without host name or user. */
@@ -70,5 +73,6 @@ export function machineInfo(): MachineInfo {
     platform: process.platform,
     arch: process.arch,
     osRelease: os.release(),
+    kernelPageout: kernelPageout(),
   };
 }
