@@ -5,7 +5,7 @@
  * on different profiles can be open at once.
  */
 import { EmulatedLink } from '../driver/network/link';
-import { netemFeatures, parseLinkProfile, type LinkProfile } from '../driver/network/link-profile';
+import { netemNeeds, parseLinkProfile, type LinkProfile } from '../driver/network/link-profile';
 import { NetworkError, type LinkHandle, type Network, type NetworkKind, type NetworkReport, type ProcessHost } from './network';
 
 const LOOPBACK_HOST: ProcessHost = { host: '127.0.0.1', commandPrefix: [] };
@@ -27,9 +27,8 @@ export function userSpaceLink(profileSpec: string): LinkHandle {
  * asking for either would be mislabelled, so it is refused (exit 2) before the run starts.
  */
 function refuseJitterAndLoss(links: readonly LinkProfile[]): void {
-  const asking = links.filter((p) => netemFeatures(p).length > 0);
-  if (asking.length === 0) return;
-  const list = asking.map((p) => `${p.name} (${netemFeatures(p).join(' and ')})`).join(', ');
+  const list = netemNeeds(links);
+  if (list === null) return;
   throw new NetworkError(
     `network.kind=loopback: link ${list}: jitter and loss need the kernel's netem qdisc; user space cannot drop or jitter TCP segments, it only sees the byte stream above them. ` +
       'Use network.kind=netns (as root) on a kernel with netem, or take jitter= and loss= out of the profile.',

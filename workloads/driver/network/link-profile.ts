@@ -245,3 +245,9 @@ export function netemFeatures(profile: Pick<LinkProfile, 'jitterMs' | 'lossPerce
 
 /** Whether a profile asks for jitter or loss, which only the kernel's netem can give. */
 export const needsNetem = (profile: Pick<LinkProfile, 'jitterMs' | 'lossPercent'>): boolean => netemFeatures(profile).length > 0;
+
+/** The profiles that need netem and what for, e.g. "100mbit:rtt=2:loss=1 (loss)"; null when none does. */
+export function netemNeeds(profiles: readonly LinkProfile[]): string | null {
+  const needing = profiles.filter(needsNetem);
+  return needing.length === 0 ? null : needing.map((p) => `${p.name} (${netemFeatures(p).join(' and ')})`).join(', ');
+}

@@ -4,7 +4,7 @@
  * (`unshare --net`), which ends with the tc process: it leaves nothing behind, so it can run
  * before a run builds anything (the spec is checked before anything starts).
  */
-import { netemFeatures, type LinkProfile } from '../../driver/network/link-profile';
+import { netemNeeds, type LinkProfile } from '../../driver/network/link-profile';
 import { NetworkError } from '../network';
 import { attempt, unshareNet } from './commands';
 
@@ -23,9 +23,8 @@ export function netemMissing(): string | null {
  */
 export function refuseWithoutNetem(profiles: readonly LinkProfile[], missing: string | null): void {
   if (missing === null) return;
-  const needing = profiles.filter((p) => netemFeatures(p).length > 0);
-  if (needing.length === 0) return;
-  const list = needing.map((p) => `${p.name} (${netemFeatures(p).join(' and ')})`).join(', ');
+  const list = netemNeeds(profiles);
+  if (list === null) return;
   throw new NetworkError(
     `network.kind=netns: link ${list}: jitter and loss need the kernel's netem qdisc, which this kernel lacks (${missing.trim()}). ` +
       'Run on a kernel with netem (CONFIG_NET_SCH_NETEM; where it is a module, modprobe sch_netem), or take jitter= and loss= out of the profile: rate and rtt work without netem (the delay is then the user-space link\'s).',
