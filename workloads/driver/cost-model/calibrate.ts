@@ -18,9 +18,9 @@
  *   noop overhead − handle time), and its wire bytes per row;
  * - result-path rates, per mode: a result-heavy request (the plugin's cost hint `resultHeavy`: filter
  *   keeping every row, aggregate with a group per row) over the whole range: bytes (its partials'
- *   and its answer's, as estimated for any request) per second of its time less overhead and scan (pushdown, where they add up) or less overhead,
- *   pull and handle (client, one thread); msgpack of the sampled rows when the kind has no such
- *   request.
+ *   and its answer's, as estimated for any request) per second of its time less overhead and scan
+ *   (pushdown, where they add up) or less overhead, pull and handle (client, one thread); msgpack
+ *   of the sampled rows when the kind has no such request.
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';

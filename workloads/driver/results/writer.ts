@@ -1,7 +1,8 @@
 /**
  * Writes one run's folder, `<baseDir>/<workload>/<run-id>/`: manifest.json, samples.csv (a row per
- * sample, streamed as they come) and summary.json, or failure.json when the run stopped early; on close, `<baseDir>/<workload>/latest` points
- * at the run (a symlink, or a text file holding the run folder's name where symlinks fail).
+ * sample, streamed as they come) and summary.json, or failure.json when the run stopped early; on
+ * close, `<baseDir>/<workload>/latest` points at the run (a symlink, or a text file holding the run
+ * folder's name where symlinks fail).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, symlinkSync, writeSync } from 'node:fs';
