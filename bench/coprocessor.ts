@@ -163,11 +163,20 @@ async function prepareFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Pro
   deps.onCleanup('copr raw lmdb', () => raw.root.close());
   await rawLoad(raw, rows);
 
-  const cluster = await deps.startCluster('copr-filter-cluster', 1);
-  const splitAt = Array.from({ length: FILTER_REGIONS - 1 }, (_, i) => rows[Math.floor(((i + 1) * n) / FILTER_REGIONS)]!.key);
+  const { cluster, client, loadSeconds } = await loadedCluster(deps, 'copr-filter', rows);
+  return { n, rows, amount, expectedMatches, raw, rawDir, cluster, client, loadSeconds };
+}
+
+/**
+ * A 1-node cluster (`nodeArgs` for its node) holding `rows` in FILTER_REGIONS regions, with a
+ * client; registered for cleanup as `<name>-cluster` and `<name>-client`.
+ */
+async function loadedCluster(deps: CoprBenchDeps, name: string, rows: ReadonlyArray<{ key: Buffer; value: Buffer }>, nodeArgs: string[] = []): Promise<{ cluster: LocalCluster; client: ClusterClient; loadSeconds: number }> {
+  const cluster = await deps.startCluster(`${name}-cluster`, 1, nodeArgs);
+  const splitAt = Array.from({ length: FILTER_REGIONS - 1 }, (_, i) => rows[Math.floor(((i + 1) * rows.length) / FILTER_REGIONS)]!.key);
   await deps.layoutRegions(cluster, splitAt, () => 1);
   const client = await ClusterClient.connect({ placement: cluster.placementAddress });
-  deps.onCleanup('copr-filter-client', () => client.close());
+  deps.onCleanup(`${name}-client`, () => client.close());
   await deps.settle(client, cluster);
   const loadT0 = performance.now();
   await loadRows(client, rows, 5000, 4);
@@ -175,7 +184,7 @@ async function prepareFilterScan(cfg: CoprBenchConfig, deps: CoprBenchDeps): Pro
   const map = await deps.settle(client, cluster);
   const inRange = map.regions.filter((r) => Buffer.compare(r.start, DATA_END) < 0 && (r.end.length === 0 || Buffer.compare(r.end, DATA_START) > 0));
   if (inRange.length !== FILTER_REGIONS) throw new Error(`expected the dataset in ${FILTER_REGIONS} regions, found ${inRange.length}`);
-  return { n, rows, amount, expectedMatches, raw, rawDir, cluster, client, loadSeconds };
+  return { cluster, client, loadSeconds };
 }
 
 const FILTER_REQUEST: FilterRequest = { schema: SAMPLE_SCHEMA, where: [{ column: 'amount', op: '>', value: THRESHOLD }], output: 'count' };
@@ -288,14 +297,7 @@ const CEILING_NAME = 'raw getRange reading values as views (no copy) + same pred
  */
 async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, data: FilterScanData, ceiling: () => Promise<number>): Promise<void> {
   const { n, rows, expectedMatches } = data;
-  const cluster = await deps.startCluster('copr-one-worker-cluster', 1, ['--copr-workers', '1']);
-  const splitAt = Array.from({ length: FILTER_REGIONS - 1 }, (_, i) => rows[Math.floor(((i + 1) * n) / FILTER_REGIONS)]!.key);
-  await deps.layoutRegions(cluster, splitAt, () => 1);
-  const client = await ClusterClient.connect({ placement: cluster.placementAddress });
-  deps.onCleanup('copr-one-worker-client', () => client.close());
-  await deps.settle(client, cluster);
-  await loadRows(client, rows, 5000, 4);
-  await deps.settle(client, cluster);
+  const { client } = await loadedCluster(deps, 'copr-one-worker', rows, ['--copr-workers', '1']);
   const copr = new Coprocessor(client);
   const outcomes: CoprocessorOutcome<unknown>[] = [];
   const oneWorker = async (): Promise<number> => {
