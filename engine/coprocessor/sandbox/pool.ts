@@ -19,6 +19,8 @@ import { CoprError, type CoprErrorCode, type EndSession, type ExecPayload, type 
  * in-node filter was no slower (bench: `npm run bench -- --only memory,coprocessor`).
  */
 const WORKER_YOUNG_GENERATION_MB = 16;
+/** close() waits at most this long for a starting worker to be ready before terminating it. */
+const CLOSE_WAITS_FOR_START_MS = 5_000;
 
 export interface PoolOptions {
   dataDir: string;
@@ -94,6 +96,8 @@ interface Slot {
   worker: Worker;
   /** Set once the worker has opened the store and said so. */
   ready: boolean;
+  /** Resolves once the worker is ready or gone: close() waits for it (see there). */
+  started: Promise<void>;
   job?: Job;
   /**
    * Plugins (sha256) whose code this worker was sent; later calls send no code. A worker evaluates
@@ -111,6 +115,15 @@ interface Slot {
 const NO_STATE_COUNTERS: StateCounters = { hits: 0, misses: 0, sets: 0, evictions: 0, invalidations: 0, refusals: 0 };
 
 const ENTRY = path.join(__dirname, 'worker-entry.js');
+
+/**
+ * Resolves when the slot's worker is ready or gone, or after `ms`. The timer is a live handle on
+ * purpose: workers are unref'd, so without it a process with nothing else to do would exit here.
+ */
+function startedWithin(slot: Slot, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([slot.started, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]).finally(() => clearTimeout(timer));
+}
 
 export class WorkerPool {
   private readonly slots: Slot[] = [];
@@ -198,6 +211,10 @@ export class WorkerPool {
       slot.job = undefined;
       job?.reject(new CoprExecError('COPR_WORKER_CRASH', 'the node is shutting down', this.timing(job, slot)));
     }
+    // A worker terminated while it opens the store (lmdb-js's native open) can abort the whole
+    // process (FATAL ERROR: napi_throw, seen once in pool.test.ts when a pool closed right after
+    // starting): let each finish starting first, for a bounded time.
+    await Promise.all(this.slots.map((s) => startedWithin(s, CLOSE_WAITS_FOR_START_MS)));
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
@@ -224,10 +241,13 @@ export class WorkerPool {
       stdout: false,
       stderr: false,
     });
-    const slot: Slot = { worker, ready: false, sentCode: new Set(), state: { heldBytes: 0, entries: 0, counters: { ...NO_STATE_COUNTERS } }, affinities: 0 };
+    let started!: () => void;
+    const slot: Slot = { worker, ready: false, started: new Promise<void>((resolve) => (started = resolve)), sentCode: new Set(), state: { heldBytes: 0, entries: 0, counters: { ...NO_STATE_COUNTERS } }, affinities: 0 };
+    worker.once('exit', () => started());
     worker.on('message', (msg: ExecReply | WriteRequest | StateReport | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         slot.ready = true;
+        started();
         this.dispatch();
       } else if (msg.type === 'write') this.write(worker, msg);
       else if (msg.type === 'state') slot.state = msg.state;
