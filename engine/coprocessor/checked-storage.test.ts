@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareBytes, copyBytes, inRange, type KeyRange, type KV } from '../plugin-api';
+import { compareBytes, copyBytes, inRange, type KeyRange, type KV, type RowVisitor } from '../plugin-api';
+import type { VisitMeter } from '../storage/store';
 import { CheckedStorage, type RowSource } from './checked-storage';
 import { CoprError, type CoprErrorCode } from './sandbox/messages';
 
@@ -59,18 +60,26 @@ class MemorySource implements RowSource {
  * is: a visitor that keeps them without copying finds them overwritten.
  */
 class ViewSource extends MemorySource {
-  visitViews(r: KeyRange, limit: number, visit: (key: Uint8Array, value: Uint8Array) => boolean): void {
+  visitViews(r: KeyRange, limit: number, visit: RowVisitor, meter: VisitMeter): void {
     const keyView = new Uint8Array(64);
     const valueView = new Uint8Array(64);
     let visited = 0;
-    for (const k of [...this.rows.keys()].sort()) {
-      if (!inRange(enc(k), r)) continue;
-      if (visited++ >= limit) return;
-      const key = enc(k);
-      const value = this.rows.get(k)!;
-      keyView.set(key);
-      valueView.set(value);
-      if (!visit(keyView.subarray(0, key.length), valueView.subarray(0, value.length))) return;
+    let bytes = 0;
+    try {
+      for (const k of [...this.rows.keys()].sort()) {
+        if (!inRange(enc(k), r)) continue;
+        if (visited >= limit) return;
+        const key = enc(k);
+        const value = this.rows.get(k)!;
+        visited++;
+        bytes += key.length + value.length;
+        if (visited > meter.maxRows || bytes > meter.maxBytes || visited % meter.every === 0) meter.check(visited, bytes);
+        keyView.set(key);
+        valueView.set(value);
+        if (visit(keyView.subarray(0, key.length), valueView.subarray(0, value.length)) === false) return;
+      }
+    } finally {
+      meter.done(visited, bytes);
     }
   }
 }

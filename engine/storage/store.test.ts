@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { MAX_KEY_BYTES, NodeStore, StorageError, checkKey, type KeyRange, type Row, type StoreOptions } from './store';
+import { MAX_KEY_BYTES, NodeStore, StorageError, checkKey, type KeyRange, type Row, type StoreOptions, type VisitMeter } from './store';
 
 /** Keys as latin1 so '\xff' is the single byte 0xff. */
 const k = (s: string): Buffer => Buffer.from(s, 'latin1');
@@ -260,6 +260,55 @@ test('clearRange with infinite ends deletes everything from start, or everything
     assert.deepEqual(show(store.scan(range('', ''))), ['a\x01', 'ab', 'abc', 'a\xff']);
     assert.equal(await store.clearRange(range('', '')), 4);
     assert.equal(store.countAll(), 0);
+  });
+});
+
+/** A meter that records every check and the end, throwing from check once `throwAt` rows were passed. */
+function recordingMeter(every: number, maxRows = Infinity, maxBytes = Infinity, throwAt = Infinity): VisitMeter & { checks: Array<[number, number]>; ends: Array<[number, number]> } {
+  const checks: Array<[number, number]> = [];
+  const ends: Array<[number, number]> = [];
+  return {
+    every, maxRows, maxBytes, checks, ends,
+    check(rows, bytes) {
+      checks.push([rows, bytes]);
+      if (rows >= throwAt) throw new Error(`budget at ${rows}`);
+    },
+    done: (rows, bytes) => void ends.push([rows, bytes]),
+  };
+}
+
+test('visitViews meters rows and key+value bytes: a check every `every` rows, at once past a budget, and one done however the visit ends', async () => {
+  await withStore(async (store) => {
+    const keys = Array.from({ length: 10 }, (_, i) => `r${i}`);
+    await putKeys(store, keys);
+    const rowBytes = 2 + 4; // 'rN' and 'v:rN'
+    const seen: string[] = [];
+    const all = recordingMeter(4);
+    store.visitViews(range('r', 's'), Infinity, (key) => void seen.push(key.toString('latin1')), all);
+    assert.deepEqual(seen, keys);
+    assert.deepEqual(all.checks, [[4, 4 * rowBytes], [8, 8 * rowBytes]]);
+    assert.deepEqual(all.ends, [[10, 10 * rowBytes]]);
+
+    const limited = recordingMeter(4);
+    store.visitViews(range('r', 's'), 3, () => {}, limited);
+    assert.deepEqual(limited.ends, [[3, 3 * rowBytes]]);
+    const stopped = recordingMeter(4);
+    let n = 0;
+    store.visitViews(range('r', 's'), Infinity, () => ++n < 2, stopped);
+    assert.deepEqual(stopped.ends, [[2, 2 * rowBytes]]);
+
+    // Past maxRows (or maxBytes) every row is checked, so a budget ends the visit at the row past it.
+    const overRows = recordingMeter(100, 5, Infinity, 6);
+    assert.throws(() => store.visitViews(range('r', 's'), Infinity, () => {}, overRows), /budget at 6/);
+    assert.deepEqual(overRows.checks, [[6, 6 * rowBytes]]);
+    assert.deepEqual(overRows.ends, [[6, 6 * rowBytes]]);
+    const overBytes = recordingMeter(100, Infinity, 3 * rowBytes);
+    store.visitViews(range('r', 's'), Infinity, () => {}, overBytes);
+    assert.deepEqual(overBytes.checks.map(([rows]) => rows), [4, 5, 6, 7, 8, 9, 10]);
+
+    const none = recordingMeter(4);
+    store.visitViews(range('r', 's'), 0, () => assert.fail('visited a row with limit 0'), none);
+    assert.deepEqual(none.ends, [[0, 0]]);
   });
 });
 

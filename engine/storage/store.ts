@@ -42,6 +42,21 @@ export interface ScanOptions {
 }
 
 /** Row and byte counts of a range, with keys that cut it into pieces of about `pieceKeys` rows. */
+/**
+ * How a metered visit (NodeStore.visitViews, RowSource.visitViews) reports the rows and key+value
+ * bytes it has passed so far: `check` at least every `every` rows and as soon as rows pass
+ * `maxRows` or bytes pass `maxBytes` (a scan budget; check throws to end the visit), and `done`
+ * once when the visit ends, however it ends. Calling check more often is allowed.
+ */
+export interface VisitMeter {
+  readonly every: number;
+  readonly maxRows: number;
+  readonly maxBytes: number;
+  check(rows: number, bytes: number): void;
+  /** Must not throw: it runs while the visit unwinds. */
+  done(rows: number, bytes: number): void;
+}
+
 export interface RangeStats {
   keys: number;
   bytes: number;
@@ -265,14 +280,30 @@ export class NodeStore {
 
   /**
    * The plugin `visit` path: rows of `[start, end)` in key order as views valid only until `visit`
-   * returns, until it returns false or `limit` rows were visited. scanViews without its byte count
-   * and resume key, which cost ~5% of a filter's visit (in-process micro-bench).
+   * returns, until it returns false or `limit` rows were visited, metered as they go (see
+   * VisitMeter). The metering sits in this loop, not in a wrapper around `visit`: a second closure
+   * call per row cost a filter 7-10% of its in-process scan rate (/tmp experiment, 300 000 rows,
+   * 2026-12-07: 0.90-0.93x the getRange-over-views ceiling wrapped, 1.04x fused).
    */
-  visitViews(range: KeyRange, limit: number, visit: (key: Buffer, value: Buffer) => boolean): void {
-    if (limit <= 0) return;
+  visitViews(range: KeyRange, limit: number, visit: (key: Buffer, value: Buffer) => unknown, meter: VisitMeter): void {
+    const { every, maxRows, maxBytes } = meter;
     let rows = 0;
-    for (const entry of this.rowViews.getRange(rangeOptions(range))) {
-      if (!visit(entry.key as Buffer, entry.value as Buffer) || ++rows >= limit) return;
+    let bytes = 0;
+    let untilCheck = every;
+    try {
+      if (limit <= 0) return;
+      for (const entry of this.rowViews.getRange(rangeOptions(range))) {
+        const key = entry.key as Buffer;
+        const value = entry.value as Buffer;
+        bytes += key.length + value.length;
+        if (++rows > maxRows || bytes > maxBytes || --untilCheck === 0) {
+          untilCheck = every;
+          meter.check(rows, bytes);
+        }
+        if (visit(key, value) === false || rows >= limit) return;
+      }
+    } finally {
+      meter.done(rows, bytes);
     }
   }
 

@@ -61,7 +61,7 @@ const lmdbRows: RowSource = {
   scanBatches(range: KeyRange, options: { limit: number; reverse: boolean }): Iterable<KV[]> {
     return batched(store.scan({ start: Buffer.from(range.start), end: Buffer.from(range.end) }, { limit: options.limit, reverse: options.reverse }));
   },
-  visitViews: (range, limit, visit) => store.visitViews({ start: Buffer.from(range.start), end: Buffer.from(range.end) }, limit, visit),
+  visitViews: (range, limit, visit, meter) => store.visitViews({ start: Buffer.from(range.start), end: Buffer.from(range.end) }, limit, visit, meter),
   put: (key, value) => writeThroughNode(key, value),
   delete: (key) => writeThroughNode(key, null),
 };
