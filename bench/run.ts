@@ -240,7 +240,7 @@ async function measureCoprocessor({ cfg, results, cleanup }: BenchRun): Promise<
       startCluster: (name, nodes, nodeArgs) => startCluster(cleanup, name, nodes, nodeArgs),
       layoutRegions,
       settle,
-      sideBySide: (contenders, warmups) => sideBySide(c, contenders, warmups),
+      sideBySide: (contenders, warmups, reps) => sideBySide({ ...c, reps: reps ?? c.reps }, contenders, warmups),
       median,
       openRaw,
       noteRetries: (name, client) => noteRetries(results, name, client),
