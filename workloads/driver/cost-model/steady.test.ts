@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STEADY_MAX_CALLS, untilSteady } from './steady';
+import { STEADY_AFTER, STEADY_MAX_CALLS, untilSteady } from './steady';
 
 /** Runs untilSteady over scripted times; how many it took and what it returned. */
-async function over(times: number[]): Promise<{ calls: number; ms: number }> {
+async function over(times: number[], after = 0): Promise<{ calls: number; ms: number }> {
   let calls = 0;
-  const ms = await untilSteady(async () => times[calls++ % times.length]!);
+  const ms = await untilSteady(async () => times[calls++ % times.length]!, undefined, after);
   return { calls, ms: Math.round(ms * 100) / 100 };
 }
 
@@ -24,4 +24,14 @@ test('times still falling are not steady: a window must not beat the fastest bef
 
 test('times that never settle stop at the cap with the mean of the last ones', async () => {
   assert.deepEqual(await over([100, 200]), { calls: STEADY_MAX_CALLS, ms: 166.67 });
+});
+
+test('the calls after the steady window count in the mean, slow ones included: the window is a quiet stretch by construction', async () => {
+  // Steady at call 4 (101, 99, 100); four more, one of them caught in a slow spell of the host.
+  assert.deepEqual(await over([100, 101, 99, 100, 150, 102, 98, 105, 500], 4), { calls: 8, ms: 107.86 });
+  assert.equal(STEADY_AFTER, 4, 'the default');
+  // The cap still holds: at most maxCalls all told.
+  let calls = 0;
+  await untilSteady(async () => [100, 101, 99][calls++ % 3]!, 6, 10);
+  assert.equal(calls, 6);
 });
