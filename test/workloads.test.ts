@@ -155,8 +155,7 @@ for (const name of specNames()) {
       // The speed terms are re-timed before every later point of a sweep on one dataset (CostModel.refresh).
       const sweptPoints = new Set(summary.points.map((p: { point: string }) => p.point)).size;
       const scans = summary.costModel.calibration.nodeScanRowsPerSec !== null;
-      if (!manifest.spec.sweep?.parameter?.startsWith('dataset.')) assert.equal(summary.costModel.refreshes.length, scans ? sweptPoints - 1 : 0, 'a refresh per later point');
-      for (const r of summary.costModel.refreshes) assert.ok(r.hostSlowdown > 0 && r.ms > 0, JSON.stringify(r));
+      if (!manifest.spec.sweep?.parameter?.startsWith('dataset.')) assert.equal(summary.costModel.refreshes, scans ? sweptPoints - 1 : 0, 'a refresh per later point');
       assert.deepEqual(summary.series.map((x: { link: string }) => x.link).sort(), [...manifest.spec.links].sort());
       for (const x of summary.series) assert.ok(x.points.length > 0 && x.points.some((q: { opsPerSec: number; p99Ms: number }) => q.opsPerSec > 0 && q.p99Ms > 0), `series of ${x.link}`);
       if (manifest.spec.modes.includes('adaptive')) assert.match(r.stdout, /predicted ms .*error .*chose/);

@@ -69,7 +69,7 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
   if (policy) out(`repetitions per point and link: at least ${policy.minRepetitions}, then until ±${(policy.precision * 100).toFixed(1)}% or ${policy.maxRepetitions} repetitions or ${policy.maxSeconds} s.`);
   out('speedup = mean client-mode latency / this mode\'s at the same link and point (> 1: this mode wins), 95% CI by Fieller\'s method over the paired repetitions; a CI that contains 1 is "no measurable difference".');
   if (showVsBest) out('vs best fixed = mean latency of the faster of pushdown and client / adaptive\'s (> 1: adaptive was faster), the same way.');
-  out("predicted = the cost model (calibrated at the start of the run, its CPU terms times the host's slowdown re-timed before each later point; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.");
+  out('predicted = the cost model (calibrated at the start of the run; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.');
   if (costModel) printCostModel(costModel);
 }
 
@@ -77,15 +77,6 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
 function signedPercent(fraction: number | null): string {
   if (fraction === null) return '';
   return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
-}
-
-/** The host re-timed before later points: how many times, in how long, and the slowdowns found. */
-function refreshNote(report: CostModelReport): string {
-  const r = report.refreshes ?? [];
-  if (r.length === 0) return '';
-  const slowdowns = r.map((x) => x.hostSlowdown);
-  const ms = r.reduce((t, x) => t + x.ms, 0);
-  return ` + ${r.length} refreshes in ${(ms / 1000).toFixed(1)} s, host slowdown ${Math.min(...slowdowns).toFixed(2)}-${Math.max(...slowdowns).toFixed(2)}×`;
 }
 
 /** The calibration numbers, one line each, with their units. */
@@ -96,7 +87,7 @@ function printCostModel(report: CostModelReport): void {
     .map((l) => `${l} ${c.rttMs[l]!.toFixed(2)} ms${c.linkBytesPerSec[l] ? ` ${(c.linkBytesPerSec[l]! / 1e6).toFixed(1)} MB/s` : ''}`)
     .join(', ');
   out(
-    `cost model (calibration ${(report.calibrationMs / 1000).toFixed(1)} s${refreshNote(report)}, ${c.regions} regions, concurrency ${c.concurrency}, sample ${report.sampleRows} rows): ` +
+    `cost model (calibration ${(report.calibrationMs / 1000).toFixed(1)} s${report.refreshes ? ` + ${report.refreshes} refreshes, ${(report.refreshMs / 1000).toFixed(1)} s` : ''}, ${c.regions} regions, concurrency ${c.concurrency}, sample ${report.sampleRows} rows): ` +
       `overhead ${c.pushdownOverheadMs.toFixed(1)} ms pushdown / ${c.clientOverheadMs.toFixed(1)} ms client; node scan ${rate(c.nodeScanRowsPerSec, 'rows/s')}; ` +
       `client pull ${rate(c.clientPullRowsPerSec, 'rows/s')} (${c.wireBytesPerRow === null ? '-' : c.wireBytesPerRow.toFixed(0)} B/row); client handle ${rate(c.clientHandleRowsPerSec, 'rows/s')}; ` +
       `result path ${(c.pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(c.clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client; RTT unshaped ${c.unshapedRttMs.toFixed(2)} ms; links: ${links}`,

@@ -23,8 +23,8 @@
  *   of the sampled rows when the kind has no such request.
  *
  * Before every later point of a sweep on the same dataset, CostModel.refresh times the scan-only
- * request again (REFRESH_CALLS per mode): how much slower than at calibration, the host's slowdown,
- * multiplies every CPU term of the point's predictions. This host's speed drifts over a run.
+ * request again (REFRESH_CALLS per mode) and the node-scan and client-pull rates become those of
+ * all its timings so far: the host's speed drifts over a run.
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
@@ -43,8 +43,8 @@ import { cheaperMode, unhiddenShare, type Calibration, type CallShape, type Pred
 import { estimateRegionBytes, estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 import { median, simpleStatistics } from '../../../engine/util/statistics';
 
-/** Scan-only calls per mode with which CostModel.refresh re-times the host before a point. */
-export const REFRESH_CALLS = 3;
+/** Scan-only calls per mode with which CostModel.refresh re-times the speed terms before a point. */
+export const REFRESH_CALLS = 2;
 
 /** Rows in the random sample the result-size estimates run on. */
 export const SAMPLE_ROWS = 4000;
@@ -72,8 +72,9 @@ export interface CostModelReport {
   units: Record<string, string>;
   sampleRows: number;
   calibrationMs: number;
-  /** The host re-timed before each later point (CostModel.refresh): the slowdown found, and how long it took. */
-  refreshes: Array<{ point: string; hostSlowdown: number; ms: number }>;
+  /** Times the speed terms were re-timed before a later point (CostModel.refresh), and their ms in all. */
+  refreshes: number;
+  refreshMs: number;
   /** Per (link, point): the estimate and both modes' predictions with their terms. */
   points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; estimatedAnswerBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
   notes: string[];
@@ -87,14 +88,13 @@ const UNITS: Record<string, string> = {
   linkBytesPerSec: 'bytes/s per direction, from the link profile (null: unlimited)',
   pushdownOverheadMs: 'ms (median noop pushdown call over the whole range, unshaped)',
   clientOverheadMs: 'ms (median noop client-mode call over the whole range, unshaped)',
-  nodeScanRowsPerSec: 'rows/s (scan-only pushdown calls, mean once their times are steady, all nodes together, overhead removed)',
-  clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
+  nodeScanRowsPerSec: 'rows/s (scan-only pushdown calls, mean of the steady ones and of every refresh so far, all nodes together, overhead removed)',
+  clientPullRowsPerSec: 'rows/s (scan-only client-mode calls, unshaped, mean of the steady ones and of every refresh so far, less overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
   pushdownResultBytesPerSec: 'bytes/s of partials + answer through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
   clientResultBytesPerSec: 'bytes/s of partials + answer in client mode (the same call client-side, less overhead, pull and handle)',
   scanBatchRows: 'rows per scan batch',
-  hostSlowdown: "the scan-only calls' mean time now / at calibration, both modes averaged (1 at calibration; multiplies every CPU term)",
   clientWireUnhidden: 'share (0..1) of min(client CPU, data wire) not hidden behind the larger, per link with a bandwidth (a scan-only client call through the link)',
 };
 
@@ -171,7 +171,8 @@ export class CostModel {
   private readonly reportPoints: CostModelReport['points'] = [];
   private readonly hints: ResolvedHints;
   private readonly rows: number;
-  private readonly refreshes: CostModelReport['refreshes'] = [];
+  private refreshes = 0;
+  private refreshMs = 0;
 
   private constructor(
     private calibration: Calibration,
@@ -215,7 +216,6 @@ export class CostModel {
         ...scan,
         ...result,
         scanBatchRows: DEFAULT_SCAN_BATCH_ROWS,
-        hostSlowdown: 1,
       };
       const calibration: Calibration = { ...measured, clientWireUnhidden: await measureWireOverlap(probe, links, measured) };
       const calibrationMs = msSince(started);
@@ -231,12 +231,14 @@ export class CostModel {
   }
 
   /**
-   * Re-times the host before a later point: REFRESH_CALLS scan-only calls in each mode, alternating,
-   * on the unshaped network; hostSlowdown becomes the mean over the two modes of (their mean time
-   * now / at calibration), and every CPU term of the next predictions is multiplied by it (see
-   * Calibration.hostSlowdown). The overheads, rates and link terms stay as calibrated.
+   * Re-times the speed terms before a later point: REFRESH_CALLS scan-only calls in each mode,
+   * alternating, on the unshaped network, pooled with every earlier timing of them; the node-scan
+   * and client-pull rates become those of the pooled means. The host's speed drifts over a run
+   * (the same default filter point's pushdown mean read 109 ms in one run and 156 ms in another
+   * an hour before), and a calibration taken once, minutes before a point, carries that drift into
+   * the point's prediction. The overheads, result-path rates and link terms stay as calibrated.
    */
-  async refresh(point: string): Promise<void> {
+  async refresh(): Promise<void> {
     const timings = this.scanTimings;
     const scanOnly = this.hints.scansRows ? this.hints.scanOnly(this.options.plugin.firstRequest) : null;
     if (!timings || scanOnly === null) return;
@@ -244,22 +246,20 @@ export class CostModel {
     const { session, spec, plugin } = this.options;
     await session.unshaped();
     const client = await session.clusterClient();
-    const now: Record<'pushdown' | 'client', number[]> = { pushdown: [], client: [] };
     try {
       const copr = new Coprocessor(client);
       const range = datasetRange();
-      const call = (mode: 'pushdown' | 'client') => () => copr.run({ plugin: plugin.name, version: plugin.version, request: scanOnly, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
+      const call = (mode: 'pushdown' | 'client') => copr.run({ plugin: plugin.name, version: plugin.version, request: scanOnly, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
       for (let i = 0; i < REFRESH_CALLS; i++) {
-        now.pushdown.push(...(await timesMs(1, call('pushdown'), 0)));
-        now.client.push(...(await timesMs(1, call('client'), 0)));
+        timings.pushdownMs.push(...(await timesMs(1, () => call('pushdown'), 0)));
+        timings.clientMs.push(...(await timesMs(1, () => call('client'), 0)));
       }
     } finally {
       client.close();
     }
-    const mean = simpleStatistics.mean;
-    const hostSlowdown = (mean(now.pushdown) / mean(timings.pushdownMs) + mean(now.client) / mean(timings.clientMs)) / 2;
-    this.calibration = { ...this.calibration, hostSlowdown };
-    this.refreshes.push({ point, hostSlowdown, ms: msSince(started) });
+    this.calibration = { ...this.calibration, ...scanRatesOf(timings, this.calibration, this.rows) };
+    this.refreshes++;
+    this.refreshMs += msSince(started);
   }
 
   /** Rows to scan, regions and the expected result bytes of one request, from the sample. */
@@ -300,11 +300,12 @@ export class CostModel {
       sampleRows: this.sample.rows,
       calibrationMs: this.calibrationMs,
       refreshes: this.refreshes,
+      refreshMs: this.refreshMs,
       points: this.reportPoints,
       coarser: this.hints.coarser,
       notes: [
         'Link rates come from the link profiles (not measured); RTTs are measured per link.',
-        `Before every later point, ${REFRESH_CALLS} scan-only calls per mode re-time the host; every CPU term of that point's predictions is multiplied by hostSlowdown (their time now / at calibration; see refreshes). The calibration above holds the last one.`,
+        `The node-scan and client-pull rates pool the calibration's scan-only timings with ${REFRESH_CALLS} more per mode before every later point (${this.refreshes} refreshes); the calibration above is the last one, each point's prediction used the one of its time.`,
         'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
         'pushdown = overhead + scan + max(result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips) + the unhidden share of min(client CPU, data wire). See workloads/driver/cost-model/model.ts.',
         ...this.hints.coarser.map((line) => `Coarser prediction: ${line}.`),
@@ -409,8 +410,8 @@ async function estimateAnswerBytes(plugin: LoadedPlugin, hints: ResolvedHints, r
 }
 
 /**
- * Timings of the scan-only request over the whole range: the node-scan and client-pull rates are
- * derived from their means (scanRatesOf), and CostModel.refresh compares later ones with them.
+ * Timings of the scan-only request over the whole range, kept so that later ones (CostModel.refresh)
+ * pool with them: the node-scan and client-pull rates are derived from their means (scanRatesOf).
  */
 interface ScanTimings {
   pushdownMs: number[];

@@ -19,7 +19,6 @@ const CAL: Calibration = {
   clientResultBytesPerSec: 50_000_000,
   scanBatchRows: 1000,
   clientWireUnhidden: {},
-  hostSlowdown: 1,
 };
 
 test('waves and added RTT', () => {
@@ -59,20 +58,6 @@ test("the answer's bytes go through the result path in both modes, but not over 
   assert.equal(predictPushdown(CAL, 'slow', merged).terms.resultWire, predictPushdown(CAL, 'slow', shape).terms.resultWire, 'only partials cross the link');
   assert.equal(predictClient(CAL, 'unlimited', merged).terms.result, predictClient(CAL, 'unlimited', { ...shape, resultBytes: 5_000_000 }).terms.result);
   assert.equal(predictClient(CAL, 'slow', merged).terms.dataWire, predictClient(CAL, 'slow', shape).terms.dataWire);
-});
-
-test("the host's slowdown multiplies every CPU term, not the link's rate or its added round trips", () => {
-  const shape = { rows: 100_000, regions: 8, concurrency: 4, resultBytes: 1_000_000, answerBytes: 0 };
-  const slower: Calibration = { ...CAL, hostSlowdown: 1.5 };
-  // Pushdown on the slow link: overhead 10 × 1.5 + 2 waves × 2 ms; scan 150; result path 15; wire 1000 as before.
-  assert.deepEqual(predictPushdown(slower, 'slow', shape).terms, { overhead: 19, scan: 150, result: 15, resultWire: 1000 });
-  // Client, unlimited: every term is CPU.
-  assert.equal(predictClient(slower, 'unlimited', shape).totalMs, 1.5 * predictClient(CAL, 'unlimited', shape).totalMs);
-  // Client, slow link: the 10 s of data on the wire do not change, nor the batch round trips.
-  const client = predictClient(slower, 'slow', shape).terms;
-  assert.equal(client.dataWire, 10_000);
-  assert.equal(client.batchRoundTrips, 54);
-  assert.equal(client.pull, 750);
 });
 
 test('pushdown overhead scales with the waves of regions', () => {

@@ -29,8 +29,6 @@
  *             part of the smaller that the larger does not hide
  * The added RTT of a link is its measured RTT minus the unshaped link's (the calibration calls ran
  * unshaped, so their times already hold the loopback round trips).
- * Every CPU term (overheads, scan, pull, handle, result paths) is multiplied by the host's slowdown
- * since calibration (Calibration.hostSlowdown); link rates and added RTTs are not.
  */
 
 export type PredictedMode = 'pushdown' | 'client';
@@ -79,14 +77,6 @@ export interface Calibration {
    * max(CPU, wire) predicted.
    */
   clientWireUnhidden: Record<string, number>;
-  /**
-   * How much slower the host runs the calibration's scan-only calls now than when it calibrated
-   * them (1 then; CostModel.refresh re-times them before every later point). This host's speed
-   * drifts by 10-40% over minutes (other tenants; a pure-CPU loop holds, memory-bound scans do not),
-   * and a default filter run calibrated once under-predicted its last, heaviest points by 23-28%
-   * after its scan-only calls had slowed by about as much.
-   */
-  hostSlowdown: number;
 }
 
 /** One call to predict. */
@@ -135,11 +125,10 @@ function scaledOverheadMs(measuredMs: number, cal: Calibration, shape: CallShape
 const perSecMs = (amount: number, perSec: number | null): number => (amount > 0 && perSec ? (amount / perSec) * 1000 : 0);
 
 export function predictPushdown(cal: Calibration, link: string, shape: CallShape): Prediction {
-  const slow = cal.hostSlowdown;
   const terms = {
-    overhead: slow * scaledOverheadMs(cal.pushdownOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
-    scan: slow * perSecMs(shape.rows, cal.nodeScanRowsPerSec),
-    result: slow * perSecMs(shape.resultBytes + shape.answerBytes, cal.pushdownResultBytesPerSec),
+    overhead: scaledOverheadMs(cal.pushdownOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
+    scan: perSecMs(shape.rows, cal.nodeScanRowsPerSec),
+    result: perSecMs(shape.resultBytes + shape.answerBytes, cal.pushdownResultBytesPerSec),
     resultWire: wireMs(cal, link, shape.resultBytes),
   };
   // Scan and result path add up: the default filter sweep measured the pushdown time growing with
@@ -151,12 +140,11 @@ export function predictPushdown(cal: Calibration, link: string, shape: CallShape
 export function predictClient(cal: Calibration, link: string, shape: CallShape): Prediction {
   const dataBytes = shape.rows * (cal.wireBytesPerRow ?? 0);
   const batches = shape.rows > 0 ? Math.ceil(shape.rows / cal.scanBatchRows) + shape.regions : 0;
-  const slow = cal.hostSlowdown;
   const terms = {
-    overhead: slow * scaledOverheadMs(cal.clientOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
-    pull: slow * perSecMs(shape.rows, cal.clientPullRowsPerSec),
-    handle: slow * perSecMs(shape.rows, cal.clientHandleRowsPerSec),
-    result: slow * perSecMs(shape.resultBytes + shape.answerBytes, cal.clientResultBytesPerSec),
+    overhead: scaledOverheadMs(cal.clientOverheadMs, cal, shape) + waves(shape.regions, shape.concurrency) * addedRttMs(cal, link),
+    pull: perSecMs(shape.rows, cal.clientPullRowsPerSec),
+    handle: perSecMs(shape.rows, cal.clientHandleRowsPerSec),
+    result: perSecMs(shape.resultBytes + shape.answerBytes, cal.clientResultBytesPerSec),
     dataWire: wireMs(cal, link, dataBytes),
     batchRoundTrips: (batches * addedRttMs(cal, link)) / Math.max(1, Math.min(shape.concurrency, shape.regions)),
     unhidden: 0,

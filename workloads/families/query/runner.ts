@@ -257,7 +257,7 @@ class QueryRun {
     const dataset: DatasetSpec = workload.dataset(point);
     const fingerprint = datasetFingerprint(dataset);
     if (this.loaded && this.loaded.fingerprint === fingerprint) {
-      if (this.loaded.point !== point) await this.loaded.model?.refresh(point === undefined ? '' : String(point));
+      if (this.loaded.point !== point) await this.loaded.model?.refresh();
       this.loaded.point = point;
       return;
     }
