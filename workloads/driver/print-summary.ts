@@ -87,7 +87,7 @@ function printCostModel(report: CostModelReport): void {
     .map((l) => `${l} ${c.rttMs[l]!.toFixed(2)} ms${c.linkBytesPerSec[l] ? ` ${(c.linkBytesPerSec[l]! / 1e6).toFixed(1)} MB/s` : ''}`)
     .join(', ');
   out(
-    `cost model (calibration ${(report.calibrationMs / 1000).toFixed(1)} s${report.refreshes ? ` + ${report.refreshes} refreshes, ${(report.refreshMs / 1000).toFixed(1)} s` : ''}, ${c.regions} regions, concurrency ${c.concurrency}, sample ${report.sampleRows} rows): ` +
+    `cost model (calibration ${(report.calibrationMs / 1000).toFixed(1)} s, ${c.regions} regions, concurrency ${c.concurrency}, sample ${report.sampleRows} rows): ` +
       `overhead ${c.pushdownOverheadMs.toFixed(1)} ms pushdown / ${c.clientOverheadMs.toFixed(1)} ms client; node scan ${rate(c.nodeScanRowsPerSec, 'rows/s')}; ` +
       `client pull ${rate(c.clientPullRowsPerSec, 'rows/s')} (${c.wireBytesPerRow === null ? '-' : c.wireBytesPerRow.toFixed(0)} B/row); client handle ${rate(c.clientHandleRowsPerSec, 'rows/s')}; ` +
       `result path ${(c.pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(c.clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client; RTT unshaped ${c.unshapedRttMs.toFixed(2)} ms; links: ${links}`,

@@ -21,10 +21,6 @@
  *   and its answer's, as estimated for any request) per second of its time less overhead and scan
  *   (pushdown, where they add up) or less overhead, pull and handle (client, one thread); msgpack
  *   of the sampled rows when the kind has no such request.
- *
- * Before every later point of a sweep on the same dataset, CostModel.refresh times the scan-only
- * request again (REFRESH_CALLS per mode) and the node-scan and client-pull rates become those of
- * all its timings so far: the host's speed drifts over a run.
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
@@ -42,9 +38,6 @@ import { datasetRange } from '../../datasets/catalog';
 import { cheaperMode, unhiddenShare, type Calibration, type CallShape, type PredictedMode, type Prediction } from './model';
 import { estimateRegionBytes, estimateResultBytes, regionRowsFromSample, sampleIds, type RegionSample } from './selectivity-estimate';
 import { median, simpleStatistics } from '../../../engine/util/statistics';
-
-/** Scan-only calls per mode with which CostModel.refresh re-times the speed terms before a point. */
-export const REFRESH_CALLS = 2;
 
 /** Rows in the random sample the result-size estimates run on. */
 export const SAMPLE_ROWS = 4000;
@@ -72,9 +65,6 @@ export interface CostModelReport {
   units: Record<string, string>;
   sampleRows: number;
   calibrationMs: number;
-  /** Times the speed terms were re-timed before a later point (CostModel.refresh), and their ms in all. */
-  refreshes: number;
-  refreshMs: number;
   /** Per (link, point): the estimate and both modes' predictions with their terms. */
   points: Array<{ link: string; point: string; estimatedSelectivity: number | null; estimatedResultBytes: number; estimatedAnswerBytes: number; pushdown: Prediction; client: Prediction; cheaper: PredictedMode }>;
   notes: string[];
@@ -88,8 +78,8 @@ const UNITS: Record<string, string> = {
   linkBytesPerSec: 'bytes/s per direction, from the link profile (null: unlimited)',
   pushdownOverheadMs: 'ms (median noop pushdown call over the whole range, unshaped)',
   clientOverheadMs: 'ms (median noop client-mode call over the whole range, unshaped)',
-  nodeScanRowsPerSec: 'rows/s (scan-only pushdown calls, mean of the steady ones and of every refresh so far, all nodes together, overhead removed)',
-  clientPullRowsPerSec: 'rows/s (scan-only client-mode calls, unshaped, mean of the steady ones and of every refresh so far, less overhead and handle time)',
+  nodeScanRowsPerSec: 'rows/s (scan-only pushdown calls, mean once their times are steady, all nodes together, overhead removed)',
+  clientPullRowsPerSec: 'rows/s (scan-only client-mode call, unshaped, less its overhead and handle time)',
   wireBytesPerRow: 'bytes/row on the wire in that call',
   clientHandleRowsPerSec: "rows/s (the plugin's scan-only handle over the sampled rows in client memory)",
   pushdownResultBytesPerSec: 'bytes/s of partials + answer through pushdown (result-heavy call over the whole range, less its overhead and scan; else msgpack of the sampled rows)',
@@ -117,14 +107,9 @@ async function medianMs(times: number, run: () => Promise<unknown> | unknown, wa
   return median(await timesMs(times, run, warmups));
 }
 
-/** A long call's times once the nodes and this process are warm: the calls that count (see untilSteady), ms. */
-async function steadyTimesMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number[]> {
-  return untilSteady(async () => (await timesMs(1, run, 0))[0]!, maxCalls);
-}
-
-/** The mean of a long call's steady times, ms. */
+/** A long call's time once the nodes and this process are warm: the mean of its steady calls (see untilSteady), ms. */
 async function steadyMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number> {
-  return simpleStatistics.mean(await steadyTimesMs(run, maxCalls));
+  return untilSteady(async () => (await timesMs(1, run, 0))[0]!, maxCalls);
 }
 
 /**
@@ -169,23 +154,15 @@ async function pingMs(clients: ClusterClient[], rounds = 9): Promise<number[]> {
 /** A calibrated model for one run: predictions per (link, point) and the report. */
 export class CostModel {
   private readonly reportPoints: CostModelReport['points'] = [];
-  private readonly hints: ResolvedHints;
-  private readonly rows: number;
-  private refreshes = 0;
-  private refreshMs = 0;
 
   private constructor(
-    private calibration: Calibration,
+    readonly calibration: Calibration,
     private readonly plugin: LoadedPlugin,
-    private readonly options: CalibrationOptions,
+    private readonly hints: ResolvedHints,
     private readonly sample: { regions: InMemoryRegion[]; regionRows: number[]; rows: number },
-    /** The scan-only timings so far (null: the workload scans nothing); refresh() adds to them. */
-    private readonly scanTimings: ScanTimings | null,
+    private readonly rows: number,
     private readonly calibrationMs: number,
-  ) {
-    this.hints = options.plugin.hints;
-    this.rows = options.spec.dataset.rows;
-  }
+  ) {}
 
   static async calibrate(options: CalibrationOptions): Promise<CostModel> {
     const { spec, session, links, log } = options;
@@ -204,8 +181,7 @@ export class CostModel {
       const pushdownOverheadMs = await medianMs(5, call('noop', '*', {}, 'pushdown'));
       const clientOverheadMs = await medianMs(3, call('noop', '*', {}, 'client'));
       const sample = await sampleRows(probe);
-      const timings = await measureScanTimings(probe, sample);
-      const scan = timings ? scanRatesOf(timings, { pushdownOverheadMs, clientOverheadMs }, spec.dataset.rows) : NO_SCAN_RATES;
+      const scan = await measureScanRates(probe, sample, { pushdownOverheadMs, clientOverheadMs });
       const result = await measureResultPath(probe, sample, scan, { pushdownOverheadMs, clientOverheadMs }, await measureCodecRate(sample));
       const measured = {
         regions: pieces.length,
@@ -224,42 +200,10 @@ export class CostModel {
           `node scan ${scan.nodeScanRowsPerSec ? Math.round(scan.nodeScanRowsPerSec) : '-'} rows/s, client pull ${scan.clientPullRowsPerSec ? Math.round(scan.clientPullRowsPerSec) : '-'} rows/s, ` +
           `client handle ${scan.clientHandleRowsPerSec ? Math.round(scan.clientHandleRowsPerSec) : '-'} rows/s, result path ${(result.pushdownResultBytesPerSec / 1e6).toFixed(0)} MB/s pushdown / ${(result.clientResultBytesPerSec / 1e6).toFixed(0)} MB/s client, sample ${sample.rows} rows`,
       );
-      return new CostModel(calibration, plugin, options, sample, timings, calibrationMs);
+      return new CostModel(calibration, plugin, options.plugin.hints, sample, spec.dataset.rows, calibrationMs);
     } finally {
       client.close();
     }
-  }
-
-  /**
-   * Re-times the speed terms before a later point: REFRESH_CALLS scan-only calls in each mode,
-   * alternating, on the unshaped network, pooled with every earlier timing of them; the node-scan
-   * and client-pull rates become those of the pooled means. The host's speed drifts over a run
-   * (the same default filter point's pushdown mean read 109 ms in one run and 156 ms in another
-   * an hour before), and a calibration taken once, minutes before a point, carries that drift into
-   * the point's prediction. The overheads, result-path rates and link terms stay as calibrated.
-   */
-  async refresh(): Promise<void> {
-    const timings = this.scanTimings;
-    const scanOnly = this.hints.scansRows ? this.hints.scanOnly(this.options.plugin.firstRequest) : null;
-    if (!timings || scanOnly === null) return;
-    const started = process.hrtime.bigint();
-    const { session, spec, plugin } = this.options;
-    await session.unshaped();
-    const client = await session.clusterClient();
-    try {
-      const copr = new Coprocessor(client);
-      const range = datasetRange();
-      const call = (mode: 'pushdown' | 'client') => copr.run({ plugin: plugin.name, version: plugin.version, request: scanOnly, start: range.start, end: range.end, mode, concurrency: spec.concurrency });
-      for (let i = 0; i < REFRESH_CALLS; i++) {
-        timings.pushdownMs.push(...(await timesMs(1, () => call('pushdown'), 0)));
-        timings.clientMs.push(...(await timesMs(1, () => call('client'), 0)));
-      }
-    } finally {
-      client.close();
-    }
-    this.calibration = { ...this.calibration, ...scanRatesOf(timings, this.calibration, this.rows) };
-    this.refreshes++;
-    this.refreshMs += msSince(started);
   }
 
   /** Rows to scan, regions and the expected result bytes of one request, from the sample. */
@@ -299,13 +243,10 @@ export class CostModel {
       units: UNITS,
       sampleRows: this.sample.rows,
       calibrationMs: this.calibrationMs,
-      refreshes: this.refreshes,
-      refreshMs: this.refreshMs,
       points: this.reportPoints,
       coarser: this.hints.coarser,
       notes: [
         'Link rates come from the link profiles (not measured); RTTs are measured per link.',
-        `The node-scan and client-pull rates pool the calibration's scan-only timings with ${REFRESH_CALLS} more per mode before every later point (${this.refreshes} refreshes); the calibration above is the last one, each point's prediction used the one of its time.`,
         'Expected result sizes come from the plugin run in-process on the uniform random sample (sampleRows), scaled per region; never from a measured answer.',
         'pushdown = overhead + scan + max(result path, result wire); client = overhead + max(client CPU (pull + handle + result path), data wire, scan-batch round trips) + the unhidden share of min(client CPU, data wire). See workloads/driver/cost-model/model.ts.',
         ...this.hints.coarser.map((line) => `Coarser prediction: ${line}.`),
@@ -409,34 +350,13 @@ async function estimateAnswerBytes(plugin: LoadedPlugin, hints: ResolvedHints, r
   return estimateRegionBytes({ sampleRows: sample.rows, regionRows: rows, partBytes: partBytes[0]!, items: hints.partialItems(parts[0], request) });
 }
 
-/**
- * Timings of the scan-only request over the whole range, kept so that later ones (CostModel.refresh)
- * pool with them: the node-scan and client-pull rates are derived from their means (scanRatesOf).
- */
-interface ScanTimings {
-  pushdownMs: number[];
-  clientMs: number[];
-  /** The scan-only handle over the sample in this process, rows/s (not re-timed). */
-  clientHandleRowsPerSec: number;
-  wireBytesPerRow: number;
-}
-
-/** The node scan and client pull rates of the scan-only timings so far. */
-function scanRatesOf(timings: ScanTimings, overheads: Overheads, rows: number): ScanRates {
-  const { pushdownMs, clientMs, clientHandleRowsPerSec, wireBytesPerRow } = timings;
-  const nodeScanRowsPerSec = rows / (Math.max(1, simpleStatistics.mean(pushdownMs) - overheads.pushdownOverheadMs) / 1000);
-  const pullMs = simpleStatistics.mean(clientMs) - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
-  return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
-}
-
-const NO_SCAN_RATES: ScanRates = { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
-
 /** The plugin's scan-only request: timed in pushdown, in client mode, and in memory on the sample. */
-async function measureScanTimings(probe: Probe, sample: RowSample): Promise<ScanTimings | null> {
+async function measureScanRates(probe: Probe, sample: RowSample, overheads: Overheads): Promise<ScanRates> {
   const { options, plugin, range, own, client, scanOnly } = probe;
-  if (scanOnly === null || sample.rows === 0) return null;
+  if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
   const rows = options.spec.dataset.rows;
-  const pushdownMs = await steadyTimesMs(own(scanOnly, 'pushdown'));
+  const scanMs = await steadyMs(own(scanOnly, 'pushdown'));
+  const nodeScanRowsPerSec = rows / (Math.max(1, scanMs - overheads.pushdownOverheadMs) / 1000);
   // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
   // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
   const oneRegion: InMemoryRegion[] = [{ range: { start: range.start, end: range.end }, batches: [sample.regions.flatMap((r) => r.batches[0]!)] }];
@@ -445,13 +365,14 @@ async function measureScanTimings(probe: Probe, sample: RowSample): Promise<Scan
     for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, oneRegion);
   });
   const clientHandleRowsPerSec = (sample.rows * repeats) / (Math.max(0.001, handleMs) / 1000);
-  // The first call warms up and counts the wire bytes.
+  // The first call warms up and counts the wire bytes; the next two are timed.
   const clientScan = own(scanOnly, 'client');
   const wire0 = client.wireBytes();
   await clientScan();
   const wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
-  const clientMs = await steadyTimesMs(clientScan);
-  return { pushdownMs, clientMs, clientHandleRowsPerSec, wireBytesPerRow };
+  const clientScanMs = await steadyMs(clientScan);
+  const pullMs = clientScanMs - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
+  return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
 }
 
 /**

@@ -5,6 +5,8 @@
  * calibrated the scan 1.7x too slow and the pushdown predictions +24% to +68% off.
  */
 
+import { simpleStatistics } from '../../../engine/util/statistics';
+
 /** The last this many times must agree before the calls count as steady. */
 export const STEADY_WINDOW = 3;
 /** Calls at most, steady or not, by default. */
@@ -15,8 +17,8 @@ export const STEADY_AFTER = 4;
 /**
  * Times calls (`timeOne` runs one and returns its time) until the last STEADY_WINDOW lie within 10%
  * of each other and none beats the fastest before them by more than 5%, then `after` calls more;
- * returns the times that count: the window and those after it (their mean is the estimate). Stops
- * at `maxCalls` all told, steady or not, with the last STEADY_WINDOW times.
+ * returns the mean of the window and those. Stops at `maxCalls` all told, steady or not, with the
+ * mean of the last STEADY_WINDOW times.
  *
  * The mean, not the fastest: the model predicts the mean latency the measured points report, and
  * the fastest call predicted them 10-20% too fast (default filter run, 2026-12-07). The calls after
@@ -25,7 +27,7 @@ export const STEADY_AFTER = 4;
  * 7-28% too fast at 9 of 12 low-selectivity points (the same run: quiet calls at 98-105 ms, the
  * points' means 108-149 ms); calls taken after it, whatever the host does then, are not selected.
  */
-export async function untilSteady(timeOne: () => Promise<number>, maxCalls = STEADY_MAX_CALLS, after = STEADY_AFTER): Promise<number[]> {
+export async function untilSteady(timeOne: () => Promise<number>, maxCalls = STEADY_MAX_CALLS, after = STEADY_AFTER): Promise<number> {
   const times: number[] = [];
   let steadyAt = -1;
   while (times.length < maxCalls) {
@@ -42,5 +44,6 @@ export async function untilSteady(timeOne: () => Promise<number>, maxCalls = STE
       if (after <= 0) break;
     }
   }
-  return steadyAt >= 0 ? times.slice(steadyAt - STEADY_WINDOW) : times.slice(-STEADY_WINDOW);
+  const counted = steadyAt >= 0 ? times.slice(steadyAt - STEADY_WINDOW) : times.slice(-STEADY_WINDOW);
+  return simpleStatistics.mean(counted);
 }

@@ -151,8 +151,6 @@ export interface QueryRunResult {
 interface Loaded {
   fingerprint: string;
   model: CostModel | null;
-  /** The point it was last prepared for. */
-  point: SweepValue | undefined;
 }
 
 /**
@@ -247,20 +245,12 @@ class QueryRun {
     }
   }
 
-  /**
-   * Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and
-   * calibrates on it; a later point on the same dataset re-times the model's speed terms instead
-   * (CostModel.refresh).
-   */
+  /** Loads a point's dataset when the sweep is over the dataset (else the driver loaded it), and calibrates on it. */
   async prepare(point: SweepValue | undefined): Promise<void> {
     const { workload, backend, hooks } = this;
     const dataset: DatasetSpec = workload.dataset(point);
     const fingerprint = datasetFingerprint(dataset);
-    if (this.loaded && this.loaded.fingerprint === fingerprint) {
-      if (this.loaded.point !== point) await this.loaded.model?.refresh();
-      this.loaded.point = point;
-      return;
-    }
+    if (this.loaded && this.loaded.fingerprint === fingerprint) return;
     const pointSpec: WorkloadSpec = { ...this.spec, dataset };
     if (workload.sweepsDataset) {
       const load = await backend.ensureDataset(pointSpec, { log: hooks.log, onLoadProgress: hooks.onLoadProgress });
@@ -270,7 +260,7 @@ class QueryRun {
     }
     // Every mode's call gets the model's prediction beside its measurement (the model's error is a result too).
     const model = backend.calibrate ? await backend.calibrate({ spec: pointSpec, plugin: { name: workload.plugin, version: workload.version, hints: this.hints!, firstRequest: workload.request(point) }, links: this.lanes.map((l) => ({ name: l.link.name, client: l.client, use: () => l.link.use() })), log: hooks.log }) : null;
-    this.loaded = { fingerprint, model, point };
+    this.loaded = { fingerprint, model };
   }
 
   /** Warm-up, then rounds of every mode once until the point is precise or a cap is reached. */
