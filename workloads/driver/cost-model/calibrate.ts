@@ -21,6 +21,8 @@
  *   and its answer's, as estimated for any request) per second of its time less overhead and scan
  *   (pushdown, where they add up) or less overhead, pull and handle (client, one thread); msgpack
  *   of the sampled rows when the kind has no such request.
+ * Each mode's scan-only call, and each mode's result-heavy call, is timed in turn with the other
+ * mode's (steady.ts untilSteadyTogether), as the measured points interleave the modes.
  */
 import { pack, unpack } from 'msgpackr';
 import { Coprocessor, splitByRegions } from '../../../engine/client/coprocessor';
@@ -28,7 +30,7 @@ import { DEFAULT_SCAN_BATCH_ROWS, type ClusterClient } from '../../../engine/cli
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { SeededRandom } from '../../../engine/util/seeded-random';
 import { syntheticKey } from '../../datasets/synthetic';
-import { untilSteady } from './steady';
+import { untilSteadyTogether } from './steady';
 import type { ResolvedHints } from '../../families/query/hints';
 import type { WorkloadSpec } from '../../spec';
 import { runPluginInMemory, type InMemoryRegion } from '../in-memory-plugin';
@@ -107,9 +109,12 @@ async function medianMs(times: number, run: () => Promise<unknown> | unknown, wa
   return median(await timesMs(times, run, warmups));
 }
 
-/** A long call's time once the nodes and this process are warm: the mean of its steady calls (see untilSteady), ms. */
-async function steadyMs(run: () => Promise<unknown> | unknown, maxCalls?: number): Promise<number> {
-  return untilSteady(async () => (await timesMs(1, run, 0))[0]!, maxCalls);
+/**
+ * Long calls compared with each other (one per mode), in turn, once the nodes and this process are
+ * warm: each one's mean over its steady rounds (see untilSteadyTogether), ms.
+ */
+async function steadyTogetherMs(runs: Array<() => Promise<unknown> | unknown>, maxRounds?: number): Promise<number[]> {
+  return untilSteadyTogether(runs.map((run) => async () => (await timesMs(1, run, 0))[0]!), maxRounds);
 }
 
 /**
@@ -355,8 +360,6 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
   const { options, plugin, range, own, client, scanOnly } = probe;
   if (scanOnly === null || sample.rows === 0) return { nodeScanRowsPerSec: null, clientPullRowsPerSec: null, wireBytesPerRow: null, clientHandleRowsPerSec: null };
   const rows = options.spec.dataset.rows;
-  const scanMs = await steadyMs(own(scanOnly, 'pushdown'));
-  const nodeScanRowsPerSec = rows / (Math.max(1, scanMs - overheads.pushdownOverheadMs) / 1000);
   // All sampled rows as one region (per-row cost, not the fixed cost of ~17 tiny regions),
   // repeated to ~40 000 rows per timing so that the clock's resolution and JIT warm-up fade.
   const oneRegion: InMemoryRegion[] = [{ range: { start: range.start, end: range.end }, batches: [sample.regions.flatMap((r) => r.batches[0]!)] }];
@@ -365,13 +368,14 @@ async function measureScanRates(probe: Probe, sample: RowSample, overheads: Over
     for (let r = 0; r < repeats; r++) await runPluginInMemory(plugin, scanOnly, oneRegion);
   });
   const clientHandleRowsPerSec = (sample.rows * repeats) / (Math.max(0.001, handleMs) / 1000);
-  // The first call warms up and counts the wire bytes; the next two are timed.
+  // A first client call counts the wire bytes; then both modes in turn until steady (see untilSteadyTogether).
   const clientScan = own(scanOnly, 'client');
   const wire0 = client.wireBytes();
   await clientScan();
   const wireBytesPerRow = (client.wireBytes().in - wire0.in) / rows;
-  const clientScanMs = await steadyMs(clientScan);
-  const pullMs = clientScanMs - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
+  const [scanMs, clientScanMs] = await steadyTogetherMs([own(scanOnly, 'pushdown'), clientScan]);
+  const nodeScanRowsPerSec = rows / (Math.max(1, scanMs! - overheads.pushdownOverheadMs) / 1000);
+  const pullMs = clientScanMs! - overheads.clientOverheadMs - (rows / clientHandleRowsPerSec) * 1000;
   return { nodeScanRowsPerSec, clientPullRowsPerSec: rows / (Math.max(1, pullMs) / 1000), wireBytesPerRow, clientHandleRowsPerSec };
 }
 
@@ -414,11 +418,10 @@ async function measureResultPath(probe: Probe, sample: RowSample, scan: ScanRate
   const rows = totals.rowsScanned;
   // The rates are per byte of partials and answer together, as the model charges them (CallShape).
   const resultBytes = wireBytesIn + (await estimateAnswerBytes(plugin, options.plugin.hints, heavy, sample, options.spec.dataset.rows));
-  // Fewer calls at most than the scans: these are the longest calls (every row kept).
-  const pushedMs = await steadyMs(() => run('pushdown'), RESULT_PATH_MAX_CALLS);
+  // Fewer rounds at most than the scans: these are the longest calls (every row kept).
+  const [pushedMs, pulledMs] = (await steadyTogetherMs([() => run('pushdown'), () => run('client')], RESULT_PATH_MAX_CALLS)) as [number, number];
   // The model adds the result path to the scan (model.ts predictPushdown): what the call took past both is the result path's.
   const pushdownResultMs = pushedMs - overheads.pushdownOverheadMs - (rows / nodeScanRowsPerSec) * 1000;
-  const pulledMs = await steadyMs(() => run('client'), RESULT_PATH_MAX_CALLS);
   const clientResultMs = pulledMs - overheads.clientOverheadMs - (rows / clientPullRowsPerSec + rows / clientHandleRowsPerSec) * 1000;
   return { pushdownResultBytesPerSec: resultBytes / (Math.max(1, pushdownResultMs) / 1000), clientResultBytesPerSec: resultBytes / (Math.max(1, clientResultMs) / 1000) };
 }

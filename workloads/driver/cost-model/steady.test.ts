@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STEADY_AFTER, STEADY_MAX_CALLS, untilSteady } from './steady';
+import { STEADY_AFTER, STEADY_MAX_CALLS, untilSteady, untilSteadyTogether } from './steady';
 
 /** Runs untilSteady over scripted times; how many it took and what it returned. */
 async function over(times: number[], after = 0): Promise<{ calls: number; ms: number }> {
@@ -34,4 +34,20 @@ test('the calls after the steady window count in the mean, slow ones included: t
   let calls = 0;
   await untilSteady(async () => [100, 101, 99][calls++ % 3]!, 6, 10);
   assert.equal(calls, 6);
+});
+
+test('calls compared with each other are taken in turn, until both are steady in the same round, then `after` rounds more', async () => {
+  const order: string[] = [];
+  const scripted = (name: string, times: number[]) => {
+    let i = 0;
+    return async (): Promise<number> => {
+      order.push(name);
+      return times[i++]!;
+    };
+  };
+  // a is steady from round 4 on; b only from round 7 (at round 6 its window still beat the fastest
+  // before it by more than 5%); then 2 rounds more: rounds 5-9 count for both.
+  const means = await untilSteadyTogether([scripted('a', [100, 101, 99, 100, 100, 102, 98, 100, 101, 500]), scripted('b', [300, 250, 200, 150, 151, 149, 150, 148, 152, 500])], 20, 2);
+  assert.deepEqual(order, Array.from({ length: 9 }, () => ['a', 'b']).flat());
+  assert.deepEqual(means.map((m) => Math.round(m * 100) / 100), [100.2, 150]);
 });
