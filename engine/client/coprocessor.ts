@@ -167,6 +167,45 @@ export function callTotals(regions: readonly RegionCallStats[]): CoprocessorOutc
   };
 }
 
+/** What a call's pieces of work gave: their partials, per-piece stats, the code versions that answered, and the plugin that merges them. */
+export interface PiecesRun<Encoded> {
+  partials: Partials<Encoded>;
+  regions: RegionCallStats[];
+  sha256s: string[];
+  plugin: LoadedPlugin;
+}
+
+/**
+ * A call as every plugin runner (copbench's Coprocessor, the Redis backend's) times and reports it:
+ * this process's CPU, its sockets' bytes and the wall clock around the pieces (`run`, given the
+ * request as a msgpack round trip makes it, as a node decodes it) and the merge, less the time
+ * the caller's onRows took.
+ */
+export async function measuredCall<Req, Res, Encoded>(call: CoprocessorCall<Req>, wireBytes: () => { in: number; out: number }, run: (request: Req) => Promise<PiecesRun<Encoded>>): Promise<CoprocessorOutcome<Res>> {
+  const cpu0 = process.cpuUsage();
+  const wire0 = wireBytes();
+  const t0 = process.hrtime.bigint();
+  const request = unpack(pack(call.request)) as Req;
+  const { partials, regions, sha256s, plugin } = await run(request);
+  const { result, streamed } = partials.answer((parts) => plugin.plugin.merge(parts, request) as Res);
+  const cpu = process.cpuUsage(cpu0);
+  const wire = wireBytes();
+  const wallNs = process.hrtime.bigint() - t0 - partials.consumerNs;
+  return {
+    result,
+    mode: call.mode,
+    plugin: { name: plugin.artifact.name, version: plugin.artifact.version, sha256: plugin.artifact.sha256 },
+    sha256s,
+    regions,
+    totals: callTotals(regions),
+    clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
+    wireBytesIn: wire.in - wire0.in,
+    wireBytesOut: wire.out - wire0.out,
+    wallMs: Number(wallNs) / 1e6,
+    streamed,
+  };
+}
+
 export class Coprocessor {
   /** The nodes' coprocessor load, as the replies of this client's pushdown calls report it. */
   readonly load = new NodeLoadTracker();
@@ -201,28 +240,7 @@ export class Coprocessor {
 
   async run<Req, Res>(call: CoprocessorCall<Req>): Promise<CoprocessorOutcome<Res>> {
     if (call.session !== undefined && !SESSION_ID.test(call.session)) throw new ClientError('SERVER', `session must be 1-64 letters, digits or _ . : -, got ${JSON.stringify(call.session.slice(0, 32))}`, 'COPR_BAD_REQUEST');
-    const cpu0 = process.cpuUsage();
-    const wire0 = this.client.wireBytes();
-    const t0 = process.hrtime.bigint();
-    const request = unpack(pack(call.request)) as Req;
-    const { partials, regions, sha256s, plugin } = call.mode === 'pushdown' ? await this.pushdown(call, request) : await this.clientSide(call, request);
-    const { result, streamed } = partials.answer((parts) => plugin.plugin.merge(parts, request) as Res);
-    const cpu = process.cpuUsage(cpu0);
-    const wire = this.client.wireBytes();
-    const wallNs = process.hrtime.bigint() - t0 - partials.consumerNs;
-    return {
-      result,
-      mode: call.mode,
-      plugin: { name: plugin.artifact.name, version: plugin.artifact.version, sha256: plugin.artifact.sha256 },
-      sha256s,
-      regions,
-      totals: callTotals(regions),
-      clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
-      wireBytesIn: wire.in - wire0.in,
-      wireBytesOut: wire.out - wire0.out,
-      wallMs: Number(wallNs) / 1e6,
-      streamed,
-    };
+    return measuredCall<Req, Res, EncodedPartial>(call, () => this.client.wireBytes(), (request) => (call.mode === 'pushdown' ? this.pushdown(call, request) : this.clientSide(call, request)));
   }
 
   /** The deployed artifact for name + range, compiled in this process (cached by sha256). */
@@ -240,7 +258,7 @@ export class Coprocessor {
 
   // ---- pushdown ---------------------------------------------------------------------------------
 
-  private async pushdown<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials<EncodedPartial>; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async pushdown<Req>(call: CoprocessorCall<Req>, request: Req): Promise<PiecesRun<EncodedPartial>> {
     // The client needs the plugin only for `merge`: reuse the module from the last call unless the
     // nodes report other code (a redeploy), which saves a placement round trip per call.
     const cacheKey = `${call.plugin}\u0000${call.version ?? '*'}`;
@@ -318,7 +336,7 @@ export class Coprocessor {
 
   // ---- client side ------------------------------------------------------------------------------
 
-  private async clientSide<Req>(call: CoprocessorCall<Req>, request: Req): Promise<{ partials: Partials<EncodedPartial>; regions: RegionCallStats[]; sha256s: string[]; plugin: LoadedPlugin }> {
+  private async clientSide<Req>(call: CoprocessorCall<Req>, request: Req): Promise<PiecesRun<EncodedPartial>> {
     const plugin = await this.loadPlugin(call.plugin, call.version ?? '*');
     const payload = pack(call.request);
     const slot = limiter(call.concurrency ?? 4);

@@ -10,7 +10,7 @@
  * client's budget, as copbench's Coprocessor keeps it per region.
  */
 import { pack, unpack } from 'msgpackr';
-import { callTotals, type CoprocessorCall, type CoprocessorOptions, type CoprocessorOutcome, type RegionCallStats } from '../../../engine/client/coprocessor';
+import { measuredCall, type CoprocessorCall, type PiecesRun, type CoprocessorOptions, type CoprocessorOutcome, type RegionCallStats } from '../../../engine/client/coprocessor';
 import type { LoadedPlugin } from '../../../engine/coprocessor/loader';
 import { PluginStateStore, SESSION_ID } from '../../../engine/coprocessor/state-store';
 import type { KV } from '../../../engine/plugin-api';
@@ -69,28 +69,13 @@ export class RedisCoprocessor implements PluginRunner {
     if (call.session !== undefined && !SESSION_ID.test(call.session)) throw new Error(`session must be 1-64 letters, digits or _ . : -, got ${JSON.stringify(call.session.slice(0, 32))}`);
     const loaded = await this.loadPlugin(call.plugin, call.version);
     const { units, functions, busyThresholdMs } = this.data();
-    const cpu0 = process.cpuUsage();
-    const wire0 = this.wireBytes();
-    const t0 = process.hrtime.bigint();
-    const request = unpack(pack(call.request)) as Req;
-    const { partials, regions, sha256s } = call.mode === 'pushdown' ? await this.pushdown(loaded, call, request, units, functions, busyThresholdMs) : await this.clientSide(loaded, call, request, units);
-    const { result, streamed } = partials.answer((parts) => loaded.plugin.merge(parts, request) as Res);
-    regions.sort((a, b) => a.regionId - b.regionId);
-    const cpu = process.cpuUsage(cpu0);
-    const wire = this.wireBytes();
-    return {
-      result,
-      mode: call.mode,
-      plugin: { name: loaded.artifact.name, version: loaded.artifact.version, sha256: loaded.artifact.sha256 },
-      sha256s,
-      regions,
-      totals: callTotals(regions),
-      clientCpuUs: cpu.user + cpu.system - partials.consumerCpuUs,
-      wireBytesIn: wire.in - wire0.in,
-      wireBytesOut: wire.out - wire0.out,
-      wallMs: Number(process.hrtime.bigint() - t0 - partials.consumerNs) / 1e6,
-      streamed,
+    const wireBytes = (): { in: number; out: number } => this.wireBytes();
+    const inUnitOrder = <Encoded>(run: UnitsRun<Encoded>): PiecesRun<Encoded> => {
+      run.regions.sort((a, b) => a.regionId - b.regionId);
+      return { ...run, plugin: loaded };
     };
+    if (call.mode === 'pushdown') return measuredCall<Req, Res, RespValue>(call, wireBytes, async (request) => inUnitOrder(await this.pushdown(loaded, call, request, units, functions, busyThresholdMs)));
+    return measuredCall<Req, Res, Uint8Array>(call, wireBytes, async (request) => inUnitOrder(await this.clientSide(loaded, call, request, units)));
   }
 
   /** Bytes this client's sockets read and wrote, over every primary. */
@@ -144,11 +129,8 @@ export class RedisCoprocessor implements PluginRunner {
 }
 
 /** A call's units run: their partials (rows already handed on, with onRows and a row stream) and stats. */
-interface UnitsRun<Encoded> {
-  partials: Partials<Encoded>;
-  regions: RegionCallStats[];
-  sha256s: string[];
-}
+/** A run's pieces before the plugin that merges them is added (measuredCall's PiecesRun). */
+type UnitsRun<Encoded> = Omit<PiecesRun<Encoded>, 'plugin'>;
 
 /**
  * The keys a unit holds: rows are `row:<ordinal>` in key order (every dataset's keys), and a
