@@ -59,6 +59,7 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       ...(showVsBest ? { 'vs best fixed (95% CI)': vsBest ? `${speedupText(vsBest, 'x')} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '' } : {}),
       'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
       'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
+      'predicted speedup': p.mode === 'pushdown' && comparison?.predictedSpeedup ? predictedSpeedupText(comparison.predictedSpeedup, speedup?.ratio) : '',
       ...(showChoices ? { chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '' } : {}),
     };
   });
@@ -70,7 +71,14 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
   out('speedup = mean client-mode latency / this mode\'s at the same link and point (> 1: this mode wins), 95% CI by Fieller\'s method over the paired repetitions; a CI that contains 1 is "no measurable difference".');
   if (showVsBest) out('vs best fixed = mean latency of the faster of pushdown and client / adaptive\'s (> 1: adaptive was faster), the same way.');
   out('predicted = the cost model (calibrated at the start of the run; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.');
+  out("predicted speedup = the model's client / pushdown predictions (its error against the measured speedup): what adaptive's choice rests on; a host slower or faster than at calibration moves both latency errors alike and leaves it.");
   if (costModel) printCostModel(costModel);
+}
+
+/** `2.50x (+12%)`: the model's speedup and its error against the measured one (when there is one). */
+function predictedSpeedupText(predicted: number, measured: number | undefined): string {
+  const error = measured === undefined ? null : relativeError(predicted, measured);
+  return `${predicted.toFixed(2)}x${error === null ? '' : ` (${signedPercent(error)})`}`;
 }
 
 /** `+12%` / `-3%`; empty for null. */

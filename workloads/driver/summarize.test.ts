@@ -70,3 +70,9 @@ test('the untimed check calls must agree too: a row digest that differs fails th
   assert.equal(differing.comparisons[0]!.checksumsAgree, false);
   assert.match(differing.verdict.mismatches[0]!, /check calls' answers differ, every row digested \(pushdown: d1; client: d2\)/);
 });
+
+test("the model's predicted speedup: its client prediction over its pushdown prediction, null without predictions", () => {
+  const withModel = rounds({ pushdown: 10, client: 30 }, [1, 1.1]).map((s) => ({ ...s, predictedMs: s.mode === 'pushdown' ? 8 : 20 }));
+  assert.equal(summarizeQueries(withModel).comparisons[0]!.predictedSpeedup, 2.5);
+  assert.equal(summarizeQueries(rounds({ pushdown: 10, client: 30 }, [1])).comparisons[0]!.predictedSpeedup, null);
+});

@@ -72,6 +72,12 @@ export interface ModeComparison {
   speedups?: Record<string, SpeedupCI>;
   /** The faster fixed mode's latency / adaptive's (> 1: adaptive beat it); null without adaptive, pushdown and client. */
   adaptiveVsBest?: (SpeedupCI & { best: string }) | null;
+  /**
+   * The cost model's client prediction / its pushdown prediction: the speedup it expected (null
+   * without both). What adaptive's choice rests on; a host running slower or faster than at
+   * calibration moves both predictions' errors alike and leaves this one.
+   */
+  predictedSpeedup?: number | null;
   /** Client-mode wire bytes in / pushdown wire bytes in. */
   wireBytesRatio: number | null;
   checksumsAgree: boolean;
@@ -214,6 +220,8 @@ export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []
     };
     const pushLatency = mean('pushdown', (s) => s.latencyMs);
     const clientLatency = mean('client', (s) => s.latencyMs);
+    const predicted = (mode: string): number | undefined => (group.some((s) => s.mode === mode && s.predictedMs === null) ? undefined : mean(mode, (s) => s.predictedMs!));
+    const [pushPredicted, clientPredicted] = [predicted('pushdown'), predicted('client')];
     const pushBytes = mean('pushdown', (s) => s.clientWireInBytes);
     const clientBytes = mean('client', (s) => s.clientWireInBytes);
     comparisons.push({
@@ -221,6 +229,7 @@ export function summarizeQueries(samples: QuerySample[], stops: PointStop[] = []
       point: group[0]!.point,
       speedup: pushLatency && clientLatency ? clientLatency / pushLatency : null,
       ...speedupsOf(group),
+      predictedSpeedup: pushPredicted && clientPredicted ? clientPredicted / pushPredicted : null,
       wireBytesRatio: pushBytes && clientBytes ? clientBytes / pushBytes : null,
       checksumsAgree: checksums.size === 1 && checked.size <= 1,
     });

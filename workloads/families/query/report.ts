@@ -33,6 +33,9 @@ export function isQueryView(view: unknown): view is QueryView {
   return isObject(view) && Array.isArray(view.points) && Array.isArray(view.comparisons);
 }
 
+/** `+12%` / `-3%`. */
+const signed = (fraction: number): string => `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
+
 function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
   const parameter = view.points[0]?.parameter || 'point';
   const hasPrediction = view.points.some((p) => predictedLatencyMs(p) !== null);
@@ -78,6 +81,7 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
     ];
   });
   const showVsBest = view.comparisons.some((c) => c.adaptiveVsBest);
+  const showPredicted = view.comparisons.some((c) => c.predictedSpeedup);
   const comparisons = view.comparisons.map((c) => {
     const push = c.speedups?.pushdown;
     const vsBest = c.adaptiveVsBest;
@@ -87,6 +91,7 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       push ? speedupText(push) : c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`,
       push ? winnerText(push, 'pushdown', 'client') : '-',
       ...(showVsBest ? [vsBest ? `${speedupText(vsBest)} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '-'] : []),
+      ...(showPredicted ? [c.predictedSpeedup ? `${c.predictedSpeedup.toFixed(2)}×${push ? ` (${signed((c.predictedSpeedup - push.ratio) / push.ratio)})` : ''}` : '-'] : []),
       c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`,
       c.checksumsAgree ? 'yes' : 'NO',
     ];
@@ -101,11 +106,12 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
         ['speedup (client ms / pushdown ms, 95% CI)', true],
         ['verdict', false],
         ...(showVsBest ? ([['adaptive: faster fixed mode ms / adaptive ms (95% CI)', true]] as Array<[string, boolean]>) : []),
+        ...(showPredicted ? ([["cost model's speedup (its error)", true]] as Array<[string, boolean]>) : []),
         ['wire bytes (client / pushdown)', true],
         ['answers agree', false],
       ],
       comparisons,
-      'Speedup > 1: pushdown answered faster. The CI is Fieller\'s, over the repetitions as pairs (each repetition runs every mode once); a CI that contains 1 is no measurable difference.',
+      `Speedup > 1: pushdown answered faster. The CI is Fieller's, over the repetitions as pairs (each repetition runs every mode once); a CI that contains 1 is no measurable difference.${showPredicted ? " The cost model's speedup is its client prediction over its pushdown prediction: what adaptive's choice rests on." : ''}`,
     ),
     ...coarserTable(view),
   ];
