@@ -23,6 +23,7 @@
  * The script's helpers (cluster start and region layout from cluster-setup.ts, side-by-side
  * repetitions, cleanup, the results) are passed in by run.ts as CoprBenchDeps.
  */
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Database } from 'lmdb';
 import type { RawLmdb } from './dataset';
@@ -222,9 +223,8 @@ function filterScanSteps(data: FilterScanData, copr: Coprocessor) {
     return got.rows / seconds;
   };
   // A stronger baseline for context: the same scan with values read as views of lmdb-js's read
-  // buffer (no copy per value; the node's SCANRANGE reads this way, its plugin scans copy into
-  // Node's Buffer pool so rows stay valid for the plugin).
-  const rawViews = { root: raw.root, rows: raw.root.openDB({ name: 'rows', keyEncoding: 'binary', encoder: { needsStableBuffer: false, encode: (v: Buffer) => v, decode: (b: Buffer, size: number) => b.subarray(0, size) } } as never) as unknown as Database<Buffer, Buffer> };
+  // buffer (no copy per value; the node's SCANRANGE and plugin visits read this way).
+  const rawViews = valueViews(raw);
   return {
     outcomes,
     push2: filter('pushdown c2', 'pushdown', 2),
@@ -235,6 +235,11 @@ function filterScanSteps(data: FilterScanData, copr: Coprocessor) {
     rawFilter: timedRaw('raw getRange + predicate', () => rawGetRangeFilter(raw, amount)),
     rawViewFilter: timedRaw('raw getRange (value views) + predicate', () => rawGetRangeFilter(rawViews, amount)),
   };
+}
+
+/** The same environment's rows with values read as views of lmdb-js's read buffer (no copy). */
+function valueViews(raw: RawLmdb): RawLmdb {
+  return { root: raw.root, rows: raw.root.openDB({ name: 'rows', keyEncoding: 'binary', encoder: { needsStableBuffer: false, encode: (v: Buffer) => v, decode: (b: Buffer, size: number) => b.subarray(0, size) } } as never) as unknown as Database<Buffer, Buffer> };
 }
 
 /** Where the time of a pushdown call goes, from the per-region stats of the measured calls. */
@@ -308,7 +313,18 @@ const CEILING_NAME = 'raw getRange reading values as views (no copy) + same pred
  */
 async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, data: FilterScanData, ceiling: () => Promise<number>): Promise<void> {
   const { n, rows, expectedMatches } = data;
-  const { client } = await loadedCluster(deps, 'copr-one-worker', rows, ['--copr-workers', '1']);
+  const { cluster, client } = await loadedCluster(deps, 'copr-one-worker', rows, ['--copr-workers', '1']);
+  // The ceiling again, over this node's own LMDB environment (opened read-only beside it): the
+  // same pages the worker reads, loaded through the cluster rather than in one sorted pass.
+  const nodeEnv = valueViews(deps.openRaw(path.join(cluster.dataDir, 'node-1')));
+  deps.onCleanup('copr-one-worker-env', () => nodeEnv.root.close());
+  const nodeCeiling = async (): Promise<number> => {
+    const t0 = performance.now();
+    const got = rawGetRangeFilter(nodeEnv, data.amount);
+    const seconds = (performance.now() - t0) / 1000;
+    if (got.rows !== n || got.matches !== expectedMatches) throw new Error(`the node's environment holds ${got.rows} rows with ${got.matches} matches, expected ${n} and ${expectedMatches}`);
+    return n / seconds;
+  };
   const copr = new Coprocessor(client);
   const outcomes: CoprocessorOutcome<unknown>[] = [];
   const oneWorker = async (): Promise<number> => {
@@ -318,7 +334,7 @@ async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, dat
     return n / (out.wallMs / 1000);
   };
   const pairs = cfg.quick ? cfg.reps : Math.max(cfg.reps, ONE_WORKER_PAIRS);
-  const [one, views] = await deps.sideBySide([oneWorker, ceiling], [times(4, oneWorker), times(2, ceiling)], pairs);
+  const [one, views, own] = await deps.sideBySide([oneWorker, ceiling, nodeCeiling], [times(4, oneWorker), times(2, ceiling), times(2, nodeCeiling)], pairs);
   deps.noteRetries('coprocessor one worker', client);
   const m = deps.median;
   const paired = m(one!.map((rate, i) => rate / views![i]!));
@@ -336,6 +352,19 @@ async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, dat
     goal: ratioAtLeast(0.9),
     note: `ratio: the best of ${pairs} calls / the best of ${pairs} ceiling scans, run in alternation; median of the per-pair ratios ${paired.toFixed(3)}, ratio of the medians ${(m(one!) / m(views!)).toFixed(3)}; filter reads rows through ctx.storage.visit (views, as the ceiling does); ${pushdownSplit(outcomes.slice(-pairs), m).note}`,
   });
+  deps.add({
+    group: 'coprocessor',
+    measurement: `the scan ceiling over the one-worker node's own environment, vs over the bench's (the same rows loaded in one sorted pass)`,
+    unit: 'rows/s',
+    copbench: m(own!),
+    baseline: m(views!),
+    baselineName: CEILING_NAME,
+    copbenchSamples: own,
+    baselineSamples: views,
+    ratio: Math.max(...own!) / Math.max(...views!),
+    note: `ratio of the best of ${pairs} each, as the goal row; the one-worker call's best against this one: ${(Math.max(...one!) / Math.max(...own!)).toFixed(3)}`,
+  });
+  await deps.cleanupNow('copr-one-worker-env');
   await deps.cleanupNow('copr-one-worker-client');
   await deps.cleanupNow('copr-one-worker-cluster');
 }
