@@ -338,32 +338,24 @@ async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, dat
   deps.noteRetries('coprocessor one worker', client);
   const m = deps.median;
   const paired = m(one!.map((rate, i) => rate / views![i]!));
-  const best = Math.max(...one!) / Math.max(...views!);
+  const best = (samples: number[]): number => Math.max(...samples);
+  // Rows against the ceiling over the bench's environment, compared best to best (see ONE_WORKER_PAIRS).
+  const againstCeiling = (measurement: string, samples: number[], note: string): CoprRow => ({ group: 'coprocessor', measurement, unit: 'rows/s', copbench: m(samples), baseline: m(views!), baselineName: CEILING_NAME, copbenchSamples: samples, baselineSamples: views, ratio: best(samples) / best(views!), note });
   deps.add({
-    group: 'coprocessor',
-    measurement: `filter pushdown on a node with one plugin worker (2 regions in flight), vs getRange over value views + predicate (the scan ceiling)`,
-    unit: 'rows/s',
-    copbench: m(one!),
-    baseline: m(views!),
-    baselineName: CEILING_NAME,
-    copbenchSamples: one,
-    baselineSamples: views,
-    ratio: best,
+    ...againstCeiling(
+      `filter pushdown on a node with one plugin worker (2 regions in flight), vs getRange over value views + predicate (the scan ceiling)`,
+      one!,
+      `ratio: the best of ${pairs} calls / the best of ${pairs} ceiling scans, run in alternation; median of the per-pair ratios ${paired.toFixed(3)}, ratio of the medians ${(m(one!) / m(views!)).toFixed(3)}; filter reads rows through ctx.storage.visit (views, as the ceiling does); ${pushdownSplit(outcomes.slice(-pairs), m).note}`,
+    ),
     goal: ratioAtLeast(0.9),
-    note: `ratio: the best of ${pairs} calls / the best of ${pairs} ceiling scans, run in alternation; median of the per-pair ratios ${paired.toFixed(3)}, ratio of the medians ${(m(one!) / m(views!)).toFixed(3)}; filter reads rows through ctx.storage.visit (views, as the ceiling does); ${pushdownSplit(outcomes.slice(-pairs), m).note}`,
   });
-  deps.add({
-    group: 'coprocessor',
-    measurement: `the scan ceiling over the one-worker node's own environment, vs over the bench's (the same rows loaded in one sorted pass)`,
-    unit: 'rows/s',
-    copbench: m(own!),
-    baseline: m(views!),
-    baselineName: CEILING_NAME,
-    copbenchSamples: own,
-    baselineSamples: views,
-    ratio: Math.max(...own!) / Math.max(...views!),
-    note: `ratio of the best of ${pairs} each, as the goal row; the one-worker call's best against this one: ${(Math.max(...one!) / Math.max(...own!)).toFixed(3)}`,
-  });
+  deps.add(
+    againstCeiling(
+      `the scan ceiling over the one-worker node's own environment, vs over the bench's (the same rows loaded in one sorted pass)`,
+      own!,
+      `ratio of the best of ${pairs} each, as the goal row; the one-worker call's best against this one: ${(best(one!) / best(own!)).toFixed(3)}`,
+    ),
+  );
   await deps.cleanupNow('copr-one-worker-env');
   await deps.cleanupNow('copr-one-worker-client');
   await deps.cleanupNow('copr-one-worker-cluster');
