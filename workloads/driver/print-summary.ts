@@ -5,7 +5,7 @@ import type { MlSummary } from '../families/ml-train/ml-summary';
 import type { CostModelReport } from './cost-model/calibrate';
 import { relativeError } from './cost-model/model';
 import type { RepetitionPolicy } from './metrics/sequential';
-import { halfWidthText, speedupText, stopText, winnerText } from './results/precision-text';
+import { halfWidthText, predictedSpeedupText, signedPercent, speedupText, stopText, winnerText } from './results/precision-text';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -59,7 +59,7 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       ...(showVsBest ? { 'vs best fixed (95% CI)': vsBest ? `${speedupText(vsBest, 'x')} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '' } : {}),
       'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
       'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
-      'predicted speedup': p.mode === 'pushdown' && comparison?.predictedSpeedup ? predictedSpeedupText(comparison.predictedSpeedup, speedup?.ratio) : '',
+      'predicted speedup': p.mode === 'pushdown' && comparison?.predictedSpeedup ? predictedSpeedupText(comparison.predictedSpeedup, speedup?.ratio, 'x') : '',
       ...(showChoices ? { chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '' } : {}),
     };
   });
@@ -73,18 +73,6 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
   out('predicted = the cost model (calibrated at the start of the run; adaptive: the prediction of the mode it chose); error = (predicted - measured) / measured.');
   out("predicted speedup = the model's client / pushdown predictions (its error against the measured speedup): what adaptive's choice rests on; a host slower or faster than at calibration moves both latency errors alike and leaves it.");
   if (costModel) printCostModel(costModel);
-}
-
-/** `2.50x (+12%)`: the model's speedup and its error against the measured one (when there is one). */
-function predictedSpeedupText(predicted: number, measured: number | undefined): string {
-  const error = measured === undefined ? null : relativeError(predicted, measured);
-  return `${predicted.toFixed(2)}x${error === null ? '' : ` (${signedPercent(error)})`}`;
-}
-
-/** `+12%` / `-3%`; empty for null. */
-function signedPercent(fraction: number | null): string {
-  if (fraction === null) return '';
-  return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
 }
 
 /** The calibration numbers, one line each, with their units. */

@@ -5,6 +5,7 @@
  */
 import type { SpeedupCI } from '../summarize';
 import type { StopReason } from '../metrics/sequential';
+import { relativeError } from '../cost-model/model';
 
 /** `1.52× (1.40–1.66)`; `1.52× (CI unbounded)` when too few or too noisy repetitions bound it. */
 export function speedupText(ci: SpeedupCI, times = '×'): string {
@@ -40,4 +41,16 @@ export function stopText(stoppedBy: StopReason | null | undefined): string {
   if (stoppedBy === 'maxRepetitions') return 'cap: maxRepetitions';
   if (stoppedBy === 'maxSeconds') return 'cap: maxSeconds';
   return '';
+}
+
+/** `+12%` / `-3%`; empty for null. */
+export function signedPercent(fraction: number | null): string {
+  if (fraction === null) return '';
+  return `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
+}
+
+/** `2.50× (+12%)`: the cost model's speedup and its error against the measured one (when there is one). */
+export function predictedSpeedupText(predicted: number, measured: number | undefined, times = '×'): string {
+  const error = measured === undefined ? null : relativeError(predicted, measured);
+  return `${predicted.toFixed(2)}${times}${error === null ? '' : ` (${signedPercent(error)})`}`;
 }

@@ -4,7 +4,7 @@
  */
 import { formatNumber } from '../../driver/results/table';
 import type { RepetitionPolicy } from '../../driver/metrics/sequential';
-import { halfWidthText, speedupText, stopText, winnerText } from '../../driver/results/precision-text';
+import { halfWidthText, predictedSpeedupText, speedupText, stopText, winnerText } from '../../driver/results/precision-text';
 import type { ChecksumVerdict, ModeComparison, QueryPointSummary } from '../../driver/summarize';
 import type { CostModelReport } from '../../driver/cost-model/calibrate';
 import { checksumVerdict, formatBytes, linkLabelIn, meanWithCi, reportTable, type ReportTable } from '../../../reports/tables';
@@ -32,9 +32,6 @@ export interface QueryView {
 export function isQueryView(view: unknown): view is QueryView {
   return isObject(view) && Array.isArray(view.points) && Array.isArray(view.comparisons);
 }
-
-/** `+12%` / `-3%`. */
-const signed = (fraction: number): string => `${fraction >= 0 ? '+' : ''}${(fraction * 100).toFixed(0)}%`;
 
 function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
   const parameter = view.points[0]?.parameter || 'point';
@@ -91,7 +88,7 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       push ? speedupText(push) : c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`,
       push ? winnerText(push, 'pushdown', 'client') : '-',
       ...(showVsBest ? [vsBest ? `${speedupText(vsBest)} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '-'] : []),
-      ...(showPredicted ? [c.predictedSpeedup ? `${c.predictedSpeedup.toFixed(2)}×${push ? ` (${signed((c.predictedSpeedup - push.ratio) / push.ratio)})` : ''}` : '-'] : []),
+      ...(showPredicted ? [c.predictedSpeedup ? predictedSpeedupText(c.predictedSpeedup, push?.ratio) : '-'] : []),
       c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`,
       c.checksumsAgree ? 'yes' : 'NO',
     ];
