@@ -194,13 +194,10 @@ const AGGREGATE_REQUEST: AggregateRequest = { schema: SAMPLE_SCHEMA, column: 'am
 
 /** The timed steps (rows/s each), checked against the expected counts, keeping every call's outcome. */
 function filterScanSteps(data: FilterScanData, copr: Coprocessor) {
-  const { n, raw, amount, expectedMatches } = data;
+  const { n, raw, amount } = data;
   const outcomes = new Map<string, CoprocessorOutcome<unknown>[]>();
   const keep = (name: string, out: CoprocessorOutcome<unknown>): void => void outcomes.set(name, [...(outcomes.get(name) ?? []), out]);
-  const check = (what: string, scanned: number, matches: number): void => {
-    if (scanned !== n) throw new Error(`${what} scanned ${scanned} rows, expected ${n}`);
-    if (matches >= 0 && matches !== expectedMatches) throw new Error(`${what} counted ${matches} matches, expected ${expectedMatches}`);
-  };
+  const check = (what: string, scanned: number, matches: number): void => checkCounts(data, what, scanned, matches);
   const filter = (name: string, mode: 'pushdown' | 'client', concurrency: number) => async (): Promise<number> => {
     const out = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: FILTER_REQUEST, start: DATA_START, end: DATA_END, mode, concurrency });
     check(`filter ${name}`, out.totals.rowsScanned, out.result.count);
@@ -215,13 +212,6 @@ function filterScanSteps(data: FilterScanData, copr: Coprocessor) {
     keep('aggregate', out);
     return out.totals.rowsScanned / (out.wallMs / 1000);
   };
-  const timedRaw = (what: string, scan: () => RawCount) => async (): Promise<number> => {
-    const t0 = performance.now();
-    const got = scan();
-    const seconds = (performance.now() - t0) / 1000;
-    check(what, got.rows, got.matches);
-    return got.rows / seconds;
-  };
   // A stronger baseline for context: the same scan with values read as views of lmdb-js's read
   // buffer (no copy per value; the node's SCANRANGE and plugin visits read this way).
   const rawViews = valueViews(raw);
@@ -231,9 +221,29 @@ function filterScanSteps(data: FilterScanData, copr: Coprocessor) {
     push1: filter('pushdown c1', 'pushdown', 1),
     clientMode: filter('client c2', 'client', 2),
     aggregate,
-    rawScan: timedRaw('raw getRange', () => rawGetRange(raw)),
-    rawFilter: timedRaw('raw getRange + predicate', () => rawGetRangeFilter(raw, amount)),
-    rawViewFilter: timedRaw('raw getRange (value views) + predicate', () => rawGetRangeFilter(rawViews, amount)),
+    rawScan: timedRaw(data, 'raw getRange', () => rawGetRange(raw)),
+    rawFilter: timedRaw(data, 'raw getRange + predicate', () => rawGetRangeFilter(raw, amount)),
+    rawViewFilter: timedRaw(data, 'raw getRange (value views) + predicate', () => rawGetRangeFilter(rawViews, amount)),
+  };
+}
+
+/** The dataset's counts every step is checked against. */
+type ScanCounts = Pick<FilterScanData, 'n' | 'expectedMatches'>;
+
+/** Throws unless a step scanned every row of the dataset and (matches ≥ 0: it counted them) found its matches. */
+function checkCounts({ n, expectedMatches }: ScanCounts, what: string, scanned: number, matches: number): void {
+  if (scanned !== n) throw new Error(`${what} scanned ${scanned} rows, expected ${n}`);
+  if (matches >= 0 && matches !== expectedMatches) throw new Error(`${what} counted ${matches} matches, expected ${expectedMatches}`);
+}
+
+/** An in-process scan as a timed step (rows/s), its counts checked. */
+function timedRaw(data: ScanCounts, what: string, scan: () => RawCount): () => Promise<number> {
+  return async () => {
+    const t0 = performance.now();
+    const got = scan();
+    const seconds = (performance.now() - t0) / 1000;
+    checkCounts(data, what, got.rows, got.matches);
+    return got.rows / seconds;
   };
 }
 
@@ -312,24 +322,18 @@ const CEILING_NAME = 'raw getRange reading values as views (no copy) + same pred
  * above) also times each region's round trip to the client between scans.
  */
 async function benchOneWorkerScan(cfg: CoprBenchConfig, deps: CoprBenchDeps, data: FilterScanData, ceiling: () => Promise<number>): Promise<void> {
-  const { n, rows, expectedMatches } = data;
+  const { n, rows, amount } = data;
   const { cluster, client } = await loadedCluster(deps, 'copr-one-worker', rows, ['--copr-workers', '1']);
   // The ceiling again, over this node's own LMDB environment (opened read-only beside it): the
   // same pages the worker reads, loaded through the cluster rather than in one sorted pass.
   const nodeEnv = valueViews(deps.openRaw(path.join(cluster.dataDir, 'node-1')));
   deps.onCleanup('copr-one-worker-env', () => nodeEnv.root.close());
-  const nodeCeiling = async (): Promise<number> => {
-    const t0 = performance.now();
-    const got = rawGetRangeFilter(nodeEnv, data.amount);
-    const seconds = (performance.now() - t0) / 1000;
-    if (got.rows !== n || got.matches !== expectedMatches) throw new Error(`the node's environment holds ${got.rows} rows with ${got.matches} matches, expected ${n} and ${expectedMatches}`);
-    return n / seconds;
-  };
+  const nodeCeiling = timedRaw(data, "the node's environment: getRange (value views) + predicate", () => rawGetRangeFilter(nodeEnv, amount));
   const copr = new Coprocessor(client);
   const outcomes: CoprocessorOutcome<unknown>[] = [];
   const oneWorker = async (): Promise<number> => {
     const out = await copr.run<FilterRequest, FilterResult>({ plugin: 'filter', request: FILTER_REQUEST, start: DATA_START, end: DATA_END, mode: 'pushdown', concurrency: 2 });
-    if (out.totals.rowsScanned !== n || out.result.count !== expectedMatches) throw new Error(`filter on the one-worker node scanned ${out.totals.rowsScanned} rows and counted ${out.result.count}, expected ${n} and ${expectedMatches}`);
+    checkCounts(data, 'filter on the one-worker node', out.totals.rowsScanned, out.result.count);
     outcomes.push(out);
     return n / (out.wallMs / 1000);
   };
