@@ -41,7 +41,6 @@ export interface ScanOptions {
   reverse?: boolean;
 }
 
-/** Row and byte counts of a range, with keys that cut it into pieces of about `pieceKeys` rows. */
 /**
  * How a metered visit (NodeStore.visitViews, RowSource.visitViews) reports the rows and key+value
  * bytes it has passed so far: `check` at least every `every` rows and as soon as rows pass
@@ -57,6 +56,7 @@ export interface VisitMeter {
   done(rows: number, bytes: number): void;
 }
 
+/** Row and byte counts of a range, with keys that cut it into pieces of about `pieceKeys` rows. */
 export interface RangeStats {
   keys: number;
   bytes: number;

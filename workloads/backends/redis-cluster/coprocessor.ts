@@ -128,8 +128,10 @@ export class RedisCoprocessor implements PluginRunner {
   }
 }
 
-/** A call's units run: their partials (rows already handed on, with onRows and a row stream) and stats. */
-/** A run's pieces before the plugin that merges them is added (measuredCall's PiecesRun). */
+/**
+ * A call's units run: their partials (rows already handed on, with onRows and a row stream) and
+ * stats, before the plugin that merges them is added (measuredCall's PiecesRun).
+ */
 type UnitsRun<Encoded> = Omit<PiecesRun<Encoded>, 'plugin'>;
 
 /**

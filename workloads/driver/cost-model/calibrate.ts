@@ -310,29 +310,28 @@ async function measureLinks(session: CopbenchBackend, client: ClusterClient, lin
  * of 6 points). A network that carries one link at a time: the mean of two calls through it.
  */
 async function measureWireOverlap(probe: Probe, links: CalibrationOptions['links'], cal: Omit<Calibration, 'clientWireUnhidden'>): Promise<Record<string, number>> {
-  const { options, range, scanOnly, client } = probe;
+  const { options, range, scanOnly, own } = probe;
   const shaped = links.filter((l) => cal.linkBytesPerSec[l.name]);
   if (scanOnly === null || cal.clientPullRowsPerSec === null || shaped.length === 0) return {};
   const shape: CallShape = { rows: options.spec.dataset.rows, regions: cal.regions, concurrency: cal.concurrency, resultBytes: 0, answerBytes: 0 };
-  const scan = (through: ClusterClient) => {
-    const copr = new Coprocessor(through);
-    return () => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: scanOnly, start: range.start, end: range.end, mode: 'client', concurrency: cal.concurrency });
-  };
+  const unshapedScan = own(scanOnly, 'client');
   // A link name no calibration has: no added RTT, no bandwidth.
   const predictedUnshapedMs = predictClient({ ...cal, clientWireUnhidden: {} }, '', shape).totalMs;
   const unhidden: Record<string, number> = {};
   for (const link of shaped) {
     await link.use();
+    const copr = new Coprocessor(link.client);
+    const linkScan = () => copr.run({ plugin: options.plugin.name, version: options.plugin.version, request: scanOnly, start: range.start, end: range.end, mode: 'client', concurrency: cal.concurrency });
     let ms: number;
     if (options.session.network.concurrentLinks) {
       const [linkMs, unshapedMs] = [[] as number[], [] as number[]];
       for (let round = 0; round < WIRE_OVERLAP_ROUNDS; round++) {
-        linkMs.push(...(await timesMs(1, scan(link.client), 0)));
-        unshapedMs.push(...(await timesMs(1, scan(client), 0)));
+        linkMs.push(...(await timesMs(1, linkScan, 0)));
+        unshapedMs.push(...(await timesMs(1, unshapedScan, 0)));
       }
       ms = simpleStatistics.mean(linkMs) * (predictedUnshapedMs / simpleStatistics.mean(unshapedMs));
     } else {
-      ms = simpleStatistics.mean(await timesMs(2, scan(link.client), 0));
+      ms = simpleStatistics.mean(await timesMs(2, linkScan, 0));
     }
     unhidden[link.name] = unhiddenShare(cal, link.name, shape, ms);
   }
