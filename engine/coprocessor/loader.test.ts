@@ -4,6 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { MAX_PLUGIN_SOURCE_BYTES, PluginLoadError, loadPluginSource, type PluginLoadErrorCode } from './loader';
 import { NO_STATE } from '../plugin-api';
@@ -140,4 +141,20 @@ test('the 1 MiB cap counts UTF-8 bytes, not characters', () => {
   const source = `${base}\n// ${'€'.repeat(Math.ceil(MAX_PLUGIN_SOURCE_BYTES / 3))}\n`;
   assert.ok(source.length < MAX_PLUGIN_SOURCE_BYTES);
   assertLoadError(source, 'plugins/wide.ts', 'TOO_LARGE');
+});
+
+test('a plugin compiled once is read from the transpile cache: a later process loads it without @swc/core', () => {
+  // A source of its own (the time), so the first process misses and the second hits.
+  const source = pluginSource({ prelude: `// ${process.pid} ${Date.now()} ${Math.random()}` });
+  const script = `
+    const { loadPluginSource } = require(${JSON.stringify(require.resolve('./loader'))});
+    const loaded = loadPluginSource(process.env.PLUGIN_SOURCE, 'cached.ts');
+    const swcLoaded = Object.keys(require.cache).some((f) => f.includes('@swc/core'));
+    process.stdout.write(JSON.stringify({ name: loaded.plugin.name, swcLoaded }));`;
+  const run = (): { name: string; swcLoaded: boolean } => {
+    const out = execFileSync(process.execPath, ['--require', require.resolve('../runtime/register.js'), '-e', script], { env: { ...process.env, PLUGIN_SOURCE: source }, encoding: 'utf8' });
+    return JSON.parse(out) as { name: string; swcLoaded: boolean };
+  };
+  assert.deepEqual(run(), { name: 'sample', swcLoaded: true });
+  assert.deepEqual(run(), { name: 'sample', swcLoaded: false });
 });

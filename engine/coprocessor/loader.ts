@@ -4,10 +4,10 @@
  * typed PluginLoadError naming the file and the reason; nothing here throws anything else.
  */
 import { createHash } from 'node:crypto';
-import { transformSync } from '@swc/core';
 import semver from 'semver';
 import * as pluginApi from '../plugin-api';
 import { API_VERSION, type Plugin } from '../plugin-api';
+import { transpileCached } from '../runtime/transpile-cache';
 
 export type PluginLoadErrorCode =
   | 'SYNTAX' // the file does not compile
@@ -57,18 +57,18 @@ export function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** TypeScript → CommonJS JavaScript. */
+/** TypeScript → CommonJS JavaScript (cached on disk: this process loads swc only for a source it has not seen). */
 export function compilePlugin(source: string, file: string): string {
   if (Buffer.byteLength(source) > MAX_PLUGIN_SOURCE_BYTES) throw new PluginLoadError('TOO_LARGE', file, `source is over ${MAX_PLUGIN_SOURCE_BYTES} bytes`);
   try {
-    return transformSync(source, {
+    return transpileCached(source, {
       filename: file.endsWith('.ts') ? file : `${file}.ts`,
       swcrc: false,
       configFile: false,
       sourceMaps: false,
       module: { type: 'commonjs', ignoreDynamic: true },
       jsc: { parser: { syntax: 'typescript' }, target: 'es2022', keepClassNames: true },
-    }).code;
+    });
   } catch (err) {
     throw new PluginLoadError('SYNTAX', file, firstLines(String((err as Error).message ?? err), 6));
   }
