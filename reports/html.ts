@@ -7,7 +7,7 @@ import type { Comparison } from './compare';
 import { backendOf } from './compare-labels';
 import { backendLabel } from '../workloads/backends/backend';
 import type { ChartSpec } from './specs/common';
-import { tablesForRun, verdictOf, type ReportTable } from './tables';
+import { tablesForRun, VERDICT_WORDS, verdictOf, type ReportTable } from './tables';
 
 /** Escapes text for HTML element content and attribute values. */
 export function escapeHtml(text: string): string {
@@ -147,7 +147,7 @@ ${tables.length ? tables.map(tableHtml).join('\n') : '<p class="empty">No summar
 }
 
 /** A run's checksum verdict in a word, for tables. */
-const verdictWord = (run: LoadedRun): string => ({ agree: 'agree', differ: 'DIFFER', none: 'n/a', failed: 'FAILED' })[verdictOf(run).state];
+const verdictWord = (run: LoadedRun): string => VERDICT_WORDS[verdictOf(run).state];
 
 /**
  * compare.html: several runs on the same charts, each named by its label; the runs and what

@@ -75,6 +75,9 @@ export interface Verdict {
   mismatches: string[];
 }
 
+/** A verdict in one word, as run lists (the index, a comparison's table) show it. */
+export const VERDICT_WORDS: Record<Verdict['state'], string> = { agree: 'agree', differ: 'DIFFER', none: 'n/a', failed: 'FAILED' };
+
 /** The run's verdict, worded for a reader. */
 export function verdictOf(run: LoadedRun): Verdict {
   // A failure outranks a summary: one written before the failure covers only part of the run.

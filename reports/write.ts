@@ -10,7 +10,7 @@ import { chartsForRun } from './charts';
 import { indexHtml, reportHtml, type IndexEntry, type PageChart } from './html';
 import { renderSvg, svgToPng } from './render';
 import { loadRun, type LoadedRun } from './run-model';
-import { verdictOf } from './tables';
+import { VERDICT_WORDS, verdictOf } from './tables';
 import type { ChartSpec } from './specs/common';
 
 export const REPORT_FILE = 'report.html';
@@ -121,7 +121,7 @@ export function indexEntries(resultsDir: string): IndexEntry[] {
       const m = run.data.manifest;
       const v = verdictOf(run);
       const status = v.state !== 'failed' && run.view === null ? 'incomplete' : v.state;
-      const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'failed' ? `FAILED while ${run.data.failure!.phase}` : status === 'agree' ? 'agree' : status === 'differ' ? 'DIFFER' : 'n/a';
+      const statusText = status === 'incomplete' ? 'no summary (run did not finish)' : status === 'failed' ? `${VERDICT_WORDS.failed} while ${run.data.failure!.phase}` : VERDICT_WORDS[status];
       return { ...base, startedAt: String(m.startedAt ?? '-'), kind: run.workloadKind, size: m.size ? String(m.size) : 'default', status, statusText };
     } catch (err) {
       if (!(err instanceof RunReadError)) throw err;
