@@ -195,7 +195,7 @@ async function runInNetwork(spec: WorkloadSpec, family: ReturnType<typeof family
     phase = 'measuring';
     const planned = family.plannedWork(spec);
     const bar = new Progress(planned.label, planned.total);
-    end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n), publishSummary: summaryPublisher(writer, described) });
+    end = await family.run(spec, backend, { writer, log, load, tick: (n) => bar.tick(n), publishSummary: summaryPublisher(writer, { workload: spec.name, family: family.name, kind: spec.kind }, described) });
     bar.done();
     // Closed before the report, so results/index.html already marks this run as the latest.
     writer.close();

@@ -104,7 +104,7 @@ export interface WorkloadFamily<View = unknown> {
   loadsItsOwnData?(spec: WorkloadSpec): boolean;
   /** Units of work for the progress bar. */
   plannedWork(spec: WorkloadSpec): { label: string; total: number };
-  /** Runs the measurement: appends samples, publishes its summary (with `family`) and table through `io.publishSummary`. */
+  /** Runs the measurement: appends samples, publishes its summary and table through `io.publishSummary` (the driver adds workload, family, kind and backend). */
   run(spec: WorkloadSpec, backend: Backend, io: FamilyRunIo & { tick(n: number): void }): Promise<FamilyRunEnd>;
   readonly report: FamilyReport<View>;
 }

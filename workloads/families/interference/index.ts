@@ -92,7 +92,7 @@ export const interferenceFamily = defineFamily<InterferenceSummary>({
       onSample: ({ checksums, ...row }) => writer.appendSample({ ...row, checksums: checksums.join(' ') }),
     });
     const summary = summarizeInterference(samples, spec.interference!.pointOpsPerSec);
-    publishSummary({ workload: spec.name, family: 'interference', kind: spec.kind, load, ...summary, costModel }, () => print(summary));
+    publishSummary({ load, ...summary, costModel }, () => print(summary));
     if (!summary.verdict.agree) return { failure: `ANSWERS DIFFER between modes — the comparison is invalid:\n  ${summary.verdict.mismatches.join('\n  ')}` };
     log('checksums: every analytic call of every mode returned the same answer');
     return { failure: null };

@@ -108,7 +108,7 @@ export const mlTrainFamily = defineFamily<MlView>({
     });
     const ml = summarizeMl(spec, runs, undefined, flights);
     const trainings = runs.map((r) => ({ link: r.link, mode: r.mode, repetition: r.repetition, epochs: r.epochs.length, stoppedBy: r.stoppedBy, rows: r.rows, totalMs: r.totalMs, pullMs: r.pullMs, pullWireInBytes: r.pullWireInBytes, clientWireInBytes: r.clientWireInBytes, clientWireOutBytes: r.clientWireOutBytes, clientCpuUs: r.clientCpuUs, nodesCpuUs: r.nodesCpuUs, nodesNetInBytes: r.nodesNetInBytes, nodesNetOutBytes: r.nodesNetOutBytes, weights: r.weights, bias: r.bias }));
-    publishSummary({ workload: spec.name, family: 'ml-train', kind: spec.kind, load, peakRss, ml, trainings, verdict: ml.verdict }, () => printMlSummary(ml));
+    publishSummary({ load, peakRss, ml, trainings, verdict: ml.verdict }, () => printMlSummary(ml));
     if (!ml.verdict.agree) return { failure: `MODES DISAGREE — the final models differ, the comparison is invalid:\n  ${ml.verdict.mismatches.join('\n  ')}` };
     log(`models: every full-batch mode and repetition ended with the same weights (max relative difference ${ml.checks.maxWeightDiffBetweenModes.toExponential(2)})${spec.modes.includes('local-sgd') ? `; local-sgd within ${LOCAL_SGD_LOSS_TOLERANCE * 100}% of their final loss` : ''}`);
     const claim = claimLines(ml.claim ?? []);

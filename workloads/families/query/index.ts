@@ -40,7 +40,7 @@ export const queryFamily = defineFamily<QueryView>({
     const publish = (result: QueryRunResult, stoppedEarly?: string): ReturnType<typeof summarizeQueries> => {
       const { samples, peakRss, costModel, series, loads, stops, answerChecks } = result;
       const summary = summarizeQueries(samples, stops, answerChecks);
-      publishSummary({ workload: spec.name, family: 'query', kind: spec.kind, plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), ...(stoppedEarly ? { stoppedEarly } : {}), peakRss, repetitions, ...summary, costModel, series, stops, answerChecks }, () => printQuerySummary(summary, costModel ?? undefined, repetitions));
+      publishSummary({ plugin: queryWorkload(spec).plugin, load: load ?? loads[0] ?? null, ...(loads.length ? { loads } : {}), ...(stoppedEarly ? { stoppedEarly } : {}), peakRss, repetitions, ...summary, costModel, series, stops, answerChecks }, () => printQuerySummary(summary, costModel ?? undefined, repetitions));
       return summary;
     };
     let loadBar: Progress | null = null;

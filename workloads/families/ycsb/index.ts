@@ -80,7 +80,7 @@ export const ycsbFamily = defineFamily<YcsbView>({
       onSample: (s) => writer.appendSample({ link: s.link, repetition: s.repetition, operations: s.operations, errors: s.errors, durationMs: s.durationMs, opsPerSec: s.opsPerSec, p50Ms: s.latency.p50Ms, p95Ms: s.latency.p95Ms, p99Ms: s.latency.p99Ms, maxMs: s.latency.maxMs, readP99Ms: s.perOp.read.p99Ms, updateP99Ms: s.perOp.update.p99Ms, clientWireInBytes: s.clientWireInBytes, clientWireOutBytes: s.clientWireOutBytes, clientCpuUs: s.clientCpuUs, nodesCpuUs: s.nodesCpuUs }),
     });
     const summary = summarizeYcsb(samples);
-    publishSummary({ workload: spec.name, family: 'ycsb', kind: spec.kind, load, ycsb: summary, series: samples.map((s) => ({ link: s.link, repetition: s.repetition, points: s.series })) }, () => printYcsbSummary(summary));
+    publishSummary({ load, ycsb: summary, series: samples.map((s) => ({ link: s.link, repetition: s.repetition, points: s.series })) }, () => printYcsbSummary(summary));
     return { failure: null };
   },
   report: {
