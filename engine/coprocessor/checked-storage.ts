@@ -105,10 +105,12 @@ export class CheckedStorage implements Storage {
         this.count(newRows, newBytes);
         this.checkpoint();
       },
+      // The rest of the visit, counted without a check: the visit is over, its budget was checked as it was passed.
       done: (rows, bytes) => {
         counters.rowsScanned += rows - countedRows;
         counters.bytesScanned += bytes - countedBytes;
         countedRows = rows;
+        countedBytes = bytes;
       },
     };
     source(range, limit, visitor, meter);
