@@ -4,7 +4,7 @@
 # Usage: npm run headline-chart [-- results/filter/<run-id>]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-run="${1:-results/filter/2026-12-07T15-49-39Z-d7a88d}"
+run="${1:-results/filter/2026-12-07T22-49-20Z-e6760b}"
 npm run -s report -- "$run"
 cp "$run/charts/speedup-vs-selectivity.png" docs/img/headline-speedup.png
 echo "docs/img/headline-speedup.png <- $run/charts/speedup-vs-selectivity.png"
