@@ -154,7 +154,11 @@ for (const name of specNames()) {
       assert.ok(summary.costModel.calibration.pushdownOverheadMs > 0 && summary.costModel.units.pushdownOverheadMs, 'cost model calibration recorded with units');
       assert.deepEqual(summary.series.map((x: { link: string }) => x.link).sort(), [...manifest.spec.links].sort());
       for (const x of summary.series) assert.ok(x.points.length > 0 && x.points.some((q: { opsPerSec: number; p99Ms: number }) => q.opsPerSec > 0 && q.p99Ms > 0), `series of ${x.link}`);
-      if (manifest.spec.modes.includes('adaptive')) assert.match(r.stdout, /predicted ms .*error .*chose/);
+      if (manifest.spec.modes.includes('adaptive')) {
+        // Two tables: the latencies with adaptive's choices, then the work with the model's predictions.
+        assert.match(r.stdout, /^link .* latency ms \(95% CI\) .*chose$/m);
+        assert.match(r.stdout, /^link .* rows back .*predicted ms +error +predicted speedup$/m);
+      }
       if (manifest.spec.kind !== 'noop') {
         const pushdown = summary.points.filter((p: { mode: string }) => p.mode === 'pushdown');
         for (const p of pushdown) assert.equal(p.rowsScanned, manifest.spec.dataset.rows, 'pushdown scanned every row once');

@@ -29,6 +29,9 @@ function percent(fraction: number): string {
   return `${pct >= 0.1 ? pct.toFixed(2) : pct.toPrecision(2)}%`;
 }
 
+/** The second table's columns (after link, point and mode): what a call did, and the cost model. A filter's point column is its actual selectivity, in both. */
+const WORK_COLUMNS: ReadonlySet<string> = new Set(['p99 ms', 'rows/s', 'wire in', 'client cpu ms', 'nodes cpu ms', 'rows back', 'selectivity', 'predicted ms', 'error', 'predicted speedup']);
+
 export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport, policy?: RepetitionPolicy): void {
   // The actual selectivity is shown when some query selects less than every row (filters).
   const showSelectivity = summary.points.some((p) => p.selectivity !== null && p.selectivity < 1);
@@ -63,9 +66,16 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       ...(showChoices ? { chose: p.chosenModes ? Object.entries(p.chosenModes).map(([m, n]) => `${m}${Object.keys(p.chosenModes!).length > 1 ? ` ×${n}` : ''}`).join(', ') : '' } : {}),
     };
   });
-  const columns = rows.length > 0 ? (Object.keys(rows[0]!) as Array<keyof (typeof rows)[number] & string>) : [];
+  // Two tables, each narrow enough for a terminal: the latencies and what they compare to, then
+  // what the calls did (bytes, CPU, rows) beside what the model predicted; both keyed by link, point and mode.
+  type Column = keyof (typeof rows)[number] & string;
+  const columns = rows.length > 0 ? (Object.keys(rows[0]!) as Column[]) : [];
+  const keyColumns = columns.slice(0, 3);
+  const isWork = (c: Column): boolean => WORK_COLUMNS.has(c) && !keyColumns.includes(c);
   out('');
-  out(formatTable(rows, columns));
+  out(formatTable(rows, columns.filter((c) => !isWork(c))));
+  out('');
+  out(formatTable(rows, columns.filter((c) => keyColumns.includes(c) || isWork(c))));
   out('\n±% = half-width of the 95% t-interval of the mean latency, as a share of it; stop: the cap a point hit before reaching that precision (empty: it did).');
   if (policy) out(`repetitions per point and link: at least ${policy.minRepetitions}, then until ±${(policy.precision * 100).toFixed(1)}% or ${policy.maxRepetitions} repetitions or ${policy.maxSeconds} s.`);
   out('speedup = mean client-mode latency / this mode\'s at the same link and point (> 1: this mode wins), 95% CI by Fieller\'s method over the paired repetitions; a CI that contains 1 is "no measurable difference".');
