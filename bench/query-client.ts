@@ -3,17 +3,15 @@
  * started with the V8 flags of `npm run workload`, that makes the filter workload's calls at one
  * sweep point through the query runner's call path (checkedCall: rows digested as they stream),
  * pushdown and client mode alternately, checks that every answer has the same checksum, and
- * reports its peak RSS (/proc VmHWM, see fetch-client.ts for why not getrusage).
+ * reports its peak RSS (ownPeakRssBytes: /proc VmHWM, not getrusage, which counts the parent).
  *
  * Usage: query-client.ts <placement host:port> <request JSON> <concurrency> <rounds>
  */
-import { processMemory } from '../engine/util/process-memory';
+import { ownPeakRssBytes } from '../engine/util/process-memory';
 import { ClusterClient } from '../engine/client/cluster-client';
 import { Coprocessor } from '../engine/client/coprocessor';
 import { datasetRange } from '../workloads/datasets/catalog';
 import { checkedCall } from '../workloads/families/query/checked-call';
-
-const peakRss = (): number => processMemory(process.pid)?.peakRssBytes ?? Number.NaN;
 
 async function main(): Promise<void> {
   const [placement, requestJson, concurrencyArg, roundsArg] = process.argv.slice(2);
@@ -22,7 +20,7 @@ async function main(): Promise<void> {
   const copr = new Coprocessor(client);
   await copr.loadPlugin('filter');
   const say = (msg: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(msg)}\n`);
-  say({ ready: true, peakRssBytes: peakRss() });
+  say({ ready: true, peakRssBytes: ownPeakRssBytes() });
   const range = datasetRange();
   const checksums = new Set<string>();
   let rows = 0;
@@ -36,7 +34,7 @@ async function main(): Promise<void> {
       calls++;
     }
   }
-  say({ calls, rows, checksums: [...checksums], seconds: (performance.now() - t0) / 1000, peakRssBytes: peakRss(), execArgv: process.execArgv });
+  say({ calls, rows, checksums: [...checksums], seconds: (performance.now() - t0) / 1000, peakRssBytes: ownPeakRssBytes(), execArgv: process.execArgv });
   client.close();
 }
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { LocalCluster } from '../../../engine/cluster/local-cluster';
 import { RespConnection } from '../../../engine/client/connection';
 import { encodeCommand } from '../../../engine/protocol/resp';
-import { diffNodeStats, PeakRssSampler, processStats, sampleNode, sampleNodes, type NodeAddress } from './node-stats';
+import { diffNodeStats, PeakRssSampler, sampleNode, sampleNodes, type NodeAddress } from './node-stats';
 
 let cluster: LocalCluster;
 let nodes: NodeAddress[];
@@ -90,9 +90,3 @@ test('PeakRssSampler keeps the peak RSS per node and reports its own traffic so 
   assert.equal(withProbes.commands, peak.samples);
 });
 
-test('processStats reports this process in microseconds and bytes', () => {
-  const s = processStats();
-  assert.ok(s.cpuUserUs > 0);
-  assert.ok(s.rssBytes > 1024 * 1024);
-  assert.ok(s.peakRssBytes >= s.rssBytes * 0.9, `peak ${s.peakRssBytes} vs rss ${s.rssBytes}`);
-});

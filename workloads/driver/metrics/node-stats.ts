@@ -179,27 +179,6 @@ export function diffNodeStats(before: ReadonlyArray<NodeSample>, after: Readonly
   return after.map((a) => diffNodeSample(byId.get(a.id), a, probeById.get(a.id)));
 }
 
-/** This process's resource use. */
-export interface ProcessStats {
-  cpuUserUs: number;
-  cpuSysUs: number;
-  rssBytes: number;
-  /** Highest RSS since the process started (getrusage maxrss). */
-  peakRssBytes: number;
-}
-
-/** This process's CPU since start (process.cpuUsage), current RSS and peak RSS. */
-export function processStats(): ProcessStats {
-  const cpu = process.cpuUsage();
-  return {
-    cpuUserUs: cpu.user,
-    cpuSysUs: cpu.system,
-    rssBytes: process.memoryUsage.rss(),
-    // maxRSS is in KiB on every platform Node supports (libuv normalizes it).
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
-  };
-}
-
 /** One node's peak RSS over a PeakRssSampler window, with the traffic the polling cost. */
 export interface NodePeak extends ProbeTraffic {
   peakRssBytes: number;

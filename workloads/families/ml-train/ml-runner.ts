@@ -6,6 +6,7 @@
 import { FLIGHTS_SCHEMA } from '../../datasets/flights';
 import { flightsMlRequest, prepareFlightsTraining, type FlightsPreparation } from './ml-flights';
 import type { SgdRequest } from '../../../plugins/sgd';
+import { ownPeakRssBytes } from '../../../engine/util/process-memory';
 import { DEFAULT_FEATURES, DEFAULT_NOISE, featureNames, regressionSchema, regressionTruth, type RegressionTruth } from '../../datasets/regression';
 import { SpecError } from '../../spec-checks';
 import type { WorkloadSpec } from '../../spec';
@@ -232,6 +233,6 @@ export async function runMlTraining(
       link.close();
     }
   }
-  peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
+  peakRss.clientBytes = ownPeakRssBytes();
   return { runs, peakRss, flights };
 }

@@ -14,6 +14,7 @@ import type { CoprocessorCall, CoprocessorMode } from '../../../engine/client/co
 import { SpecError } from '../../spec-checks';
 import type { DatasetSpec, WorkloadSpec } from '../../spec';
 import { diffNodeStats, sumOverNodes } from '../../driver/metrics/node-stats';
+import { ownPeakRssBytes } from '../../../engine/util/process-memory';
 import { TimeSeries, type PerSecondPoint } from '../../driver/metrics/timeseries';
 import type { Backend, BackendClient, LoadReport } from '../../backends/backend';
 import { datasetRange } from '../../datasets/catalog';
@@ -344,7 +345,7 @@ class QueryRun {
   }
 
   result(measureEnd: number): QueryRunResult {
-    this.peakRss.clientBytes = process.resourceUsage().maxRSS * 1024;
+    this.peakRss.clientBytes = ownPeakRssBytes();
     return {
       samples: this.samples,
       peakRss: this.peakRss,
