@@ -29,7 +29,11 @@ function percent(fraction: number): string {
   return `${pct >= 0.1 ? pct.toFixed(2) : pct.toPrecision(2)}%`;
 }
 
-/** The second table's columns (after link, point and mode): what a call did, and the cost model. A filter's point column is its actual selectivity, in both. */
+/**
+ * The second table's columns (after link, point and mode): what a call did, and the cost model.
+ * `selectivity` (the share of rows matched) is there unless it is the sweep's parameter (filter),
+ * whose point column then shows it in both tables.
+ */
 const WORK_COLUMNS: ReadonlySet<string> = new Set(['p99 ms', 'rows/s', 'wire in', 'client cpu ms', 'nodes cpu ms', 'rows back', 'selectivity', 'predicted ms', 'error', 'predicted speedup']);
 
 export function printQuerySummary(summary: QuerySummary, costModel?: CostModelReport, policy?: RepetitionPolicy): void {
