@@ -1,3 +1,7 @@
+/**
+ * processMemory reads /proc/<pid>/status; ownPeakRssBytes is this process's own high-water mark, not
+ * getrusage's (which a spawned process inherits from its parent on Linux).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
