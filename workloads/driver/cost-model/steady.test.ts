@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { STEADY_AFTER, STEADY_MAX_CALLS, untilSteady, untilSteadyTogether } from './steady';
+import { STEADY_AFTER, STEADY_MAX_CALLS, untilSteadyTogether } from './steady';
+
+/** One timer alone: untilSteadyTogether's rounds are its calls. */
+const untilSteady = async (timeOne: () => Promise<number>, maxCalls?: number, after?: number): Promise<number> => (await untilSteadyTogether([timeOne], maxCalls, after))[0]!;
 
 /** Runs untilSteady over scripted times; how many it took and what it returned. */
 async function over(times: number[], after = 0): Promise<{ calls: number; ms: number }> {

@@ -9,16 +9,17 @@ import { simpleStatistics } from '../../../engine/util/statistics';
 
 /** The last this many times must agree before the calls count as steady. */
 export const STEADY_WINDOW = 3;
-/** Calls at most, steady or not, by default. */
+/** Rounds at most, steady or not, by default. */
 export const STEADY_MAX_CALLS = 20;
-/** Calls timed after the steady window by default, all counted in the mean (see untilSteady). */
+/** Rounds timed after the steady window by default, all counted in the mean (see untilSteadyTogether). */
 export const STEADY_AFTER = 4;
 
 /**
- * Times calls (`timeOne` runs one and returns its time) until the last STEADY_WINDOW lie within 10%
- * of each other and none beats the fastest before them by more than 5%, then `after` calls more;
- * returns the mean of the window and those. Stops at `maxCalls` all told, steady or not, with the
- * mean of the last STEADY_WINDOW times.
+ * Times calls (each timer runs one and returns its time) in rounds, one call of each in turn, until
+ * every one's last STEADY_WINDOW times lie within 10% of each other and none beats the fastest
+ * before them by more than 5% in the same round, then `after` rounds more; returns each one's mean
+ * of its window and those. Stops at `maxRounds` all told, steady or not, with the mean of the last
+ * STEADY_WINDOW times.
  *
  * The mean, not the fastest: the model predicts the mean latency the measured points report, and
  * the fastest call predicted them 10-20% too fast (default filter run, 2026-12-07). The calls after
@@ -26,18 +27,11 @@ export const STEADY_AFTER = 4;
  * a quiet stretch by construction, and the window's mean alone predicted the sweep's pushdown means
  * 7-28% too fast at 9 of 12 low-selectivity points (the same run: quiet calls at 98-105 ms, the
  * points' means 108-149 ms); calls taken after it, whatever the host does then, are not selected.
- */
-export async function untilSteady(timeOne: () => Promise<number>, maxCalls = STEADY_MAX_CALLS, after = STEADY_AFTER): Promise<number> {
-  return (await untilSteadyTogether([timeOne], maxCalls, after))[0]!;
-}
-
-/**
- * untilSteady for calls that are compared with each other (a mode's against another's): rounds of
- * one call of each, in turn, until every one's times are steady in the same round, then `after`
- * rounds more, at most `maxRounds`; each one's mean. Taken in turn, a slow or fast spell of the host
- * falls on all of them, as it does on the modes a point interleaves: measured one after the other,
- * the default filter's calibrations predicted the pushdown speedup 21-49% too high at 11 of 12
- * points in one run and within ±20% at 10-11 of 12 in others (2026-12-07 evening and night).
+ *
+ * In turn: calls compared with each other (a mode's against another's) take a slow or fast spell
+ * of the host alike, as the modes a point interleaves do; measured one after the other, the default
+ * filter's calibrations predicted the pushdown speedup 21-49% too high at 11 of 12 points in one run
+ * and within ±20% at 10-11 of 12 in others (2026-12-07 evening and night).
  */
 export async function untilSteadyTogether(timers: ReadonlyArray<() => Promise<number>>, maxRounds = STEADY_MAX_CALLS, after = STEADY_AFTER): Promise<number[]> {
   const times: number[][] = timers.map(() => []);
