@@ -5,7 +5,7 @@ import type { MlSummary } from '../families/ml-train/ml-summary';
 import type { CostModelReport } from './cost-model/calibrate';
 import { relativeError } from './cost-model/model';
 import type { RepetitionPolicy } from './metrics/sequential';
-import { halfWidthText, predictedSpeedupText, signedPercent, speedupText, stopText, winnerText } from './results/precision-text';
+import { adaptiveVsBestText, halfWidthText, predictedSpeedupText, signedPercent, speedupText, stopText, winnerText } from './results/precision-text';
 
 const out = (text: string): void => void process.stdout.write(`${text}\n`);
 
@@ -63,7 +63,7 @@ export function printQuerySummary(summary: QuerySummary, costModel?: CostModelRe
       ...(showSelectivity ? { selectivity: p.selectivity === null ? '' : percent(p.selectivity) } : {}),
       'speedup (95% CI)': speedup ? speedupText(speedup, 'x') : '',
       'vs client': speedup ? winnerText(speedup, p.mode, 'client') : '',
-      ...(showVsBest ? { 'vs best fixed (95% CI)': vsBest ? `${speedupText(vsBest, 'x')} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '' } : {}),
+      ...(showVsBest ? { 'vs best fixed (95% CI)': vsBest ? adaptiveVsBestText(vsBest, 'x') : '' } : {}),
       'predicted ms': p.predictedLatencyMs === null ? '' : p.predictedLatencyMs.toFixed(1),
       'error': signedPercent(relativeError(p.predictedLatencyMs, p.latencyMs.mean)),
       'predicted speedup': p.mode === 'pushdown' && comparison?.predictedSpeedup ? predictedSpeedupText(comparison.predictedSpeedup, speedup?.ratio, 'x') : '',

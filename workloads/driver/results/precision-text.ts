@@ -43,6 +43,11 @@ export function stopText(stoppedBy: StopReason | null | undefined): string {
   return '';
 }
 
+/** `1.05× (0.99–1.12) vs pushdown: no measurable difference`: adaptive against the faster fixed mode. */
+export function adaptiveVsBestText(vsBest: SpeedupCI & { best: string }, times = '×'): string {
+  return `${speedupText(vsBest, times)} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}`;
+}
+
 /** `+12%` / `-3%`; empty for null. */
 export function signedPercent(fraction: number | null): string {
   if (fraction === null) return '';

@@ -4,7 +4,7 @@
  */
 import { formatNumber } from '../../driver/results/table';
 import type { RepetitionPolicy } from '../../driver/metrics/sequential';
-import { halfWidthText, predictedSpeedupText, speedupText, stopText, winnerText } from '../../driver/results/precision-text';
+import { adaptiveVsBestText, halfWidthText, predictedSpeedupText, speedupText, stopText, winnerText } from '../../driver/results/precision-text';
 import type { ChecksumVerdict, ModeComparison, QueryPointSummary } from '../../driver/summarize';
 import type { CostModelReport } from '../../driver/cost-model/calibrate';
 import { checksumVerdict, formatBytes, linkLabelIn, meanWithCi, reportTable, type ReportTable } from '../../../reports/tables';
@@ -87,7 +87,7 @@ function queryTables(view: QueryView, ctx: ReportContext): ReportTable[] {
       c.point || '-',
       push ? speedupText(push) : c.speedup === null ? '-' : `${c.speedup.toFixed(2)}×`,
       push ? winnerText(push, 'pushdown', 'client') : '-',
-      ...(showVsBest ? [vsBest ? `${speedupText(vsBest)} vs ${vsBest.best}: ${winnerText(vsBest, 'adaptive', vsBest.best)}` : '-'] : []),
+      ...(showVsBest ? [vsBest ? adaptiveVsBestText(vsBest) : '-'] : []),
       ...(showPredicted ? [c.predictedSpeedup ? predictedSpeedupText(c.predictedSpeedup, push?.ratio) : '-'] : []),
       c.wireBytesRatio === null ? '-' : `${formatNumber(c.wireBytesRatio)}×`,
       c.checksumsAgree ? 'yes' : 'NO',
